@@ -1,0 +1,5 @@
+import sys
+
+from carbon.cli import main
+
+sys.exit(main())
