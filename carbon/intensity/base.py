@@ -1,0 +1,44 @@
+"""What every intensity source returns, and the interface they share.
+
+A value always carries its time granularity, its emission-factor basis and its provenance, so
+that an hourly operational figure is never silently averaged with an annual lifecycle one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from carbon.model import Bounds, Source
+
+GRANULARITIES = ("hour", "month", "year")
+BASES = ("lifecycle", "operational", "direct", "marginal")
+
+
+class IntensityError(LookupError):
+    """No value could be had for a zone and time; the message says why."""
+
+
+@dataclass(frozen=True)
+class IntensityValue:
+    zone: str
+    start: datetime  # beginning of the period the value covers (UTC)
+    granularity: str  # "hour", "month" or "year"
+    intensity_g_per_kwh: Bounds
+    basis: str  # "lifecycle", "operational", "direct"; "marginal" only from marginal sources
+    source: Source  # factor="intensity", dataset, year, licence, method, detail (e.g. fallback reason)
+
+
+class IntensitySource(Protocol):
+    """A place intensity comes from: bundled tables, a live API, a cache in front of one."""
+
+    name: str
+
+    def at(self, zone: str, time: datetime) -> IntensityValue:
+        """The value covering `time` for `zone`; raises IntensityError when there is none."""
+        ...
+
+    def series(self, zone: str, start: datetime, end: datetime) -> Sequence[IntensityValue]:
+        """Values covering [start, end), in time order, at the finest granularity the source has."""
+        ...
