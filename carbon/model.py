@@ -138,12 +138,14 @@ class Energy:
     cpu_kwh: Bounds = ZERO
     ram_kwh: Bounds = ZERO
     gpu_kwh: Bounds = ZERO
+    # Energy given as a total (user-supplied, or measured at the wall) that has no component split.
+    other_kwh: Bounds = ZERO
     # component -> "measured:rapl", "measured:nvml", "modelled", "user", ...
     methods: tuple[tuple[str, str], ...] = ()
 
     @property
     def it_kwh(self) -> Bounds:
-        return self.cpu_kwh + self.ram_kwh + self.gpu_kwh
+        return self.cpu_kwh + self.ram_kwh + self.gpu_kwh + self.other_kwh
 
     def method(self, component: str) -> str | None:
         return dict(self.methods).get(component)
@@ -157,6 +159,7 @@ class Energy:
             self.cpu_kwh + other.cpu_kwh,
             self.ram_kwh + other.ram_kwh,
             self.gpu_kwh + other.gpu_kwh,
+            self.other_kwh + other.other_kwh,
             tuple(sorted(methods.items())),
         )
 
@@ -197,6 +200,7 @@ class Estimate:
             "cpu_kwh": self.energy.cpu_kwh.central,
             "gpu_kwh": self.energy.gpu_kwh.central,
             "ram_kwh": self.energy.ram_kwh.central,
+            "other_kwh": self.energy.other_kwh.central,
         }
         for component, method in self.energy.methods:
             breakdown[f"{component}_method"] = method

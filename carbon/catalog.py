@@ -1,0 +1,155 @@
+"""Hardware lookups in the bundled catalogs: instance types, CPU models, GPU models.
+
+An instance type the catalog does not list is estimated from its siblings in the same family
+(same vCPU-to-memory ratio and CPU platform), and the caller is told so: a guess is never silent.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from functools import lru_cache
+
+from carbon.bundle import optional_float, table
+from carbon.hardware_names import cpu_key, gpu_key
+from carbon.model import Hardware
+
+# AWS size names -> vCPUs on x86 families (the documented pattern; metal sizes vary).
+_AWS_SIZE_VCPUS = {"nano": 2, "micro": 2, "small": 2, "medium": 2, "large": 2, "xlarge": 4}
+
+
+def _hardware_from_row(provider: str, row: dict[str, str]) -> Hardware:
+    gpu_count = int(float(row["gpu_count"])) if row.get("gpu_count") else 0
+    baseline = optional_float(row.get("burstable_baseline_fraction"))
+    return Hardware(
+        vcpus=optional_float(row["vcpus"]),
+        memory_gb=optional_float(row["memory_gb"]),
+        microarchitecture=row.get("cpu_microarchitecture") or None,
+        cpu_model=row.get("cpu_model") or None,
+        gpu_model=(row.get("gpu_model") or None) if gpu_count else None,
+        gpu_count=gpu_count,
+        instance_type=row["instance_type"],
+        provider=provider,
+        burstable_baseline_fraction=baseline,
+    )
+
+
+@lru_cache(maxsize=8)
+def _instances(provider: str) -> dict[str, dict[str, str]]:
+    return {row["instance_type"].lower(): row for row in table(f"instances_{provider}")}
+
+
+def instance(provider: str, instance_type: str) -> Hardware | None:
+    """The catalog's hardware for a type, or None when the catalog does not list it."""
+    row = _instances(provider).get(instance_type.strip().lower())
+    if row is not None:
+        return _hardware_from_row(provider, row)
+    if provider == "gcp":
+        return _gcp_by_rule(instance_type.strip().lower())
+    return None
+
+
+def _gcp_by_rule(machine_type: str) -> Hardware | None:
+    """Custom and rule-named GCP types resolve without a table row (see carbon.gcp_machine_types)."""
+    try:
+        from carbon import gcp_machine_types
+    except ImportError:  # pragma: no cover - module ships with the package
+        return None
+    shape = gcp_machine_types.describe(machine_type)
+    if shape is None:
+        return None
+    return Hardware(
+        vcpus=shape.vcpus,
+        memory_gb=shape.memory_gb,
+        microarchitecture=shape.microarchitecture,
+        instance_type=machine_type,
+        provider="gcp",
+    )
+
+
+def _size_vcpus(provider: str, instance_type: str) -> float | None:
+    name = instance_type.lower()
+    if provider == "aws":
+        size = name.split(".", 1)[1] if "." in name else ""
+        if size in _AWS_SIZE_VCPUS:
+            return float(_AWS_SIZE_VCPUS[size])
+        match = re.fullmatch(r"(\d+)xlarge", size)
+        return float(4 * int(match.group(1))) if match else None
+    if provider == "gcp":
+        match = re.search(r"-(\d+)(?:-[a-z]+)?$", name)
+        return float(match.group(1)) if match else None
+    match = re.match(r"standard_[a-z]+?(\d+)", name)
+    return float(match.group(1)) if match else None
+
+
+def _family_key(provider: str, instance_type: str) -> str:
+    name = instance_type.lower()
+    if provider == "aws":
+        return name.split(".", 1)[0]
+    if provider == "gcp":
+        return re.sub(r"-\d+(?:-[a-z]+)?$", "", name)
+    return re.sub(r"(standard_[a-z]+?)\d+", r"\1#", name, count=1)
+
+
+def estimate_instance_from_family(provider: str, instance_type: str) -> tuple[Hardware, str]:
+    """Guess an unlisted type from its family; returns the hardware and the warning to show."""
+    family = _family_key(provider, instance_type)
+    siblings = [row for name, row in _instances(provider).items() if _family_key(provider, name) == family]
+    vcpus = _size_vcpus(provider, instance_type)
+    if not siblings or vcpus is None:
+        raise LookupError(
+            f"unknown {provider} instance type {instance_type!r}: not in the bundled catalog and no known "
+            f"family to estimate it from; give --cpus and --memory-gb instead"
+        )
+    ratios = [float(r["memory_gb"]) / float(r["vcpus"]) for r in siblings if r["vcpus"] and r["memory_gb"]]
+    archs = sorted({a for r in siblings for a in (r.get("cpu_microarchitecture") or "").split("|") if a})
+    hardware = Hardware(
+        vcpus=vcpus,
+        memory_gb=vcpus * statistics.median(ratios) if ratios else None,
+        microarchitecture="|".join(archs) or None,
+        instance_type=instance_type,
+        provider=provider,
+    )
+    warning = (
+        f"{provider} instance type {instance_type!r} is not in the bundled catalog; estimated from "
+        f"{len(siblings)} sibling(s) of family {family!r} as {vcpus:g} vCPUs"
+        + (f", {hardware.memory_gb:g} GB" if hardware.memory_gb else "")
+    )
+    return hardware, warning
+
+
+@lru_cache(maxsize=1)
+def _cpus() -> dict[str, dict[str, str]]:
+    return {row["key"]: row for row in table("cpus")}
+
+
+@lru_cache(maxsize=1)
+def _gpus() -> dict[str, dict[str, str]]:
+    return {row["key"]: row for row in table("gpus")}
+
+
+def _best_by_tokens(key: str, rows: dict[str, dict[str, str]]) -> dict[str, str] | None:
+    """Exact key, else the row whose key's tokens are all in the name and cover the most of it."""
+    if key in rows:
+        return rows[key]
+    tokens = set(key.split())
+    best, best_score = None, 0.0
+    for candidate, row in rows.items():
+        ctokens = set(candidate.split())
+        if not ctokens or not ctokens <= tokens:
+            continue
+        # Require a token with a digit (a model number), so "intel xeon" alone never matches.
+        if not any(any(ch.isdigit() for ch in t) for t in ctokens):
+            continue
+        score = len(ctokens) / len(tokens)
+        if score > best_score:
+            best, best_score = row, score
+    return best
+
+
+def cpu(model_name: str) -> dict[str, str] | None:
+    return _best_by_tokens(cpu_key(model_name), _cpus())
+
+
+def gpu(model_name: str) -> dict[str, str] | None:
+    return _best_by_tokens(gpu_key(model_name), _gpus())
