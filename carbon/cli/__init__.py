@@ -15,6 +15,8 @@ from typing import Sequence
 # (command name, module under carbon.cli, one-line help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("config", "config_cmd", "show every setting and where its value came from"),
+    ("estimate", "estimate_cmd", "offline CO2e for a region and energy, or hardware and a duration"),
+    ("regions", "regions_cmd", "list region codes with their grid zone and intensity"),
 )
 
 
