@@ -21,6 +21,7 @@ _LAZY = {
     "Source": "carbon.model",
     "Usage": "carbon.model",
     "Config": "carbon.config",
+    "estimate": "carbon.pricing",
 }
 
 __all__ = ["__version__", *_LAZY]

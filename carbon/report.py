@@ -62,7 +62,7 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     provider = estimate.location.provider
     if provider is None:
         return None
-    from carbon.estimate import intensity_for, pue_for
+    from carbon.pricing import intensity_for, pue_for
     from carbon.regions import cloud_regions
 
     it_kwh = estimate.energy.it_kwh.central

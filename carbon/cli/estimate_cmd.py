@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from carbon.cli import UsageError
-    from carbon.estimate import EstimateError, estimate
+    from carbon.pricing import EstimateError, estimate
     from carbon.intensity.base import IntensityError
     from carbon.regions import UnknownRegion
     from carbon.units import parse_duration_s, parse_time

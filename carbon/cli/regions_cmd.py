@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from carbon.estimate import intensity_for
+    from carbon.pricing import intensity_for
     from carbon.regions import all_regions
 
     rows = []
