@@ -1,0 +1,272 @@
+"""The vectorised batch engine: the offline estimate's model over a whole job table at once.
+
+Nothing here re-derives a factor: power comes from `carbon.power.power_model` (taken at idle
+and full load, the model being linear in utilisation), PUE from `carbon.pricing.pue_for` and
+intensity from `carbon.pricing.intensity_for`, each asked once per distinct key and joined
+back as arrays. Intensity is the job's year, or month (of its start), or, where the zone has
+an hourly series covering the whole job, the series' mean over the job's own interval.
+
+`estimate_frame` is the per-partition function: it returns every input row, estimated or
+with `reject_reason` set, so the pandas and Dask engines account for rows the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from carbon.batch.factors import Factors, with_parts
+
+GRANULARITIES = ("hour", "month", "year")
+FAILED_STATES = ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "PREEMPTED")
+
+OUTPUT_COLUMNS = (
+    "line", "job_id", "user", "account", "partition", "project", "state", "region", "zone", "hardware",
+    "hardware_used", "hardware_method", "start", "end", "duration_s", "cpus", "cpu_util", "memory_gb",
+    "memory_used_gb", "gpus", "cpu_kwh", "ram_kwh", "gpu_kwh", "other_kwh", "energy_method",
+    "energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high",
+    "intensity_g_per_kwh", "intensity_g_per_kwh_low", "intensity_g_per_kwh_high", "intensity_granularity",
+    "intensity_basis", "intensity_dataset", "pue", "pue_low", "pue_high", "unused_memory_co2e_kg", "reject_reason",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for, the same for every partition of the table."""
+
+    region: str | None = None  # for jobs whose log names none
+    granularity: str = "hour"  # finest intensity to use: hour, month or year
+    what_if_region: str | None = None  # price every job in this region instead
+    what_if_shift_h: float = 0.0  # price every job this many hours later
+
+
+def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list]:
+    """Number the distinct keys (one array, or a list of arrays read row-wise), compute once per
+    distinct key; return (codes, answers) so that answers[codes] is the per-row result."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(keys, list):
+        codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=False)
+        return codes, [compute(u) for u in uniques]
+    frame = pd.DataFrame({str(i): pd.Series(c, dtype=object) if np.asarray(c).dtype == object else c
+                          for i, c in enumerate(keys)})
+    codes = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    if len(codes) == 0:
+        return codes, []
+    first_rows = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
+    return codes, [compute(tuple(row)) for row in frame.iloc[first_rows].itertuples(index=False, name=None)]
+
+
+def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
+    import numpy as np
+
+    table = np.array([pick(v).as_tuple() if v is not None and not isinstance(v, str) else (np.nan,) * 3 for v in values],
+                     dtype=float).reshape(-1, 3)
+    chosen = table[codes]
+    return chosen[:, 0], chosen[:, 1], chosen[:, 2]
+
+
+def _none_if_na(value: Any) -> Any:
+    import pandas as pd
+
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None) -> Any:
+    """Price every job of a table (carbon.batch.schema) -> OUTPUT_COLUMNS, one row per job."""
+    import numpy as np
+    import pandas as pd
+
+    factors = factors or Factors()
+    n = len(jobs)
+    reason = np.full(n, None, dtype=object)
+
+    def reject(mask: Any, text: Any) -> None:
+        fresh = np.asarray(mask, dtype=bool) & pd.isna(reason)
+        reason[fresh] = text if isinstance(text, str) else np.asarray(text, dtype=object)[fresh]
+
+    # --- where and when ------------------------------------------------------------------------
+    region = jobs["region"].to_numpy(dtype=object).copy()
+    if settings.region:
+        region[pd.isna(region)] = settings.region
+    if settings.what_if_region:
+        region[:] = settings.what_if_region
+    reject(pd.isna(region), "no region: the log names none; give --region")
+    region = np.where(pd.isna(region), "", region).astype(object)
+    region_codes, locations = _apply_keyed(region, lambda r: factors.location(r) if r else "no region")
+    location_reason = np.array([x if isinstance(x, str) else None for x in locations] + [None], dtype=object)
+    reject(pd.notna(location_reason[region_codes]), location_reason[region_codes])
+    zones = np.array([getattr(x, "zone", None) for x in locations] + [None], dtype=object)[region_codes]
+    region_names = np.array([getattr(x, "region", None) for x in locations] + [None], dtype=object)[region_codes]
+
+    shift = pd.Timedelta(hours=settings.what_if_shift_h)
+    start = jobs["start"] + shift
+    end = jobs["end"] + shift
+    duration_s = (end - start).dt.total_seconds().to_numpy()
+    reject(start.isna().to_numpy() | end.isna().to_numpy(), "malformed record: no start or end time")
+    reject(duration_s < 0, "end before start")
+    duration_s = np.where(duration_s >= 0, duration_s, 0.0)
+    year = start.dt.year.fillna(1970).astype(int).to_numpy()
+    month = start.dt.month.fillna(1).astype(int).to_numpy()
+
+    # --- what ran ------------------------------------------------------------------------------
+    hint = jobs["hardware"].to_numpy(dtype=object)
+    partition = jobs["partition"].to_numpy(dtype=object)
+    hw_codes, hw_found = _apply_keyed(
+        [hint, partition, region_codes],
+        lambda key: (factors.hardware(_none_if_na(key[0]), _none_if_na(key[1]), locations[key[2]])
+                     if not isinstance(locations[key[2]], str) else (None, "")))
+    hw_vcpus = np.array([h.vcpus if h is not None and h.vcpus else np.nan for h, _ in hw_found], dtype=float)[hw_codes]
+    hw_gpus = np.array([h.gpu_count if h is not None else 0 for h, _ in hw_found], dtype=float)[hw_codes]
+    hw_memory = np.array([h.memory_gb if h is not None and h.memory_gb else np.nan for h, _ in hw_found], dtype=float)[hw_codes]
+    method = np.array([m or "default" for _, m in hw_found], dtype=object)[hw_codes]
+    cpus = jobs["cpus"].to_numpy(dtype=float)
+    vcpus = np.where(cpus > 0, cpus, hw_vcpus)
+    reject(~(vcpus > 0), "unknown hardware and no CPU count: map the partition with --hardware")
+    vcpus = np.where(vcpus > 0, vcpus, 1.0)
+    gpus = jobs["gpus"].to_numpy(dtype=float)
+    gpus = np.where(np.isnan(gpus), hw_gpus, gpus)
+    memory_gb = jobs["memory_gb"].to_numpy(dtype=float)
+    # Memory not stated: the job's CPU share of the machine's memory.
+    memory_gb = np.where(np.isnan(memory_gb), hw_memory * np.minimum(1.0, vcpus / hw_vcpus), memory_gb)
+    memory_gb = np.nan_to_num(memory_gb, nan=0.0)
+
+    from carbon.model import Hardware
+
+    def power_for(key: tuple) -> Any:
+        found, vcpu_count, gpu_count, gpu_model = key
+        hardware = hw_found[found][0] or Hardware()
+        if _none_if_na(gpu_model) and not hardware.gpu_model:
+            from dataclasses import replace
+
+            hardware = replace(hardware, gpu_model=gpu_model)
+        return factors.power(with_parts(hardware, float(vcpu_count), int(gpu_count)))
+
+    pw_codes, powers = _apply_keyed([hw_codes, vcpus, gpus, jobs["gpu_model"].to_numpy(dtype=object)], power_for)
+    cpu0 = _bounds_arrays(powers, pw_codes, lambda p: p.cpu_idle_w)
+    cpu1 = _bounds_arrays(powers, pw_codes, lambda p: p.cpu_full_w)
+    gpu0 = _bounds_arrays(powers, pw_codes, lambda p: p.gpu_idle_w)
+    gpu1 = _bounds_arrays(powers, pw_codes, lambda p: p.gpu_full_w)
+    mem_w = _bounds_arrays(powers, pw_codes, lambda p: p.memory_w_per_gb)
+    default_util = np.array([p.default_cpu_util for p in powers], dtype=float)[pw_codes]
+    hardware_used = np.array([(h.instance_type or h.cpu_model) if h is not None else None for h, _ in hw_found] + [None],
+                             dtype=object)[hw_codes]
+    hardware_used = np.where(pd.isna(hardware_used), "vCPUs only (fleet average)", hardware_used)
+
+    # --- energy: the power model's own formulas, linear in utilisation ---------------------------
+    from carbon.power import UNKNOWN_UTIL_CENTRAL, memory_power_w
+
+    util = jobs["cpu_util"].to_numpy(dtype=float)
+    known = ~np.isnan(util)
+    cpu_util = (np.where(known, util, default_util), np.where(known, util, 0.0), np.where(known, util, 1.0))
+    gutil = jobs["gpu_util"].to_numpy(dtype=float)
+    gknown = ~np.isnan(gutil)
+    gpu_util = (np.where(gknown, gutil, UNKNOWN_UTIL_CENTRAL), np.where(gknown, gutil, 0.0), np.where(gknown, gutil, 1.0))
+    kwh_per_w = duration_s / 3600.0 / 1000.0
+    measured = jobs["measured_kwh"].to_numpy(dtype=float)
+    is_measured = ~np.isnan(measured)
+    modelled = ~is_measured
+    cpu_kwh = [np.where(modelled, (cpu0[i] + cpu_util[i] * (cpu1[i] - cpu0[i])) * kwh_per_w, 0.0) for i in range(3)]
+    ram_kwh = [np.where(modelled, memory_power_w(memory_gb, mem_w[i]) * kwh_per_w, 0.0) for i in range(3)]
+    gpu_kwh = [np.where(modelled, (gpu0[i] + gpu_util[i] * (gpu1[i] - gpu0[i])) * kwh_per_w, 0.0) for i in range(3)]
+    other_kwh = np.where(is_measured, measured, 0.0)
+    it_kwh = [cpu_kwh[i] + ram_kwh[i] + gpu_kwh[i] + other_kwh for i in range(3)]
+
+    # --- PUE and intensity ------------------------------------------------------------------------
+    pue_codes, pues = _apply_keyed(
+        [region_codes, year], lambda key: None if isinstance(locations[key[0]], str) else factors.pue(locations[key[0]], int(key[1])))
+    pue = _bounds_arrays(pues, pue_codes, lambda b: b)
+
+    per_month = settings.granularity in ("hour", "month")
+    int_codes, values = _apply_keyed(
+        [region_codes, year, month if per_month else np.zeros(n, dtype=int)],
+        lambda key: None if isinstance(locations[key[0]], str) else
+        factors.intensity(locations[key[0]], int(key[1]), int(key[2]) if per_month else None))
+    bad_intensity = np.array([v if isinstance(v, str) else None for v in values] + [None], dtype=object)[int_codes]
+    reject(pd.notna(bad_intensity), bad_intensity)
+    intensity = list(_bounds_arrays(values, int_codes, lambda v: v.intensity_g_per_kwh))
+    granularity = np.array([getattr(v, "granularity", None) for v in values], dtype=object)[int_codes]
+    basis = np.array([getattr(v, "basis", None) for v in values], dtype=object)[int_codes]
+    dataset = np.array([v.source.dataset if hasattr(v, "source") else None for v in values], dtype=object)[int_codes]
+    if settings.granularity == "hour":
+        _hourly(factors, locations, region_codes, start, end, intensity, granularity, basis, dataset)
+
+    energy = [it_kwh[i] * pue[i] for i in range(3)]
+    co2e = [energy[i] * intensity[i] / 1000.0 for i in range(3)]
+    used = jobs["memory_used_gb"].to_numpy(dtype=float)
+    unused_share = np.where((memory_gb > 0) & ~np.isnan(used), np.clip(1.0 - used / np.where(memory_gb > 0, memory_gb, 1.0), 0, 1), 0.0)
+    unused_co2e = ram_kwh[0] * unused_share * pue[0] * intensity[0] / 1000.0
+
+    out = pd.DataFrame({
+        "line": jobs["line"].to_numpy(), "job_id": jobs["job_id"].to_numpy(dtype=object),
+        "user": jobs["user"].to_numpy(dtype=object), "account": jobs["account"].to_numpy(dtype=object),
+        "partition": partition, "project": jobs["project"].to_numpy(dtype=object),
+        "state": jobs["state"].to_numpy(dtype=object), "region": region_names, "zone": zones, "hardware": hint,
+        "hardware_used": hardware_used, "hardware_method": method, "start": start.to_numpy(), "end": end.to_numpy(),
+        "duration_s": duration_s, "cpus": vcpus, "cpu_util": util, "memory_gb": memory_gb, "memory_used_gb": used,
+        "gpus": gpus, "cpu_kwh": cpu_kwh[0], "ram_kwh": ram_kwh[0], "gpu_kwh": gpu_kwh[0], "other_kwh": other_kwh,
+        "energy_method": np.where(is_measured, "measured", "modelled"),
+        "energy_kwh": energy[0], "energy_kwh_low": energy[1], "energy_kwh_high": energy[2],
+        "co2e_kg": co2e[0], "co2e_kg_low": co2e[1], "co2e_kg_high": co2e[2],
+        "intensity_g_per_kwh": intensity[0], "intensity_g_per_kwh_low": intensity[1],
+        "intensity_g_per_kwh_high": intensity[2], "intensity_granularity": granularity, "intensity_basis": basis,
+        "intensity_dataset": dataset, "pue": pue[0], "pue_low": pue[1], "pue_high": pue[2],
+        "unused_memory_co2e_kg": unused_co2e, "reject_reason": reason,
+    }, columns=list(OUTPUT_COLUMNS))
+    out["start"] = pd.to_datetime(out["start"], utc=True)
+    out["end"] = pd.to_datetime(out["end"], utc=True)
+    return out
+
+
+def _hourly(factors: Factors, locations: list, region_codes: Any, start: Any, end: Any, intensity: list,
+            granularity: Any, basis: Any, dataset: Any) -> None:
+    """Replace, in place, each job's intensity by its hourly series' mean over [start, end)
+    where the series covers the whole job: a running integral makes it two lookups per job."""
+    import numpy as np
+    import pandas as pd
+
+    from carbon.provenance import describe
+
+    epoch = pd.Timestamp(0, tz="UTC")
+    for code, location in enumerate(locations):
+        if isinstance(location, str) or not factors.hourly_zone(location):
+            continue
+        series = factors.hourly(location.zone)
+        if series is None:
+            continue
+        rows = np.flatnonzero(region_codes == code)
+        s = ((start.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+        e = ((end.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+        ok = ~(np.isnan(s) | np.isnan(e)) & (e >= s)
+        s, e = np.where(ok, s, 0.0), np.where(ok, e, 0.0)
+        size = len(series.values)
+        first_s = series.first_hour * 3600.0
+        i_start = np.floor((s - first_s) / 3600.0).astype(np.int64)
+        i_last = np.where(e > s, np.ceil((e - first_s) / 3600.0).astype(np.int64) - 1, i_start)
+        inside = ok & (i_start >= 0) & (i_last < size)
+        a, b = np.clip(i_start, 0, size - 1), np.clip(i_last, 0, size - 1)
+        covered = inside & (series.missing[b + 1] - series.missing[a] == 0)
+
+        def integral(t: Any) -> Any:
+            i = np.clip(np.floor((t - first_s) / 3600.0).astype(np.int64), 0, size - 1)
+            return series.integral[i] + (t - (first_s + i * 3600.0)) * np.nan_to_num(series.values[i])
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(e > s, (integral(e) - integral(s)) / np.where(e > s, e - s, 1.0), series.values[a])
+        target = rows[covered]
+        for bound in intensity:
+            bound[target] = mean[covered]
+        granularity[target] = "hour"
+        basis[target] = series.basis
+        dataset[target] = describe(series.source)[0]
+
+
+def split(frame: Any) -> tuple[Any, Any]:
+    """(estimated jobs, rejects with line, reason) from estimate_frame's output."""
+    import pandas as pd
+
+    bad = frame["reject_reason"].notna()
+    rejects = pd.DataFrame({"line": frame.loc[bad, "line"].to_numpy(), "reason": frame.loc[bad, "reject_reason"].to_numpy(),
+                            "text": frame.loc[bad, "job_id"].astype(str).to_numpy()})
+    return frame[~bad].drop(columns=["reject_reason"]).reset_index(drop=True), rejects

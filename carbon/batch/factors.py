@@ -1,0 +1,136 @@
+"""Factors for the distinct keys of a job table, looked up once each through the core API.
+
+A million jobs have a handful of regions, years, months and kinds of hardware: the engine asks
+this object for each distinct key (the same `carbon.pricing` / `carbon.power` calls the offline
+estimate makes) and joins the answers back onto the jobs as arrays. Hourly series are kept as
+dense arrays with their running integral, so any interval's mean is two lookups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from carbon.batch.hardware import HardwareMap, resolve as resolve_hardware
+from carbon.intensity.base import IntensityValue
+from carbon.model import Bounds, Hardware, Location
+
+
+@dataclass(frozen=True)
+class HourlySeries:
+    """One zone's hourly intensity as a dense array from `first_hour` (hours since the epoch)."""
+
+    first_hour: int
+    values: Any  # g/kWh per hour, NaN where the table has no value
+    integral: Any  # running integral of values over seconds, len(values) + 1
+    missing: Any  # running count of missing hours, len(values) + 1
+    basis: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PowerFactors:
+    """A power model reduced to what is linear in utilisation: watts at 0 % and 100 % load."""
+
+    cpu_idle_w: Bounds
+    cpu_full_w: Bounds
+    default_cpu_util: float
+    memory_w_per_gb: Bounds
+    gpu_idle_w: Bounds
+    gpu_full_w: Bounds
+
+
+@dataclass
+class Factors:
+    """Per-run memo of core lookups (not shared between runs: no global state)."""
+
+    hardware_map: HardwareMap = field(default_factory=HardwareMap)
+    _cache: dict[tuple, Any] = field(default_factory=dict)
+
+    def _memo(self, key: tuple, compute: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def location(self, region: str) -> Location | str:
+        """The Location, or the reason it cannot be used."""
+        def compute() -> Location | str:
+            from carbon.regions import UnknownRegion, resolve
+
+            try:
+                return resolve(region)
+            except UnknownRegion as error:
+                return f"unknown region {region!r}" + (f": {error}" if "did you mean" in str(error) else "")
+        return self._memo(("location", region), compute)
+
+    def hardware(self, hint: str | None, partition: str | None, location: Location) -> tuple[Hardware | None, str]:
+        return self._memo(("hardware", hint, partition, location.provider),
+                          lambda: resolve_hardware(hint, partition, location, self.hardware_map))
+
+    def power(self, hardware: Hardware) -> PowerFactors:
+        """carbon.power's model for this hardware, at idle and full load (it is linear in between)."""
+        def compute() -> PowerFactors:
+            from carbon.power import power_model
+
+            model = power_model(hardware)
+            return PowerFactors(model.cpu_power_w(0.0), model.cpu_power_w(1.0), model.default_cpu_util,
+                                model.memory_w_per_gb, model.gpu_power_w(0.0), model.gpu_power_w(1.0))
+        return self._memo(("power", hardware), compute)
+
+    def pue(self, location: Location, year: int) -> Bounds:
+        from carbon.pricing import pue_for
+
+        return self._memo(("pue", location.region, year), lambda: pue_for(location, year)[0])
+
+    def hourly_zone(self, location: Location) -> bool:
+        """Whether the hour is the finest data for this location (no provider-published figure)."""
+        def compute() -> bool:
+            from carbon.intensity.static import has_hourly, provider_published
+
+            if location.provider and provider_published(location.provider, location.region.split(":", 1)[1]) is not None:
+                return False
+            return has_hourly(location.zone)
+        return self._memo(("hourly?", location.region), compute)
+
+    def intensity(self, location: Location, year: int, month: int | None) -> IntensityValue | str:
+        """The offline estimate's intensity for a year (month None) or a month; or why there is none."""
+        def compute() -> IntensityValue | str:
+            from carbon.intensity.base import IntensityError
+            from carbon.pricing import intensity_for
+
+            try:
+                if month is None or self.hourly_zone(location):
+                    # An hourly zone's month lookup would return one hour: use its year instead.
+                    return intensity_for(location, year=year)
+                return intensity_for(location, start=datetime(year, month, 1, tzinfo=timezone.utc))
+            except IntensityError as error:
+                return f"no intensity for {location.region}: {error}"
+        return self._memo(("intensity", location.region, year, month), compute)
+
+    def hourly(self, zone: str) -> HourlySeries | None:
+        def compute() -> HourlySeries | None:
+            import numpy as np
+            import pandas as pd
+
+            from carbon.bundle import table
+
+            rows = [r for r in table("grid_hourly") if r["zone"] == zone]
+            if not rows:
+                return None
+            frame = pd.DataFrame(rows)
+            stamps = pd.to_datetime(frame["timestamp_utc"], utc=True)
+            hours = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(hours=1)).to_numpy(dtype=np.int64)
+            first = int(hours.min())
+            values = np.full(int(hours.max()) - first + 1, np.nan)
+            values[hours - first] = frame["intensity_g_per_kwh"].astype(float).to_numpy()
+            missing = np.isnan(values)
+            integral = np.concatenate([[0.0], np.cumsum(np.where(missing, 0.0, values) * 3600.0)])
+            counts = np.concatenate([[0], np.cumsum(missing)])
+            return HourlySeries(first, values, integral, counts, rows[0]["basis"], rows[0]["source"])
+        return self._memo(("hourly", zone), compute)
+
+
+def with_parts(hardware: Hardware, vcpus: float, gpus: int) -> Hardware:
+    """The job's share of the hardware: its own CPU and GPU count (memory is applied per job)."""
+    return replace(hardware, vcpus=vcpus, gpu_count=gpus, memory_gb=None)

@@ -1,0 +1,94 @@
+"""The one job table every reader produces and the engine consumes.
+
+Readers differ only in how they fill it; the engine never looks at a source format. Each row
+is one job (steps already folded in), with the line of the input it came from so that every
+input record can be accounted for, estimated or rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# name -> (pandas dtype, meaning). Times are UTC; NaN / NaT / empty = unknown.
+JOB_COLUMNS: dict[str, tuple[str, str]] = {
+    "line": ("int64", "line (or record) number of the job in its input, 1-based"),
+    "job_id": ("object", "scheduler job id (array and het-job suffixes kept)"),
+    "start": ("datetime64[ns, UTC]", "when the job started"),
+    "end": ("datetime64[ns, UTC]", "when it ended (running jobs: start + elapsed so far)"),
+    "region": ("object", "region code (FR, US-CA, aws:us-east-1); empty: the --region default"),
+    "hardware": ("object", "instance type or hardware name from the log (Slurm: Constraints)"),
+    "partition": ("object", "partition / queue, mapped to hardware by the --hardware file"),
+    "cpus": ("float64", "CPUs (hardware threads) allocated"),
+    "cpu_time_s": ("float64", "CPU time actually used (Slurm TotalCPU)"),
+    "cpu_util": ("float64", "average CPU utilisation 0..1 over the allocation"),
+    "memory_gb": ("float64", "memory requested or allocated, GB"),
+    "memory_used_gb": ("float64", "peak memory used (largest step MaxRSS), GB"),
+    "gpus": ("float64", "GPUs allocated"),
+    "gpu_model": ("object", "GPU model named by the log (gres/gpu:TYPE)"),
+    "gpu_util": ("float64", "average GPU utilisation 0..1"),
+    "measured_kwh": ("float64", "IT energy measured by the scheduler (Slurm ConsumedEnergyRaw), kWh"),
+    "state": ("object", "final state: COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, RUNNING, ..."),
+    "user": ("object", "user name"),
+    "account": ("object", "account / cost centre"),
+    "project": ("object", "project tag (Slurm WCKey)"),
+}
+
+REJECT_COLUMNS = ("line", "reason", "text")
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Jobs read from one input plus the records that could not be read, and how many there were.
+
+    `records` counts what the input held (jobs, and lines that could not be read) so that
+    records == len(jobs) + len(rejects) always.
+    """
+
+    jobs: Any  # pandas.DataFrame with JOB_COLUMNS
+    rejects: Any  # pandas.DataFrame with REJECT_COLUMNS
+    source: str
+
+    @property
+    def records(self) -> int:
+        return len(self.jobs) + len(self.rejects)
+
+
+def empty_rejects() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"line": pd.Series(dtype="int64"), "reason": pd.Series(dtype="object"),
+                         "text": pd.Series(dtype="object")})
+
+
+def rejects_frame(lines: Any, reasons: Any, texts: Any) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"line": pd.Series(lines, dtype="int64"), "reason": pd.Series(reasons, dtype="object"),
+                         "text": pd.Series(texts, dtype="object")})
+
+
+def conform(frame: Any) -> Any:
+    """Every JOB_COLUMNS column, in order, with its dtype (missing ones filled as unknown)."""
+    import numpy as np
+    import pandas as pd
+
+    columns = {}
+    n = len(frame)
+    for name, (dtype, _) in JOB_COLUMNS.items():
+        if name in frame:
+            column = frame[name]
+            if dtype.startswith("datetime"):
+                column = pd.to_datetime(column, utc=True, errors="coerce")
+            elif dtype == "object":
+                column = column.astype(object).where(column.notna(), None)
+            else:
+                column = pd.to_numeric(column, errors="coerce").astype(dtype)
+        elif dtype.startswith("datetime"):
+            column = pd.Series(pd.NaT, index=frame.index, dtype=dtype)
+        elif dtype == "object":
+            column = pd.Series([None] * n, index=frame.index, dtype=object)
+        else:
+            column = pd.Series(np.full(n, np.nan), index=frame.index, dtype=dtype)
+        columns[name] = column
+    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
