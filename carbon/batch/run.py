@@ -1,0 +1,116 @@
+"""A batch run end to end: read the logs, price the jobs (pandas or Dask), account for every record."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+from carbon.batch.engine import Settings, estimate_frame, split
+from carbon.batch.factors import Factors
+from carbon.batch.hardware import HardwareMap
+
+CHUNK_ROWS = 500_000
+_WHAT_IF = ("region", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "intensity_g_per_kwh", "pue")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    results: Any  # one row per estimated job (engine.OUTPUT_COLUMNS less reject_reason, plus source)
+    rejects: Any  # source, line, reason, text
+    read: int  # records in the inputs: len(results) + len(rejects)
+
+
+def estimate_with_what_if(jobs: Any, settings: Settings, factors: Factors) -> Any:
+    """The jobs as they ran, plus `what_if_*` columns when the settings move them in place or time."""
+    base = estimate_frame(jobs, replace(settings, what_if_region=None, what_if_shift_h=0.0), factors)
+    if not (settings.what_if_region or settings.what_if_shift_h):
+        return base
+    moved = estimate_frame(jobs, settings, factors)
+    for name in _WHAT_IF:
+        base[f"what_if_{name}"] = moved[name].to_numpy()
+    base["reject_reason"] = base["reject_reason"].where(base["reject_reason"].notna(), moved["reject_reason"])
+    return base
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only for large inputs."""
+
+    def __init__(self, total: int, label: str, minimum: int = 200_000) -> None:
+        self.total, self.label, self.shown = total, label, total >= minimum
+
+    def update(self, done: int) -> None:
+        if self.shown:
+            width = 30
+            filled = int(width * done / max(self.total, 1))
+            print(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}", end="",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+def _pandas(jobs: Any, settings: Settings, factors: Factors) -> Any:
+    import pandas as pd
+
+    progress = Progress(len(jobs), "estimating")
+    parts = []
+    for first in range(0, max(len(jobs), 1), CHUNK_ROWS):
+        parts.append(estimate_with_what_if(jobs.iloc[first:first + CHUNK_ROWS], settings, factors))
+        progress.update(min(first + CHUNK_ROWS, len(jobs)))
+    progress.close()
+    return pd.concat(parts, ignore_index=True)
+
+
+def _dask_partition(jobs: Any, settings: Settings, hardware_map: HardwareMap) -> Any:
+    # One Factors per partition: workers share nothing, and each lookup is cheap to repeat.
+    return estimate_with_what_if(jobs, settings, Factors(hardware_map=hardware_map))
+
+
+def dask_client(scheduler: str | None) -> Any:
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout=30)
+    return Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None))
+
+
+def _dask(jobs: Any, settings: Settings, hardware_map: HardwareMap, scheduler: str | None, partitions: int) -> Any:
+    import dask.dataframe as dd
+
+    with dask_client(scheduler) as client:
+        frame = dd.from_pandas(jobs, npartitions=max(1, partitions))
+        meta = _dask_partition(jobs.iloc[:0], settings, hardware_map)
+        priced = frame.map_partitions(_dask_partition, settings, hardware_map, meta=meta)
+        return client.compute(priced).result().reset_index(drop=True)
+
+
+def estimate_logs(paths: Sequence[str | Path], *, format_name: str | None = None, fields: Sequence[str] | None = None,
+                  settings: Settings = Settings(), hardware_map: HardwareMap = HardwareMap(), engine: str = "pandas",
+                  scheduler: str | None = None, partitions: int = 4) -> BatchResult:
+    import pandas as pd
+
+    from carbon.batch.readers import read
+
+    tables, rejects, read_count = [], [], 0
+    for path in paths:
+        result = read(path, format_name, fields)
+        read_count += result.records
+        tables.append(result.jobs.assign(source=str(path)))
+        rejects.append(result.rejects.assign(source=str(path)))
+    jobs = pd.concat(tables, ignore_index=True)
+    if engine == "dask":
+        priced = _dask(jobs, settings, hardware_map, scheduler, partitions)
+    elif engine == "pandas":
+        priced = _pandas(jobs, settings, Factors(hardware_map=hardware_map))
+    else:
+        raise ValueError(f"unknown engine {engine!r}; use pandas or dask")
+    priced["source"] = jobs["source"].to_numpy()
+    estimated, refused = split(priced)
+    refused["source"] = priced.loc[priced["reject_reason"].notna(), "source"].to_numpy()
+    refused["text"] = refused["text"].map(lambda job: f"job {job}")
+    all_rejects = pd.concat([*rejects, refused], ignore_index=True)[["source", "line", "reason", "text"]]
+    all_rejects = all_rejects.sort_values(["source", "line"], kind="stable").reset_index(drop=True)
+    return BatchResult(estimated, all_rejects, read_count)
