@@ -62,10 +62,13 @@ def empty_rejects() -> Any:
 
 
 def rejects_frame(lines: Any, reasons: Any, texts: Any) -> Any:
+    """Rejected records; `reasons` may be one text for all of them."""
+    import numpy as np
     import pandas as pd
 
-    return pd.DataFrame({"line": pd.Series(lines, dtype="int64"), "reason": pd.Series(reasons, dtype="object"),
-                         "text": pd.Series(texts, dtype="object")})
+    lines = np.asarray(lines, dtype=np.int64)
+    reasons = np.full(len(lines), reasons, dtype=object) if isinstance(reasons, str) else np.asarray(reasons, dtype=object)
+    return pd.DataFrame({"line": lines, "reason": reasons, "text": np.asarray(texts, dtype=object)})
 
 
 def conform(frame: Any) -> Any:

@@ -43,9 +43,9 @@ def normalise(frame: Any, lines: Any) -> tuple[Any, Any]:
     if "job_id" not in frame:
         frame["job_id"] = frame["line"].astype(str)
     bad = start.isna() | end.isna()
-    text = frame.drop(columns=["line"]).astype(str).agg("|".join, axis=1) if bad.any() else None
-    rejects = rejects_frame(frame.loc[bad, "line"], "malformed record: cannot read start/end",
-                            text[bad] if text is not None else []) if bad.any() else empty_rejects()
+    shown = frame.loc[bad].drop(columns=["line"])
+    texts = [",".join("" if pd.isna(v) else str(v) for v in row) for row in shown.itertuples(index=False)]
+    rejects = rejects_frame(frame.loc[bad, "line"], "malformed record: cannot read start/end", texts)
     return conform(frame[~bad]), rejects
 
 

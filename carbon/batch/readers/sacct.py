@@ -178,7 +178,9 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
 
     extra = by_job.reindex(jobs["_key"].to_numpy())
     cpu_s = parse_duration_s(column(jobs, "TotalCPU"))
-    cpu_s = np.where(np.isnan(cpu_s) | (cpu_s == 0) & (extra["cpu_s"].to_numpy() > 0), extra["cpu_s"].to_numpy(), cpu_s)
+    step_cpu_s = extra["cpu_s"].to_numpy()
+    from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
+    cpu_s = np.where(from_steps, step_cpu_s, cpu_s)
     energy_j = pd.to_numeric(column(jobs, "ConsumedEnergyRaw"), errors="coerce").to_numpy()
     energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"].to_numpy())
     duration_s = (end - start).dt.total_seconds().to_numpy()
