@@ -1,0 +1,162 @@
+"""Live instance-type lookups through the providers' SDKs, for types the bundled catalog lacks.
+
+Used only when the SDK extra is installed and the user has credentials; answers are cached on
+disk (diskcache, under the configured cache folder) because instance shapes never change.
+Every SDK is imported inside the function that needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from carbon.model import Hardware
+
+CACHE_EXPIRE_S = 90 * 24 * 3600
+
+
+class LiveLookupUnavailable(Exception):
+    """The lookup cannot be made here (SDK missing, no credentials, API error); the message says which."""
+
+
+def cached(provider: str, api: str, instance_type: str, fetch: Callable[[], Hardware | None],
+           cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+    """`fetch()` once per (provider, type), then from the on-disk cache."""
+    try:
+        import diskcache
+    except ImportError:  # pragma: no cover - a core dependency
+        return fetch(), f"live:{api}"
+    if cache_dir is None:
+        from carbon.config import load
+
+        cache_dir = load().resolved_cache_dir()
+    key = f"instance-type:{provider}:{instance_type.lower()}"
+    with diskcache.Cache(str(Path(cache_dir) / "instance-types")) as cache:
+        stored = cache.get(key)
+        if stored is not None:
+            return Hardware(**stored), f"cache:{api}"
+        hardware = fetch()
+        if hardware is not None:
+            cache.set(key, asdict(hardware), expire=CACHE_EXPIRE_S)
+        return hardware, f"live:{api}"
+
+
+def aws_instance_type(instance_type: str, region: str | None, cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+    """EC2 DescribeInstanceTypes for one type."""
+    try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise LiveLookupUnavailable("boto3 is not installed (pip install 'carbon[aws]'); cannot look up the type live") from None
+    session = boto3.session.Session(region_name=region or None)
+    if session.get_credentials() is None:
+        raise LiveLookupUnavailable("no AWS credentials; cannot look up the instance type live")
+
+    def fetch() -> Hardware | None:
+        try:
+            client = session.client("ec2", region_name=region or session.region_name or "us-east-1")
+            answer = client.describe_instance_types(InstanceTypes=[instance_type])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "InvalidInstanceType":
+                return None
+            raise LiveLookupUnavailable(f"EC2 DescribeInstanceTypes failed: {error}") from None
+        except BotoCoreError as error:
+            raise LiveLookupUnavailable(f"EC2 DescribeInstanceTypes failed: {error}") from None
+        items = answer.get("InstanceTypes") or []
+        return _aws_hardware(items[0]) if items else None
+
+    return cached("aws", "ec2.describe_instance_types", instance_type, fetch, cache_dir)
+
+
+def _aws_hardware(item: dict[str, Any]) -> Hardware:
+    gpus = (item.get("GpuInfo") or {}).get("Gpus") or []
+    gpu_count = sum(int(g.get("Count") or 0) for g in gpus)
+    gpu_model = " ".join(filter(None, (gpus[0].get("Manufacturer"), gpus[0].get("Name")))) if gpus else None
+    return Hardware(
+        vcpus=float(item["VCpuInfo"]["DefaultVCpus"]),
+        cpu_cores=(item.get("VCpuInfo") or {}).get("DefaultCores"),
+        memory_gb=float(item["MemoryInfo"]["SizeInMiB"]) / 1024.0,
+        gpu_model=gpu_model,
+        gpu_count=gpu_count,
+        instance_type=item["InstanceType"],
+        provider="aws",
+    )
+
+
+def gcp_machine_type(machine_type: str, project: str | None, zone: str | None,
+                     cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+    """Compute Engine machineTypes.get for one type in the instance's zone."""
+    if not project or not zone:
+        raise LiveLookupUnavailable("the GCP project or zone is unknown; cannot look up the machine type live")
+    try:
+        import google.auth
+        from google.api_core import exceptions as api_exceptions
+        from google.cloud import compute_v1
+    except ImportError:
+        raise LiveLookupUnavailable("google-cloud-compute is not installed (pip install 'carbon[gcp]')") from None
+    try:
+        google.auth.default()
+    except Exception as error:  # google.auth raises DefaultCredentialsError and transport errors
+        raise LiveLookupUnavailable(f"no Google credentials ({type(error).__name__})") from None
+
+    def fetch() -> Hardware | None:
+        try:
+            found = compute_v1.MachineTypesClient().get(project=project, zone=zone, machine_type=machine_type)
+        except api_exceptions.NotFound:
+            return None
+        except api_exceptions.GoogleAPIError as error:
+            raise LiveLookupUnavailable(f"machineTypes.get failed: {error}") from None
+        accelerators = list(found.accelerators or [])
+        return Hardware(
+            vcpus=float(found.guest_cpus),
+            memory_gb=float(found.memory_mb) / 1024.0,
+            gpu_model=accelerators[0].guest_accelerator_type if accelerators else None,
+            gpu_count=sum(int(a.guest_accelerator_count) for a in accelerators),
+            instance_type=machine_type,
+            provider="gcp",
+        )
+
+    return cached("gcp", "compute.machineTypes.get", machine_type, fetch, cache_dir)
+
+
+def azure_vm_size(vm_size: str, subscription_id: str | None, location: str | None,
+                  cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+    """Resource SKUs list filtered to the VM's location, then the one SKU by name."""
+    if not subscription_id or not location:
+        raise LiveLookupUnavailable("the Azure subscription or location is unknown; cannot look up the size live")
+    try:
+        from azure.core.exceptions import AzureError
+        from azure.identity import DefaultAzureCredential
+        from azure.mgmt.compute import ComputeManagementClient
+    except ImportError:
+        raise LiveLookupUnavailable("azure-mgmt-compute/azure-identity are not installed (pip install 'carbon[azure]')") from None
+
+    def fetch() -> Hardware | None:
+        try:
+            client = ComputeManagementClient(DefaultAzureCredential(), subscription_id)
+            for sku in client.resource_skus.list(filter=f"location eq '{location}'"):
+                if sku.resource_type == "virtualMachines" and (sku.name or "").lower() == vm_size.lower():
+                    return _azure_hardware(vm_size, {c.name: c.value for c in sku.capabilities or []})
+        except AzureError as error:
+            raise LiveLookupUnavailable(f"resource SKU lookup failed ({type(error).__name__})") from None
+        return None
+
+    return cached("azure", "compute.resource_skus.list", vm_size, fetch, cache_dir)
+
+
+def _azure_hardware(vm_size: str, capabilities: dict[str, str]) -> Hardware:
+    def number(name: str) -> float | None:
+        try:
+            return float(capabilities[name])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    gpus = number("GPUs")
+    return Hardware(
+        vcpus=number("vCPUs"),
+        memory_gb=number("MemoryGB"),
+        gpu_count=int(gpus or 0),
+        instance_type=vm_size,
+        provider="azure",
+    )
