@@ -17,6 +17,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("config", "config_cmd", "show every setting and where its value came from"),
     ("estimate", "estimate_cmd", "offline CO2e for a region and energy, or hardware and a duration"),
     ("regions", "regions_cmd", "list region codes with their grid zone and intensity"),
+    ("intensity", "intensity_cmd", "grid intensity of a zone now, at a time, or as an hourly series"),
+    ("cache", "cache_cmd", "show or clear the shared cache of live intensity values"),
     ("batch", "batch_cmd", "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"),
 )
 
