@@ -74,7 +74,9 @@ def dask_client(scheduler: str | None) -> Any:
 
     if scheduler:
         return Client(scheduler, timeout=30)
-    return Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None))
+    # Loopback only: a local cluster never needs, or looks up, an outside address.
+    return Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+                               protocol="tcp://", host="127.0.0.1"))
 
 
 def _dask(jobs: Any, settings: Settings, hardware_map: HardwareMap, scheduler: str | None, partitions: int) -> Any:
