@@ -75,7 +75,7 @@ def dask_client(scheduler: str | None) -> Any:
     if scheduler:
         return Client(scheduler, timeout=30)
     # Loopback only: a local cluster never needs, or looks up, an outside address.
-    return Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+    return Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address="127.0.0.1:0",
                                protocol="tcp://", host="127.0.0.1"))
 
 

@@ -178,7 +178,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
 
     extra = by_job.reindex(jobs["_key"].to_numpy())
     cpu_s = parse_duration_s(column(jobs, "TotalCPU"))
-    step_cpu_s = extra["cpu_s"].to_numpy()
+    step_cpu_s = extra["cpu_s"].to_numpy(dtype=float)
     from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
     cpu_s = np.where(from_steps, step_cpu_s, cpu_s)
     energy_j = pd.to_numeric(column(jobs, "ConsumedEnergyRaw"), errors="coerce").to_numpy()
