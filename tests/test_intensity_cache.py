@@ -10,13 +10,13 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from fixtures.electricitymaps_api import ElectricityMapsApi
+from fixtures.intensity_bundle import clear_caches, make_bundle
+from fixtures.intensity_worker import lookup
 
 from carbon.intensity.cache import CachedSource, CacheWarning, IntensityCache
 from carbon.intensity.electricitymaps import ElectricityMapsSource
 from carbon.intensity.http import FetchError
-from fixtures.electricitymaps_api import ElectricityMapsApi
-from fixtures.intensity_bundle import clear_caches, make_bundle
-from fixtures.intensity_worker import lookup
 
 PAST = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
 

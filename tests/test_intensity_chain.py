@@ -13,6 +13,9 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from fixtures.electricitymaps_api import ElectricityMapsApi
+from fixtures.intensity_bundle import clear_caches, make_bundle
+from fixtures.watttime_api import WattTimeApi
 
 from carbon.cli import main
 from carbon.config import load
@@ -20,9 +23,6 @@ from carbon.intensity.chain import ChainConfigError, build_chain, check_names
 from carbon.intensity.prefetch import PENDING, IntensityPrefetcher
 from carbon.model import Bounds, Energy, Location
 from carbon.pricing import price
-from fixtures.electricitymaps_api import ElectricityMapsApi
-from fixtures.intensity_bundle import clear_caches, make_bundle
-from fixtures.watttime_api import WattTimeApi
 
 PAST = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
 

@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from carbon.intensity.electricitymaps import ElectricityMapsSource
-from carbon.intensity.energinet import EnerginetSource
-from carbon.intensity.http import AuthFailed, FetchError, NotConfigured, RateLimited, parse_retry_after
-from carbon.intensity.ukgrid import UkGridSource
-from carbon.intensity.watttime import WattTimeSource
 from fixtures.electricitymaps_api import ElectricityMapsApi
 from fixtures.energinet_api import EnerginetApi
 from fixtures.intensity_bundle import clear_caches, make_bundle
 from fixtures.ukgrid_api import UkGridApi
 from fixtures.watttime_api import WattTimeApi
+
+from carbon.intensity.electricitymaps import ElectricityMapsSource
+from carbon.intensity.energinet import EnerginetSource
+from carbon.intensity.http import (
+    AuthFailed,
+    FetchError,
+    NotConfigured,
+    RateLimited,
+    parse_retry_after,
+)
+from carbon.intensity.ukgrid import UkGridSource
+from carbon.intensity.watttime import WattTimeSource
 
 PAST = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)  # a past hour, well outside "latest"
 

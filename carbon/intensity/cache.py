@@ -10,13 +10,15 @@ A cache file that SQLite cannot read is moved aside and rebuilt with a warning, 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import time as _time
 import warnings
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.http import FetchError, RateLimited
@@ -85,10 +87,8 @@ class IntensityCache:
         import diskcache
 
         if self._cache is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken cache may fail in any way; we discard it
                 self._cache.close()
-            except Exception:  # noqa: BLE001 - closing a broken cache may fail in any way; we discard it
-                pass
             self._cache = None
         aside = self.directory.with_name(f"{self.directory.name}.corrupt-{int(_time.time())}")
         warnings.warn(f"intensity cache {self.directory} unreadable ({type(error).__name__}: {error}); "

@@ -10,8 +10,8 @@ average says so in the detail and in the value's basis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from carbon.intensity.base import IntensityError, IntensitySource, IntensityValue
 from carbon.intensity.http import FetchError

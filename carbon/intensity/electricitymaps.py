@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from carbon.intensity.http import FetchError, NotConfigured, get_json, number, require, require_list
+from carbon.intensity.http import (
+    FetchError,
+    NotConfigured,
+    get_json,
+    number,
+    require,
+    require_list,
+)
 from carbon.intensity.live import ApiSource, floor_hour, parse_time
 
 

@@ -9,9 +9,9 @@ job that ran in part of the hour saw one of them, not the mean.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
 
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.http import FetchError

@@ -14,7 +14,15 @@ from __future__ import annotations
 import time as _time
 from datetime import datetime, timedelta, timezone
 
-from carbon.intensity.http import AuthFailed, FetchError, NotConfigured, get_json, number, require, require_list
+from carbon.intensity.http import (
+    AuthFailed,
+    FetchError,
+    NotConfigured,
+    get_json,
+    number,
+    require,
+    require_list,
+)
 from carbon.intensity.live import ApiSource, floor_hour, parse_time
 
 G_PER_KWH_PER_LB_PER_MWH = 0.45359237

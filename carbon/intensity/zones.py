@@ -12,9 +12,6 @@ from functools import lru_cache
 
 from carbon.intensity.http import NotConfigured
 
-APIS = ("electricitymaps", "watttime", "ukgrid", "energinet")
-
-
 @lru_cache(maxsize=1)
 def _table() -> dict[tuple[str, str], str]:
     from carbon.bundle import table
@@ -48,7 +45,3 @@ def api_zone(api: str, zone: str) -> str:
     sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
     raise NotConfigured(f"no {api} zone for {zone!r} (mapped zones: {sample})")
 
-
-def mapped_zones(api: str) -> list[tuple[str, str]]:
-    """(our zone, API zone) pairs for one API, for `carbon intensity --list`-style listings."""
-    return sorted((our, api_zone) for (source, our), api_zone in _table().items() if source == api)

@@ -13,7 +13,9 @@ import io
 from datetime import date
 from pathlib import Path
 
-CCF_TABLE = Path("/work/shared/datasets/cloud-carbon-footprint/derived/ccf_app_region_to_electricitymaps_zone.csv")
+# The shared datasets folder sits next to the checkout (../shared/datasets).
+CCF_TABLE = (Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloud-carbon-footprint" / "derived"
+             / "ccf_app_region_to_electricitymaps_zone.csv")
 
 SOURCES = {
     "ccf-em-zones": {
