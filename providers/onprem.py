@@ -146,7 +146,7 @@ class OnPremProvider:
     def detect(self, deadline: Deadline, facts: HostFacts, region: str | None = None) -> Detection | None:
         from carbon.config import load
 
-        config = load({"region": region})
+        config = load({"region": region}, environ=facts.environ)
         evidence: list[str] = []
         warnings: list[str] = []
         region = config.region
