@@ -14,6 +14,7 @@ from typing import Sequence
 
 # (command name, module under carbon.cli, one-line help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("detect", "detect_cmd", "detect the cloud provider, instance type, region and hardware, with evidence"),
     ("config", "config_cmd", "show every setting and where its value came from"),
     ("estimate", "estimate_cmd", "offline CO2e for a region and energy, or hardware and a duration"),
     ("regions", "regions_cmd", "list region codes with their grid zone and intensity"),
