@@ -21,16 +21,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def describe(detection, *, live: bool = True) -> dict[str, Any]:
     """The JSON document of `carbon detect --format json`."""
+    from carbon.bundle import BundleError
     from carbon.regions import UnknownRegion
+    from providers.base import HardwareMatch
 
     result = detection.to_dict()
     warnings = list(result.pop("warnings"))
-    match = detection.hardware(live=live)
+    try:
+        match = detection.hardware(live=live)
+    except BundleError as error:  # a damaged installation: still report what was detected
+        match = HardwareMatch(None, "unknown", (str(error),))
     warnings.extend(match.warnings)
     location = None
     try:
         location = detection.location()
-    except UnknownRegion as error:
+    except (UnknownRegion, BundleError) as error:
         warnings.append(str(error))
     if location is None and not detection.region:
         warnings.append("region unknown: no grid zone")
