@@ -225,3 +225,17 @@ def test_cli_cache_info_and_clear(em, capsys):
 def test_config_prints_intensity_sources(em, capsys):
     assert main(["config"]) == 0
     assert "electricitymaps,bundled" in capsys.readouterr().out
+
+
+def test_subdivision_missing_from_bundle_falls_back_to_country(env):
+    value = build_chain(load(), names=["bundled"]).at("DK-81", PAST)  # the test bundle has DK-84 only
+    assert value.intensity_g_per_kwh.central == 151.0 and value.zone == "DK"
+    assert "no bundled figure for DK-81: country DK used" in value.source.detail
+
+
+def test_missing_key_is_not_remembered_by_the_cache(em, env):
+    em.set_hour("FR", PAST, 47.0)
+    env.delenv("CARBON_ELECTRICITYMAPS_TOKEN")
+    assert build_chain(load()).at("FR", PAST).intensity_g_per_kwh.central == 56.0
+    env.setenv("CARBON_ELECTRICITYMAPS_TOKEN", "em-test-token")  # the user adds the key: used at once
+    assert build_chain(load()).at("FR", PAST).intensity_g_per_kwh.central == 47.0

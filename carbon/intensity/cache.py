@@ -222,7 +222,13 @@ class CachedSource:
         self.cache = cache
         self.name = live.name
 
+    def _check(self, zone: str) -> None:
+        """A missing key or zone mapping is answered before the cache: it is not a failure to remember."""
+        self.live.check_configured()
+        self.live.api_zone(zone)
+
     def at(self, zone: str, time: datetime) -> IntensityValue:
+        self._check(zone)
         hour = floor_hour(time)
         current = floor_hour(datetime.now(timezone.utc))
         if hour >= current:
@@ -247,6 +253,7 @@ class CachedSource:
 
     def series(self, zone: str, start: datetime, end: datetime) -> list[IntensityValue]:
         """Hours already cached are read; the missing span is fetched once and stored."""
+        self._check(zone)
         start, end = floor_hour(start), utc(end)
         hours = []
         cursor = start

@@ -10,8 +10,9 @@ average says so in the detail and in the value's basis.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from carbon.intensity.base import IntensityError, IntensitySource, IntensityValue
 from carbon.intensity.http import FetchError
@@ -20,6 +21,7 @@ from carbon.intensity.live import annotate
 LIVE_SOURCES = ("electricitymaps", "watttime", "ukgrid", "energinet")
 BUNDLED = "bundled"
 MARGINAL_SOURCES = ("watttime",)
+T = TypeVar("T")
 
 
 class ChainConfigError(ValueError):
@@ -73,8 +75,20 @@ def _bundled_at(zone: str, time: datetime) -> IntensityValue:
     try:
         location = resolve(zone)
     except UnknownRegion:
-        return BundledSource().at(zone, time)
+        value, note = _or_country(zone, lambda z: BundledSource().at(z, time))
+        return annotate(value, (), note)
     return intensity_for(location, start=time)
+
+
+def _or_country(zone: str, lookup: Callable[[str], T]) -> tuple[T, str]:
+    """A sub-national zone the bundle lacks (DK-84) falls back to its country (DK), with a note saying so."""
+    try:
+        return lookup(zone), ""
+    except IntensityError:
+        country = zone.split("-", 1)[0]
+        if country == zone or len(country) != 2:
+            raise
+    return lookup(country), f"no bundled figure for {zone}: country {country} used"
 
 
 class Chain:
@@ -129,8 +143,8 @@ class Chain:
             reasons.append(f"{link.name}: no values in range")
         from carbon.intensity.static import BundledSource
 
-        bundled_zone = _bundled_zone(zone)
-        return [annotate(v, reasons) for v in BundledSource().series(bundled_zone, start, end)]
+        values, note = _or_country(_bundled_zone(zone), lambda z: BundledSource().series(z, start, end))
+        return [annotate(v, reasons, note) for v in values]
 
 
 def _bundled_zone(zone: str) -> str:
