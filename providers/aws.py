@@ -116,7 +116,8 @@ class AwsProvider:
         if _is_lambda(env):
             return _lambda_detection(env)
         if env.get("ECS_CONTAINER_METADATA_URI_V4"):
-            found = _ecs_detection(env["ECS_CONTAINER_METADATA_URI_V4"], deadline)
+            fargate_hint = env.get("AWS_EXECUTION_ENV") == "AWS_ECS_FARGATE"
+            found = _ecs_detection(env["ECS_CONTAINER_METADATA_URI_V4"], deadline, fargate_hint)
             if found is not None and found.service == "ecs-fargate":
                 return found
             # ECS on EC2: the task runs on an instance whose type IMDS knows.
@@ -217,8 +218,11 @@ def _lambda_detection(env: Mapping[str, str]) -> Detection:
                      source="aws", warnings=tuple(warnings))
 
 
-def _ecs_detection(uri: str, deadline: Deadline) -> Detection | None:
-    """ECS task metadata v4: `${ECS_CONTAINER_METADATA_URI_V4}/task` (JSON)."""
+def _ecs_detection(uri: str, deadline: Deadline, fargate_hint: bool = False) -> Detection | None:
+    """ECS task metadata v4: `${ECS_CONTAINER_METADATA_URI_V4}/task` (JSON).
+
+    `LaunchType` is absent with older agents; Fargate also says so in AWS_EXECUTION_ENV (`fargate_hint`).
+    """
     from carbon.model import Hardware
 
     try:
@@ -236,7 +240,7 @@ def _ecs_detection(uri: str, deadline: Deadline) -> Detection | None:
         region = zone[:-1]
     launch = str(task.get("LaunchType") or "")
     evidence = (f"ecs: task metadata v4 at {uri} (LaunchType={launch or 'unknown'})",)
-    if launch != "FARGATE":
+    if launch != "FARGATE" and not (fargate_hint and not launch):
         return Detection("aws", None, region, zone, evidence, service="ecs-ec2", source="aws")
     limits = task.get("Limits") if isinstance(task.get("Limits"), dict) else {}
     try:
