@@ -73,9 +73,11 @@ def subdivisions_yearly(raw: Path) -> tuple[list[tuple[str, ...]], list[tuple[st
     names = codes.subdivision_by_name("CA")
     region = "Region (English) / Région (anglais)"
     for row in read_csv(raw / FOLDER / PROJECTIONS, (region,), label=f"{FOLDER}/{PROJECTIONS.rsplit('/', 1)[1]}",
-                        encoding="cp1252", skip_lines=1):
+                        encoding="cp1252", skip_lines=1, allow_short=True):
         if codes.plain(row.get(region)).startswith("notes"):
-            break
+            break  # free-text notes follow the table
+        if not row.complete:
+            raise row.error(None, f"row has {len(row.values)} fields, the header has {row.width} (truncated?)")
         sub = codes.lookup_subdivision(names, row.get(region), row.file, row.line, region)
         for column in row.values:
             if not column.isdigit() or int(column) > LAST_HISTORICAL_YEAR:

@@ -148,7 +148,7 @@ def gpus(raw: Path) -> Table:
         if key and key not in chosen:
             chosen[key] = ((model, key, fmt(tdp), fmt(tdp * idle_fraction, 1), fmt(memory), source), where)
 
-    for row in read_csv(raw / MLCO2_GPUS, ("name", "type", "tdp_watts", "memory"), label=MLCO2_GPUS):
+    for row in read_csv(raw / MLCO2_GPUS, ("name", "type", "tdp_watts", "memory"), label=MLCO2_GPUS, allow_short=True):
         if row.get("type") not in ("gpu", "tpu"):
             continue
         fixes = GPU_FIXES.get(row.get("name"))
@@ -156,6 +156,8 @@ def gpus(raw: Path) -> Table:
             for model, tdp, memory in fixes:
                 offer(model, Decimal(tdp), Decimal(memory), "mlco2-impact", (row.file, row.line))
             continue
+        if not row.complete:
+            raise row.error(None, f"row has {len(row.values)} fields, the header has {row.width} (truncated?)")
         offer(row.get("name"), row.number("tdp_watts"), row.number("memory", required=False), "mlco2-impact",
               (row.file, row.line))
     for row in read_csv(raw / f"{GA}/TDP_gpu.csv", ("model", "TDP"), label=f"{GA}/TDP_gpu.csv", skip_lines=1):

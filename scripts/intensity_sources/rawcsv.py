@@ -28,6 +28,11 @@ class RawRow:
     file: str
     line: int
     values: dict[str, str]
+    width: int = 0  # fields in the header
+
+    @property
+    def complete(self) -> bool:
+        return len(self.values) >= self.width
 
     def get(self, column: str) -> str:
         return (self.values.get(column) or "").strip()
@@ -66,8 +71,9 @@ def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
 
 
 def read_csv(path: Path, required: tuple[str, ...], *, label: str | None = None, encoding: str = "utf-8-sig",
-             skip_lines: int = 0) -> Iterator[RawRow]:
-    """Rows of a CSV whose header must contain `required`; a short row is an error, not padding."""
+             skip_lines: int = 0, allow_short: bool = False) -> Iterator[RawRow]:
+    """Rows of a CSV whose header must contain `required`; a short row (a truncated file) is an error,
+    not padding, unless `allow_short` (a source known to omit trailing empty fields)."""
     name = label or path.name
     text = read_text(path, encoding)
     handle = io.StringIO(text, newline="")
@@ -83,7 +89,7 @@ def read_csv(path: Path, required: tuple[str, ...], *, label: str | None = None,
         raise RawDataError(name, 1 + skip_lines, missing[0],
                            f"header lacks column(s) {', '.join(map(repr, missing))}; found {header}")
     width = len(header)
-    needed = max(header.index(c) for c in required) + 1 if required else 0
+    needed = width if not allow_short else (max(header.index(c) for c in required) + 1 if required else 0)
     for cells in reader:
         line = reader.line_num + skip_lines
         if not cells or all(not c.strip() for c in cells):
@@ -91,7 +97,7 @@ def read_csv(path: Path, required: tuple[str, ...], *, label: str | None = None,
         if len(cells) < needed:
             absent = header[len(cells)] if len(cells) < width else None
             raise RawDataError(name, line, absent, f"row has {len(cells)} fields, the header has {width} (truncated?)")
-        yield RawRow(name, line, dict(zip(header, cells)))
+        yield RawRow(name, line, dict(zip(header, cells)), width)
 
 
 def fmt(value: Decimal | float | int | None, places: int | None = None) -> str:
