@@ -43,19 +43,24 @@ def cached(em, tmp_path, **cache_options) -> CachedSource:
     return CachedSource(ElectricityMapsSource("em-test-token", base_url=em.base), IntensityCache(tmp_path / "cache", **cache_options))
 
 
-def test_many_processes_one_upstream_request(em, tmp_path, bundle_dir):
+@pytest.mark.parametrize("latest", [False, True], ids=["past-hour", "latest"])
+def test_many_processes_one_upstream_request(em, tmp_path, bundle_dir, latest):
+    current = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    em.set_hour("FR", current, 50.0)
+    when = datetime.now(timezone.utc) if latest else PAST
     em.delay_s = 0.5  # the first answer is slow, so every process is waiting at once
     processes = 6
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes), context.Queue()
     workers = [context.Process(target=lookup, args=(em.base, str(tmp_path / "cache"), str(bundle_dir), "FR",
-                                                     PAST.isoformat(), barrier, results)) for _ in range(processes)]
+                                                     when.isoformat(), barrier, results)) for _ in range(processes)]
     for worker in workers:
         worker.start()
     answers = [results.get(timeout=60) for _ in workers]
     for worker in workers:
         worker.join(30)
-    assert answers == [("ok", 50.0)] * processes  # hour 10 -> 40 + 10
+    assert answers == [("ok", 50.0)] * processes  # past: hour 10 -> 40 + 10; latest: set to 50 above
+    assert em.count("/latest" if latest else "/past-range") == 1
     assert em.count("/v3/carbon-intensity") == 1
 
 

@@ -77,6 +77,15 @@ def test_electricitymaps_latest_and_recent_history(em):
     assert em.count("/history") == 1
 
 
+def test_electricitymaps_long_series_split_into_ten_day_requests(em):
+    start = PAST.replace(hour=0)
+    for h in range(24 * 25):
+        em.set_hour("FR", start + timedelta(hours=h), float(h % 24))
+    values = ElectricityMapsSource("em-test-token", base_url=em.base).series("FR", start, start + timedelta(days=25))
+    assert len(values) == 24 * 25 and values[-1].intensity_g_per_kwh.central == 23.0
+    assert em.count("/past-range") == 3  # 10 + 10 + 5 days; the double refuses more than 10 days
+
+
 def test_electricitymaps_wrong_key_is_auth_failure(em):
     em.set_hour("FR", PAST, 47.0)
     with pytest.raises(AuthFailed, match="401"):
