@@ -28,11 +28,14 @@ class FetchError(RuntimeError):
 
 
 def url_for(dataset: Dataset, name: str) -> str:
+    """The dataset's own variable wins, then the mirror, then the published upstream URL."""
+    base = os.environ.get(dataset.env)
+    if base:
+        return f"{base.rstrip('/')}/{quote(name)}"
     mirror = os.environ.get(MIRROR_ENV)
     if mirror:
         return f"{mirror.rstrip('/')}/{quote(f'{dataset.folder}/{dataset.prefix}{name}')}"
-    base = os.environ.get(dataset.env) or dataset.base_url
-    return f"{base.rstrip('/')}/{quote(name)}"
+    return f"{dataset.base_url.rstrip('/')}/{quote(name)}"
 
 
 def _download(url: str, target: Path, timeout_s: float, progress: "_Progress") -> None:

@@ -1,0 +1,84 @@
+"""Online mode of the updater against loopback HTTP servers (no network): the server serves the raw
+files the way raw.githubusercontent.com does (200 with the bytes, 404 for an unknown path)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import socket
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+sys.path.insert(0, str(REPO / "scripts"))
+
+import update_intensity_data as updater  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW} (../shared/datasets)")
+
+TABLES = ("countries", "subdivisions", "cloud_regions", "cloud_region_intensity", "cpus", "gpus", "grid_hourly")
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture()
+def raw_server():
+    """Serves ../shared/datasets (the mirror layout) on 127.0.0.1."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(RAW)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def silent_server():
+    """Accepts connections and never answers: a stalled upstream."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    listener.close()
+
+
+def test_online_build_from_a_mirror_equals_the_offline_bundle(raw_server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CARBON_DATASETS_MIRROR", raw_server)
+    out = tmp_path / "bundle"
+    assert updater.main(["--out", str(out), "--timeout", "10"]) == 0
+    err = capsys.readouterr().err
+    assert "54/54" in err  # the progress bar reached every file
+    for name in TABLES:
+        assert (out / f"{name}.csv").read_bytes() == (REPO / "intensity_data" / f"{name}.csv").read_bytes(), name
+    sources = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["sources"]
+    assert sources["ember-yearly"]["retrieved"] == date.today().isoformat()
+    assert sources["google-region-carbon"]["commit"].startswith("HEAD on ")
+
+
+def test_a_dataset_variable_overrides_its_base_url(raw_server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CARBON_DATASETS_MIRROR", raw_server)
+    monkeypatch.setenv("CARBON_URL_GOOGLE", raw_server + "no-such-folder/")
+    out = tmp_path / "bundle"
+    assert updater.main(["--out", str(out), "--timeout", "10"]) == 1
+    err = capsys.readouterr().err
+    assert "no-such-folder/data/yearly/2019.csv: HTTP 404" in err
+    assert "nothing was written" in err
+    assert not out.exists()
+
+
+def test_a_stalled_server_times_out(silent_server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CARBON_DATASETS_MIRROR", silent_server)
+    out = tmp_path / "bundle"
+    assert updater.main(["--out", str(out), "--timeout", "0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "timed out" in err and "ember/data/api_country_overview_yearly.csv" in err
+    assert not out.exists()
