@@ -59,7 +59,7 @@ def _entry(table: Table, data: bytes, sources: dict[str, dict[str, Any]]) -> dic
         "description": table.description,
         "sources": used,
         "licence": "; ".join(sorted({str(sources[s]["licence"]) for s in used})),
-        "retrieved": max(str(sources[s]["retrieved"]) for s in used),
+        "retrieved": str(sources[table.sources[0]]["retrieved"]),  # the primary source dates the table
         "years": table.years(),
         "units": table.units,
         "rows": len(table.rows),
