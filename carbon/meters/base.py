@@ -32,7 +32,8 @@ class Measurement:
     def __add__(self, other: Measurement) -> Measurement:
         if other.component != self.component:
             raise ValueError(f"cannot add {other.component} energy to {self.component} energy")
-        method = self.method if self.method == other.method else "mixed"
+        # Two methods in one interval (a GPU degraded to the model mid-run) are both named.
+        method = "+".join(sorted(set(self.method.split("+")) | set(other.method.split("+"))))
         return Measurement(self.component, self.energy_j + other.energy_j, method, self.detail or other.detail)
 
 
