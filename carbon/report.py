@@ -40,7 +40,7 @@ def equivalents(estimate: Estimate) -> list[Equivalent]:
     for name, label, unit in (
         ("tv_kwh_per_hour", "of television", "hours"),
         ("us_household_kwh_per_day", "of an average US household's electricity", "days"),
-        ("smartphone_charge_kwh", "smartphone charges", "charges"),
+        ("smartphone_charge_kwh", "full smartphone charges", ""),
     ):
         per_unit, _, source = factors[name]
         result.append(Equivalent(label, energy_kwh / per_unit, unit, source))
@@ -80,6 +80,10 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     return Comparison(provider, low[1], low[0], high[1], high[0])
 
 
+def _fmt_count(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def _fmt_mass(kg: float) -> str:
     if kg >= 1000:
         return f"{kg / 1000:.3g} t"
@@ -117,7 +121,7 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
         lines.append(f"  {source.factor:<13} {source.dataset}{year} [{source.method}]" + (f" - {source.detail}" if source.detail else ""))
     lines.append("Equivalent to:")
     for item in equivalents(estimate):
-        lines.append(f"  {item.value:.3g} {item.unit} {item.label}")
+        lines.append("  " + " ".join(part for part in (_fmt_count(item.value), item.unit, item.label) if part))
     if with_comparison:
         comparison = compare_regions(estimate)
         if comparison:

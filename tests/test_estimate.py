@@ -141,7 +141,7 @@ def test_latex_snippet_names_the_factors(capsys):
 def test_summary_shows_equivalents_and_comparison(capsys):
     assert main(["estimate", "--region", "aws:eu-west-1", "--instance-type", "m5.xlarge", "--duration", "3h"]) == 0
     out = capsys.readouterr().out
-    for text in ("CO2e:", "km driven", "miles driven", "hours of television", "household", "smartphone charges",
+    for text in ("CO2e:", "km driven", "miles driven", "hours of television", "household", "full smartphone charges",
                  "Same work on aws:", "(lowest)", "(highest)", "Warning: CPU utilisation not given"):
         assert text in out
 
@@ -165,7 +165,7 @@ def test_unknown_provider(capsys):
 
 @pytest.mark.parametrize("duration, message", [("-3h", "must not be negative"), ("3 parsecs", "unknown duration unit")])
 def test_bad_duration_exits_2(capsys, duration, message):
-    assert main(["estimate", "--region", "FR", "--cpus", "4", "--duration", duration]) == 2
+    assert main(["estimate", "--region", "FR", "--cpus", "4", f"--duration={duration}"]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
 
