@@ -46,6 +46,44 @@ def table(name: str) -> tuple[dict[str, str], ...]:
 
 
 @lru_cache(maxsize=None)
+def _grouped_lines(directory: str, name: str) -> tuple[list[str], dict[str, list[str]]]:
+    """Header and raw lines grouped by the first column, without parsing every row: a lookup
+    for one zone then parses only that zone's lines (the tables keep their key first)."""
+    path = Path(directory) / f"{name}.csv"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BundleError(f"bundled table {name!r} is missing: {path} (run `carbon data verify`)") from None
+    lines = text.splitlines()
+    header = next(csv.reader(lines[:1]))
+    groups: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        if line.startswith('"'):  # a quoted key: rare, parse properly
+            key = next(csv.reader([line]))[0]
+        else:
+            key = line.split(",", 1)[0]
+        groups.setdefault(key, []).append(line)
+    return header, groups
+
+
+def rows_for(name: str, key: str) -> list[dict[str, str]]:
+    """Rows of a table whose first column equals `key`, in file order."""
+    header, groups = _grouped_lines(str(data_dir()), name)
+    return [dict(zip(header, values)) for values in csv.reader(groups.get(key, ()))]
+
+
+def keys(name: str) -> list[str]:
+    """Distinct values of a table's first column, in file order."""
+    return list(_grouped_lines(str(data_dir()), name)[1])
+
+
+def last_rows(name: str) -> list[dict[str, str]]:
+    """The last row of each key (the latest year, as the tables are sorted by key then time)."""
+    header, groups = _grouped_lines(str(data_dir()), name)
+    return [dict(zip(header, values)) for values in csv.reader(lines[-1] for lines in groups.values())]
+
+
+@lru_cache(maxsize=None)
 def _read_manifest(directory: str) -> dict[str, Any]:
     path = Path(directory) / MANIFEST_NAME
     try:
@@ -69,6 +107,7 @@ def table_meta(name: str) -> dict[str, Any]:
 def clear_cache() -> None:
     """Forget cached tables (after a refresh, or when a test switches CARBON_DATA_DIR)."""
     _read_table.cache_clear()
+    _grouped_lines.cache_clear()
     _read_manifest.cache_clear()
 
 

@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 
-from carbon.bundle import optional_float, table
+from carbon.bundle import last_rows, optional_float, table
 from carbon.model import Location
 
 PROVIDERS = ("aws", "gcp", "azure")
@@ -30,39 +30,22 @@ class _Index:
     suggestions: tuple[str, ...]  # canonical codes and names offered when a code is unknown
 
 
-def _country_locations() -> dict[str, Location]:
-    latest: dict[str, dict[str, str]] = {}
-    for row in table("countries"):
-        latest[row["iso2"]] = row
-    return {
-        iso2: Location(region=iso2, zone=iso2, country=None if iso2 == "WORLD" else iso2, name=row["name"])
-        for iso2, row in latest.items()
-    }
-
-
 @lru_cache(maxsize=1)
 def _index() -> _Index:
     by_key: dict[str, Location] = {}
     suggestions: list[str] = []
-    iso3: dict[str, str] = {}
-    for row in table("countries"):
-        iso3[row["iso3"].upper()] = row["iso2"]
-    countries = _country_locations()
-    for iso2, location in countries.items():
+    for row in last_rows("countries"):  # one row per country: its latest name
+        iso2 = row["iso2"]
+        location = Location(region=iso2, zone=iso2, country=None if iso2 == "WORLD" else iso2, name=row["name"])
         by_key[iso2.upper()] = location
         suggestions.append(iso2)
-        if location.name:
-            by_key.setdefault(location.name.upper(), location)
-            suggestions.append(location.name)
-    for code3, iso2 in iso3.items():
-        if code3 and iso2 in countries:
-            by_key.setdefault(code3, countries[iso2])
-    seen_subdivisions: set[str] = set()
-    for row in table("subdivisions"):
+        if row["iso3"]:
+            by_key.setdefault(row["iso3"].upper(), location)
+        if row["name"]:
+            by_key.setdefault(row["name"].upper(), location)
+            suggestions.append(row["name"])
+    for row in last_rows("subdivisions"):
         code = row["iso3166_2"]
-        if code in seen_subdivisions:
-            continue
-        seen_subdivisions.add(code)
         by_key[code.upper()] = Location(
             region=code, zone=code, country=row["country_iso2"], name=row["name"], subdivision=code
         )

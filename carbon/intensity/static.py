@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from carbon.bundle import table
+from carbon.bundle import rows_for
 from carbon.intensity.base import IntensityError, IntensityValue
 from carbon.model import Bounds, Source
 from carbon.provenance import describe
@@ -30,39 +30,36 @@ def _utc(time: datetime) -> datetime:
     return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
 
 
-@lru_cache(maxsize=1)
-def _yearly() -> dict[str, dict[int, _Row]]:
-    result: dict[str, dict[int, _Row]] = {}
-    for name, key in (("countries", "iso2"), ("subdivisions", "iso3166_2")):
-        for row in table(name):
-            result.setdefault(row[key], {})[int(row["year"])] = _Row(
-                float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
-    return result
+def _table_of(zone: str, kind: str) -> str:
+    """Countries (and WORLD) are keyed by ISO alpha-2, sub-national grids by ISO 3166-2 ('US-CA')."""
+    return ("subdivisions" if "-" in zone else "countries") + kind
 
 
-@lru_cache(maxsize=1)
-def _monthly() -> dict[str, dict[tuple[int, int], _Row]]:
-    result: dict[str, dict[tuple[int, int], _Row]] = {}
-    for name, key in (("countries_monthly", "iso2"), ("subdivisions_monthly", "iso3166_2")):
-        for row in table(name):
-            result.setdefault(row[key], {})[(int(row["year"]), int(row["month"]))] = _Row(
-                float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
-    return result
+@lru_cache(maxsize=512)
+def _yearly(zone: str) -> dict[int, _Row]:
+    return {int(row["year"]): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
+            for row in rows_for(_table_of(zone, ""), zone)}
 
 
-@lru_cache(maxsize=1)
-def _hourly() -> dict[str, dict[datetime, _Row]]:
-    result: dict[str, dict[datetime, _Row]] = {}
-    for row in table("grid_hourly"):
+@lru_cache(maxsize=512)
+def _monthly(zone: str) -> dict[tuple[int, int], _Row]:
+    return {(int(row["year"]), int(row["month"])): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
+            for row in rows_for(_table_of(zone, "_monthly"), zone)}
+
+
+@lru_cache(maxsize=32)
+def _hourly(zone: str) -> dict[datetime, _Row]:
+    result: dict[datetime, _Row] = {}
+    for row in rows_for("grid_hourly", zone):
         hour = datetime.strptime(row["timestamp_utc"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        result.setdefault(row["zone"], {})[hour] = _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
+        result[hour] = _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
     return result
 
 
 def has_hourly(zone: str) -> bool:
     # Hourly series exist only for balancing-authority zones; checking the name first keeps
     # ordinary lookups from reading the large hourly table.
-    return "-BA-" in zone and zone in _hourly()
+    return "-BA-" in zone and bool(_hourly(zone))
 
 
 def _source(row: _Row, year: int, detail: str) -> Source:
@@ -75,11 +72,8 @@ class BundledSource:
 
     name = "bundled"
 
-    def zones(self) -> set[str]:
-        return set(_yearly()) | set(_monthly())
-
     def year(self, zone: str, year: int | None = None) -> IntensityValue:
-        series = _yearly().get(zone)
+        series = _yearly(zone)
         if not series:
             raise IntensityError(f"no bundled intensity for zone {zone!r}")
         years = sorted(series)
@@ -95,7 +89,7 @@ class BundledSource:
             used = years[bisect.bisect_right(years, year) - 1]
             note = f"{year} asked; nearest earlier year {used} used"
         row = series[used]
-        months = [r.value for (y, _), r in _monthly().get(zone, {}).items() if y == used and r.basis == row.basis]
+        months = [r.value for (y, _), r in _monthly(zone).items() if y == used and r.basis == row.basis]
         if months:
             bounds = Bounds(row.value, min(row.value, *months), max(row.value, *months))
             spread = f", range = lowest..highest month of {used}"
@@ -114,11 +108,11 @@ class BundledSource:
         time = _utc(time)
         if has_hourly(zone):
             hour = time.replace(minute=0, second=0, microsecond=0)
-            row = _hourly()[zone].get(hour)
+            row = _hourly(zone).get(hour)
             if row is not None:
                 return IntensityValue(zone, hour, "hour", Bounds.exact(row.value), row.basis,
                                       _source(row, hour.year, f"zone {zone}, hour {hour:%Y-%m-%dT%H:00Z}"))
-        row = _monthly().get(zone, {}).get((time.year, time.month))
+        row = _monthly(zone).get((time.year, time.month))
         if row is not None:
             start = datetime(time.year, time.month, 1, tzinfo=timezone.utc)
             return IntensityValue(zone, start, "month", Bounds.exact(row.value), row.basis,
@@ -150,8 +144,8 @@ def _period_end(value: IntensityValue) -> datetime:
 
 def provider_published(provider: str, region: str, year: int | None = None) -> IntensityValue | None:
     """The provider's own published grid intensity for a region (Google publishes it by year)."""
-    rows = {int(r["year"]): r for r in table("cloud_region_intensity")
-            if r["provider"] == provider and r["region"] == region and r["grid_intensity_g_per_kwh"]}
+    rows = {int(r["year"]): r for r in rows_for("cloud_region_intensity", provider)
+            if r["region"] == region and r["grid_intensity_g_per_kwh"]}
     if not rows:
         return None
     years = sorted(rows)
