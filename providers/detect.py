@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence, TypeVar
 
 from providers.base import FALLBACK_PROVIDER, Deadline, Detection, ProbeTiming, Provider, load_providers
 from providers.host import HostFacts, gather
 
-DEFAULT_DEADLINE_S = 1.0
+T = TypeVar("T")
+# Time kept at the end of the deadline to collect the probes' answers.
+SETTLE_S = 0.02
 
 
 def deadline_seconds(environ: Mapping[str, str]) -> float:
@@ -53,22 +55,31 @@ def _probe(provider: Provider, deadline: Deadline, facts: HostFacts, results: di
             done.set()
 
 
-def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFacts) -> tuple[Detection | None, list[ProbeTiming]]:
+def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFacts,
+              meanwhile: Callable[[], T] | None = None) -> tuple[Detection | None, list[ProbeTiming], T | None]:
     """Run the candidates' `detect` concurrently; the first in candidate order that detects wins.
 
-    Returns as soon as every probe ended or one detected, and at the deadline at the latest.
+    `meanwhile` (the on-premises fallback, local work only) runs in the calling thread while the
+    probes wait on the network, so that the fallback adds nothing to a detection that times out.
+    Returns as soon as every probe ended or one detected, and by the deadline at the latest.
     """
     if not candidates:
-        return None, []
+        return None, [], meanwhile() if meanwhile else None
     started = time.monotonic()
+    # Probes give up a little before the deadline, so that a probe that ends with a partial answer
+    # (DMI says AWS, IMDS hung) is still collected, and collecting fits inside the deadline.
+    margin = min(SETTLE_S, deadline.remaining() / 10)
+    probe_deadline = Deadline(deadline.at - margin)
+    wait_until = Deadline(deadline.at - margin / 4)
     results: dict[str, tuple[Detection | None, ProbeTiming]] = {}
     done, lock = threading.Event(), threading.Lock()
     pending = [p.name for p in candidates]
     # Even a single candidate runs in a thread, so that a hung socket cannot outlive the deadline.
     for provider in candidates:
-        threading.Thread(target=_probe, args=(provider, deadline, facts, results, done, lock, pending),
+        threading.Thread(target=_probe, args=(provider, probe_deadline, facts, results, done, lock, pending),
                          name=f"carbon-detect-{provider.name}", daemon=True).start()
-    done.wait(timeout=deadline.remaining() + 0.05)
+    side = meanwhile() if meanwhile else None
+    done.wait(timeout=wait_until.remaining())
     with lock:
         snapshot = dict(results)
     timings = [snapshot[p.name][1] if p.name in snapshot
@@ -76,8 +87,8 @@ def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFac
     for provider in candidates:
         found = snapshot.get(provider.name, (None, None))[0]
         if found is not None:
-            return found, timings
-    return None, timings
+            return found, timings, side
+    return None, timings, side
 
 
 def detect_environment(deadline_s: float | None = None, *, region: str | None = None,
@@ -109,20 +120,25 @@ def detect_environment(deadline_s: float | None = None, *, region: str | None = 
         evidence.append(f"local facts inconclusive; probing {', '.join(p.name for p in candidates)} concurrently")
     else:
         evidence.append("local facts rule out every cloud provider: no network call")
-    found, timings = probe_all(candidates, deadline, facts)
-    if found is None:
-        fallback = next((p for p in providers if p.name == FALLBACK_PROVIDER), None)
+    fallback = next((p for p in providers if p.name == FALLBACK_PROVIDER), None)
+
+    def local() -> tuple[Detection | None, ProbeTiming] | None:
         if fallback is None:
             return None
-        probe_started = time.monotonic()
+        local_started = time.monotonic()
         try:
-            found = fallback.detect(deadline, facts, region=region) if region else fallback.detect(deadline, facts)
-            outcome = "detected" if found is not None else "not detected"
+            answer = fallback.detect(deadline, facts, region=region) if region else fallback.detect(deadline, facts)
+            outcome = "detected" if answer is not None else "not detected"
         except Exception as error:  # e.g. a broken config file: say so rather than crash the tracker
-            found, outcome = None, f"error: {type(error).__name__}: {error}"
-        timings.append(ProbeTiming(fallback.name, time.monotonic() - probe_started, outcome))
-        if found is None:
+            answer, outcome = None, f"error: {type(error).__name__}: {error}"
+        return answer, ProbeTiming(fallback.name, time.monotonic() - local_started, outcome)
+
+    found, timings, side = probe_all(candidates, deadline, facts, local)
+    if found is None:
+        if side is None or side[0] is None:
             return None
+        found = side[0]
+        timings.append(side[1])
     return found.with_timing(time.monotonic() - started, tuple(timings), tuple(evidence))
 
 

@@ -119,12 +119,11 @@ class GcpProvider:
                 machine_type = last_segment(machine, "machineTypes")
                 zone = last_segment(get(base, "instance/zone", deadline)[1], "zones")
                 region = region_of_zone(zone)
-                warnings: tuple[str, ...] = ()
                 gpu_model, gpu_count = self._accelerators(base, deadline)
                 if gpu_model:
                     attributes += [("accelerator_type", gpu_model), ("accelerator_count", str(gpu_count))]
                 return Detection("gcp", machine_type, region, zone, evidence, service="gce", source=self.name,
-                                 attributes=tuple(attributes), warnings=warnings)
+                                 attributes=tuple(attributes))
             # Cloud Run has no machine type; its metadata server names the region.
             status, region_path = get(base, "instance/region", deadline)
             if status != 200:

@@ -7,12 +7,12 @@ and says so in a warning.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from providers.base import HardwareMatch
 
-# (instance_type) -> (Hardware | None, api name); raises LiveLookupUnavailable when it cannot ask.
-LiveLookup = Callable[[str], "tuple[object | None, str]"]
+# (instance_type) -> (Hardware | None, method); raises LiveLookupUnavailable when it cannot ask.
+LiveLookup = Callable[[str], "tuple[Any, str]"]
 
 
 def cloud_hardware(provider: str, instance_type: str | None, live_lookup: LiveLookup | None = None) -> HardwareMatch:
@@ -34,7 +34,7 @@ def cloud_hardware(provider: str, instance_type: str | None, live_lookup: LiveLo
             notes.append(str(error))
         else:
             if hardware is not None:
-                return HardwareMatch(hardware, method)  # type: ignore[arg-type]
+                return HardwareMatch(hardware, method)
             notes.append(f"{provider} API does not know instance type {instance_type!r}")
     try:
         estimated, warning = catalog.estimate_instance_from_family(provider, instance_type)
