@@ -1,0 +1,37 @@
+"""Where a run's results go. A sink never knows which meter produced a figure (and meters never
+know about sinks): the tracker hands each sink plain records.
+
+Sinks open at the start of a run, so that an unwritable folder fails before any work is done,
+not at the end when the measurements would be lost.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Protocol
+
+
+class SinkError(OSError):
+    """A sink cannot write where it was told to; the message names the path and the reason."""
+
+
+class Sink(Protocol):
+    def open(self, run: dict[str, Any]) -> None:
+        """Called once at run start with the run's identity (run_id, start, project, ...)."""
+        ...
+
+    def interval(self, record: dict[str, Any]) -> None:
+        """One finished interval; must be on disk (or sent) before it returns."""
+        ...
+
+    def close(self, summary: dict[str, Any]) -> None:
+        """The run's final summary (Estimate.to_dict() keys plus run fields)."""
+        ...
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """One write(2) on an O_APPEND descriptor is atomic against other appenders; loop only on a short write."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,91 @@
+"""The run log: one JSON object per line per finished interval, appended and flushed to disk each time.
+
+File: `<output_dir>/<run_id>.jsonl`, created exclusively at run start. Each line is written with a
+single `write(2)` on an O_APPEND descriptor and then `fdatasync`'d (data only, no metadata flush:
+the cheap kind), so a `kill -9` of the tracker or a power cut loses at most the interval in
+progress; a torn last line is skipped by `read_run_log`. No lock files: nothing else writes there.
+
+Record format (schema "carbon.run/1"). The keys are those of `carbon estimate --format json`
+(`Estimate.to_dict()`) for the interval alone, plus the run fields, so `carbon batch` can re-price
+a run log hour by hour like any other job log:
+
+    schema                "carbon.run/1"
+    run_id, seq           run identifier and interval number (0, 1, ...)
+    start, end            interval bounds, ISO 8601 UTC ("2026-11-29T04:00:00.000000Z")
+    duration_s            interval length
+    task                  the task the interval belongs to, or null
+    mode                  "machine" (whole machine) or "process" (the process tree's attributed share)
+    attribution           process mode: {"cpu": share, "ram": share, "gpu": share} applied; else null
+    project, experiment   labels given to the run
+    region, location      {"provider", "region", "zone", "country"}
+    hardware              the Hardware the model used ({"vcpus", "memory_gb", "gpu_count", ...})
+    breakdown             IT energy per component, kWh, before PUE: cpu_kwh, gpu_kwh, ram_kwh,
+                          other_kwh, and cpu_method/gpu_method/ram_method ("measured:rapl",
+                          "measured:nvml", "modelled", "measured:nvml+modelled")
+    energy_kwh(_low/_high)  facility energy (IT x PUE)
+    pue(_low/_high)
+    intensity_g_per_kwh(_low/_high), intensity_basis, intensity_granularity ("hour", "month", "year"),
+    intensity_detail      which dataset value (or live source) priced this interval
+    co2e_kg(_low/_high)   this interval's emissions
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from carbon.sinks.base import SinkError, write_all
+
+SCHEMA = "carbon.run/1"
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, separators=(",", ":"), default=str, allow_nan=False) + "\n").encode()
+
+
+class JsonlSink:
+    """Appends each interval record to `<folder>/<run_id>.jsonl` and syncs it before returning."""
+
+    def __init__(self, folder: str | os.PathLike[str], sync: bool = True) -> None:
+        self.folder = Path(folder)
+        self.sync = sync
+        self.path: Path | None = None
+        self._fd: int | None = None
+
+    def open(self, run: dict[str, Any]) -> None:
+        self.path = self.folder / f"{run['run_id']}.jsonl"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise SinkError(f"cannot write the run log {self.path}: {error.strerror or error}") from None
+
+    def interval(self, record: dict[str, Any]) -> None:
+        if self._fd is None:
+            raise SinkError("run log written before it was opened")
+        write_all(self._fd, encode({"schema": SCHEMA, **record}))
+        if self.sync:
+            os.fdatasync(self._fd)
+
+    def close(self, summary: dict[str, Any]) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def iter_run_log(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Every complete record; a last line torn by a crash mid-write is skipped."""
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                return
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
+def read_run_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    return list(iter_run_log(path))
