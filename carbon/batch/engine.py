@@ -203,7 +203,7 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         "user": jobs["user"].to_numpy(dtype=object), "account": jobs["account"].to_numpy(dtype=object),
         "partition": partition, "project": jobs["project"].to_numpy(dtype=object),
         "state": jobs["state"].to_numpy(dtype=object), "region": region_names, "zone": zones, "hardware": hint,
-        "hardware_used": hardware_used, "hardware_method": method, "start": start.to_numpy(), "end": end.to_numpy(),
+        "hardware_used": hardware_used, "hardware_method": method, "start": start.array, "end": end.array,
         "duration_s": duration_s, "cpus": vcpus, "cpu_util": util, "memory_gb": memory_gb, "memory_used_gb": used,
         "gpus": gpus, "cpu_kwh": cpu_kwh[0], "ram_kwh": ram_kwh[0], "gpu_kwh": gpu_kwh[0], "other_kwh": other_kwh,
         "energy_method": np.where(is_measured, "measured", "modelled"),

@@ -35,70 +35,106 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _NOT_A_TIME = {"", "Unknown", "None", "N/A"}
 
 
-def parse_duration_s(values: Any) -> Any:
-    """Slurm durations ("D-HH:MM:SS", "HH:MM:SS", "MM:SS.mmm") -> seconds; anything else NaN."""
+def _strings(values: Any) -> Any:
+    """Any sequence of texts as a pyarrow string array: its regex kernels run in C++, not per row in Python."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.ArrowDtype):
+        return pa.array(values.array).cast(pa.string())
+    return pa.array(pd.Series(values, dtype=object).astype(object).where(pd.notna(values), None) if isinstance(values, pd.Series)
+                    else list(values), type=pa.string())
+
+
+def _arrow_series(array: Any, index: Any) -> Any:
     import pandas as pd
 
-    parts = pd.Series(values, dtype=object).str.extract(_DURATION)
-    numbers = parts.apply(pd.to_numeric, errors="coerce")
-    return (numbers["d"].fillna(0) * 86400 + numbers["h"].fillna(0) * 3600 + numbers["m"] * 60 + numbers["s"]).to_numpy()
+    return pd.Series(pd.arrays.ArrowExtensionArray(array), index=index)
+
+
+def _numbers(strings: Any) -> Any:
+    """Arrow strings -> float64 numpy array, empty or missing -> NaN."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    blank = pc.fill_null(pc.equal(strings, ""), True)
+    return pc.cast(pc.if_else(blank, None, strings), pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def parse_duration_s(values: Any) -> Any:
+    """Slurm durations ("D-HH:MM:SS", "HH:MM:SS", "MM:SS.mmm") -> seconds; anything else NaN."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    parts = pc.extract_regex(_strings(values), _DURATION)
+    days, hours = np.nan_to_num(_numbers(pc.struct_field(parts, "d"))), np.nan_to_num(_numbers(pc.struct_field(parts, "h")))
+    return days * 86400 + hours * 3600 + _numbers(pc.struct_field(parts, "m")) * 60 + _numbers(pc.struct_field(parts, "s"))
 
 
 def parse_memory_gb(values: Any) -> tuple[Any, Any]:
-    """Slurm sizes ("100M", "4Gc", "0n", "114944K") -> (GB, per: "c", "n" or "")."""
-    import pandas as pd
+    """Slurm sizes ("100M", "4Gc", "0n", "114944K") -> (GB, per: "c", "n" or ""); a bare number is MB."""
+    import numpy as np
+    import pyarrow.compute as pc
 
-    parts = pd.Series(values, dtype=object).str.extract(_MEMORY)
-    value = pd.to_numeric(parts["v"], errors="coerce")
-    scale = parts["u"].map(_UNIT_GB).astype(float)
-    # An unsuffixed size in sacct is in megabytes for ReqMem and bytes for RSS... except it is
-    # never unsuffixed for RSS in practice; treat a bare number as MB, Slurm's default unit.
-    scale = scale.where(parts["u"] != "", 1.0 / 1024.0)
-    return (value * scale).to_numpy(), parts["per"].fillna("").to_numpy()
+    parts = pc.extract_regex(_strings(values), _MEMORY)
+    units = np.asarray(pc.fill_null(pc.struct_field(parts, "u"), "").to_numpy(zero_copy_only=False), dtype=object)
+    scale = np.full(len(units), _UNIT_GB[""])
+    for unit, factor in _UNIT_GB.items():
+        scale[units == unit] = factor
+    per = np.asarray(pc.fill_null(pc.struct_field(parts, "per"), "").to_numpy(zero_copy_only=False), dtype=object)
+    return _numbers(pc.struct_field(parts, "v")) * scale, per
 
 
 def parse_gpus(tres: Any) -> tuple[Any, Any]:
     """AllocTRES "...,gres/gpu=4" or "gres/gpu:a100=4" -> (count, model or None)."""
+    import numpy as np
     import pandas as pd
+    import pyarrow.compute as pc
 
-    text = pd.Series(tres, dtype=object).fillna("")
-    total = pd.to_numeric(text.str.extract(r"gres/gpu=(\d+)")[0], errors="coerce")
-    typed = text.str.extract(r"gres/gpu:([^=,]+)=(\d+)")
-    count = total.fillna(pd.to_numeric(typed[1], errors="coerce"))
-    return count.to_numpy(dtype=float), typed[0].where(typed[0].notna(), None).to_numpy(dtype=object)
+    text = pc.fill_null(_strings(tres), "")
+    total = _numbers(pc.extract_regex(text, r"gres/gpu=(?P<n>\d+)").field("n"))
+    typed = pc.extract_regex(text, r"gres/gpu:(?P<model>[^=,]+)=(?P<n>\d+)")
+    count = np.where(np.isnan(total), _numbers(pc.struct_field(typed, "n")), total)
+    model = np.asarray(pc.struct_field(typed, "model").to_numpy(zero_copy_only=False), dtype=object)
+    return count, np.where(pd.isna(model) | (model == ""), None, model)
 
 
 def _times(values: Any) -> Any:
     import pandas as pd
+    import pyarrow.compute as pc
 
-    return pd.to_datetime(pd.Series(values, dtype=object), format=_TIME_FORMAT, errors="coerce", utc=True)
+    parsed = pc.strptime(pc.fill_null(_strings(values), ""), format=_TIME_FORMAT, unit="s", error_is_null=True)
+    return pd.Series(pd.to_datetime(parsed.to_numpy(zero_copy_only=False)), index=getattr(values, "index", None)).dt.tz_localize("UTC")
 
 
-def _split_lines(text: str, fields: Sequence[str] | None) -> tuple[list[str], list[int], list[str], list[tuple[int, str, str]], int]:
-    """Data lines (with their 1-based numbers) and the field names; bad lines go to rejects."""
-    lines = text.split("\n")
+def _split_lines(text: str, fields: Sequence[str] | None) -> tuple[list[str], Any, list[str], list[tuple[int, str, str]]]:
+    """Data lines (with their 1-based numbers) and the field names; bad lines go to rejects.
+
+    Field counts are taken for all lines at once (str.count per line is the only Python-level
+    work), so that a million-line log is split in well under a second."""
+    import numpy as np
+
+    lines = text.replace("\r\n", "\n").split("\n")
+    skip = np.fromiter((not line or line[0] == "#" for line in lines), dtype=bool, count=len(lines))
     names: list[str] | None = list(fields) if fields else None
     min_fields = len(names) if names else _DEFAULT_MIN_FIELDS
-    kept: list[str] = []
-    numbers: list[int] = []
-    rejects: list[tuple[int, str, str]] = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r")
-        if not line or line.startswith("#"):
-            continue
-        if names is None and not kept and not rejects and "jobid" in line.lower().split("|"):
-            names, min_fields = line.split("|"), len(line.split("|"))
-            continue
-        count = line.count("|") + 1
-        width = len(names) if names else len(DEFAULT_FIELDS)
-        if count < min_fields or count > width:
-            rejects.append((number, f"malformed line: {count} fields, expected {width}", line))
-            continue
-        if count < width:
-            line += "|" * (width - count)
-        kept.append(line)
-        numbers.append(number)
-    return kept, numbers, names or list(DEFAULT_FIELDS), rejects, len(lines)
+    data = np.flatnonzero(~skip)
+    if names is None and len(data) and "jobid" in [f.strip().lower() for f in lines[data[0]].split("|")]:
+        names = [f.strip() for f in lines[data[0]].split("|")]
+        min_fields = len(names)
+        data = data[1:]
+    names = names or list(DEFAULT_FIELDS)
+    width = len(names)
+    counts = np.fromiter((lines[i].count("|") + 1 for i in data), dtype=np.int64, count=len(data))
+    good = (counts >= min_fields) & (counts <= width)
+    rejects = [(int(i) + 1, f"malformed line: {int(c)} fields, expected {width}", lines[i])
+               for i, c in zip(data[~good], counts[~good])]
+    kept_index = data[good]
+    kept = [lines[i] for i in kept_index]
+    kept_counts = counts[good]
+    for position in np.flatnonzero(kept_counts < width):  # older lines without trailing fields
+        kept[position] += "|" * (width - int(kept_counts[position]))
+    return kept, kept_index + 1, names, rejects
 
 
 def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str | None = None) -> ReadResult:
@@ -108,11 +144,22 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
 
     if text is None:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
-    kept, numbers, names, bad, _ = _split_lines(text, fields)
+    kept, numbers, names, bad = _split_lines(text, fields)
     if not kept:
         return ReadResult(conform(pd.DataFrame()), rejects_frame(*zip(*bad)) if bad else empty_rejects(), str(path))
-    raw = pd.read_csv(io.StringIO("\n".join(kept)), sep="|", header=None, names=names, dtype=str,
-                      keep_default_na=False, quoting=3, engine="c")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pa_csv
+
+    names = [n.strip() for n in names]
+    unique = [n if names.index(n) == i else f"{n}.{i}" for i, n in enumerate(names)]
+    parsed = pa_csv.read_csv(
+        io.BytesIO("\n".join(kept).encode("utf-8")),
+        read_options=pa_csv.ReadOptions(column_names=unique),
+        parse_options=pa_csv.ParseOptions(delimiter="|", quote_char=False, newlines_in_values=False),
+        convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in unique}, strings_can_be_null=False))
+    # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
+    raw = parsed.to_pandas(types_mapper=pd.ArrowDtype)
     raw.columns = [c.strip() for c in raw.columns]
     raw["_line"] = np.asarray(numbers, dtype=np.int64)
     raw["_text"] = kept
@@ -121,7 +168,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
         raise ValueError(f"{path}: no JobID field (give --fields as passed to sacct --format)")
 
     job_id = raw["JobID"].str.strip()
-    key = job_id.str.split(".", n=1).str[0]
+    key = _arrow_series(pc.replace_substring_regex(pa.array(job_id.array), r"\..*$", ""), job_id.index)
     is_step = job_id.str.contains(".", regex=False)
     bad_id = key.eq("")
     if bad_id.any():
@@ -138,7 +185,9 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
     steps = steps[~orphan]
 
     def column(frame: Any, name: str) -> Any:
-        return frame[name] if name in frame else pd.Series([""] * len(frame), index=frame.index, dtype=object)
+        if name in frame:
+            return frame[name]
+        return pd.Series([""] * len(frame), index=frame.index, dtype=pd.ArrowDtype(pa.string()))
 
     # Steps add what the job line lacks: peak memory, CPU time, measured energy.
     folded = pd.DataFrame({"_key": steps["_key"].to_numpy()})
@@ -153,7 +202,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
     end = _times(column(jobs, "End"))
     elapsed_s = parse_duration_s(column(jobs, "Elapsed"))
     state_text = column(jobs, "State").str.strip()
-    state = state_text.str.split(" ", n=1).str[0].str.upper()
+    state = _arrow_series(pc.utf8_upper(pc.replace_substring_regex(pa.array(state_text.array), r" .*$", "")), state_text.index)
     # A running job has no end yet: it has used start + elapsed so far.
     end = end.where(end.notna(), start + pd.to_timedelta(elapsed_s, unit="s"))
     start_text = column(jobs, "Start").str.strip()
@@ -195,8 +244,8 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
     table = pd.DataFrame({
         "line": jobs["_line"].to_numpy(),
         "job_id": jobs["JobID"].str.strip().to_numpy(),
-        "start": start.to_numpy(),
-        "end": end.to_numpy(),
+        "start": start.array,
+        "end": end.array,
         "hardware": constraints.where(constraints != "", None).to_numpy(),
         "partition": column(jobs, "Partition").str.strip().replace("", None).to_numpy(),
         "cpus": cpus.to_numpy(dtype=float),
