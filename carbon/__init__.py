@@ -22,6 +22,8 @@ _LAZY = {
     "Usage": "carbon.model",
     "Config": "carbon.config",
     "estimate": "carbon.pricing",
+    "track": "carbon.tracker",
+    "Tracker": "carbon.tracker",
 }
 
 __all__ = ["__version__", *_LAZY]

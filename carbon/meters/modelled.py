@@ -44,9 +44,9 @@ class ModelledMeter:
     name = "modelled"
     poll_s = float("inf")
 
-    def __init__(self, model: Any, components: Sequence[str], cpu_times: Callable[[], Any] = _psutil_cpu_times,
+    def __init__(self, model: Any | None, components: Sequence[str], cpu_times: Callable[[], Any] = _psutil_cpu_times,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.model = model  # carbon.power.PowerModel
+        self.model = model  # carbon.power.PowerModel; may be set after the baseline is taken
         self.components = tuple(components)
         self.cpu_times = cpu_times
         self.clock = clock
@@ -65,6 +65,8 @@ class ModelledMeter:
         duration_s = max(0.0, now - self._last_time)
         self.last_cpu_util = utilisation(self._last_cpu, cpu)
         self._last_time, self._last_cpu = now, cpu
+        if self.model is None or not self.components:
+            return []
         power = self.model.power_w(self.last_cpu_util, None)
         detail = {"cpu": f"CPU utilisation {self.last_cpu_util:.1%}" if self.last_cpu_util is not None else None,
                   "gpu": "no GPU counter: utilisation unknown, idle..TDP"}

@@ -1,0 +1,540 @@
+"""Live tracking: `with carbon.track():`, `@carbon.track()`, or `Tracker(...).start()` / `.stop()`.
+
+The pieces, each small and separate:
+- meters (carbon.meters): RAPL and NVML where readable, the power model for the rest;
+- the sampler loop (`_Sampler`): polls the meters often enough for their counters and cuts an
+  interval every `interval_s` and at every hour boundary, so each interval has one hour's intensity;
+- the environment (`resolve_environment`): where (region, else provider detection under a short
+  deadline, else the world average with a loud warning and a wide range) and on what hardware;
+- pricing (`IntervalPricer`): each interval's energy through `carbon.pricing.price` at the
+  intensity for its own hour, from the non-blocking intensity prefetcher;
+- sinks (carbon.sinks): the run log and the runs CSV, opened at start so that bad paths fail early.
+
+Machine mode measures the machine. Process mode attributes a share of it to a process tree (see
+carbon.meters.attribution): stated as attribution in every record, never as a measurement.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator, Sequence
+
+from carbon.meters.base import Measurement, NullMeter
+from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
+
+J_PER_KWH = 3.6e6
+MODES = ("machine", "process")
+WORLD_WARNING = ("no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
+                 "average intensity with a range from the lowest to the highest national figure; set --region")
+
+
+def _default_note(text: str) -> None:
+    print(f"carbon: {text}", file=sys.stderr, flush=True)
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def interval_end(start: datetime, interval_s: float) -> datetime:
+    """The end of an interval starting at `start`: `interval_s` later, or the next hour boundary if sooner."""
+    next_hour = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return min(start + timedelta(seconds=interval_s), next_hour)
+
+
+# --- where and on what -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Environment:
+    location: Location
+    hardware: Hardware
+    intensity_range: Bounds | None  # a forced wide range (unknown location), else None
+    warnings: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+
+
+def resolve_region(code: str) -> Location:
+    """A region code as `carbon estimate` takes it, or a grid zone the bundled tables know (US-BA-CISO)."""
+    from carbon.regions import UnknownRegion, resolve
+
+    try:
+        return resolve(code)
+    except UnknownRegion:
+        from carbon.intensity.static import BundledSource, has_hourly
+
+        zone = code.upper()
+        if has_hourly(zone) or zone in BundledSource().zones():
+            return Location(region=zone, zone=zone, country=zone[:2])
+        raise
+
+
+def local_hardware() -> Hardware:
+    import psutil
+
+    return Hardware(vcpus=float(os.cpu_count() or 1), memory_gb=psutil.virtual_memory().total / 1e9)
+
+
+def world_range(year: int) -> Bounds:
+    """The WORLD value with a range from the lowest to the highest national annual intensity."""
+    from carbon.intensity.static import BundledSource
+
+    source = BundledSource()
+    world = source.year("WORLD", year).intensity_g_per_kwh.central
+    values = [source.year(zone, year).intensity_g_per_kwh.central for zone in source.zones()
+              if len(zone) == 2 and zone.isalpha()]
+    return Bounds(world, min([world, *values]), max([world, *values]))
+
+
+def resolve_environment(region: str | None, detect: bool, deadline_s: float) -> Environment:
+    """Region given: use it. Else provider detection under `deadline_s`. Else WORLD, loudly."""
+    warnings: list[str] = []
+    evidence: tuple[str, ...] = ()
+    detection = None
+    if detect:
+        try:
+            from providers import detect_environment
+
+            detection = detect_environment(deadline_s, region=region)
+        except Exception as error:  # noqa: BLE001 - detection is best effort; the reason is kept
+            warnings.append(f"provider detection failed ({type(error).__name__}: {error})")
+    hardware = None
+    location = resolve_region(region) if region else None
+    if detection is not None:
+        evidence = detection.evidence
+        match = detection.hardware(live=False)
+        hardware = match.hardware
+        warnings.extend(match.warnings)
+        if location is None:
+            try:
+                location = detection.location()
+            except Exception as error:  # noqa: BLE001
+                warnings.append(f"detected region {detection.region!r} has no location ({error})")
+    hardware = hardware or local_hardware()
+    if location is None:
+        from carbon.regions import WORLD
+
+        warnings.append(WORLD_WARNING)
+        return Environment(WORLD, hardware, world_range(datetime.now(timezone.utc).year), tuple(warnings), evidence)
+    return Environment(location, hardware, None, tuple(warnings), evidence)
+
+
+# --- pricing -------------------------------------------------------------------------------------
+
+class IntervalPricer:
+    """Prices each interval at the intensity of its own hour; never waits on the network."""
+
+    def __init__(self, environment: Environment, config: Any) -> None:
+        from carbon.intensity.chain import build_chain
+        from carbon.intensity.prefetch import IntensityPrefetcher
+        from carbon.pricing import pue_for
+
+        self.environment = environment
+        self.location = environment.location
+        now = datetime.now(timezone.utc)
+        self.pue, self.pue_source = pue_for(self.location, now.year, config.pue)
+        self.chain = build_chain(config)
+        self.prefetcher = IntensityPrefetcher(self.chain).start()
+        self.zone = self.location.region if self.location.provider else self.location.zone
+        self.prefetcher.request(self.zone, now)
+        self._static: dict[datetime, Any] = {}  # hour -> value, when no live source can improve on it
+
+    def intensity(self, moment: datetime) -> Any:
+        hour = moment.replace(minute=0, second=0, microsecond=0)
+        if not self.chain.links:
+            value = self._static.get(hour)
+            if value is None:
+                value = self._static[hour] = self._forced(self.prefetcher.get(self.zone, moment))
+            return value
+        return self._forced(self.prefetcher.get(self.zone, moment))
+
+    def _forced(self, value: Any) -> Any:
+        wide = self.environment.intensity_range
+        if wide is None:
+            return value
+        return replace(value, intensity_g_per_kwh=Bounds(value.intensity_g_per_kwh.central, wide.low, wide.high),
+                       source=replace(value.source, method="default", detail=WORLD_WARNING))
+
+    def price(self, energy: Energy, start: datetime, end: datetime, sources: tuple[Source, ...] = ()) -> Estimate:
+        from carbon.pricing import price
+
+        usage = Usage(duration_s=max(0.0, (end - start).total_seconds()), start=start)
+        return price(energy, self.location, self.intensity(start), self.pue, (self.pue_source, *sources),
+                     hardware=self.environment.hardware, usage=usage)
+
+    def close(self, wait_s: float = 0.0) -> None:
+        if wait_s:
+            self.prefetcher.wait(wait_s)
+        self.prefetcher.stop()
+
+
+# --- totals --------------------------------------------------------------------------------------
+
+@dataclass
+class Totals:
+    """Running sums over intervals; the run's summary Estimate is built from them."""
+
+    energy: Energy = field(default_factory=Energy)
+    facility_kwh: Bounds = field(default_factory=lambda: Bounds.exact(0.0))
+    co2e_kg: Bounds = field(default_factory=lambda: Bounds.exact(0.0))
+    duration_s: float = 0.0
+    intervals: int = 0
+    granularities: set[str] = field(default_factory=set)
+
+    def add(self, estimate: Estimate, granularity: str) -> None:
+        self.energy = self.energy + estimate.energy
+        self.facility_kwh = self.facility_kwh + estimate.energy_kwh
+        self.co2e_kg = self.co2e_kg + estimate.co2e_kg
+        self.duration_s += estimate.usage.duration_s if estimate.usage else 0.0
+        self.intervals += 1
+        self.granularities.add(granularity)
+
+    def intensity(self, fallback: Bounds) -> Bounds:
+        """The energy-weighted intensity of the run, so that energy x PUE x intensity = the summed CO2e."""
+        def ratio(co2e: float, energy: float, default: float) -> float:
+            return co2e * 1000.0 / energy if energy > 0 else default
+
+        central = ratio(self.co2e_kg.central, self.facility_kwh.central, fallback.central)
+        low = ratio(self.co2e_kg.low, self.facility_kwh.low, fallback.low)
+        high = ratio(self.co2e_kg.high, self.facility_kwh.high, fallback.high)
+        return Bounds(central, min(low, central), max(high, central))
+
+
+def energy_from(measurements: Sequence[Measurement], shares: dict[str, float] | None) -> Energy:
+    """Joules per component (attributed share in process mode) as an Energy in kWh with its methods."""
+    totals: dict[str, Measurement] = {}
+    for item in measurements:
+        totals[item.component] = totals[item.component] + item if item.component in totals else item
+    parts = {}
+    for component, item in totals.items():
+        share = 1.0 if shares is None else shares.get(component, 1.0)
+        parts[f"{component}_kwh"] = item.energy_j.scale(share / J_PER_KWH)
+    methods = tuple(sorted((component, item.method) for component, item in totals.items()))
+    return Energy(**parts, methods=methods)
+
+
+# --- the tracker ---------------------------------------------------------------------------------
+
+class Tracker:
+    """Measures (or models) the energy of a stretch of work and prices it; see the module docstring.
+
+    Options (each also a setting: argument > CARBON_* > config file > default): region, interval_s,
+    output_dir (None with `write=False`: no files), project, experiment. Others: mode ("machine" or
+    "process"), pid (the process-mode root, default this process), gpu_ids ("0,1" style), detect
+    (provider detection when no region is given), on_note (where warnings go, default stderr).
+    """
+
+    def __init__(self, *, region: str | None = None, interval_s: float | None = None, output_dir: str | None = None,
+                 project: str | None = None, experiment: str | None = None, mode: str = "machine",
+                 pid: int | None = None, gpu_ids: str | Sequence[str] | None = None, detect: bool = True,
+                 write: bool = True, pue: float | None = None, command: str | None = None,
+                 on_note: Callable[[str], None] | None = None, sinks: Sequence[Any] | None = None) -> None:
+        from carbon.config import load
+
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.options = dict(region=region, interval_s=interval_s, output_dir=output_dir, project=project,
+                            experiment=experiment, mode=mode, pid=pid, gpu_ids=gpu_ids, detect=detect, write=write,
+                            pue=pue, command=command, on_note=on_note, sinks=sinks)
+        self.config = load({"region": region, "interval_s": interval_s, "output_dir": output_dir,
+                            "project": project, "experiment": experiment, "pue": pue})
+        if not self.config.interval_s > 0:
+            raise ValueError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
+        self.mode, self.pid, self.gpu_ids, self.detect, self.command = mode, pid, gpu_ids, detect, command
+        self.on_note = on_note or _default_note
+        self.sinks = list(sinks) if sinks is not None else self._file_sinks(write)
+        self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+        self.estimate: Estimate | None = None
+        self._sampler: _Sampler | None = None
+
+    def _file_sinks(self, write: bool) -> list[Any]:
+        if not write:
+            return []
+        from carbon.sinks.jsonl import JsonlSink
+        from carbon.sinks.summary_csv import CsvSummarySink
+
+        return [JsonlSink(self.config.output_dir), CsvSummarySink(self.config.output_dir)]
+
+    @property
+    def run_log(self) -> str | None:
+        for sink in self.sinks:
+            if getattr(sink, "path", None) is not None and str(sink.path).endswith(".jsonl"):
+                return str(sink.path)
+        return None
+
+    def start(self) -> Tracker:
+        if self._sampler is not None:
+            raise RuntimeError("this tracker is already running; a Tracker measures one run")
+        if self.config.region:
+            resolve_region(self.config.region)  # a typo fails now, not after the work
+        self._sampler = _Sampler(self)
+        self._sampler.start()
+        return self
+
+    def stop(self, exit_code: int | None = None) -> Estimate:
+        if self._sampler is None:
+            raise RuntimeError("stop() called on a tracker that was not started")
+        if self.estimate is None:
+            self.estimate = self._sampler.stop(exit_code)
+        return self.estimate
+
+    def root_exited(self, rusage_cpu_s: float) -> None:
+        """`carbon run`: the root process's final CPU seconds, from wait4, for process mode."""
+        if self._sampler is not None:
+            self._sampler.root_exited(rusage_cpu_s)
+
+    @contextmanager
+    def task(self, name: str) -> Iterator[None]:
+        """Label the work inside: intervals are cut at the task's edges and totals kept per task."""
+        if self._sampler is None:
+            raise RuntimeError("start the tracker before opening a task")
+        self._sampler.set_task(name)
+        try:
+            yield
+        finally:
+            self._sampler.set_task(None)
+
+    def __enter__(self) -> Tracker:
+        return self.start()
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.stop(exit_code=None if kind is None else 1)
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """As a decorator: every call is its own run, with these options."""
+        options = self.options
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with Tracker(**options):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+def track(**options: Any) -> Tracker:
+    """`with carbon.track(region="FR"):` or `@carbon.track(project="x")`; see Tracker for the options."""
+    return Tracker(**options)
+
+
+class _Sampler:
+    """The background loop: meters polled, intervals cut, priced and written. One lock guards the meters."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        from carbon.meters.modelled import ModelledMeter
+        from carbon.meters.rapl import open_rapl
+
+        self.tracker = tracker
+        self.config = tracker.config
+        self.started_at = datetime.now(timezone.utc)
+        self.run = {"run_id": tracker.run_id, "start": utc_iso(self.started_at), "project": self.config.project,
+                    "experiment": self.config.experiment, "mode": tracker.mode, "command": tracker.command}
+        for sink in tracker.sinks:
+            sink.open(self.run)  # an unwritable output folder fails here, before any work
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.ready = threading.Event()
+        self.rapl = open_rapl()
+        self.modelled = ModelledMeter(None, ())  # baseline now; model and components once the hardware is known
+        self.nvml: Any = NullMeter("nvml", "not opened yet")
+        self.tree = None
+        if tracker.mode == "process":
+            from carbon.meters.attribution import ProcessTree
+
+            self.tree = ProcessTree(tracker.pid or os.getpid())
+        self.interval_start = self.started_at
+        self.task: str | None = None
+        self.totals = Totals()
+        self.task_totals: dict[str, Totals] = {}
+        self.warnings: list[str] = []
+        self.sources: tuple[Source, ...] = ()
+        self.pricer: IntervalPricer | None = None
+        self.setup_error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="carbon-tracker", daemon=True)
+
+    # -- lifecycle --
+    def start(self) -> None:
+        self.thread.start()
+
+    def _note(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+            self.tracker.on_note(text)
+
+    def _setup(self) -> None:
+        """Everything slow, off the caller's path: NVML, detection, the power model, the intensity chain."""
+        from carbon.meters.modelled import gpu_model_per_device
+        from carbon.meters.nvml import open_nvml
+        from carbon.power import power_model
+
+        self.nvml = open_nvml(self.tracker.gpu_ids)
+        environment = resolve_environment(self.config.region, self.tracker.detect and not self.config.region,
+                                          self.config.detect_timeout_s)
+        hardware = environment.hardware
+        if self.nvml.available() and not hardware.gpu_count:
+            hardware = replace(hardware, gpu_count=len(self.nvml.gpus), gpu_model=self.nvml.gpus[0].name)
+            environment = replace(environment, hardware=hardware)
+        try:
+            model = power_model(hardware)
+        except ValueError as error:
+            self._note(f"hardware {hardware.to_dict()} cannot be modelled ({error}); using this machine's CPU count")
+            model = power_model(local_hardware())
+        covered = set(self.rapl.components) | set(self.nvml.components)
+        wanted = ["cpu", "ram"] + (["gpu"] if model.gpu_count else [])
+        with self.lock:
+            self.modelled.model = model
+            self.modelled.components = tuple(c for c in wanted if c not in covered)
+            if self.nvml.available():
+                self.nvml.set_model(gpu_model_per_device(model))
+        self.pricer = IntervalPricer(environment, self.config)
+        self.sources = tuple(model.sources) + self._meter_sources()
+        for warning in (*environment.warnings, *model.warnings):
+            self._note(warning)
+        if not self.rapl.available() and isinstance(self.rapl, NullMeter):
+            self.warnings.append(f"CPU/memory energy modelled: {self.rapl.reason}")
+
+    def _meter_sources(self) -> tuple[Source, ...]:
+        sources = []
+        if self.rapl.available():
+            zones = "; ".join(f"{c}: {', '.join(self.rapl.zone_names(c))}" for c in self.rapl.components)
+            sources.append(Source("energy_cpu", "RAPL energy counters (Linux powercap)", None, None, "measured", zones))
+        if self.nvml.available():
+            gpus = ", ".join(f"{g.index}: {g.name} ({'energy counter' if g.uses_counter else 'integrated power'})"
+                             for g in self.nvml.gpus)
+            sources.append(Source("energy_gpu", "NVIDIA NVML", None, None, "measured", gpus))
+        if self.tree is not None:
+            sources.append(Source("attribution", "process tree share", None, None, "modelled",
+                                  "process mode: CPU energy x the tree's share of busy CPU time, memory x its share "
+                                  "of RAM, GPU x its share of GPU utilisation; attribution, not measurement"))
+        return tuple(sources)
+
+    def _main(self) -> None:
+        try:
+            self._setup()
+        except BaseException as error:  # noqa: BLE001 - surfaced by stop(), never lost in a thread
+            self.setup_error = error
+            self.ready.set()
+            return
+        self.ready.set()
+        for meter in (self.rapl, self.nvml):
+            for note in meter.notes():
+                self._note(note)
+        poll_s = min(self.rapl.poll_s, self.nvml.poll_s, self.config.interval_s)
+        while True:
+            with self.lock:
+                cut_at = interval_end(self.interval_start, self.config.interval_s)
+            wait_s = min(poll_s, (cut_at - datetime.now(timezone.utc)).total_seconds())
+            if self.stopped.wait(max(0.0, wait_s)):
+                return
+            with self.lock:
+                if datetime.now(timezone.utc) >= interval_end(self.interval_start, self.config.interval_s):
+                    self._cut()
+                else:
+                    self.rapl.poll()
+                    self.nvml.poll()
+
+    # -- intervals (called with the lock held) --
+    def _cut(self) -> None:
+        end = datetime.now(timezone.utc)
+        measurements = [*self.rapl.take(), *self.nvml.take(), *self.modelled.take()]
+        shares = None
+        attribution = None
+        if self.tree is not None:
+            tree_shares = self.tree.take()
+            gpu_share = tree_shares.cpu
+            if self.nvml.available():
+                per_gpu = self.nvml.process_shares(set(tree_shares.pids))
+                energies = {g.index: g.last_taken_j for g in self.nvml.gpus}
+                total = sum(energies.values())
+                if total > 0:
+                    gpu_share = sum(energies[i] * per_gpu.get(i, 0.0) for i in energies) / total
+            shares = {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
+            attribution = {k: round(v, 6) for k, v in shares.items()}
+        assert self.pricer is not None
+        estimate = self.pricer.price(energy_from(measurements, shares), self.interval_start, end)
+        intensity = self.pricer.intensity(self.interval_start)
+        record = estimate.to_dict()
+        for key in ("sources", "warnings"):
+            record.pop(key, None)
+        record.update(run_id=self.tracker.run_id, seq=self.totals.intervals, start=utc_iso(self.interval_start),
+                      end=utc_iso(end), duration_s=(end - self.interval_start).total_seconds(), task=self.task,
+                      mode=self.tracker.mode, attribution=attribution, project=self.config.project,
+                      experiment=self.config.experiment, region=estimate.location.region,
+                      intensity_granularity=intensity.granularity, intensity_detail=intensity.source.detail)
+        for sink in self.tracker.sinks:
+            sink.interval(record)
+        self.totals.add(estimate, intensity.granularity)
+        if self.task is not None:
+            self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity)
+        self.interval_start = end
+        for meter in (self.rapl, self.nvml):
+            for note in meter.notes():
+                self._note(note)
+
+    def set_task(self, name: str | None) -> None:
+        self.ready.wait()
+        with self.lock:
+            if self.pricer is not None:
+                self._cut()
+            self.task = name
+
+    def root_exited(self, rusage_cpu_s: float) -> None:
+        with self.lock:
+            if self.tree is not None:
+                self.tree.root_exited(rusage_cpu_s)
+
+    def stop(self, exit_code: int | None) -> Estimate:
+        self.ready.wait()
+        self.stopped.set()
+        self.thread.join()
+        if self.setup_error is not None:
+            raise self.setup_error
+        assert self.pricer is not None
+        with self.lock:
+            self._cut()
+        ended = datetime.now(timezone.utc)
+        self.pricer.close()
+        self.nvml.close()
+        estimate = self._summary(ended, exit_code)
+        summary = estimate.to_dict()
+        for sink in self.tracker.sinks:
+            sink.close({**summary, "status": "finished", "intervals": self.totals.intervals,
+                        "run_log": self.tracker.run_log, "carbon_version": _version(), **self.run,
+                        "end": utc_iso(ended), "exit_code": exit_code, "duration_s": self.totals.duration_s})
+        return estimate
+
+    def _summary(self, ended: datetime, exit_code: int | None) -> Estimate:
+        assert self.pricer is not None
+        first = self.pricer.intensity(self.started_at)
+        totals = self.totals
+        intensity = totals.intensity(first.intensity_g_per_kwh)
+        granularity = "/".join(sorted(totals.granularities)) or first.granularity
+        intensity_source = replace(first.source, detail=f"{totals.intervals} interval(s) each priced at the {granularity} "
+                                                        f"value for its own time; first: {first.source.detail}")
+        estimate = Estimate(
+            energy=totals.energy, pue=self.pricer.pue, intensity_g_per_kwh=intensity, location=self.pricer.location,
+            sources=(intensity_source, self.pricer.pue_source, *self.sources),
+            hardware=self.pricer.environment.hardware,
+            usage=Usage(duration_s=totals.duration_s, cpu_util=self.modelled.last_cpu_util, start=self.started_at),
+            intensity_basis=first.basis, warnings=tuple(self.warnings))
+        tasks = {name: {"energy_kwh": t.facility_kwh.central, "co2e_kg": t.co2e_kg.central, "duration_s": t.duration_s,
+                        "intervals": t.intervals} for name, t in self.task_totals.items()}
+        extra = dict(run_id=self.tracker.run_id, start=utc_iso(self.started_at), end=utc_iso(ended),
+                     mode=self.tracker.mode, project=self.config.project, experiment=self.config.experiment,
+                     intervals=totals.intervals, run_log=self.tracker.run_log, tasks=tasks)
+        if exit_code is not None:
+            extra["exit_code"] = exit_code
+        return estimate.with_extra(**extra)
+
+
+def _version() -> str:
+    from carbon import __version__
+
+    return __version__
