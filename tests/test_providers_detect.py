@@ -312,3 +312,12 @@ def test_bad_timeout_is_a_usage_error(host, monkeypatch, capsys):
     monkeypatch.setenv("CARBON_DETECT_TIMEOUT", "soon")
     assert main(["detect"]) == 2
     assert "CARBON_DETECT_TIMEOUT" in capsys.readouterr().err
+
+
+def test_gcp_custom_machine_type_resolves_by_rule(host, monkeypatch, clouds):
+    pytest.importorskip("carbon.gcp_machine_types")
+    use_dmi(host, monkeypatch, dmi.GCE)
+    clouds.gcp.values["instance/machine-type"] = "projects/123456789012/machineTypes/n2-custom-8-32768"
+    match = detect_environment(1.0).hardware(live=False)
+    # n2-custom-8-32768: 8 vCPUs and 32,768 MB = 32 GB of memory, read from the name itself.
+    assert (match.hardware.vcpus, match.hardware.memory_gb) == (8, 32)
