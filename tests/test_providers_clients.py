@@ -223,3 +223,13 @@ def test_nothing_listening_is_unreachable():
         url = server.url
     with pytest.raises(MetadataUnreachable):
         request("GET", url + "/", deadline=Deadline.after(1))
+
+
+def test_importing_the_providers_stays_light():
+    import subprocess
+
+    code = ("import sys, providers, providers.aws, providers.gcp, providers.azure, providers.onprem, carbon.cli.detect_cmd; "
+            "heavy = [m for m in ('requests', 'diskcache', 'boto3', 'botocore', 'google', 'azure', 'pynvml', 'pandas', "
+            "'numpy') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
