@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("intensity", "intensity_cmd", "grid intensity of a zone now, at a time, or as an hourly series"),
     ("cache", "cache_cmd", "show or clear the shared cache of live intensity values"),
     ("batch", "batch_cmd", "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"),
+    ("run", "run_cmd", "run a command and measure its energy and CO2e (-- CMD ARGS)"),
     ("data", "data_cmd", "status and verification of the bundled datasets"),
 )
 
