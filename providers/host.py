@@ -16,8 +16,8 @@ from typing import Mapping
 DEFAULT_DMI_ROOT = "/sys/class/dmi/id"
 # World-readable DMI files (the serial numbers are root-only and not needed).
 DMI_FIELDS = ("sys_vendor", "product_name", "product_version", "chassis_asset_tag", "bios_vendor")
-# Environment variables that are evidence of a platform; values are shown, except these names' values
-# are URIs of local endpoints that are harmless to show.
+# Environment variables that are evidence of a platform, shown with their values (none is a secret:
+# names, sizes and the local task-metadata URI).
 ENV_HINTS = (
     "AWS_EXECUTION_ENV",  # "AWS_ECS_FARGATE", "AWS_ECS_EC2", "AWS_Lambda_python3.11"
     "AWS_LAMBDA_FUNCTION_NAME",

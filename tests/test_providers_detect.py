@@ -321,3 +321,9 @@ def test_gcp_custom_machine_type_resolves_by_rule(host, monkeypatch, clouds):
     match = detect_environment(1.0).hardware(live=False)
     # n2-custom-8-32768: 8 vCPUs and 32,768 MB = 32 GB of memory, read from the name itself.
     assert (match.hardware.vcpus, match.hardware.memory_gb) == (8, 32)
+
+
+def test_broken_config_file_is_a_usage_error(host, monkeypatch, capsys):
+    (host / "carbon.toml").write_text("region = [unclosed\n", encoding="utf-8")
+    assert main(["detect", "--timeout", "0.2"]) == 2
+    assert "carbon.toml" in capsys.readouterr().err

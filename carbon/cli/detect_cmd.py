@@ -79,8 +79,13 @@ def _text(document: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from carbon.cli import UsageError
+    from carbon.config import ConfigError, load
     from providers import detect_environment
 
+    try:
+        load()  # a broken config file is the user's to fix: say so before detecting anything
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
     if args.timeout is not None and args.timeout < 0:
         raise UsageError(f"--timeout must not be negative, got {args.timeout:g}")
     try:
