@@ -198,7 +198,7 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     unused_share = np.where((memory_gb > 0) & ~np.isnan(used), np.clip(1.0 - used / np.where(memory_gb > 0, memory_gb, 1.0), 0, 1), 0.0)
     unused_co2e = ram_kwh[0] * unused_share * pue[0] * intensity[0] / 1000.0
 
-    out = pd.DataFrame({
+    columns = {
         "line": jobs["line"].to_numpy(), "job_id": jobs["job_id"].to_numpy(dtype=object),
         "user": jobs["user"].to_numpy(dtype=object), "account": jobs["account"].to_numpy(dtype=object),
         "partition": partition, "project": jobs["project"].to_numpy(dtype=object),
@@ -213,7 +213,10 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         "intensity_g_per_kwh_high": intensity[2], "intensity_granularity": granularity, "intensity_basis": basis,
         "intensity_dataset": dataset, "pue": pue[0], "pue_low": pue[1], "pue_high": pue[2],
         "unused_memory_co2e_kg": unused_co2e, "reject_reason": reason,
-    }, columns=list(OUTPUT_COLUMNS))
+    }
+    # Texts stay object arrays: letting pandas re-infer them as strings costs more than the arithmetic.
+    out = pd.DataFrame({name: pd.Series(value, dtype=object) if isinstance(value, np.ndarray) and value.dtype == object
+                        else value for name, value in columns.items()}, columns=list(OUTPUT_COLUMNS))
     out["start"] = pd.to_datetime(out["start"], utc=True)
     out["end"] = pd.to_datetime(out["end"], utc=True)
     return out
@@ -267,6 +270,8 @@ def split(frame: Any) -> tuple[Any, Any]:
     import pandas as pd
 
     bad = frame["reject_reason"].notna()
+    if not bad.any():
+        return frame.drop(columns=["reject_reason"]), pd.DataFrame({"line": [], "reason": [], "text": []})
     rejects = pd.DataFrame({"line": frame.loc[bad, "line"].to_numpy(), "reason": frame.loc[bad, "reject_reason"].to_numpy(),
                             "text": frame.loc[bad, "job_id"].astype(str).to_numpy()})
     return frame[~bad].drop(columns=["reject_reason"]).reset_index(drop=True), rejects

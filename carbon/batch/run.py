@@ -11,7 +11,7 @@ from carbon.batch.engine import Settings, estimate_frame, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
 
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries; one chunk needs no concatenation
 _WHAT_IF = ("region", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "intensity_g_per_kwh", "pue")
 
 
@@ -61,7 +61,7 @@ def _pandas(jobs: Any, settings: Settings, factors: Factors) -> Any:
         parts.append(estimate_with_what_if(jobs.iloc[first:first + CHUNK_ROWS], settings, factors))
         progress.update(min(first + CHUNK_ROWS, len(jobs)))
     progress.close()
-    return pd.concat(parts, ignore_index=True)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def _dask_partition(jobs: Any, settings: Settings, hardware_map: HardwareMap) -> Any:
