@@ -1,0 +1,60 @@
+"""Manifest descriptions of the datasets the instance catalogs cite (id -> title, url, licence...)."""
+
+from __future__ import annotations
+
+SOURCES = {
+    "ccf-coefficients": {
+        "title": "Cloud Carbon Footprint ccf-coefficients (SPECpower-derived W per vCPU by microarchitecture)",
+        "licence": "Apache-2.0", "year": 2026, "url": "https://github.com/cloud-carbon-footprint/ccf-coefficients",
+        "retrieved": "2026-04-24", "commit": "b0032d928c787cf76cecd7d1d611c5b46f366e29"},
+    "ccf-app": {
+        "title": "Cloud Carbon Footprint application constants (PUE, memory coefficient, fallbacks)",
+        "licence": "Apache-2.0", "year": 2023,
+        "url": "https://github.com/cloud-carbon-footprint/cloud-carbon-footprint/tree/trunk/packages",
+        "retrieved": "2024-03-25", "commit": "b7a049c7d25c0022919ab9010199dd9e77aa4577"},
+    "teads-ec2": {
+        "title": "Teads Engineering AWS EC2 carbon emissions dataset (via valohai/wattson)", "licence": "CC BY 4.0",
+        "year": 2021, "url": "https://github.com/valohai/wattson/tree/main/data",
+        "retrieved": "2022-05-26", "commit": "4d0d2e6e1503d173f27f6067e56207ce435d0be4"},
+    "aws-ec2-api": {
+        "title": "AWS EC2 DescribeInstanceTypes, all regions (queried by scripts/update_instance_catalog.py)",
+        "licence": "facts (instance specifications)", "year": 0,
+        "url": "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html",
+        "retrieved": ""},
+    "aws-ec2-moto": {
+        "title": "AWS EC2 DescribeInstanceTypes data as packaged in moto 5.2.1 (moto/ec2/resources), "
+                 "answered through boto3 by moto's EC2 mock",
+        "licence": "Apache-2.0 (moto); facts (instance specifications)", "year": 2025,
+        "url": "https://github.com/getmoto/moto/tree/master/moto/ec2/resources", "retrieved": "2026-11-29"},
+    "aws-burstable-docs": {
+        "title": "AWS EC2 User Guide: burstable performance instances, baseline utilization per vCPU",
+        "licence": "facts (cited figures)", "year": 2024,
+        "url": "https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html#gp_cpu-credits",
+        "retrieved": "2026-11-29"},
+    "gcp-machine-types-docs": {
+        "title": "Google Cloud Compute Engine machine families resource and comparison guide "
+                 "(general-purpose, compute-optimized, memory-optimized, accelerator-optimized machine series)",
+        "licence": "CC BY 4.0 (Google Cloud documentation)", "year": 2025,
+        "url": "https://cloud.google.com/compute/docs/machine-resource", "retrieved": "2026-11-29"},
+    "gcp-compute-api": {
+        "title": "Google Compute Engine API machineTypes.aggregatedList and acceleratorTypes.aggregatedList",
+        "licence": "facts (machine specifications)", "year": 0,
+        "url": "https://cloud.google.com/compute/docs/reference/rest/v1/machineTypes/aggregatedList",
+        "retrieved": ""},
+    "azure-skus-api": {
+        "title": "Azure Resource SKUs - List (Microsoft.Compute/skus), virtualMachines capabilities",
+        "licence": "facts (VM specifications)", "year": 0,
+        "url": "https://learn.microsoft.com/rest/api/compute/resource-skus/list", "retrieved": ""},
+}
+
+
+def pick(*ids: str, retrieved: str | None = None) -> dict[str, dict]:
+    """The descriptions of the given ids; live API sources get the run's date."""
+    out = {}
+    for source_id in ids:
+        info = dict(SOURCES[source_id])
+        if not info.get("retrieved"):
+            info["retrieved"] = retrieved or ""
+            info["year"] = int((retrieved or "0")[:4] or 0)
+        out[source_id] = info
+    return out
