@@ -20,6 +20,11 @@ from providers.base import Deadline  # noqa: E402
 from providers.http import MetadataBadResponse, MetadataTimeout, MetadataUnreachable, request  # noqa: E402
 
 
+# A hung double holds a request for 30 s; ending within deadline + SLACK_S proves the deadline cut it,
+# with room for a loaded test machine. The exact figures are in benchmarks/detect.py.
+SLACK_S = 0.5
+
+
 @pytest.fixture
 def imds():
     with ImdsAws() as server:
@@ -80,7 +85,7 @@ def test_put_that_never_answers_falls_back_to_v1_within_the_deadline(imds):
     started = time.monotonic()
     client = aws.ImdsClient(imds.url)
     assert client.get("instance-type", Deadline.after(0.6)) == "m5.xlarge"
-    assert time.monotonic() - started < 0.6
+    assert time.monotonic() - started < 0.6 + SLACK_S
     assert client.version == "IMDSv1"
 
 
@@ -90,7 +95,7 @@ def test_v2_only_with_hung_put_fails_cleanly_within_deadline():
         started = time.monotonic()
         with pytest.raises(aws.ImdsError, match="requires a session token"):
             aws.ImdsClient(server.url).get("instance-type", Deadline.after(0.4))
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 0.4 + SLACK_S
 
 
 def test_endpoint_override_and_disable_follow_the_sdk_variables():
@@ -182,7 +187,7 @@ def test_azure_throttled_past_the_deadline_gives_up_in_time():
         started = time.monotonic()
         with pytest.raises(MetadataTimeout):
             azure.fetch_instance(server.url, Deadline.after(0.3))
-        assert time.monotonic() - started < 0.4
+        assert time.monotonic() - started < 0.3 + SLACK_S
 
 
 def test_azure_keys_and_environment_are_case_insensitive():
@@ -201,7 +206,7 @@ def test_hung_server_costs_no_more_than_the_deadline(double):
         started = time.monotonic()
         with pytest.raises(MetadataTimeout):
             request("GET", server.url + "/latest/meta-data/instance-type", deadline=Deadline.after(0.3))
-        assert time.monotonic() - started < 0.4
+        assert time.monotonic() - started < 0.3 + SLACK_S
 
 
 def test_slow_server_within_deadline_is_read_and_beyond_it_times_out(imds):

@@ -26,6 +26,9 @@ from carbon.cli import main  # noqa: E402
 from providers import detect_environment  # noqa: E402
 from providers.base import load_providers  # noqa: E402
 
+# A hung double holds a request for 30 s; ending within deadline + SLACK_S proves the deadline cut it,
+# with room for a loaded test machine. The exact figures are in benchmarks/detect.py.
+SLACK_S = 0.5
 HINT_VARIABLES = ("AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
                   "ECS_CONTAINER_METADATA_URI_V4", "K_SERVICE", "CLOUD_RUN_JOB", "AWS_EC2_METADATA_DISABLED",
                   "CARBON_REGION", "CARBON_GEOIP", "CARBON_DETECT_TIMEOUT", "CARBON_CONFIG", "AWS_ACCESS_KEY_ID",
@@ -136,9 +139,9 @@ def test_unreadable_dmi_probes_concurrently_and_finds_the_one_cloud(host, monkey
     for other in {"aws", "gcp", "azure"} - {cloud}:
         getattr(clouds, other).hang = True
     started = time.monotonic()
-    found = detect_environment(0.5)
+    found = detect_environment(3.0)
     assert (found.provider, found.instance_type) == (cloud, expected)
-    assert time.monotonic() - started < 0.5  # the winner does not wait for the hung ones
+    assert time.monotonic() - started < 1.5  # the winner does not wait 3 s for the hung ones
 
 
 def test_everything_hung_costs_no_more_than_the_deadline(host, clouds):
@@ -148,7 +151,7 @@ def test_everything_hung_costs_no_more_than_the_deadline(host, clouds):
     found = detect_environment(0.3)
     elapsed = time.monotonic() - started
     assert found.provider is None
-    assert elapsed < 0.3 + 0.15
+    assert elapsed < 0.3 + SLACK_S
     assert {p.outcome for p in found.probes if p.provider != "onprem"} <= {"timed out", "not detected"}
 
 
@@ -164,7 +167,7 @@ def test_aws_dmi_with_hung_imds_still_says_aws_within_deadline(host, monkeypatch
     clouds.aws.hang = True
     started = time.monotonic()
     found = detect_environment(0.3)
-    assert time.monotonic() - started < 0.45
+    assert time.monotonic() - started < 0.3 + SLACK_S
     assert found.provider == "aws" and found.instance_type == "m5.xlarge"  # Nitro DMI names the type
     assert found.region is None and any("CARBON_REGION" in w for w in found.warnings)
 
