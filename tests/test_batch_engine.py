@@ -208,3 +208,24 @@ def test_pandas_and_dask_agree(bundle):
 @pytest.mark.slow
 def test_pandas_and_dask_agree_on_100k_jobs(bundle):
     compare_engines(100_000, 8)
+
+
+def test_dask_streams_a_parquet_log_partition_by_partition(bundle, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from carbon.batch.run import stream_parquet
+
+    frame = random_jobs(5_000).drop(columns=["line"])
+    frame.loc[2_500, "start"] = pd.NaT  # record 2501, in the third row group
+    path = tmp_path / "jobs.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=1_000)
+    streamed = stream_parquet(path, tmp_path / "out.parquet")
+    in_memory = estimate_logs([path])
+    assert streamed.read == in_memory.read == 5_000
+    assert streamed.estimated == len(in_memory.results)
+    assert sorted(streamed.rejects["line"]) == sorted(in_memory.rejects["line"])
+    assert 2_501 in set(streamed.rejects["line"])
+    back = pd.read_parquet(tmp_path / "out.parquet").sort_values("line").reset_index(drop=True)
+    np.testing.assert_allclose(back["co2e_kg"], in_memory.results["co2e_kg"], rtol=1e-12)
+    assert streamed.totals["co2e_kg"] == pytest.approx(in_memory.results["co2e_kg"].sum(), rel=1e-12)

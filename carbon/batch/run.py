@@ -116,3 +116,85 @@ def estimate_logs(paths: Sequence[str | Path], *, format_name: str | None = None
     all_rejects = pd.concat([*rejects, refused], ignore_index=True)[["source", "line", "reason", "text"]]
     all_rejects = all_rejects.sort_values(["source", "line"], kind="stable").reset_index(drop=True)
     return BatchResult(estimated, all_rejects, read_count)
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """What a streamed (larger-than-memory) run keeps in memory: counts, totals and the rejects."""
+
+    read: int
+    estimated: int
+    rejects: Any  # source, line, reason, text
+    totals: dict[str, float]
+
+
+def _parquet_partition(frame: Any, offsets: Any, settings: Settings, hardware_map: HardwareMap,
+                       partition_info: dict | None = None) -> Any:
+    """Read-side and pricing for one Parquet partition; line = the record's position in the file."""
+    import numpy as np
+
+    from carbon.batch.readers.generic import normalise
+
+    first = int(offsets[partition_info["number"]]) if partition_info else 0
+    lines = np.arange(first + 1, first + len(frame) + 1)
+    jobs, rejects = normalise(frame.reset_index(drop=True), lines)
+    priced = _dask_partition(jobs, settings, hardware_map)
+    if len(rejects):
+        import pandas as pd
+
+        unread = priced.iloc[:0].reindex(range(len(rejects)))
+        unread["line"] = rejects["line"].to_numpy()
+        unread["reject_reason"] = rejects["reason"].to_numpy()
+        priced = pd.concat([priced, unread], ignore_index=True)
+    return priced
+
+
+def _arrow_schema(meta: Any) -> Any:
+    """Explicit column types for the written dataset: object columns hold text (or nothing)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    fields = []
+    for name, dtype in meta.dtypes.items():
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            kind = pa.timestamp("ns", tz="UTC")
+        elif dtype == object or isinstance(dtype, pd.StringDtype):
+            kind = pa.string()
+        else:
+            kind = pa.from_numpy_dtype(dtype)
+        fields.append(pa.field(name, kind))
+    return pa.schema(fields)
+
+
+def stream_parquet(path: str | Path, out_dir: str | Path, *, settings: Settings = Settings(),
+                   hardware_map: HardwareMap = HardwareMap(), scheduler: str | None = None) -> StreamResult:
+    """Price a Parquet log partition by partition with Dask, writing results as a Parquet dataset
+    (a directory, renamed into place when complete), so that neither the log nor the results
+    need to fit in memory. Only rejects and totals come back."""
+    import shutil
+
+    import dask.dataframe as dd
+    import numpy as np
+
+    target = Path(out_dir)
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    with dask_client(scheduler):
+        frame = dd.read_parquet(path, split_row_groups=True)  # one partition per row group: bounded memory
+        lengths = frame.map_partitions(len).compute()
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        empty = frame._meta
+        meta = _parquet_partition(empty, [0], settings, hardware_map)
+        priced = frame.map_partitions(_parquet_partition, offsets, settings, hardware_map, meta=meta)
+        estimated = priced[priced["reject_reason"].isna()].drop(columns=["reject_reason"])
+        refused = priced[~priced["reject_reason"].isna()][["line", "reject_reason", "job_id"]]
+        sums = ["energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high"]
+        write = estimated.to_parquet(staging, write_index=False, compute=False, schema=_arrow_schema(estimated._meta))
+        import dask
+
+        _, rejects, totals, count = dask.compute(write, refused, estimated[sums].sum(), estimated.shape[0])
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    rejects = rejects.rename(columns={"reject_reason": "reason", "job_id": "text"}).assign(source=str(path))
+    return StreamResult(int(np.sum(lengths)), int(count), rejects[["source", "line", "reason", "text"]].reset_index(drop=True),
+                        {name: float(totals[name]) for name in sums})

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from carbon.batch.engine import Settings
     from carbon.batch.hardware import HardwareMap, load_map
     from carbon.batch.output import write_table
+    from carbon.batch.readers import guess_format
     from carbon.batch.run import estimate_logs
     from carbon.regions import UnknownRegion, resolve
 
@@ -59,9 +60,12 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(region=args.region, granularity=args.granularity, what_if_region=args.what_if_region,
                         what_if_shift_h=args.what_if_shift)
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
+    engine = "dask" if args.scheduler else args.engine
+    if engine == "dask" and args.out and len(args.logs) == 1 and (args.format or guess_format(args.logs[0])) == "parquet":
+        return _stream(args, settings, hardware_map)
     try:
         result = estimate_logs(args.logs, format_name=args.format, fields=fields, settings=settings,
-                               hardware_map=hardware_map, engine="dask" if args.scheduler else args.engine,
+                               hardware_map=hardware_map, engine=engine,
                                scheduler=args.scheduler)
     except (ValueError, OSError) as error:
         raise UsageError(str(error)) from None
@@ -84,4 +88,20 @@ def run(args: argparse.Namespace) -> int:
         where = " ".join(filter(None, [f"in {args.what_if_region}" if args.what_if_region else "",
                                        f"{args.what_if_shift:+g} h later" if args.what_if_shift else ""]))
         print(f"what if {where}: {moved:.4g} kg CO2e ({moved - totals['co2e_kg']:+.4g} kg)")
+    return 0
+
+
+def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
+    """A Parquet log with Dask: partition by partition, results as a Parquet dataset directory at --out."""
+    from carbon.batch.output import write_table
+    from carbon.batch.run import stream_parquet
+
+    result = stream_parquet(args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler)
+    if args.rejects:
+        write_table(result.rejects, args.rejects)
+    print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
+    totals = result.totals
+    print(f"{result.estimated} jobs: {totals['energy_kwh']:.4g} kWh ({totals['energy_kwh_low']:.4g}-{totals['energy_kwh_high']:.4g}), "
+          f"{totals['co2e_kg']:.4g} kg CO2e ({totals['co2e_kg_low']:.4g}-{totals['co2e_kg_high']:.4g}); "
+          f"results in the Parquet dataset {args.out}")
     return 0
