@@ -55,16 +55,13 @@ def _probe(provider: Provider, deadline: Deadline, facts: HostFacts, results: di
             done.set()
 
 
-def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFacts,
-              meanwhile: Callable[[], T] | None = None) -> tuple[Detection | None, list[ProbeTiming], T | None]:
+def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFacts) -> tuple[Detection | None, list[ProbeTiming]]:
     """Run the candidates' `detect` concurrently; the first in candidate order that detects wins.
 
-    `meanwhile` (the on-premises fallback, local work only) runs in the calling thread while the
-    probes wait on the network, so that the fallback adds nothing to a detection that times out.
     Returns as soon as every probe ended or one detected, and by the deadline at the latest.
     """
     if not candidates:
-        return None, [], meanwhile() if meanwhile else None
+        return None, []
     started = time.monotonic()
     # Probes give up a little before the deadline, so that a probe that ends with a partial answer
     # (DMI says AWS, IMDS hung) is still collected, and collecting fits inside the deadline.
@@ -78,7 +75,6 @@ def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFac
     for provider in candidates:
         threading.Thread(target=_probe, args=(provider, probe_deadline, facts, results, done, lock, pending),
                          name=f"carbon-detect-{provider.name}", daemon=True).start()
-    side = meanwhile() if meanwhile else None
     done.wait(timeout=wait_until.remaining())
     with lock:
         snapshot = dict(results)
@@ -87,8 +83,22 @@ def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFac
     for provider in candidates:
         found = snapshot.get(provider.name, (None, None))[0]
         if found is not None:
-            return found, timings, side
-    return None, timings, side
+            return found, timings
+    return None, timings
+
+
+class _Background:
+    """A function started in a daemon thread now, whose result is collected only if needed."""
+
+    def __init__(self, function: Callable[[], T]) -> None:
+        self._result: list[T] = []
+        self._thread = threading.Thread(target=lambda: self._result.append(function()), daemon=True,
+                                        name="carbon-detect-local")
+        self._thread.start()
+
+    def result(self) -> T:
+        self._thread.join()
+        return self._result[0]
 
 
 def detect_environment(deadline_s: float | None = None, *, region: str | None = None,
@@ -133,13 +143,28 @@ def detect_environment(deadline_s: float | None = None, *, region: str | None = 
             answer, outcome = None, f"error: {type(error).__name__}: {error}"
         return answer, ProbeTiming(fallback.name, time.monotonic() - local_started, outcome)
 
-    found, timings, side = probe_all(candidates, deadline, facts, local)
+    # When the probes are expected to wait on silent endpoints (no provider claimed the machine), the
+    # local description is made meanwhile, in its own thread, so that it adds nothing to the wait and
+    # is abandoned if a cloud answers. A fallback that needs the network (opt-in geo-IP) runs after.
+    early = bool(candidates) and not claimed and not _uses_network(fallback, facts)
+    background = _Background(local) if early else None
+    found, timings = probe_all(candidates, deadline, facts)
     if found is None:
+        side = background.result() if background is not None else local()
         if side is None or side[0] is None:
             return None
         found = side[0]
         timings.append(side[1])
     return found.with_timing(time.monotonic() - started, tuple(timings), tuple(evidence))
+
+
+def _uses_network(provider: Provider | None, facts: HostFacts) -> bool:
+    """Capability check: a provider may say that its `detect` would call the network for these facts."""
+    check = getattr(provider, "uses_network", None)
+    try:
+        return bool(check(facts)) if check is not None else False
+    except Exception:  # cannot tell: assume it does, and run it after the probes
+        return True
 
 
 def _claim(provider: Provider, facts: HostFacts) -> bool | None:

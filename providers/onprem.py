@@ -143,6 +143,13 @@ class OnPremProvider:
     def claims(self, facts: HostFacts) -> bool | None:
         return False  # asked only as the fallback, never in place of a cloud
 
+    def uses_network(self, facts: HostFacts) -> bool:
+        """True when `detect` would make the opt-in geo-IP call (no region set, CARBON_GEOIP on)."""
+        from carbon.config import load
+
+        config = load(environ=facts.environ)
+        return bool(config.geoip and not config.region)
+
     def detect(self, deadline: Deadline, facts: HostFacts, region: str | None = None) -> Detection | None:
         from carbon.config import load
 

@@ -330,3 +330,31 @@ def test_broken_config_file_is_a_usage_error(host, monkeypatch, capsys):
     (host / "carbon.toml").write_text("region = [unclosed\n", encoding="utf-8")
     assert main(["detect", "--timeout", "0.2"]) == 2
     assert "carbon.toml" in capsys.readouterr().err
+
+
+def test_slow_local_description_does_not_delay_a_cloud_answer(host, monkeypatch, clouds):
+    def slow_init():
+        time.sleep(2.0)  # an NVML that takes seconds to initialise
+
+    fake = types.SimpleNamespace(nvmlInit=slow_init, nvmlShutdown=lambda: None, nvmlDeviceGetCount=lambda: 0)
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    clouds.gcp.hang = clouds.azure.hang = True
+    started = time.monotonic()
+    found = detect_environment(3.0)
+    # AWS answers in milliseconds; the deadline is 3 s and the local description 2 s: neither is waited for.
+    assert found.provider == "aws" and time.monotonic() - started < 1.5
+
+
+def test_geoip_is_never_asked_on_a_cloud(host, monkeypatch, clouds):
+    from metadata_server import MetadataServer, Reply
+
+    class GeoIp(MetadataServer):
+        def route(self, seen):
+            return Reply(200, b'{"country_code": "FR"}', {"Content-Type": "application/json"})
+
+    monkeypatch.setenv("CARBON_GEOIP", "true")
+    clouds.gcp.hang = clouds.azure.hang = True  # DMI unreadable: all probed, only AWS answers
+    with GeoIp() as geo:
+        monkeypatch.setenv("CARBON_GEOIP_URL", geo.url + "/json/")
+        found = detect_environment(1.0)
+        assert found.provider == "aws" and geo.requests() == []
