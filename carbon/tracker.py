@@ -68,10 +68,10 @@ def resolve_region(code: str) -> Location:
     try:
         return resolve(code)
     except UnknownRegion:
-        from carbon.intensity.static import BundledSource, has_hourly
+        from carbon.intensity.static import has_hourly
 
         zone = code.upper()
-        if has_hourly(zone) or zone in BundledSource().zones():
+        if has_hourly(zone):  # a balancing authority of the hourly table, e.g. US-BA-CISO
             return Location(region=zone, zone=zone, country=zone[:2])
         raise
 
@@ -84,12 +84,19 @@ def local_hardware() -> Hardware:
 
 def world_range(year: int) -> Bounds:
     """The WORLD value with a range from the lowest to the highest national annual intensity."""
+    from carbon.intensity.base import IntensityError
     from carbon.intensity.static import BundledSource
+    from carbon.regions import all_regions
 
     source = BundledSource()
     world = source.year("WORLD", year).intensity_g_per_kwh.central
-    values = [source.year(zone, year).intensity_g_per_kwh.central for zone in source.zones()
-              if len(zone) == 2 and zone.isalpha()]
+    values = []
+    for location in all_regions():
+        if location.provider is None and location.country and location.region == location.country:
+            try:
+                values.append(source.year(location.zone, year).intensity_g_per_kwh.central)
+            except IntensityError:
+                continue
     return Bounds(world, min([world, *values]), max([world, *values]))
 
 
@@ -151,9 +158,24 @@ class IntervalPricer:
         if not self.chain.links:
             value = self._static.get(hour)
             if value is None:
-                value = self._static[hour] = self._forced(self.prefetcher.get(self.zone, moment))
+                value = self._static[hour] = self._lookup(moment)
             return value
-        return self._forced(self.prefetcher.get(self.zone, moment))
+        return self._lookup(moment)
+
+    def _lookup(self, moment: datetime) -> Any:
+        from carbon.intensity.base import IntensityError
+
+        try:
+            return self._forced(self.prefetcher.get(self.zone, moment))
+        except IntensityError as error:
+            if not self.location.country or self.location.country == self.location.zone:
+                raise
+            # An hourly-only zone (balancing authority) outside its hourly table: its country's value.
+            from carbon.intensity.static import BundledSource
+
+            value = BundledSource().at(self.location.country, moment)
+            return replace(value, source=replace(value.source, detail=f"{error}; {self.location.country} used: "
+                                                                      f"{value.source.detail}"))
 
     def _forced(self, value: Any) -> Any:
         wide = self.environment.intensity_range
@@ -285,21 +307,16 @@ class Tracker:
             self.estimate = self._sampler.stop(exit_code)
         return self.estimate
 
-    def root_exited(self, rusage_cpu_s: float) -> None:
-        """`carbon run`: the root process's final CPU seconds, from wait4, for process mode."""
-        if self._sampler is not None:
-            self._sampler.root_exited(rusage_cpu_s)
-
     @contextmanager
     def task(self, name: str) -> Iterator[None]:
         """Label the work inside: intervals are cut at the task's edges and totals kept per task."""
         if self._sampler is None:
             raise RuntimeError("start the tracker before opening a task")
-        self._sampler.set_task(name)
+        previous = self._sampler.set_task(name)
         try:
             yield
         finally:
-            self._sampler.set_task(None)
+            self._sampler.set_task(previous)
 
     def __enter__(self) -> Tracker:
         return self.start()
@@ -350,6 +367,7 @@ class _Sampler:
 
             self.tree = ProcessTree(tracker.pid or os.getpid())
         self.interval_start = self.started_at
+        self.last_cut_done = float("-inf")
         self.task: str | None = None
         self.totals = Totals()
         self.task_totals: dict[str, Totals] = {}
@@ -477,18 +495,19 @@ class _Sampler:
         for meter in (self.rapl, self.nvml):
             for note in meter.notes():
                 self._note(note)
+        self.last_cut_done = time.monotonic()
 
-    def set_task(self, name: str | None) -> None:
+    def set_task(self, name: str | None) -> str | None:
+        """Cut the interval here and label what follows; returns the previous label. A sliver under
+        1 ms (one task ending, the next starting) is not worth a record: it joins the next interval."""
         self.ready.wait()
         with self.lock:
-            if self.pricer is not None:
+            previous = self.task
+            sliver = time.monotonic() - self.last_cut_done < 0.001
+            if self.pricer is not None and not sliver:
                 self._cut()
             self.task = name
-
-    def root_exited(self, rusage_cpu_s: float) -> None:
-        with self.lock:
-            if self.tree is not None:
-                self.tree.root_exited(rusage_cpu_s)
+            return previous
 
     def stop(self, exit_code: int | None) -> Estimate:
         self.ready.wait()
@@ -499,7 +518,7 @@ class _Sampler:
         assert self.pricer is not None
         with self.lock:
             self._cut()
-        ended = datetime.now(timezone.utc)
+        ended = self.interval_start  # the end of the last interval
         self.pricer.close()
         self.nvml.close()
         estimate = self._summary(ended, exit_code)
