@@ -41,6 +41,12 @@ SOURCES = {
         "licence": "facts (machine specifications)", "year": 0,
         "url": "https://cloud.google.com/compute/docs/reference/rest/v1/machineTypes/aggregatedList",
         "retrieved": ""},
+    "azure-gpu-sizes-docs": {
+        "title": "Microsoft Learn: GPU-accelerated VM sizes (NC A100 v4, NC H100 v5, ND H100 v5, ND H200 v5, "
+                 "NCads A10 v4, NVads A10 v5 series pages)",
+        "licence": "facts (VM specifications); Microsoft Learn docs CC BY 4.0", "year": 2025,
+        "url": "https://learn.microsoft.com/azure/virtual-machines/sizes/overview#gpu-accelerated",
+        "retrieved": "2026-11-29"},
     "azure-skus-api": {
         "title": "Azure Resource SKUs - List (Microsoft.Compute/skus), virtualMachines capabilities",
         "licence": "facts (VM specifications)", "year": 0,
