@@ -12,7 +12,10 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+_DERIVED_CACHES: list[Callable[[], None]] = []
 
 MANIFEST_NAME = "manifest.json"
 
@@ -104,8 +107,23 @@ def table_meta(name: str) -> dict[str, Any]:
     raise BundleError(f"table {name!r} has no entry in {MANIFEST_NAME}")
 
 
+def derived(function: F) -> F:
+    """Cache a value derived from the bundle, keyed on the bundle folder as well as the arguments,
+    so that switching CARBON_DATA_DIR (a refreshed bundle, a test fixture) never serves stale data."""
+    cached = lru_cache(maxsize=1024)(lambda directory, *args: function(*args))
+
+    def wrapper(*args: Any) -> Any:
+        return cached(str(data_dir()), *args)
+
+    wrapper.__doc__, wrapper.__name__ = function.__doc__, function.__name__
+    _DERIVED_CACHES.append(cached.cache_clear)
+    return wrapper  # type: ignore[return-value]
+
+
 def clear_cache() -> None:
-    """Forget cached tables (after a refresh, or when a test switches CARBON_DATA_DIR)."""
+    """Forget cached tables and derived values (after a refresh of the bundle in place)."""
+    for clear in _DERIVED_CACHES:
+        clear()
     _read_table.cache_clear()
     _grouped_lines.cache_clear()
     _read_manifest.cache_clear()

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 import statistics
-from functools import lru_cache
 
-from carbon.bundle import optional_float, table
+from carbon.bundle import derived, optional_float, table
 from carbon.hardware_names import cpu_key, gpu_key
 from carbon.model import Hardware
 
@@ -34,7 +33,7 @@ def _hardware_from_row(provider: str, row: dict[str, str]) -> Hardware:
     )
 
 
-@lru_cache(maxsize=8)
+@derived
 def _instances(provider: str) -> dict[str, dict[str, str]]:
     return {row["instance_type"].lower(): row for row in table(f"instances_{provider}")}
 
@@ -118,12 +117,12 @@ def estimate_instance_from_family(provider: str, instance_type: str) -> tuple[Ha
     return hardware, warning
 
 
-@lru_cache(maxsize=1)
+@derived
 def _cpus() -> dict[str, dict[str, str]]:
     return {row["key"]: row for row in table("cpus")}
 
 
-@lru_cache(maxsize=1)
+@derived
 def _gpus() -> dict[str, dict[str, str]]:
     return {row["key"]: row for row in table("gpus")}
 

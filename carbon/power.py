@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from carbon import catalog
-from carbon.bundle import table
+from carbon.bundle import derived, table
 from carbon.model import Bounds, Energy, Hardware, Source, Usage
 
 UNKNOWN_UTIL_CENTRAL = 0.5
@@ -49,7 +48,7 @@ def util_bounds(util: float | None, central_if_unknown: float = UNKNOWN_UTIL_CEN
 
 # --- bundled factors ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
+@derived
 def constants() -> dict[str, tuple[Bounds, str]]:
     """name -> (value with its range, source id)."""
     result = {}
@@ -65,7 +64,7 @@ def constant(name: str) -> Bounds:
     return constants()[name][0]
 
 
-@lru_cache(maxsize=1)
+@derived
 def _microarchitectures() -> dict[str, list[dict[str, float]]]:
     """microarchitecture (lower-case) -> coefficient rows from every provider table."""
     rows: dict[str, list[dict[str, float]]] = {}
@@ -77,7 +76,7 @@ def _microarchitectures() -> dict[str, list[dict[str, float]]]:
     return rows
 
 
-@lru_cache(maxsize=1)
+@derived
 def idle_fraction_of_max() -> Bounds:
     """Idle draw as a share of full-load draw, across the SPECpower-derived microarchitectures."""
     ratios = [r["min"] / r["max"] for rows in _microarchitectures().values() for r in rows if r["max"] > 0]

@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import lru_cache
 
 from carbon import catalog
-from carbon.bundle import table
+from carbon.bundle import derived, table
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.static import BundledSource, provider_published
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
@@ -25,7 +24,7 @@ class EstimateError(ValueError):
 
 # --- PUE ------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
+@derived
 def _pue_rows() -> dict[str, dict[int, tuple[float, str]]]:
     rows: dict[str, dict[int, tuple[float, str]]] = {}
     for row in table("pue"):
@@ -44,7 +43,7 @@ def _pue_of(provider: str, year: int | None) -> tuple[float, int | None, str]:
     return value, (used or None), source
 
 
-@lru_cache(maxsize=1)
+@derived
 def _cloud_pue() -> dict[str, tuple[float, str, str, str]]:
     return {f"{r['provider']}:{r['region']}": (float(r["pue"]), r["pue_scope"], r["pue_year"], r["pue_source"])
             for r in table("cloud_regions") if r["pue"]}

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from functools import lru_cache
 
-from carbon.bundle import last_rows, optional_float, table
+from carbon.bundle import derived, last_rows, optional_float, table
 from carbon.model import Location
 
 PROVIDERS = ("aws", "gcp", "azure")
@@ -30,7 +29,7 @@ class _Index:
     suggestions: tuple[str, ...]  # canonical codes and names offered when a code is unknown
 
 
-@lru_cache(maxsize=1)
+@derived
 def _index() -> _Index:
     by_key: dict[str, Location] = {}
     suggestions: list[str] = []

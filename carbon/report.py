@@ -5,9 +5,8 @@ regions and a LaTeX snippet for a paper. Pure functions of the estimate and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-from carbon.bundle import table
+from carbon.bundle import derived, table
 from carbon.model import Estimate
 
 KM_PER_MILE = 1.609344
@@ -21,7 +20,7 @@ class Equivalent:
     source: str
 
 
-@lru_cache(maxsize=1)
+@derived
 def _factors() -> dict[str, tuple[float, str, str]]:
     return {row["name"]: (float(row["value"]), row["unit"], row["source"]) for row in table("equivalents")}
 
@@ -52,8 +51,10 @@ class Comparison:
     provider: str
     lowest_region: str
     lowest_co2e_kg: float
+    lowest_basis: str
     highest_region: str
     highest_co2e_kg: float
+    highest_basis: str
 
 
 def compare_regions(estimate: Estimate) -> Comparison | None:
@@ -69,15 +70,15 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     priced = []
     for location in cloud_regions(provider):
         try:
-            intensity = intensity_for(location).intensity_g_per_kwh.central
+            intensity = intensity_for(location)
             pue = pue_for(location)[0].central
         except LookupError:
             continue
-        priced.append((it_kwh * pue * intensity / 1000.0, location.region))
+        priced.append((it_kwh * pue * intensity.intensity_g_per_kwh.central / 1000.0, location.region, intensity.basis))
     if not priced:
         return None
     low, high = min(priced), max(priced)
-    return Comparison(provider, low[1], low[0], high[1], high[0])
+    return Comparison(provider, low[1], low[0], low[2], high[1], high[0], high[2])
 
 
 def _fmt_count(value: float) -> str:
@@ -125,9 +126,12 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
     if with_comparison:
         comparison = compare_regions(estimate)
         if comparison:
+            bases = ""
+            if comparison.lowest_basis != comparison.highest_basis:
+                bases = f" [bases differ: {comparison.lowest_basis} vs {comparison.highest_basis}]"
             lines.append(
                 f"Same work on {comparison.provider}: {_fmt_mass(comparison.lowest_co2e_kg)} in {comparison.lowest_region} "
-                f"(lowest) to {_fmt_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest)")
+                f"(lowest) to {_fmt_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest){bases}")
     for warning in estimate.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)

@@ -106,13 +106,16 @@ def test_google_region_uses_googles_published_figure(capsys):
 def test_m5_xlarge_worked_example(capsys):
     """The README's worked example: m5.xlarge, 1 h at 50 % CPU in aws:us-east-1 (Virginia).
 
-    m5.xlarge: 4 vCPUs, 16 GB; CPU platforms Skylake or Cascade Lake (Intel Xeon Platinum 8175M /
-    8259CL). CCF's AWS coefficients per vCPU, averaged over the two: W = 4 x (min + 0.5 (max - min)).
+    m5.xlarge: 4 vCPUs, 16 GB, Intel Xeon Platinum 8175M, a Skylake part (CCF's instance table).
+    CCF's AWS coefficients per vCPU for that platform: W = 4 x (min + 0.5 (max - min)).
     Memory 16 GB x 0.392 W/GB. IT energy x 1 h; facility energy x AWS PUE; x Virginia's intensity.
     """
-    min_s, max_s = ccf_aws_coefficients("Skylake")
-    min_c, max_c = ccf_aws_coefficients("Cascade Lake")
-    min_w, max_w = (min_s + min_c) / 2, (max_s + max_c) / 2
+    with (DATASETS / "cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv").open() as handle:
+        row = next(r for r in csv.DictReader(handle) if r["instance_type"] == "m5.xlarge")
+    assert (float(row["vcpus"]), float(row["memory_gb"])) == (4.0, 16.0)
+    archs = row["cpu_microarchitectures"].split("|")
+    min_w = statistics.mean(ccf_aws_coefficients(a)[0] for a in archs)
+    max_w = statistics.mean(ccf_aws_coefficients(a)[1] for a in archs)
     cpu_w = 4 * (min_w + 0.5 * (max_w - min_w))
     ram_w = 16 * 0.392
     result = run_json(capsys, "--region", "aws:us-east-1", "--instance-type", "m5.xlarge", "--duration", "1h",

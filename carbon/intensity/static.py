@@ -11,9 +11,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 
-from carbon.bundle import rows_for
+from carbon.bundle import derived, rows_for
 from carbon.intensity.base import IntensityError, IntensityValue
 from carbon.model import Bounds, Source
 from carbon.provenance import describe
@@ -35,19 +34,19 @@ def _table_of(zone: str, kind: str) -> str:
     return ("subdivisions" if "-" in zone else "countries") + kind
 
 
-@lru_cache(maxsize=512)
+@derived
 def _yearly(zone: str) -> dict[int, _Row]:
     return {int(row["year"]): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
             for row in rows_for(_table_of(zone, ""), zone)}
 
 
-@lru_cache(maxsize=512)
+@derived
 def _monthly(zone: str) -> dict[tuple[int, int], _Row]:
     return {(int(row["year"]), int(row["month"])): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
             for row in rows_for(_table_of(zone, "_monthly"), zone)}
 
 
-@lru_cache(maxsize=32)
+@derived
 def _hourly(zone: str) -> dict[datetime, _Row]:
     result: dict[datetime, _Row] = {}
     for row in rows_for("grid_hourly", zone):
