@@ -9,16 +9,24 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from batch_support import AWS_PUE, DATASET, FIXTURES, US_2022_02, bundle  # noqa: E402,F401
+from batch_support import (
+    AWS_PUE,
+    DATASET,
+    FIXTURES,
+    US_2022_02,
+    bundle,  # noqa: F401  (the fixture, used through pytestmark)
+)
 
-from carbon.batch.output import write_table  # noqa: E402
-from carbon.cli import main  # noqa: E402
+pytestmark = pytest.mark.usefixtures("bundle")
+
+from carbon.batch.output import write_table
+from carbon.cli import main
 
 ESTIMATE_KEYS = ("energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high",
                  "intensity_g_per_kwh", "pue")
 
 
-def test_sacct_to_parquet_with_rejects(bundle, tmp_path, capsys):
+def test_sacct_to_parquet_with_rejects(tmp_path, capsys):
     hardware = tmp_path / "hw.toml"
     hardware.write_text('[partitions.gpu]\ninstance_type = "p3.2xlarge"\n[partitions.cpu]\ncpu_model = "Intel Xeon Gold 6248"\ncpus = 40\n')
     out, rejects, summary = tmp_path / "out.parquet", tmp_path / "rejects.csv", tmp_path / "summary.csv"
@@ -37,7 +45,7 @@ def test_sacct_to_parquet_with_rejects(bundle, tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_what_if_line_and_csv_output(bundle, tmp_path, capsys):
+def test_what_if_line_and_csv_output(tmp_path, capsys):
     out = tmp_path / "out.csv"
     assert main(["batch", str(FIXTURES / "sacct_excerpt.txt"), "--region", "aws:us-east-1",
                  "--what-if-region", "FR", "--out", str(out)]) == 0
@@ -49,7 +57,7 @@ def test_what_if_line_and_csv_output(bundle, tmp_path, capsys):
     assert row["intensity_g_per_kwh"] == US_2022_02 and row["pue"] == AWS_PUE
 
 
-def test_bad_region_is_a_usage_error(bundle, capsys):
+def test_bad_region_is_a_usage_error(capsys):
     assert main(["batch", str(FIXTURES / "sacct_excerpt.txt"), "--region", "Atlantis"]) == 2
     assert "unknown region" in capsys.readouterr().err
 
@@ -68,13 +76,13 @@ def test_failed_write_leaves_no_file(tmp_path):
 
 
 @pytest.mark.skipif(not DATASET.exists(), reason="../shared/datasets/slurm-sacct not present")
-def test_full_fixture_from_the_command_line(bundle, capsys):
+def test_full_fixture_from_the_command_line(capsys):
     assert main(["batch", str(DATASET / "sacct-output-v1.txt"), "--region", "aws:us-east-1", "--engine", "dask"]) == 0
     assert "read 483, estimated 483, rejected 0" in capsys.readouterr().out
 
 
 @pytest.mark.slow
-def test_malformed_line_in_a_million_line_log(bundle, tmp_path, capsys):
+def test_malformed_line_in_a_million_line_log(tmp_path, capsys):
     line = ("COMPLETED|{}|1|1G|1|m5.large|2022-03-01T00:00:00|2022-03-01T00:00:00|2022-03-01T00:00:00|"
             "00:10:00|00:00:00|2022-03-01T00:10:00|0:0|0:0|1|1||||||00:10:00|00:01.000|00:01.000|00:02.000\n")
     log = tmp_path / "big.txt"

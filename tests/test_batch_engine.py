@@ -12,15 +12,27 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from batch_support import (AWS_PUE, BROADWELL, CASCADE_LAKE, CISO_2022_02_18, DATASET, FIXTURES,  # noqa: E402
-                           FR_2022_02, MEMORY_W_PER_GB, SKYLAKE, US_2022_02, bundle)  # noqa: F401
+from batch_support import (
+    AWS_PUE,
+    BROADWELL,
+    CASCADE_LAKE,
+    CISO_2022_02_18,
+    DATASET,
+    FIXTURES,
+    FR_2022_02,
+    MEMORY_W_PER_GB,
+    SKYLAKE,
+    US_2022_02,
+    bundle,  # noqa: F401  (the fixture, used through pytestmark)
+)
 
-from carbon.batch.engine import Settings, estimate_frame, split  # noqa: E402
-from carbon.batch.factors import Factors  # noqa: E402
-from carbon.batch.hardware import HardwareMap, HardwareSpec  # noqa: E402
-from carbon.batch.readers import read  # noqa: E402
-from carbon.batch.run import estimate_logs  # noqa: E402
-from carbon.batch.schema import conform  # noqa: E402
+pytestmark = pytest.mark.usefixtures("bundle")
+
+from carbon.batch.engine import Settings, estimate_frame
+from carbon.batch.factors import Factors
+from carbon.batch.hardware import HardwareMap, HardwareSpec
+from carbon.batch.run import estimate_logs
+from carbon.batch.schema import conform
 
 C5_MIN = ((SKYLAKE[0] + CASCADE_LAKE[0]) / 2, min(SKYLAKE[0], CASCADE_LAKE[0]), max(SKYLAKE[0], CASCADE_LAKE[0]))
 C5_MAX = ((SKYLAKE[1] + CASCADE_LAKE[1]) / 2, min(SKYLAKE[1], CASCADE_LAKE[1]), max(SKYLAKE[1], CASCADE_LAKE[1]))
@@ -40,7 +52,7 @@ def c5_job_expected(utils=None):
     return u, it_kwh
 
 
-def test_sacct_job_by_hand(bundle):
+def test_sacct_job_by_hand():
     result = estimate_logs([FIXTURES / "sacct_excerpt.txt"], settings=Settings(region="aws:us-east-1"))
     row = result.results.set_index("job_id").loc["67108977"]
     _, it_kwh = c5_job_expected()
@@ -53,7 +65,7 @@ def test_sacct_job_by_hand(bundle):
     assert result.read == 9 and len(result.results) == 9 and len(result.rejects) == 0
 
 
-def test_same_numbers_as_the_offline_estimate(bundle):
+def test_same_numbers_as_the_offline_estimate():
     import carbon
 
     result = estimate_logs([FIXTURES / "sacct_excerpt.txt"], settings=Settings(region="aws:us-east-1"))
@@ -64,7 +76,7 @@ def test_same_numbers_as_the_offline_estimate(bundle):
     assert (row["co2e_kg"], row["co2e_kg_low"], row["co2e_kg_high"]) == pytest.approx(single.co2e_kg.as_tuple(), rel=1e-12)
 
 
-def test_blank_constraints_use_fleet_average_per_vcpu(bundle):
+def test_blank_constraints_use_fleet_average_per_vcpu():
     result = estimate_logs([FIXTURES / "sacct_excerpt.txt"], settings=Settings(region="aws:us-east-1"))
     row = result.results.set_index("job_id").loc["67108865"]
     u = 130.584 / 316  # TotalCPU / Elapsed, 1 CPU
@@ -74,7 +86,7 @@ def test_blank_constraints_use_fleet_average_per_vcpu(bundle):
     assert row["hardware_used"] == "vCPUs only (fleet average)" and row["hardware_method"] == "default"
 
 
-def test_yearly_intensity_carries_the_monthly_spread(bundle):
+def test_yearly_intensity_carries_the_monthly_spread():
     result = estimate_logs([FIXTURES / "sacct_excerpt.txt"], settings=Settings(region="US", granularity="year"))
     row = result.results.iloc[0]
     # Ember US 2022: 410.37; the months of 2022 in the bundle: 408.89 and 375.144.
@@ -82,7 +94,7 @@ def test_yearly_intensity_carries_the_monthly_spread(bundle):
     assert row["intensity_granularity"] == "year"
 
 
-def test_hourly_series_integrated_over_each_job(bundle):
+def test_hourly_series_integrated_over_each_job():
     frame = jobs(
         job_id=["across", "inside", "uncovered", "instant"],
         start=pd.to_datetime(["2022-02-18T16:30Z", "2022-02-18T17:10Z", "2022-03-01T00:00Z", "2022-02-18T18:15Z"]),
@@ -103,7 +115,7 @@ def test_hourly_series_integrated_over_each_job(bundle):
     assert out.loc["across", "co2e_kg"] == pytest.approx(energy * across / 1000, rel=1e-12)
 
 
-def test_measured_energy_replaces_the_model(bundle):
+def test_measured_energy_replaces_the_model():
     frame = jobs(job_id=["m"], start=pd.to_datetime(["2022-02-10T00:00Z"]), end=pd.to_datetime(["2022-02-10T02:00Z"]),
                  region=["FR"], cpus=[4.0], measured_kwh=[1.5])
     row = estimate_frame(frame, Settings()).iloc[0]
@@ -113,7 +125,7 @@ def test_measured_energy_replaces_the_model(bundle):
     assert row["energy_method"] == "measured" and row["cpu_kwh"] == 0 and row["other_kwh"] == 1.5
 
 
-def test_partition_map_gpu_and_tdp(bundle):
+def test_partition_map_gpu_and_tdp():
     mapping = HardwareMap(partitions={"gpu": HardwareSpec(instance_type="p3.2xlarge"),
                                       "cpu": HardwareSpec(cpu_model="Intel Xeon Gold 6248", cpus=40)})
     frame = jobs(job_id=["g", "c"], start=pd.to_datetime(["2022-02-10T00:00Z"] * 2),
@@ -129,7 +141,7 @@ def test_partition_map_gpu_and_tdp(bundle):
     assert list(out["hardware_method"]) == ["map", "map"]
 
 
-def test_what_if_region_and_shift(bundle):
+def test_what_if_region_and_shift():
     result = estimate_logs([FIXTURES / "sacct_excerpt.txt"],
                            settings=Settings(region="aws:us-east-1", what_if_region="FR"))
     row = result.results.set_index("job_id").loc["67108977"]
@@ -145,7 +157,7 @@ def test_what_if_region_and_shift(bundle):
     assert shifted["what_if_intensity_g_per_kwh"] == pytest.approx(CISO_2022_02_18[18])
 
 
-def test_rejects_keep_their_line(bundle, tmp_path):
+def test_rejects_keep_their_line(tmp_path):
     log = tmp_path / "jobs.csv"
     log.write_text("job_id,start,end,region,cpus\n"
                    "ok,2022-02-01T00:00Z,2022-02-01T01:00Z,FR,1\n"
@@ -164,7 +176,7 @@ def test_rejects_keep_their_line(bundle, tmp_path):
 
 
 @pytest.mark.skipif(not DATASET.exists(), reason="../shared/datasets/slurm-sacct not present")
-def test_full_fixture_every_job_accounted_for(bundle):
+def test_full_fixture_every_job_accounted_for():
     result = estimate_logs([DATASET / "sacct-output-v2.txt"], settings=Settings(region="aws:us-east-1"))
     assert result.read == 483 and len(result.results) == 483 and len(result.rejects) == 0
     assert (result.results["co2e_kg_low"] <= result.results["co2e_kg"]).all()
@@ -201,16 +213,16 @@ def compare_engines(count: int, partitions: int) -> None:
         np.testing.assert_allclose(one[name].to_numpy(float), other[name].to_numpy(float), rtol=1e-12, equal_nan=True)
 
 
-def test_pandas_and_dask_agree(bundle):
+def test_pandas_and_dask_agree():
     compare_engines(3_000, 3)
 
 
 @pytest.mark.slow
-def test_pandas_and_dask_agree_on_100k_jobs(bundle):
+def test_pandas_and_dask_agree_on_100k_jobs():
     compare_engines(100_000, 8)
 
 
-def test_dask_streams_a_parquet_log_partition_by_partition(bundle, tmp_path):
+def test_dask_streams_a_parquet_log_partition_by_partition(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 

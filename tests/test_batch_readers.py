@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from batch_support import DATASET, FIXTURES  # noqa: E402
+from batch_support import DATASET, FIXTURES
 
-from carbon.batch.hardware import load_map  # noqa: E402
-from carbon.batch.readers import read  # noqa: E402
-from carbon.batch.readers.sacct import parse_duration_s, parse_gpus, parse_memory_gb  # noqa: E402
+from carbon.batch.hardware import load_map
+from carbon.batch.readers import read
+from carbon.batch.readers.sacct import parse_duration_s, parse_gpus, parse_memory_gb
 
 
 def by_id(result):

@@ -251,18 +251,24 @@ def _hourly(factors: Factors, locations: list, region_codes: Any, start: Any, en
         a, b = np.clip(i_start, 0, size - 1), np.clip(i_last, 0, size - 1)
         covered = inside & (series.missing[b + 1] - series.missing[a] == 0)
 
-        def integral(t: Any) -> Any:
-            i = np.clip(np.floor((t - first_s) / 3600.0).astype(np.int64), 0, size - 1)
-            return series.integral[i] + (t - (first_s + i * 3600.0)) * np.nan_to_num(series.values[i])
-
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(e > s, (integral(e) - integral(s)) / np.where(e > s, e - s, 1.0), series.values[a])
+            area = _integral(series, e) - _integral(series, s)
+            mean = np.where(e > s, area / np.where(e > s, e - s, 1.0), series.values[a])
         target = rows[covered]
         for bound in intensity:
             bound[target] = mean[covered]
         granularity[target] = "hour"
         basis[target] = series.basis
         dataset[target] = describe(series.source)[0]
+
+
+def _integral(series: Any, t: Any) -> Any:
+    """Integral of the hourly series from its first hour to each time t (seconds since the epoch)."""
+    import numpy as np
+
+    first_s, size = series.first_hour * 3600.0, len(series.values)
+    i = np.clip(np.floor((t - first_s) / 3600.0).astype(np.int64), 0, size - 1)
+    return series.integral[i] + (t - (first_s + i * 3600.0)) * np.nan_to_num(series.values[i])
 
 
 def split(frame: Any) -> tuple[Any, Any]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from carbon.batch.hardware import HardwareMap, resolve as resolve_hardware
+from carbon.batch.hardware import HardwareMap
+from carbon.batch.hardware import resolve as resolve_hardware
 from carbon.intensity.base import IntensityValue
 from carbon.model import Bounds, Hardware, Location
 

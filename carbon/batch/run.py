@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from carbon.batch.engine import Settings, estimate_frame, split
 from carbon.batch.factors import Factors
@@ -90,12 +91,13 @@ def _dask(jobs: Any, settings: Settings, hardware_map: HardwareMap, scheduler: s
 
 
 def estimate_logs(paths: Sequence[str | Path], *, format_name: str | None = None, fields: Sequence[str] | None = None,
-                  settings: Settings = Settings(), hardware_map: HardwareMap = HardwareMap(), engine: str = "pandas",
+                  settings: Settings | None = None, hardware_map: HardwareMap | None = None, engine: str = "pandas",
                   scheduler: str | None = None, partitions: int = 4) -> BatchResult:
     import pandas as pd
 
     from carbon.batch.readers import read
 
+    settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     tables, rejects, read_count = [], [], 0
     for path in paths:
         result = read(path, format_name, fields)
@@ -166,8 +168,8 @@ def _arrow_schema(meta: Any) -> Any:
     return pa.schema(fields)
 
 
-def stream_parquet(path: str | Path, out_dir: str | Path, *, settings: Settings = Settings(),
-                   hardware_map: HardwareMap = HardwareMap(), scheduler: str | None = None) -> StreamResult:
+def stream_parquet(path: str | Path, out_dir: str | Path, *, settings: Settings | None = None,
+                   hardware_map: HardwareMap | None = None, scheduler: str | None = None) -> StreamResult:
     """Price a Parquet log partition by partition with Dask, writing results as a Parquet dataset
     (a directory, renamed into place when complete), so that neither the log nor the results
     need to fit in memory. Only rejects and totals come back."""
@@ -176,6 +178,7 @@ def stream_parquet(path: str | Path, out_dir: str | Path, *, settings: Settings 
     import dask.dataframe as dd
     import numpy as np
 
+    settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     target = Path(out_dir)
     staging = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)

@@ -19,7 +19,7 @@ def totals(results: Any) -> dict[str, float]:
     unused = float(results["unused_memory_co2e_kg"].sum())
     share = (lambda part: part / co2e if co2e > 0 else 0.0)
     return {
-        "jobs": int(len(results)),
+        "jobs": len(results),
         **{name: float(results[name].sum()) for name in _SUMS},
         "failed_co2e_kg": failed, "failed_share": share(failed),
         "cancelled_co2e_kg": cancelled, "cancelled_share": share(cancelled),

@@ -5,8 +5,8 @@ Adding a format is one module plus one line in FORMATS.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from carbon.batch.schema import ReadResult
 

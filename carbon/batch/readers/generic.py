@@ -14,7 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.schema import JOB_COLUMNS, ReadResult, conform, empty_rejects, rejects_frame
+from carbon.batch.schema import (
+    JOB_COLUMNS,
+    ReadResult,
+    conform,
+    empty_rejects,
+    rejects_frame,
+)
 
 ALIASES = {"instance_type": "hardware", "jobid": "job_id", "id": "job_id", "queue": "partition"}
 

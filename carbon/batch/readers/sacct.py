@@ -14,8 +14,9 @@ means "all of the node's memory" (unknown here: the hardware's memory is used), 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
 
@@ -155,7 +156,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str 
 
     if text is None:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
-    raw, names, bad = _split_lines(text, fields)
+    raw, _, bad = _split_lines(text, fields)
     if not len(raw):
         return ReadResult(conform(pd.DataFrame()), rejects_frame(*zip(*bad)) if bad else empty_rejects(), str(path))
     rejected = [pd.DataFrame(bad, columns=["line", "reason", "text"])] if bad else []
