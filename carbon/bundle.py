@@ -49,41 +49,36 @@ def table(name: str) -> tuple[dict[str, str], ...]:
 
 
 @lru_cache(maxsize=None)
-def _grouped_lines(directory: str, name: str) -> tuple[list[str], dict[str, list[str]]]:
-    """Header and raw lines grouped by the first column, without parsing every row: a lookup
-    for one zone then parses only that zone's lines (the tables keep their key first)."""
+def _text(directory: str, name: str) -> tuple[list[str], str]:
+    """Header and the whole file as one string with a leading newline, for substring search."""
     path = Path(directory) / f"{name}.csv"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BundleError(f"bundled table {name!r} is missing: {path} (run `carbon data verify`)") from None
-    lines = text.splitlines()
-    header = next(csv.reader(lines[:1]))
-    groups: dict[str, list[str]] = {}
-    for line in lines[1:]:
-        if line.startswith('"'):  # a quoted key: rare, parse properly
-            key = next(csv.reader([line]))[0]
-        else:
-            key = line.split(",", 1)[0]
-        groups.setdefault(key, []).append(line)
-    return header, groups
+    header_line, _, body = text.partition("\n")
+    return next(csv.reader([header_line])), "\n" + body
 
 
 def rows_for(name: str, key: str) -> list[dict[str, str]]:
-    """Rows of a table whose first column equals `key`, in file order."""
-    header, groups = _grouped_lines(str(data_dir()), name)
-    return [dict(zip(header, values)) for values in csv.reader(groups.get(key, ()))]
-
-
-def keys(name: str) -> list[str]:
-    """Distinct values of a table's first column, in file order."""
-    return list(_grouped_lines(str(data_dir()), name)[1])
+    """Rows whose first column equals `key`, in file order. A substring search over the file
+    finds them without parsing any other row, so a one-zone lookup costs microseconds."""
+    header, text = _text(str(data_dir()), name)
+    prefix = "\n" + key + ","
+    lines, position = [], text.find(prefix)
+    while position != -1:
+        end = text.find("\n", position + 1)
+        lines.append(text[position + 1: end if end != -1 else len(text)])
+        position = text.find(prefix, position + 1)
+    return [dict(zip(header, values)) for values in csv.reader(lines)]
 
 
 def last_rows(name: str) -> list[dict[str, str]]:
-    """The last row of each key (the latest year, as the tables are sorted by key then time)."""
-    header, groups = _grouped_lines(str(data_dir()), name)
-    return [dict(zip(header, values)) for values in csv.reader(lines[-1] for lines in groups.values())]
+    """The last row of each first-column key (the latest year: tables are sorted by key, then time)."""
+    last: dict[str, dict[str, str]] = {}
+    for row in table(name):
+        last[next(iter(row.values()))] = row
+    return list(last.values())
 
 
 @lru_cache(maxsize=None)
@@ -125,7 +120,7 @@ def clear_cache() -> None:
     for clear in _DERIVED_CACHES:
         clear()
     _read_table.cache_clear()
-    _grouped_lines.cache_clear()
+    _text.cache_clear()
     _read_manifest.cache_clear()
 
 
