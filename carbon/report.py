@@ -85,20 +85,21 @@ def _fmt_count(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
+def _fmt_scaled(value: float, small: str, unit: str, large: str) -> str:
+    """Three significant figures in the unit that keeps the number between 1 and 1000."""
+    if value >= 1000:
+        return f"{value / 1000:.3g} {large}"
+    if value >= 1:
+        return f"{value:.3g} {unit}"
+    return f"{value * 1000:.3g} {small}"
+
+
 def _fmt_mass(kg: float) -> str:
-    if kg >= 1000:
-        return f"{kg / 1000:.3g} t"
-    if kg >= 1:
-        return f"{kg:.3g} kg"
-    return f"{kg * 1000:.3g} g"
+    return _fmt_scaled(kg, "g", "kg", "t")
 
 
 def _fmt_energy(kwh: float) -> str:
-    if kwh >= 1000:
-        return f"{kwh / 1000:.3g} MWh"
-    if kwh >= 1:
-        return f"{kwh:.3g} kWh"
-    return f"{kwh * 1000:.3g} Wh"
+    return _fmt_scaled(kwh, "Wh", "kWh", "MWh")
 
 
 def summary(estimate: Estimate, with_comparison: bool = True) -> str:

@@ -23,20 +23,20 @@ DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_datasets = pytest.mark.skipif(not DATASETS.exists(), reason="raw datasets (../shared/datasets) not present")
 
 
-def ember_country(iso3: str, year: int) -> float:
-    with (DATASETS / "ember/data/api_country_overview_yearly.csv").open(newline="", encoding="utf-8") as handle:
+def _ember(file: str, column: str, name: str, year: int) -> float:
+    with (DATASETS / "ember/data" / file).open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            if row["country_code"] == iso3 and int(row["year"]) == year:
+            if row[column] == name and int(row["year"]) == year:
                 return float(row["emissions_intensity_gco2_per_kwh"])
-    raise KeyError((iso3, year))
+    raise KeyError((name, year))
+
+
+def ember_country(iso3: str, year: int) -> float:
+    return _ember("api_country_overview_yearly.csv", "country_code", iso3, year)
 
 
 def ember_state(state: str, year: int) -> float:
-    with (DATASETS / "ember/data/api_overview_usa_yearly.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["state"] == state and int(row["year"]) == year:
-                return float(row["emissions_intensity_gco2_per_kwh"])
-    raise KeyError((state, year))
+    return _ember("api_overview_usa_yearly.csv", "state", state, year)
 
 
 def google_region(region: str, year: int) -> float:
