@@ -42,20 +42,28 @@ class Settings:
 
 def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list]:
     """Number the distinct keys (one array, or a list of arrays read row-wise), compute once per
-    distinct key; return (codes, answers) so that answers[codes] is the per-row result."""
+    distinct key; return (codes, answers) so that answers[codes] is the per-row result.
+
+    Each column is hashed once (pd.factorize) and the codes combined arithmetically, so a
+    million rows with a dozen distinct keys cost a few vectorised passes, not a groupby."""
     import numpy as np
     import pandas as pd
 
-    if not isinstance(keys, list):
-        codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=False)
-        return codes, [compute(u) for u in uniques]
-    frame = pd.DataFrame({str(i): pd.Series(c, dtype=object) if np.asarray(c).dtype == object else c
-                          for i, c in enumerate(keys)})
-    codes = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    columns = keys if isinstance(keys, list) else [keys]
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(np.asarray(column), use_na_sentinel=False)
+        combined = combined * (len(uniques) + 1) + codes
+    codes, _ = pd.factorize(combined)
     if len(codes) == 0:
         return codes, []
-    first_rows = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
-    return codes, [compute(tuple(row)) for row in frame.iloc[first_rows].itertuples(index=False, name=None)]
+    first = np.empty(codes.max() + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # first row of each key
+    answers = []
+    for row in first:
+        key = tuple(np.asarray(column)[row] for column in columns)
+        answers.append(compute(key if isinstance(keys, list) else key[0]))
+    return codes, answers
 
 
 def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
