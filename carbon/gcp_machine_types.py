@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 # GPU names as the bundled gpus table spells them.
 A100_40 = "A100 SXM4 40GB"
-A100_80 = "A100 SXM4 80 GB"
+A100_80 = "A100 SXM4 80GB"
 H100 = "H100 SXM"
 H200 = "H200 SXM"
 L4 = "L4"

@@ -37,9 +37,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--regions", help="AWS: comma-separated regions (default: every region)")
     parser.add_argument("--project", help="GCP: project id to list machine types in")
     parser.add_argument("--subscription", help="Azure: subscription id")
+    parser.add_argument("--api-endpoint", help="GCP/Azure: API base URL instead of the public one "
+                        "(a private endpoint or a local double)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per API request")
     parser.add_argument("--retrieved", default=None, help="retrieval date to record (default: today)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.from_bundle_sources:
+        if args.provider == "gcp" and not args.project:
+            parser.error("--project is required to list GCP machine types (or use --from-bundle-sources)")
+        if args.provider == "azure" and not args.subscription:
+            parser.error("--subscription is required to list Azure VM sizes (or use --from-bundle-sources)")
+    return args
 
 
 def _datasets(args: argparse.Namespace):
@@ -52,7 +60,7 @@ def _datasets(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from instance_catalog.ccf import SourceDataError
-    from instance_catalog.table import CatalogError, write
+    from instance_catalog.table import ApiError, CatalogError, write
 
     if args.provider == "aws":
         from instance_catalog.build import build_aws as build
@@ -64,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows, meta = build(args, _datasets(args), retrieved)
         path = write(args.out, rows, meta, retrieved=retrieved)
-    except (CatalogError, SourceDataError) as exc:
+    except (ApiError, CatalogError, SourceDataError) as exc:
         print(f"update_instance_catalog: {exc}; nothing written", file=sys.stderr)
         return 1
     print(f"wrote {path} ({len(rows)} rows)")

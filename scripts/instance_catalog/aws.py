@@ -9,20 +9,20 @@ lists but the API no longer offers (p3, p2, g3: retired, yet in old bills) are k
 from __future__ import annotations
 
 import re
-
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .ccf import Datasets, number
 from .cpu_arch import architecture, normalise_ccf_app
-from .table import CatalogRow
+from .table import ApiError, CatalogRow
 
 DEFAULT_TIMEOUT_S = 30.0
 
 # (API GPU name, memory MiB or None for any) -> the model name the bundled gpus table uses.
 _GPU_NAMES = {
-    ("A100", 40960): "A100 SXM4 40GB", ("A100", 81920): "A100 SXM4 80 GB", ("H100", None): "H100 SXM",
+    ("A100", 40960): "A100 SXM4 40GB", ("A100", 81920): "A100 SXM4 80GB", ("H100", None): "H100 SXM",
     ("H200", None): "H200 SXM", ("V100", 16384): "Tesla V100-SXM2-16GB", ("V100", 32768): "Tesla V100-SXM2-32GB",
     ("T4g", None): "T4", ("B200", None): "B200", ("B300", None): "B300",
 }
@@ -42,7 +42,15 @@ def fetch(session: Any, regions: Iterable[str] | None = None, timeout_s: float =
     region DescribeRegions lists for the account.
     """
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
 
+    try:
+        return _fetch(session, regions, Config, timeout_s)
+    except (BotoCoreError, ClientError) as exc:
+        raise ApiError(f"AWS EC2 API: {exc}") from exc
+
+
+def _fetch(session: Any, regions: Iterable[str] | None, Config: Any, timeout_s: float) -> dict[str, dict]:
     config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 5, "mode": "standard"})
     if regions is None:
         home = session.client("ec2", region_name=session.region_name or "us-east-1", config=config)

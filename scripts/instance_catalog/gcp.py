@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from argparse import Namespace
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from carbon import gcp_machine_types as rules
 
 from .ccf import Datasets
 from .sources import pick
-from .table import CatalogRow, TableMeta
+from .table import ApiError, CatalogError, CatalogRow, TableMeta
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -39,7 +40,7 @@ def rows_from_rules(names: Iterable[str] | None = None) -> list[CatalogRow]:
     for name in names if names is not None else rules.predefined_names():
         shape = rules.describe(name)
         if shape is None:
-            raise ValueError(f"{name!r} does not follow the machine-type rules")
+            raise CatalogError(f"{name!r} does not follow the machine-type rules")
         rows.append(_row(shape, shape.vcpus, shape.memory_gb, shape.gpu_model or "", shape.gpu_count,
                          "gcp-machine-types-docs"))
     return rows
@@ -62,6 +63,16 @@ def fetch(project: str, credentials: Any = None, api_endpoint: str | None = None
     `credentials` default to Application Default Credentials; `api_endpoint` (e.g. a private
     endpoint or a local double, `http://127.0.0.1:8080`) overrides compute.googleapis.com.
     """
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        return _fetch(project, credentials, api_endpoint, timeout_s)
+    except (GoogleAPIError, GoogleAuthError) as exc:
+        raise ApiError(f"GCP Compute API: {exc}") from exc
+
+
+def _fetch(project: str, credentials: Any, api_endpoint: str | None, timeout_s: float):
     from google.cloud import compute_v1
 
     options = {"api_endpoint": api_endpoint} if api_endpoint else None
@@ -113,8 +124,6 @@ def build(args: Namespace, datasets: Datasets | None, retrieved: str) -> tuple[l
     if args.from_bundle_sources:
         rows, used = rows_from_rules(), ("gcp-machine-types-docs",)
     else:
-        if not args.project:
-            raise ValueError("--project is required to list GCP machine types")
         machine_types, accelerators = fetch(args.project, timeout_s=args.timeout,
                                             api_endpoint=getattr(args, "api_endpoint", None))
         rows, unknown = rows_from_api(machine_types, accelerators)

@@ -11,10 +11,11 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from carbon import manifest as manifest_mod
 
@@ -32,6 +33,10 @@ class CatalogError(ValueError):
     """The built table breaks the contract; nothing was written."""
 
 
+class ApiError(RuntimeError):
+    """The provider's API refused or failed (auth, permission, network); nothing was written."""
+
+
 @dataclass(frozen=True)
 class CatalogRow:
     instance_type: str
@@ -46,7 +51,7 @@ class CatalogRow:
     source: str = ""
 
 
-def fmt_number(value: float | int | None) -> str:
+def fmt_number(value: float | None) -> str:
     """Shortest exact-looking decimal: 16.0 -> '16', 0.75 -> '0.75', 3.8125 -> '3.8125'."""
     if value is None:
         return ""
