@@ -173,6 +173,26 @@ def test_tracker_run_records(tmp_path):
     assert jobs.loc["r1", "region"] == "aws:us-east-1" and jobs.loc["r1", "hardware"] == "m5.large"
 
 
+def test_tracker_run_log_intervals(tmp_path):
+    # Two intervals in the carbon.sinks.jsonl format ("carbon.run/1"), then a line torn by a crash.
+    base = {"schema": "carbon.run/1", "run_id": "r2", "region": "FR", "project": "p", "experiment": "e", "task": None,
+            "location": {"provider": None, "region": "FR", "zone": "FR", "country": "FR"},
+            "hardware": {"vcpus": 4}, "pue": 1.0}
+    first = {**base, "seq": 0, "start": "2022-02-18T10:00:00.000000Z", "end": "2022-02-18T11:00:00.000000Z",
+             "duration_s": 3600, "breakdown": {"cpu_kwh": 0.03, "gpu_kwh": 0.0, "ram_kwh": 0.01, "other_kwh": 0.0}}
+    second = {**first, "seq": 1, "start": "2022-02-18T11:00:00.000000Z", "end": "2022-02-18T11:30:00.000000Z",
+              "breakdown": {"cpu_kwh": 0.02, "gpu_kwh": 0.0, "ram_kwh": 0.0, "other_kwh": 0.0}}
+    log = tmp_path / "r2.jsonl"
+    log.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n" + '{"schema": "carbon.ru')
+    result = read(log, "runs")
+    jobs = by_id(result)
+    assert list(jobs.index) == ["r2#0", "r2#1"]
+    assert jobs.loc["r2#0", "measured_kwh"] == pytest.approx(0.04)
+    assert jobs.loc["r2#1", "measured_kwh"] == pytest.approx(0.02)
+    assert jobs.loc["r2#0", "project"] == "p" and jobs.loc["r2#0", "account"] == "e"
+    assert result.rejects["line"].tolist() == [3] and result.records == 3
+
+
 def test_hardware_map(tmp_path):
     path = tmp_path / "hw.toml"
     path.write_text('[partitions.cpu]\ncpu_model = "Intel Xeon Gold 6248"\ncpus = 40\n[features."bigmem"]\ninstance_type = "r5.4xlarge"\n')

@@ -1,10 +1,12 @@
 """carbon's own run logs, re-priced: one JSON object per line.
 
-Until `carbon.sinks` defines the per-run JSON-lines format, this reads the keys that
-`carbon estimate --format json` writes (`energy_kwh`, `pue`, `breakdown`, `location`, `hardware`,
-`duration_s`) plus `start`, `end`, `region` and an optional `run_id`. The IT energy the run
-measured or modelled (the breakdown's sum, else facility energy / PUE) is kept as measured
-energy, and only the intensity and PUE are looked up again.
+Reads the tracker's run log (`carbon.sinks.jsonl`, schema "carbon.run/1": one record per
+interval with `run_id`, `seq`, `start`, `end`, `region`, `hardware`, `breakdown`, `project`),
+and also bare summaries with the keys of `carbon estimate --format json` plus `start`, `end`,
+`region`. Each record is one row (an interval is priced with the intensity of its own hour).
+The IT energy the run measured or modelled (the breakdown's sum, else facility energy / PUE) is
+kept as measured energy; only the intensity and PUE are looked up again. A line torn by a
+crash is rejected with its line number, like any malformed line.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def _row(record: dict[str, Any], number: int) -> dict[str, Any]:
     location = record.get("location") or {}
     hardware = record.get("hardware") or {}
     return {
-        "job_id": str(record.get("run_id") or record.get("job_id") or number),
+        "job_id": _record_id(record, number),
         "start": record.get("start"),
         "end": record.get("end"),
         "duration_s": record.get("duration_s"),
@@ -42,7 +44,16 @@ def _row(record: dict[str, Any], number: int) -> dict[str, Any]:
         "state": record.get("state") or "COMPLETED",
         "user": record.get("user"),
         "project": record.get("project"),
+        "account": record.get("experiment"),
+        "partition": record.get("task"),
     }
+
+
+def _record_id(record: dict[str, Any], number: int) -> str:
+    run = record.get("run_id") or record.get("job_id")
+    if run is None:
+        return str(number)
+    return f"{run}#{record['seq']}" if record.get("seq") is not None else str(run)
 
 
 def read_runs(path: str | Path) -> ReadResult:
