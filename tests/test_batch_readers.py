@@ -106,6 +106,15 @@ def test_sacct_fields_given_for_headerless_output(tmp_path):
     assert result.jobs.loc[0, "cpu_util"] == pytest.approx(1800 / (3600 * 4))
 
 
+def test_sacct_crlf_and_invalid_utf8(tmp_path):
+    log = tmp_path / "jobs.txt"
+    log.write_bytes(b"JobID|User|Start|End|NCPUS|State\r\n"
+                    b"7|ren\xe9|2024-01-01T00:00:00|2024-01-01T01:00:00|2|COMPLETED\r\n")
+    result = read(log, "sacct")
+    assert len(result.jobs) == 1 and result.jobs.loc[0, "user"] == "ren\ufffd"
+    assert result.jobs.loc[0, "end"] == pd.Timestamp("2024-01-01T01:00:00Z")
+
+
 def sacct_lines(count: int) -> list[str]:
     return [f"COMPLETED|{700000 + i}|1|1G|1|m5.large|2022-03-01T00:00:00|2022-03-01T00:00:00|2022-03-01T00:00:00|"
             f"00:10:00|00:00:00|2022-03-01T00:10:00|0:0|0:0|1|1||||||00:10:00|00:01.000|00:01.000|00:02.000"

@@ -93,25 +93,31 @@ def _dask(jobs: Any, settings: Settings, hardware_map: HardwareMap, scheduler: s
 def estimate_logs(paths: Sequence[str | Path], *, format_name: str | None = None, fields: Sequence[str] | None = None,
                   settings: Settings | None = None, hardware_map: HardwareMap | None = None, engine: str = "pandas",
                   scheduler: str | None = None, partitions: int = 4) -> BatchResult:
+    import numpy as np
     import pandas as pd
 
     from carbon.batch.readers import read
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
-    tables, rejects, read_count = [], [], 0
+    tables, rejects, sources, read_count = [], [], [], 0
     for path in paths:
         result = read(path, format_name, fields)
         read_count += result.records
-        tables.append(result.jobs.assign(source=str(path)))
+        tables.append(result.jobs)
+        sources.append(np.full(len(result.jobs), str(path), dtype=object))
         rejects.append(result.rejects.assign(source=str(path)))
-    jobs = pd.concat(tables, ignore_index=True)
+        del result
+    # One log (the usual case) is used as read: no concatenated copy of the table.
+    jobs = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
+    del tables
     if engine == "dask":
         priced = _dask(jobs, settings, hardware_map, scheduler, partitions)
     elif engine == "pandas":
         priced = _pandas(jobs, settings, Factors(hardware_map=hardware_map))
     else:
         raise ValueError(f"unknown engine {engine!r}; use pandas or dask")
-    priced["source"] = jobs["source"].to_numpy()
+    del jobs
+    priced["source"] = np.concatenate(sources) if sources else np.array([], dtype=object)
     estimated, refused = split(priced)
     refused["source"] = priced.loc[priced["reject_reason"].notna(), "source"].to_numpy()
     refused["text"] = refused["text"].map(lambda job: f"job {job}")

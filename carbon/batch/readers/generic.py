@@ -31,7 +31,7 @@ def normalise(frame: Any, lines: Any) -> tuple[Any, Any]:
     import pandas as pd
 
     frame = frame.rename(columns={c: ALIASES.get(str(c).strip().lower(), str(c).strip().lower()) for c in frame.columns})
-    frame = frame.loc[:, ~frame.columns.duplicated()].copy()
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     frame["line"] = np.asarray(lines, dtype=np.int64)
     raw_start = frame["start"] if "start" in frame else pd.Series([None] * len(frame), index=frame.index)
     start = pd.to_datetime(raw_start, utc=True, errors="coerce", format="ISO8601")

@@ -107,7 +107,21 @@ def _times(values: Any) -> Any:
     return pd.Series(pd.to_datetime(parsed.to_numpy(zero_copy_only=False)), index=getattr(values, "index", None)).dt.tz_localize("UTC")
 
 
-def _split_lines(text: str, fields: Sequence[str] | None) -> tuple[Any, list[str], list[tuple[int, str, str]]]:
+def _text_array(data: bytes) -> Any:
+    """The file's bytes as one Arrow string, without a Python str copy; invalid UTF-8 is replaced."""
+    import pyarrow as pa
+
+    large = len(data) >= 2**31 - 1
+    offsets = pa.array([0, len(data)], type=pa.int64() if large else pa.int32()).buffers()[1]
+    array = pa.Array.from_buffers(pa.large_string() if large else pa.string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return _text_array(data.decode("utf-8", errors="replace").encode("utf-8"))
+    return array
+
+
+def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, list[str], list[tuple[int, str, str]]]:
     """The data lines as a table of Arrow string columns (plus `_line`, 1-based, and `_text`),
     the field names, and the lines that do not fit. All splitting runs in Arrow's C++ kernels,
     so a million-line log costs no per-line Python."""
@@ -116,8 +130,10 @@ def _split_lines(text: str, fields: Sequence[str] | None) -> tuple[Any, list[str
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    kind = pa.large_string() if len(text) > 2**30 else pa.string()
-    lines = pc.utf8_rtrim(pc.split_pattern(pa.array([text], type=kind), "\n").flatten(), characters="\r")
+    whole = _text_array(data)
+    kind = whole.type
+    lines = pc.utf8_rtrim(pc.split_pattern(whole, "\n").flatten(), characters="\r")
+    del whole
     skip = pc.or_(pc.equal(lines, ""), pc.starts_with(lines, "#")).to_numpy(zero_copy_only=False)
     data = np.flatnonzero(~skip)
     names: list[str] | None = [f.strip() for f in fields] if fields else None
@@ -134,6 +150,7 @@ def _split_lines(text: str, fields: Sequence[str] | None) -> tuple[Any, list[str
                for i, c in zip(data[~good], counts[~good])]
     kept_index = data[good]
     kept = pc.take(lines, pa.array(kept_index))
+    del lines
     short = counts[good] < width
     if short.any():  # older lines without the trailing fields
         pad = pc.binary_repeat(pa.scalar("|", type=kind), pa.array(width - counts[good]))
@@ -142,21 +159,20 @@ def _split_lines(text: str, fields: Sequence[str] | None) -> tuple[Any, list[str
     unique = [n if names.index(n) == i else f"{n}.{i}" for i, n in enumerate(names)]
     # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
     columns = {name: pd.arrays.ArrowExtensionArray(pc.list_element(parts, i)) for i, name in enumerate(unique)}
+    del parts
     columns["_line"] = kept_index + 1
     columns["_text"] = pd.arrays.ArrowExtensionArray(kept)
     return pd.DataFrame(columns), names, rejects
 
 
-def read_sacct(path: str | Path, fields: Sequence[str] | None = None, text: str | None = None) -> ReadResult:
+def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: bytes | None = None) -> ReadResult:
     """Read one sacct output file into the job table (see carbon.batch.schema)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if text is None:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    raw, _, bad = _split_lines(text, fields)
+    raw, _, bad = _split_lines(Path(path).read_bytes() if data is None else data, fields)
     if not len(raw):
         return ReadResult(conform(pd.DataFrame()), rejects_frame(*zip(*bad)) if bad else empty_rejects(), str(path))
     rejected = [pd.DataFrame(bad, columns=["line", "reason", "text"])] if bad else []
