@@ -123,3 +123,16 @@ def test_api_refusal_is_a_typed_error():
 
     with pytest.raises(ApiError, match="UnauthorizedOperation"):
         aws.fetch(OneClientSession(), ["us-east-1"])
+
+
+@needs_raw
+def test_cli_offline_build_is_byte_identical_across_runs(tmp_path):
+    import update_instance_catalog
+
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert update_instance_catalog.main(["--provider", "aws", "--from-bundle-sources", "--regions", "us-east-1",
+                                             "--out", str(out), "--datasets", str(RAW),
+                                             "--retrieved", "2026-11-29"]) == 0
+    assert (outs[0] / "instances_aws.csv").read_bytes() == (outs[1] / "instances_aws.csv").read_bytes()
+    assert (outs[0] / "manifest.json").read_bytes() == (outs[1] / "manifest.json").read_bytes()

@@ -1,0 +1,132 @@
+"""The bundled instance catalogs: coverage of Cloud Carbon Footprint's instance lists, names the
+power model can join on, manifest consistency, and the lookups other modules rely on."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+from carbon import bundle, catalog, manifest
+from carbon import gcp_machine_types as rules
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from instance_catalog.azure import arm_name  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "intensity_data"
+RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+CCF = RAW / "cloud-carbon-footprint"
+needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW}")
+# GPU models in the catalogs that the bundled gpus table (mlco2/Green Algorithms) has no row for yet.
+GPUS_WITHOUT_TDP_ROW = {"A100 SXM4 40GB", "H200 SXM", "A10", "Tesla M60", "GRID K520", "B200", "B300", "Gaudi HL-205",
+                        "Radeon Pro V520", "RTX PRO Server 6000"}
+
+
+def _rows(provider: str) -> list[dict[str, str]]:
+    with (DATA / f"instances_{provider}.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _raw(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _coverage(names: set[str], wanted: list[str]) -> float:
+    return sum(1 for name in wanted if name.lower() in names) / len(wanted)
+
+
+@needs_raw
+def test_aws_covers_ccf_2026_instance_list():
+    names = {r["instance_type"].lower() for r in _rows("aws")}
+    wanted = [r["Instance Type"] for r in _raw(CCF / "ccf-coefficients/data/aws-instances-latest-2026.csv")]
+    assert _coverage(names, wanted) >= 0.95
+    wanted_app = [r["instance_type"] for r in _raw(CCF / "derived/ccf_app_aws_ec2_instance_types.csv")]
+    assert _coverage(names, wanted_app) >= 0.95
+
+
+@needs_raw
+def test_gcp_covers_ccf_lists_and_agrees_on_shapes():
+    names = {r["instance_type"] for r in _rows("gcp")}
+    latest = _raw(CCF / "ccf-coefficients/data/gcp-instances-latest-2026.csv")
+    assert _coverage(names, [r["Instance Type"] for r in latest]) >= 0.95
+    assert _coverage(names, [r["machine_type"] for r in _raw(CCF / "derived/ccf_app_gcp_machine_types.csv")]) >= 0.95
+    table = {r["instance_type"]: r for r in _rows("gcp")}
+    disagree = sorted(r["Instance Type"] for r in latest if r["Instance Type"] in table and (
+        float(table[r["Instance Type"]]["vcpus"]) != float(r["Instance vCPU"])
+        or abs(float(table[r["Instance Type"]]["memory_gb"]) - float(r["Instance Memory"])) > 0.01))
+    # CCF's one known slip: a2-ultragpu-1g has 170 GB (Google's A2 Ultra table), CCF copied A2 High's 85.
+    assert disagree == ["a2-ultragpu-1g"]
+
+
+@needs_raw
+def test_azure_covers_ccf_lists():
+    names = {r["instance_type"].lower() for r in _rows("azure")}
+    for path, column in (("derived/ccf_app_azure_vm_types.csv", "vm_type"),
+                         ("ccf-coefficients/data/azure-instances.csv", "Virtual Machine")):
+        wanted = sorted({r[column] for r in _raw(CCF / path)})
+        found = sum(1 for n in wanted if (arm_name(n) or "").lower() in names or n.lower() in names)
+        assert found / len(wanted) >= 0.95, path
+
+
+@needs_raw
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_microarchitectures_are_ccf_coefficient_names(provider):
+    known = set()
+    for p in ("aws", "gcp", "azure"):
+        known |= {r["Architecture"] for r in _raw(CCF / f"ccf-coefficients/output/coefficients-{p}-use.csv")}
+    used = {a for r in _rows(provider) for a in r["cpu_microarchitecture"].split("|") if a}
+    # First-generation Graviton (a1) has no CCF coefficient; the power model falls back for it.
+    assert used - known <= {"Graviton"}
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_manifest_entry_matches_the_file(provider):
+    name = f"instances_{provider}.csv"
+    entry = next(e for e in manifest.load(DATA)["files"] if e["file"] == name)
+    assert entry["sha256"] == manifest.sha256_file(DATA / name)
+    assert entry["rows"] == len(_rows(provider))
+    assert entry["columns"] == list(_rows(provider)[0])
+    sources = manifest.load(DATA)["sources"]
+    assert set(entry["sources"]) <= set(sources)
+    assert {r["source"] for r in _rows(provider)} <= set(entry["sources"])
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_rows_satisfy_the_contract(provider):
+    rows = _rows(provider)
+    assert len({r["instance_type"].lower() for r in rows}) == len(rows)
+    for row in rows:
+        assert float(row["vcpus"]) > 0 and float(row["memory_gb"]) > 0, row
+        if row["burstable_baseline_fraction"]:
+            assert 0 < float(row["burstable_baseline_fraction"]) <= 1, row
+        if float(row["gpu_count"] or 0):
+            assert row["gpu_model"], row
+
+
+@pytest.mark.parametrize("provider, name, vcpus, memory_gb", [
+    ("aws", "m5.xlarge", 4, 16), ("gcp", "n2-standard-8", 8, 32), ("azure", "Standard_D4s_v5", 4, 16),
+])
+def test_catalog_lookups_other_modules_use(provider, name, vcpus, memory_gb):
+    bundle.clear_cache()
+    hardware = catalog.instance(provider, name)
+    assert (hardware.vcpus, hardware.memory_gb) == (vcpus, memory_gb)
+    assert hardware.microarchitecture
+
+
+def test_every_predefined_gcp_row_matches_the_rules():
+    for row in _rows("gcp"):
+        shape = rules.describe(row["instance_type"])
+        assert (shape.vcpus, shape.memory_gb) == (float(row["vcpus"]), float(row["memory_gb"])), row
+
+
+def test_gpu_models_resolve_in_the_gpus_table_or_are_known_gaps():
+    if not (DATA / "gpus.csv").exists():
+        pytest.skip("gpus table not built yet")
+    bundle.clear_cache()
+    models = {m for p in ("aws", "gcp", "azure") for r in _rows(p) for m in r["gpu_model"].split("|") if m}
+    unresolved = {m for m in models if catalog.gpu(m) is None}
+    assert unresolved <= GPUS_WITHOUT_TDP_ROW
