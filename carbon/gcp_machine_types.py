@@ -79,7 +79,7 @@ SERIES: dict[str, Series] = {
                "highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224)},
     ),
     "e2": Series(
-        "Skylake|Broadwell|Haswell|Cascade Lake|Ice Lake|EPYC 2nd Gen|EPYC 3rd Gen",
+        "Skylake|Broadwell|Haswell|EPYC 2nd Gen",  # as Cloud Carbon Footprint lists E2 hosts
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 1},
         sizes={"standard": _P2, "highmem": (2, 4, 8, 16), "highcpu": _P2},
         # Shared-core E2: 2 vCPUs sustaining 0.25 / 0.5 / 1 vCPU in total.
@@ -91,7 +91,7 @@ SERIES: dict[str, Series] = {
         sizes={s: (2, 4, 8, 16, 32, 48, 64, 80) for s in ("standard", "highmem", "highcpu")},
     ),
     "c4": Series(
-        "Emerald Rapids", "Intel Xeon Platinum 8581C",
+        "Emerald Rapids|Granite Rapids", "Intel Xeon Platinum 8581C",
         gb_per_vcpu={"standard": 3.75, "highmem": 7.75, "highcpu": 2},
         sizes={s: (2, 4, 8, 16, 32, 48, 96, 192) for s in ("standard", "highmem", "highcpu")},
         floor_memory=True,

@@ -14,10 +14,10 @@ import pytest
 from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from instance_catalog import aws  # noqa: E402
-from instance_catalog.ccf import Datasets  # noqa: E402
-from instance_catalog.cpu_arch import architecture  # noqa: E402
-from instance_catalog.table import ApiError  # noqa: E402
+from instance_catalog import aws
+from instance_catalog.ccf import Datasets
+from instance_catalog.cpu_arch import architecture
+from instance_catalog.table import ApiError
 
 RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW}")

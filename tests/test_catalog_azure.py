@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from azure.core.credentials import AccessToken
-
 from fixtures.azure_compute_api import AzureComputeApi, disk_sku, vm_sku
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from instance_catalog import azure  # noqa: E402
-from instance_catalog.table import ApiError, CatalogRow  # noqa: E402
+from instance_catalog import azure
+from instance_catalog.table import ApiError, CatalogRow
 
 
 class StaticTokenCredential:

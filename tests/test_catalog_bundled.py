@@ -13,7 +13,7 @@ from carbon import bundle, catalog, manifest
 from carbon import gcp_machine_types as rules
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from instance_catalog.azure import arm_name  # noqa: E402
+from instance_catalog.azure import arm_name
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "intensity_data"

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import google.oauth2.credentials
 import pytest
+from fixtures.gcp_compute_api import GcpComputeApi, accelerator_type, machine_type
 from google.auth.credentials import AnonymousCredentials
 
 from carbon import gcp_machine_types as rules
-from fixtures.gcp_compute_api import GcpComputeApi, accelerator_type, machine_type
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from instance_catalog import gcp  # noqa: E402
-from instance_catalog.table import ApiError  # noqa: E402
+from instance_catalog import gcp
+from instance_catalog.table import ApiError
 
 
 @pytest.mark.parametrize("name, vcpus, memory_gb", [
@@ -53,7 +53,7 @@ def test_custom_parser_rejects_non_custom_names(name):
     ("n2-highcpu-96", 96, 96, "Cascade Lake|Ice Lake"),
     ("n1-standard-1", 1, 3.75, "Skylake|Broadwell|Haswell|Ivy Bridge|Sandy Bridge"),
     ("n1-highmem-16", 16, 104, "Skylake|Broadwell|Haswell|Ivy Bridge|Sandy Bridge"),
-    ("c4-standard-2", 2, 7, "Emerald Rapids"),        # 2 x 3.75 = 7.5, Google lists 7 GB
+    ("c4-standard-2", 2, 7, "Emerald Rapids|Granite Rapids"),        # 2 x 3.75 = 7.5, Google lists 7 GB
     ("c3d-highcpu-30", 30, 59, "EPYC 4th Gen"),       # irregular size, listed as 59 GB
     ("c3-standard-8-lssd", 8, 32, "Sapphire Rapids"),
     ("n2d-standard-1000", 1000, 4000, "EPYC 2nd Gen|EPYC 3rd Gen"),  # unlisted size still resolves by rule

@@ -12,8 +12,8 @@ import pytest
 from carbon import manifest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import update_instance_catalog  # noqa: E402
-from instance_catalog.table import CatalogError, CatalogRow, TableMeta, render, write  # noqa: E402
+import update_instance_catalog
+from instance_catalog.table import CatalogError, CatalogRow, TableMeta, render, write
 
 RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 META = TableMeta("gcp", "test table", {"gcp-machine-types-docs": {"title": "t", "url": "u", "licence": "l",

@@ -27,9 +27,10 @@ SOURCES = {
         "licence": "Apache-2.0 (moto); facts (instance specifications)", "year": 2025,
         "url": "https://github.com/getmoto/moto/tree/master/moto/ec2/resources", "retrieved": "2026-11-29"},
     "aws-burstable-docs": {
-        "title": "AWS EC2 User Guide: burstable performance instances, baseline utilization per vCPU",
+        "title": "AWS EC2 User Guide: burstable performance instances, baseline utilization per vCPU "
+                 "(t2/t3/t3a/t4g; values as transcribed in CCF's AWSInstanceTypes.ts)",
         "licence": "facts (cited figures)", "year": 2024,
-        "url": "https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html#gp_cpu-credits",
+        "url": "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-credits-baseline-concepts.html",
         "retrieved": "2026-11-29"},
     "gcp-machine-types-docs": {
         "title": "Google Cloud Compute Engine machine families resource and comparison guide "
