@@ -77,9 +77,21 @@ def resolve_region(code: str) -> Location:
 
 
 def local_hardware() -> Hardware:
-    import psutil
+    """This machine's CPU count and memory (from /proc/meminfo where there is one, else psutil)."""
+    memory_gb = None
+    try:
+        with open("/proc/meminfo", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"MemTotal:"):
+                    memory_gb = int(line.split()[1]) * 1024 / 1e9
+                    break
+    except OSError:
+        pass
+    if memory_gb is None:
+        import psutil
 
-    return Hardware(vcpus=float(os.cpu_count() or 1), memory_gb=psutil.virtual_memory().total / 1e9)
+        memory_gb = psutil.virtual_memory().total / 1e9
+    return Hardware(vcpus=float(os.cpu_count() or 1), memory_gb=memory_gb)
 
 
 def world_range(year: int) -> Bounds:
@@ -139,34 +151,43 @@ class IntervalPricer:
     """Prices each interval at the intensity of its own hour; never waits on the network."""
 
     def __init__(self, environment: Environment, config: Any) -> None:
-        from carbon.intensity.chain import build_chain
-        from carbon.intensity.prefetch import IntensityPrefetcher
         from carbon.pricing import pue_for
 
         self.environment = environment
         self.location = environment.location
         now = datetime.now(timezone.utc)
         self.pue, self.pue_source = pue_for(self.location, now.year, config.pue)
-        self.chain = build_chain(config)
-        self.prefetcher = IntensityPrefetcher(self.chain).start()
         self.zone = self.location.region if self.location.provider else self.location.zone
-        self.prefetcher.request(self.zone, now)
-        self._static: dict[datetime, Any] = {}  # hour -> value, when no live source can improve on it
+        self.prefetcher = None
+        if any(name != "bundled" for name in config.intensity_sources):  # live sources: fetched off this thread
+            from carbon.intensity.chain import build_chain
+            from carbon.intensity.prefetch import IntensityPrefetcher
+
+            self.prefetcher = IntensityPrefetcher(build_chain(config)).start()
+            self.prefetcher.request(self.zone, now)
+        self._static: dict[datetime, Any] = {}  # hour -> bundled value, which never changes during a run
 
     def intensity(self, moment: datetime) -> Any:
+        if self.prefetcher is not None:
+            return self._lookup(moment)
         hour = moment.replace(minute=0, second=0, microsecond=0)
-        if not self.chain.links:
-            value = self._static.get(hour)
-            if value is None:
-                value = self._static[hour] = self._lookup(moment)
-            return value
-        return self._lookup(moment)
+        value = self._static.get(hour)
+        if value is None:
+            value = self._static[hour] = self._lookup(moment)
+        return value
+
+    def _bundled(self, moment: datetime) -> Any:
+        """What the offline estimate uses: provider-published for cloud regions, else the zone's table."""
+        from carbon.pricing import intensity_for
+
+        return intensity_for(self.location, start=moment)
 
     def _lookup(self, moment: datetime) -> Any:
         from carbon.intensity.base import IntensityError
 
         try:
-            return self._forced(self.prefetcher.get(self.zone, moment))
+            value = self.prefetcher.get(self.zone, moment) if self.prefetcher is not None else self._bundled(moment)
+            return self._forced(value)
         except IntensityError as error:
             if not self.location.country or self.location.country == self.location.zone:
                 raise
@@ -184,17 +205,16 @@ class IntervalPricer:
         return replace(value, intensity_g_per_kwh=Bounds(value.intensity_g_per_kwh.central, wide.low, wide.high),
                        source=replace(value.source, method="default", detail=WORLD_WARNING))
 
-    def price(self, energy: Energy, start: datetime, end: datetime, sources: tuple[Source, ...] = ()) -> Estimate:
+    def price(self, energy: Energy, start: datetime, end: datetime) -> Estimate:
+        """One interval's Estimate. Its sources are the intensity value's only: the run summary carries the rest."""
         from carbon.pricing import price
 
         usage = Usage(duration_s=max(0.0, (end - start).total_seconds()), start=start)
-        return price(energy, self.location, self.intensity(start), self.pue, (self.pue_source, *sources),
-                     hardware=self.environment.hardware, usage=usage)
+        return price(energy, self.location, self.intensity(start), self.pue, usage=usage)
 
-    def close(self, wait_s: float = 0.0) -> None:
-        if wait_s:
-            self.prefetcher.wait(wait_s)
-        self.prefetcher.stop()
+    def close(self) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.stop()
 
 
 # --- totals --------------------------------------------------------------------------------------
@@ -412,6 +432,7 @@ class _Sampler:
             if self.nvml.available():
                 self.nvml.set_model(gpu_model_per_device(model))
         self.pricer = IntervalPricer(environment, self.config)
+        self.hardware_dict = hardware.to_dict()  # the same in every record: built once
         self.sources = tuple(model.sources) + self._meter_sources()
         for warning in (*environment.warnings, *model.warnings):
             self._note(warning)
@@ -481,7 +502,7 @@ class _Sampler:
         record = estimate.to_dict()
         for key in ("sources", "warnings"):
             record.pop(key, None)
-        record.update(run_id=self.tracker.run_id, seq=self.totals.intervals, start=utc_iso(self.interval_start),
+        record.update(hardware=self.hardware_dict, run_id=self.tracker.run_id, seq=self.totals.intervals, start=utc_iso(self.interval_start),
                       end=utc_iso(end), duration_s=(end - self.interval_start).total_seconds(), task=self.task,
                       mode=self.tracker.mode, attribution=attribution, project=self.config.project,
                       experiment=self.config.experiment, region=estimate.location.region,

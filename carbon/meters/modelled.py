@@ -8,6 +8,8 @@ no NVML is modelled at unknown utilisation, so its range spans idle to TDP.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from typing import Any, Callable, Sequence
 
@@ -32,10 +34,33 @@ def utilisation(before: tuple[float, float], after: tuple[float, float]) -> floa
     return min(1.0, max(0.0, busy / total))
 
 
-def _psutil_cpu_times() -> Any:
-    import psutil
+_PROC_STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice")
 
-    return psutil.cpu_times()
+
+def _psutil_cpu_times() -> Any:
+    """Machine CPU times: the first line of /proc/stat on Linux (no psutil import on the start-up
+    path), psutil elsewhere."""
+    try:
+        with open("/proc/stat", "rb") as handle:
+            values = handle.readline().split()[1:]
+    except OSError:
+        values = []
+    if not values:
+        import psutil
+
+        return psutil.cpu_times()
+    names = _PROC_STAT_FIELDS[:len(values)]
+    return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[:len(names)]))
+
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@functools.lru_cache(maxsize=4)
+def _cpu_times_type(names: tuple[str, ...]) -> Any:
+    from collections import namedtuple
+
+    return namedtuple("cputimes", names)
 
 
 class ModelledMeter:

@@ -14,6 +14,8 @@ Selection: `gpu_ids` is a CUDA_VISIBLE_DEVICES-style list ("0,2" or GPU UUIDs); 
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -45,6 +47,11 @@ class Gpu:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def driver_present() -> bool:
+    """The NVIDIA kernel driver is loaded: checked before importing NVML, which costs tens of ms for nothing."""
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
 
 
 def parse_gpu_ids(text: str | Sequence[str] | None) -> list[str] | None:
@@ -190,6 +197,8 @@ def _select(nvml: Any, count: int, wanted: list[str] | None) -> list[tuple[int, 
 def open_nvml(gpu_ids: str | Sequence[str] | None = None, nvml: Any = None, model: GpuModel | None = None,
               clock: Callable[[], float] = time.monotonic) -> NvmlMeter | NullMeter:
     """The NVML meter, or a null meter when the library, the driver or any GPU is missing."""
+    if nvml is None and "pynvml" not in sys.modules and not driver_present():
+        return NullMeter("nvml", "no NVIDIA driver on this machine")
     if nvml is None:
         try:
             import pynvml as nvml  # type: ignore[no-redef]
