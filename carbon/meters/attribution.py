@@ -8,9 +8,9 @@ given the part that matches its use of the machine in the interval:
 - GPU: per GPU, the tree's share of SM utilisation samples (NVML), else of its compute processes;
   without NVML, the CPU share.
 CPU seconds of a child that exited are kept when a tracked parent reaped it (they move into the
-parent's children times, less what was already counted), and the root's own final figure comes
-from wait4's rusage when the tracker started it (`carbon run`). A descendant re-parented to init
-before it exits loses its last interval's CPU time: the kernel hands its times to no one we see.
+parent's children times, less what was already counted). `carbon run` roots the tree at itself,
+so the command it starts and reaps is always inside. A descendant re-parented to init before it
+exits loses its last interval's CPU time: the kernel hands its times to no one we see.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ class ProcessTree:
         self._total_memory = psutil.virtual_memory().total
         self._seen: dict[tuple[int, float], float] = {}  # (pid, create_time) -> CPU seconds at last take
         self._machine = busy_and_total_s(self._cpu_times())
-        self._final_root_s: float | None = None
         self._seen = self._members()[0]  # baseline: CPU time spent before tracking began is not ours
 
     def _members(self) -> tuple[dict[tuple[int, float], float], int]:
@@ -74,20 +73,11 @@ class ProcessTree:
                 continue  # exited between listing and reading
         return found, rss
 
-    def root_exited(self, rusage_cpu_s: float) -> None:
-        """The root's total CPU seconds from wait4 (own and reaped descendants'), once it has exited."""
-        self._final_root_s = rusage_cpu_s
-
     def take(self) -> Shares:
         found, rss = self._members()
         delta = sum(max(0.0, cpu_s - self._seen.get(key, 0.0)) for key, cpu_s in found.items())
         for key, last_s in self._seen.items():
-            if key in found:
-                continue
-            if key[0] == self.root_pid:
-                if self._final_root_s is not None:  # wait4's total includes every descendant it reaped
-                    delta += max(0.0, self._final_root_s - last_s)
-            else:
+            if key not in found and key[0] != self.root_pid:
                 # Reaped by a tracked parent: its whole CPU time reappears in the parent's children
                 # times, of which the part already counted must not be counted again.
                 delta -= last_s
