@@ -28,6 +28,14 @@ def _age_days(entry: dict, today) -> int | None:
         return None
 
 
+def _years(value) -> str:
+    """Manifest writers record years as "2000-2024", a list of years, or not at all."""
+    if isinstance(value, (list, tuple)):
+        years = sorted(int(y) for y in value)
+        return "" if not years else str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
+    return "" if value is None else str(value)
+
+
 def status_rows(directory, today=None) -> list[dict]:
     """One dict per manifest entry, with the full citation of each source id."""
     from datetime import date
@@ -42,7 +50,7 @@ def status_rows(directory, today=None) -> list[dict]:
         rows.append({
             "file": entry["file"],
             "rows": entry.get("rows"),
-            "years": entry.get("years", ""),
+            "years": _years(entry.get("years")),
             "retrieved": entry.get("retrieved") or entry.get("built"),
             "age_days": _age_days(entry, today),
             "licence": entry.get("licence", ""),
