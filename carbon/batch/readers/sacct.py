@@ -155,14 +155,33 @@ def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, list[s
     if short.any():  # older lines without the trailing fields
         pad = pc.binary_repeat(pa.scalar("|", type=kind), pa.array(width - counts[good]))
         kept = pc.binary_join_element_wise(kept, pad, "")
-    parts = pc.split_pattern(kept, "|")
-    unique = [n if names.index(n) == i else f"{n}.{i}" for i, n in enumerate(names)]
+    return kept, kept_index + 1, names, rejects
+
+
+def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Any:
+    """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`.
+
+    Only the fields the job table needs are materialised: splitting is cheap, copying every
+    column of a wide `sacct --format` is not."""
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    positions = {name: i for i, name in reversed(list(enumerate(names)))}  # first of duplicates
+    present = [name for name in wanted if name in positions]
+    last = max((positions[name] for name in present), default=0)
+    parts = pc.split_pattern(lines, "|", max_splits=last + 1)
     # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
-    columns = {name: pd.arrays.ArrowExtensionArray(pc.list_element(parts, i)) for i, name in enumerate(unique)}
-    del parts
-    columns["_line"] = kept_index + 1
-    columns["_text"] = pd.arrays.ArrowExtensionArray(kept)
-    return pd.DataFrame(columns), names, rejects
+    columns = {name: pd.arrays.ArrowExtensionArray(pc.utf8_trim_whitespace(pc.list_element(parts, positions[name])))
+               for name in present}
+    columns["_line"] = numbers
+    columns["_text"] = pd.arrays.ArrowExtensionArray(lines)
+    return pd.DataFrame(columns)
+
+
+_JOB_FIELDS = ("JobID", "State", "Start", "End", "Elapsed", "NCPUS", "AllocCPUS", "ReqCPUS", "AllocNodes", "ReqNodes",
+               "ReqMem", "AllocTRES", "TotalCPU", "ConsumedEnergyRaw", "Constraints", "Features", "Partition", "User",
+               "Account", "WCKey")
+_STEP_FIELDS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw")
 
 
 def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: bytes | None = None) -> ReadResult:
@@ -172,24 +191,29 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    raw, _, bad = _split_lines(Path(path).read_bytes() if data is None else data, fields)
-    if not len(raw):
-        return ReadResult(conform(pd.DataFrame()), rejects_frame(*zip(*bad)) if bad else empty_rejects(), str(path))
+    kept, numbers, names, bad = _split_lines(Path(path).read_bytes() if data is None else data, fields)
     rejected = [pd.DataFrame(bad, columns=["line", "reason", "text"])] if bad else []
-    if "JobID" not in raw:
+    if not len(kept):
+        return ReadResult(conform(pd.DataFrame()), rejects_frame(*zip(*bad)) if bad else empty_rejects(), str(path))
+    if "JobID" not in names:
         raise ValueError(f"{path}: no JobID field (give --fields as passed to sacct --format)")
 
-    job_id = raw["JobID"].str.strip()
-    key = _arrow_series(pc.replace_substring_regex(pa.array(job_id.array), r"\..*$", ""), job_id.index)
-    is_step = job_id.str.contains(".", regex=False)
-    bad_id = key.eq("")
+    job_id = _fields(kept, numbers, names, ["JobID"])["JobID"]
+    key_array = pc.replace_substring_regex(pa.array(job_id.array), r"\..*$", "")
+    is_step = pc.match_substring(pa.array(job_id.array), ".").to_numpy(zero_copy_only=False)
+    bad_id = pc.equal(key_array, "").to_numpy(zero_copy_only=False)
     if bad_id.any():
-        rejected.append(rejects_frame(raw.loc[bad_id, "_line"], "malformed line: empty JobID", raw.loc[bad_id, "_text"]))
+        rejected.append(rejects_frame(numbers[bad_id], "malformed line: empty JobID", pc.filter(kept, pa.array(bad_id))))
 
-    jobs = raw[~is_step & ~bad_id].copy()
-    jobs["_key"] = key[jobs.index]
-    steps = raw[is_step & ~bad_id].copy()
-    steps["_key"] = key[steps.index]
+    def part(mask: Any, wanted: Sequence[str]) -> Any:
+        selected = pa.array(mask)
+        frame = _fields(pc.filter(kept, selected), numbers[mask], names, wanted)
+        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key_array, selected))
+        return frame
+
+    jobs = part(~is_step & ~bad_id, _JOB_FIELDS)
+    steps = part(is_step & ~bad_id, _STEP_FIELDS)
+    del kept, job_id
     orphan = ~steps["_key"].isin(jobs["_key"])
     if orphan.any():
         rejected.append(rejects_frame(steps.loc[orphan, "_line"], "job step without its job line",
