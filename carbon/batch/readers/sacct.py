@@ -126,7 +126,6 @@ def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, list[s
     the field names, and the lines that do not fit. All splitting runs in Arrow's C++ kernels,
     so a million-line log costs no per-line Python."""
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -205,14 +204,14 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     if bad_id.any():
         rejected.append(rejects_frame(numbers[bad_id], "malformed line: empty JobID", pc.filter(kept, pa.array(bad_id))))
 
-    def part(mask: Any, wanted: Sequence[str]) -> Any:
+    def part(lines: Any, mask: Any, wanted: Sequence[str]) -> Any:
         selected = pa.array(mask)
-        frame = _fields(pc.filter(kept, selected), numbers[mask], names, wanted)
+        frame = _fields(pc.filter(lines, selected), numbers[mask], names, wanted)
         frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key_array, selected))
         return frame
 
-    jobs = part(~is_step & ~bad_id, _JOB_FIELDS)
-    steps = part(is_step & ~bad_id, _STEP_FIELDS)
+    jobs = part(kept, ~is_step & ~bad_id, _JOB_FIELDS)
+    steps = part(kept, is_step & ~bad_id, _STEP_FIELDS)
     del kept, job_id
     orphan = ~steps["_key"].isin(jobs["_key"])
     if orphan.any():
