@@ -24,7 +24,7 @@ DEFAULT_TIMEOUT_S = 30.0
 _GPU_NAMES = {
     ("A100", 40960): "A100 SXM4 40GB", ("A100", 81920): "A100 SXM4 80GB", ("H100", None): "H100 SXM",
     ("H200", None): "H200 SXM", ("V100", 16384): "Tesla V100-SXM2-16GB", ("V100", 32768): "Tesla V100-SXM2-32GB",
-    ("T4g", None): "T4", ("B200", None): "B200", ("B300", None): "B300",
+    ("T4g", None): "T4",
 }
 # CCF application GPU names (retired types only the CCF table still lists) -> gpus-table names.
 _CCF_GPU_NAMES = {
