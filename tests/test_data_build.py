@@ -341,6 +341,10 @@ def test_hardware_tables(built):
     assert gpus[gpu_key("A100 PCIe 40GB")]["tdp_w"] == "250"
     assert gpus[gpu_key("Tesla V100-SXM2-16GB")]["tdp_w"] == "300"
     assert gpus[gpu_key("NVIDIA A100-SXM4-80GB")]["tdp_w"] == "400"
+    # names NVML reports resolve: H100 SXM5 is mlco2's "H100 SXM" (700 W); H200 from NVIDIA's datasheet
+    assert gpus[gpu_key("NVIDIA H100 80GB HBM3")]["tdp_w"] == gpus[gpu_key("H100 SXM")]["tdp_w"] == "700"
+    assert (gpus[gpu_key("NVIDIA H200")]["tdp_w"], gpus[gpu_key("NVIDIA H200")]["memory_gb"]) == ("700", "141")
+    assert gpus[gpu_key("NVIDIA A100-PCIE-40GB")]["tdp_w"] == "250"
     t4 = gpus[gpu_key("T4")]
     assert float(t4["idle_w"]) == pytest.approx(70 * 32.5 / 285.2, abs=0.1)  # Teads g4dn: 32.5 W idle / 285.2 W
 

@@ -25,6 +25,7 @@ CODECARBON = "codecarbon/codecarbon/codecarbon/data/hardware/cpu_power.csv"
 GA = "green-algorithms/green-algorithms-tool/data/latest"
 MLCO2_GPUS = "mlco2-impact/data/gpus.csv"
 TEADS = "teads-ec2/valohai-wattson/data/aws_instances_dataset.csv"
+ALIASES = Path(__file__).resolve().parent.parent / "gpu_aliases.csv"
 PROVIDERS = ("aws", "gcp", "azure")
 
 # CCF model-list file -> CCF architecture name (the names of output/coefficients-*-use.csv).
@@ -138,12 +139,32 @@ def gpu_idle_fraction(raw: Path) -> tuple[Decimal, Decimal, Decimal]:
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
+def _aliases(chosen: dict, idle_fraction: Decimal) -> None:
+    """Boards under the names NVML reports (scripts/gpu_aliases.csv): either the same part as a row
+    of the raw tables (its TDP and source), or a datasheet figure cited in the alias file."""
+    for row in read_csv(ALIASES, ("model", "same_as", "tdp_w", "memory_gb", "source", "note"),
+                        label="scripts/gpu_aliases.csv"):
+        key = gpu_key(row.get("model"))
+        if key in chosen:
+            raise row.error("model", f"{row.get('model')!r} is already in the GPU tables")
+        memory = row.number("memory_gb", required=False)
+        if row.get("same_as"):
+            target = chosen.get(gpu_key(row.get("same_as")))
+            if target is None:
+                raise row.error("same_as", f"{row.get('same_as')!r} is not in the GPU tables")
+            tdp, source = Decimal(target[0][2]), target[0][5]
+        else:
+            tdp, source = row.number("tdp_w"), row.get("source")
+        chosen[key] = ((row.get("model"), key, fmt(tdp), fmt(tdp * idle_fraction, 1), fmt(memory), source),
+                       (row.file, row.line))
+
+
 def gpus(raw: Path) -> Table:
     idle_fraction = gpu_idle_fraction(raw)[0]
     chosen: dict[str, tuple[tuple[str, ...], tuple[str, int]]] = {}
 
     def offer(model: str, tdp: Decimal, memory: Decimal | None, source: str, where: tuple[str, int]) -> None:
-        model = re.sub(r"(\d)\s+GB\b", r"\1GB", model.strip())  # "A100 SXM4 80 GB" as NVML spells it: "80GB"
+        model = re.sub(r"(\d)\s+GB\b", r"\1GB", model.strip())  # "A100 SXM4 80GB" as NVML spells it: "80GB"
         key = gpu_key(model)
         if key and key not in chosen:
             chosen[key] = ((model, key, fmt(tdp), fmt(tdp * idle_fraction, 1), fmt(memory), source), where)
@@ -165,9 +186,11 @@ def gpus(raw: Path) -> Table:
         if row.get("model") == "Any" or tdp is None:
             continue
         offer(row.get("model"), tdp, row.number("memory", required=False), "green-algorithms", (row.file, row.line))
+    _aliases(chosen, idle_fraction)
     return Table("gpus", tuple(v[0] for v in chosen.values()),
                  "GPU/TPU board power (TDP) by model, keyed by carbon.hardware_names.gpu_key; idle_w = TDP x "
                  f"{fmt(idle_fraction, 4)} (median GPU idle/full-load ratio in the Teads EC2 dataset); mlco2 fixes: "
                  "GTX 750 55 W, A100 PCIe 80GB 300 W (split from 40GB 250 W), V100-SXM2-16GB 300 W",
-                 ("mlco2-impact", "green-algorithms", "teads-ec2"), {"tdp_w": "W", "idle_w": "W", "memory_gb": "GB"},
+                 ("mlco2-impact", "green-algorithms", "teads-ec2", "nvidia-datasheets"),
+                 {"tdp_w": "W", "idle_w": "W", "memory_gb": "GB"},
                  tuple(v[1] for v in chosen.values()))

@@ -112,6 +112,10 @@ SOURCES: dict[str, dict[str, str | int]] = {
         "licence": "facts (cited figure)", "year": 2020,
         "url": "https://www.iea.org/commentaries/the-carbon-footprint-of-streaming-video-fact-checking-the-headlines",
         "retrieved": "2026-11-29", "commit": ""},
+    "nvidia-datasheets": {
+        "title": "NVIDIA data-centre GPU datasheets (H100, H200), hand-curated in scripts/gpu_aliases.csv",
+        "licence": "facts (cited figure)", "year": 2024,
+        "url": "https://www.nvidia.com/en-us/data-center/h200/", "retrieved": "2026-11-29", "commit": ""},
     "carbon-default": {
         "title": "carbon project default (GUIDE): on-premises PUE 1.0 unless given", "licence": "Apache-2.0",
         "year": 2026, "url": "https://github.com/carbon/carbon/blob/main/README.md", "retrieved": "2026-11-29",
