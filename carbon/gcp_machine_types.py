@@ -275,3 +275,17 @@ def predefined_names() -> list[str]:
         for shape, sizes in series.lssd_sizes.items():
             names.update(f"{series_name}-{shape}-{n}-lssd" for n in sizes)
     return sorted(names)
+
+
+def hardware(machine_type: str):
+    """`carbon.model.Hardware` for any predefined or custom name by the rules, GPUs and baseline included."""
+    from carbon.model import Hardware
+
+    shape = describe(machine_type)
+    if shape is None:
+        return None
+    return Hardware(
+        vcpus=float(shape.vcpus), memory_gb=float(shape.memory_gb), microarchitecture=shape.microarchitecture,
+        cpu_model=shape.cpu_model, gpu_model=shape.gpu_model, gpu_count=shape.gpu_count,
+        instance_type=shape.name, provider="gcp", burstable_baseline_fraction=shape.burstable_baseline_fraction,
+    )

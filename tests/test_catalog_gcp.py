@@ -151,3 +151,12 @@ def test_loopback_double_speaks_the_documented_401_body(compute_api):
     assert caught.value.code == 401
     assert caught.value.headers["WWW-Authenticate"].startswith("Bearer")
     assert json.loads(caught.value.read())["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_hardware_for_unlisted_names_keeps_gpus_and_baseline():
+    a2 = rules.hardware("a2-ultragpu-2g")
+    assert (a2.vcpus, a2.memory_gb, a2.gpu_model, a2.gpu_count, a2.provider) == (24, 340, "A100 SXM4 80GB", 2, "gcp")
+    custom = rules.hardware("n2-custom-8-32768")
+    assert (custom.vcpus, custom.memory_gb, custom.microarchitecture) == (8, 32, "Cascade Lake|Ice Lake")
+    assert rules.hardware("e2-small").burstable_baseline_fraction == 0.25
+    assert rules.hardware("m5.xlarge") is None
