@@ -41,6 +41,12 @@ def raw_server():
     server.server_close()
 
 
+def serve(directory: Path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture()
 def silent_server():
     """Accepts connections and never answers: a stalled upstream."""
@@ -56,7 +62,7 @@ def test_online_build_from_a_mirror_equals_the_offline_bundle(raw_server, tmp_pa
     out = tmp_path / "bundle"
     assert updater.main(["--out", str(out), "--timeout", "10"]) == 0
     err = capsys.readouterr().err
-    assert "54/54" in err  # the progress bar reached every file
+    assert "60/60" in err  # the progress bar reached every file (54 published + 6 future Google years)
     for name in TABLES:
         assert (out / f"{name}.csv").read_bytes() == (REPO / "intensity_data" / f"{name}.csv").read_bytes(), name
     sources = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["sources"]
@@ -82,3 +88,26 @@ def test_a_stalled_server_times_out(silent_server, tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert "timed out" in err and "ember/data/api_country_overview_yearly.csv" in err
     assert not out.exists()
+
+
+def test_a_newly_published_google_year_is_picked_up(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO / "scripts"))
+    from intensity_sources.sources import raw_paths
+
+    mirror = tmp_path / "mirror"
+    for relative in raw_paths():
+        (mirror / relative).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / relative).symlink_to(RAW / relative)
+    yearly = mirror / "google-region-carbon-info/region-carbon-info/data/yearly"
+    (yearly / "2025.csv").write_text("Google Cloud Region,Location,Google CFE,Grid carbon intensity (gCO2eq / kWh)\n"
+                                     "europe-west1,Belgium,0.81,101.25\n", encoding="utf-8")
+    server = serve(mirror)
+    try:
+        monkeypatch.setenv("CARBON_DATASETS_MIRROR", f"http://127.0.0.1:{server.server_address[1]}/")
+        out = tmp_path / "bundle"
+        assert updater.main(["--out", str(out), "--timeout", "10"]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = (out / "cloud_region_intensity.csv").read_text(encoding="utf-8")
+    assert "gcp,europe-west1,2025,101.25,0.81,operational,google-region-carbon\n" in text

@@ -27,6 +27,10 @@ class FetchError(RuntimeError):
     """A raw file could not be downloaded."""
 
 
+class NotPublished(FetchError):
+    """HTTP 404: the file does not exist upstream (yet)."""
+
+
 def url_for(dataset: Dataset, name: str) -> str:
     """The dataset's own variable wins, then the mirror, then the published upstream URL."""
     base = os.environ.get(dataset.env)
@@ -54,7 +58,8 @@ def _download(url: str, target: Path, timeout_s: float, progress: "_Progress") -
                     handle.write(block)
                     progress.advance(len(block), total)
     except urllib.error.HTTPError as error:
-        raise FetchError(f"{url}: HTTP {error.code} {error.reason}") from None
+        kind = NotPublished if error.code == 404 else FetchError
+        raise kind(f"{url}: HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise FetchError(f"{url}: {reason}") from None
@@ -89,13 +94,18 @@ class _Progress:
 
 
 def download_all(dest: Path, timeout_s: float = 60.0, stream: TextIO | None = None) -> list[Path]:
-    jobs = [(d, name) for d in DATASETS for name in d.files]
+    jobs = [(d, name, False) for d in DATASETS for name in d.files]
+    jobs += [(d, name, True) for d in DATASETS for name in d.optional]
     progress = _Progress(len(jobs), stream or sys.stderr)
     written = []
-    for dataset, name in jobs:
+    for dataset, name, optional in jobs:
         local = dest / dataset.folder / f"{dataset.prefix}{name}"
         progress.start(f"{dataset.folder}/{name}")
-        _download(url_for(dataset, name), local, timeout_s, progress)
+        try:
+            _download(url_for(dataset, name), local, timeout_s, progress)
+            written.append(local)
+        except NotPublished:
+            if not optional:
+                raise
         progress.finish()
-        written.append(local)
     return written

@@ -12,7 +12,7 @@ from .rawcsv import RawDataError, fmt, read_csv
 from .table import Table
 
 FOLDER = "google-region-carbon-info/region-carbon-info/data/yearly"
-YEARS = range(2019, 2025)
+FIRST_YEAR, LAST_KNOWN_YEAR = 2019, 2024  # later years are read when their file is present
 LAST_LIFECYCLE_YEAR = 2020
 REGION, CFE = "Google Cloud Region", "Google CFE"
 
@@ -24,7 +24,10 @@ def _intensity_column(year: int) -> str:
 
 def build(raw: Path) -> Table:
     rows, origin = [], []
-    for year in YEARS:
+    year = LAST_KNOWN_YEAR + 1
+    while (raw / FOLDER / f"{year}.csv").exists():
+        year += 1
+    for year in range(FIRST_YEAR, year):
         file = f"{FOLDER}/{year}.csv"
         column = _intensity_column(year)
         for row in read_csv(raw / f"{file}", (REGION, "Location", CFE, column), label=file):

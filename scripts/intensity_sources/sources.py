@@ -132,6 +132,7 @@ class Dataset:
     base_url: str
     prefix: str
     files: tuple[str, ...]
+    optional: tuple[str, ...] = ()  # newer releases fetched when published (a 404 is not an error)
 
 
 DATASETS: tuple[Dataset, ...] = (
@@ -150,7 +151,8 @@ DATASETS: tuple[Dataset, ...] = (
                   for ba in ("AZPS", "BPAT", "CISO", "ERCO", "MISO", "NYIS", "PJM", "SOCO"))),
     Dataset("google-region-carbon-info", "CARBON_URL_GOOGLE",
             "https://raw.githubusercontent.com/GoogleCloudPlatform/region-carbon-info/HEAD/", "region-carbon-info/",
-            tuple(f"data/yearly/{year}.csv" for year in range(2019, 2025))),
+            tuple(f"data/yearly/{year}.csv" for year in range(2019, 2025)),
+            tuple(f"data/yearly/{year}.csv" for year in range(2025, 2031))),
     Dataset("cloud-carbon-footprint", "CARBON_URL_CCF",
             "https://raw.githubusercontent.com/cloud-carbon-footprint/ccf-coefficients/HEAD/", "ccf-coefficients/",
             ("output/coefficients-aws-use.csv", "output/coefficients-gcp-use.csv", "output/coefficients-azure-use.csv")
