@@ -18,7 +18,8 @@ _AWS_SIZE_VCPUS = {"nano": 2, "micro": 2, "small": 2, "medium": 2, "large": 2, "
 
 
 def _hardware_from_row(provider: str, row: dict[str, str]) -> Hardware:
-    gpu_count = int(float(row["gpu_count"])) if row.get("gpu_count") else 0
+    # Fractional counts are GPU partitions (a g6f.large has 1/8 of an L4).
+    gpu_count = float(row["gpu_count"]) if row.get("gpu_count") else 0.0
     baseline = optional_float(row.get("burstable_baseline_fraction"))
     return Hardware(
         vcpus=optional_float(row["vcpus"]),
@@ -44,26 +45,11 @@ def instance(provider: str, instance_type: str) -> Hardware | None:
     if row is not None:
         return _hardware_from_row(provider, row)
     if provider == "gcp":
-        return _gcp_by_rule(instance_type.strip().lower())
-    return None
-
-
-def _gcp_by_rule(machine_type: str) -> Hardware | None:
-    """Custom and rule-named GCP types resolve without a table row (see carbon.gcp_machine_types)."""
-    try:
+        # Custom and rule-named GCP types resolve from the name alone (Google's naming rules).
         from carbon import gcp_machine_types
-    except ImportError:  # pragma: no cover - module ships with the package
-        return None
-    shape = gcp_machine_types.describe(machine_type)
-    if shape is None:
-        return None
-    return Hardware(
-        vcpus=shape.vcpus,
-        memory_gb=shape.memory_gb,
-        microarchitecture=shape.microarchitecture,
-        instance_type=machine_type,
-        provider="gcp",
-    )
+
+        return gcp_machine_types.hardware(instance_type)
+    return None
 
 
 def _size_vcpus(provider: str, instance_type: str) -> float | None:

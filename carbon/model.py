@@ -100,7 +100,7 @@ class Hardware:
     cpu_cores: int | None = None
     memory_gb: float | None = None
     gpu_model: str | None = None
-    gpu_count: int = 0
+    gpu_count: float = 0  # fractional for GPU partitions (e.g. 1/8 of an L4)
     instance_type: str | None = None
     provider: str | None = None
     burstable_baseline_fraction: float | None = None

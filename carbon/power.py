@@ -115,7 +115,7 @@ class PowerModel:
     cpu_idle_fraction: Bounds
     memory_gb: float
     memory_w_per_gb: Bounds
-    gpu_count: int
+    gpu_count: float
     gpu_idle_w: Bounds
     gpu_tdp_w: Bounds
     default_cpu_util: float
