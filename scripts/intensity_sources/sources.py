@@ -113,7 +113,7 @@ SOURCES: dict[str, dict[str, str | int]] = {
         "url": "https://www.iea.org/commentaries/the-carbon-footprint-of-streaming-video-fact-checking-the-headlines",
         "retrieved": "2026-11-29", "commit": ""},
     "nvidia-datasheets": {
-        "title": "NVIDIA data-centre GPU datasheets (H100, H200), hand-curated in scripts/gpu_aliases.csv",
+        "title": "NVIDIA data-centre GPU datasheets (A10, H100, H200, B200), hand-curated in scripts/gpu_aliases.csv",
         "licence": "facts (cited figure)", "year": 2024,
         "url": "https://www.nvidia.com/en-us/data-center/h200/", "retrieved": "2026-11-29", "commit": ""},
     "carbon-default": {
