@@ -95,20 +95,18 @@ def local_hardware() -> Hardware:
 
 
 def world_range(year: int) -> Bounds:
-    """The WORLD value with a range from the lowest to the highest national annual intensity."""
-    from carbon.intensity.base import IntensityError
+    """The WORLD value with a range from the lowest to the highest national intensity of the latest
+    year up to `year` (zeros in the table are reporting gaps, not zero-carbon grids, and are skipped)."""
+    from carbon.bundle import table
     from carbon.intensity.static import BundledSource
-    from carbon.regions import all_regions
 
-    source = BundledSource()
-    world = source.year("WORLD", year).intensity_g_per_kwh.central
-    values = []
-    for location in all_regions():
-        if location.provider is None and location.country and location.region == location.country:
-            try:
-                values.append(source.year(location.zone, year).intensity_g_per_kwh.central)
-            except IntensityError:
-                continue
+    world = BundledSource().year("WORLD", year).intensity_g_per_kwh.central
+    latest: dict[str, tuple[int, float]] = {}
+    for row in table("countries"):
+        code, row_year, value = row["iso2"], int(row["year"]), float(row["intensity_g_per_kwh"])
+        if len(code) == 2 and value > 0 and row_year <= year and row_year >= latest.get(code, (0, 0.0))[0]:
+            latest[code] = (row_year, value)
+    values = [value for _, value in latest.values()]
     return Bounds(world, min([world, *values]), max([world, *values]))
 
 

@@ -3,9 +3,9 @@
 File: `<output_dir>/<run_id>.jsonl`, created exclusively at run start. Each line is written with a
 single unbuffered `write(2)` on an O_APPEND descriptor as its interval ends: once written it is in
 the kernel, so a `kill -9` of the tracker (or of anything) loses at most the interval in progress.
-`fdatasync` (data only, the cheap kind) follows at most every `sync_every_s` (10 s) and at close,
-so a power cut loses at most that much more, while a 1 s interval does not pay a journal commit
-every second. A torn last line is skipped by `read_run_log`. No lock files: nothing else writes there.
+`fdatasync` (data only, the cheap kind) follows once `sync_every_s` (10 s) have passed since the
+last one, so a power cut loses at most the last 10 s, while a 1 s interval does not pay a journal
+commit every second and a run shorter than 10 s pays none. A torn last line is skipped by `read_run_log`. No lock files: nothing else writes there.
 
 Record format (schema "carbon.run/1"). The keys are those of `carbon estimate --format json`
 (`Estimate.to_dict()`) for the interval alone, plus the run fields, so `carbon batch` can re-price
@@ -63,6 +63,7 @@ class JsonlSink:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            self._synced_at = time.monotonic()
         except OSError as error:
             raise SinkError(f"cannot write the run log {self.path}: {error.strerror or error}") from None
 
@@ -77,7 +78,8 @@ class JsonlSink:
 
     def close(self, summary: dict[str, Any]) -> None:
         if self._fd is not None:
-            os.fdatasync(self._fd)
+            if time.monotonic() - self._synced_at >= self.sync_every_s:
+                os.fdatasync(self._fd)
             os.close(self._fd)
             self._fd = None
 

@@ -84,7 +84,6 @@ class CsvSummarySink:
     def close(self, summary: dict[str, Any]) -> None:
         if self._fd is None:
             return
-        write_all(self._fd, _line(flatten(summary)))
-        os.fsync(self._fd)
+        write_all(self._fd, _line(flatten(summary)))  # in the kernel once written: safe from kill -9
         os.close(self._fd)
         self._fd = None
