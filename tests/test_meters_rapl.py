@@ -10,6 +10,8 @@ import sys
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carbon.meters.base import NullMeter
 from carbon.meters.rapl import RaplMeter, discover, open_rapl, powercap_root, select, unit_delta_uj, zone_id
@@ -128,3 +130,11 @@ def test_disabled_or_absent_gives_a_null_meter(tmp_path, monkeypatch):
     assert isinstance(meter, NullMeter) and not meter.available() and meter.take() == []
     monkeypatch.setenv("CARBON_POWERCAP_ROOT", str(tmp_path))
     assert powercap_root() == tmp_path
+
+
+@given(max_range=st.integers(1, 2**40), previous=st.integers(0, 2**40), advance=st.integers(0, 2**40))
+def test_one_wrap_is_always_recovered_exactly(max_range, previous, advance):
+    previous %= max_range + 1
+    advance %= max_range + 1  # at most one full range between two reads
+    current = (previous + advance) % (max_range + 1)
+    assert unit_delta_uj(previous, current, max_range) == advance

@@ -143,3 +143,17 @@ def test_missing_command(tmp_path, env):
     assert result.returncode == 2 and "after --" in result.stderr
     result = carbon_run(["--region", "FR", "--output", str(tmp_path / "o"), "--", "no-such-command-xyz"], env)
     assert result.returncode == 127 and "command not found" in result.stderr
+
+
+def test_process_mode_attributes_the_command(tmp_path, env):
+    summary = tmp_path / "s.json"
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass"
+    result = carbon_run(["--region", "FR", "--mode", "process", "--interval", "0.2", "--output", str(tmp_path / "o"),
+                         "--summary", str(summary), "--", sys.executable, "-c", burn], env)
+    assert result.returncode == 0, result.stderr
+    records = read_run_log(next((tmp_path / "o").glob("*.jsonl")))
+    assert all(r["mode"] == "process" and set(r["attribution"]) == {"cpu", "ram", "gpu"} for r in records)
+    # The command's 0.5 CPU seconds are inside the tree rooted at `carbon run`: some interval saw them.
+    assert max(r["attribution"]["cpu"] for r in records) > 0.1
+    data = json.loads(summary.read_text())
+    assert data["mode"] == "process" and "attribution" in data["sources"]
