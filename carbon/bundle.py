@@ -111,6 +111,7 @@ def derived(function: F) -> F:
         return cached(str(data_dir()), *args)
 
     wrapper.__doc__, wrapper.__name__ = function.__doc__, function.__name__
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
     _DERIVED_CACHES.append(cached.cache_clear)
     return wrapper  # type: ignore[return-value]
 

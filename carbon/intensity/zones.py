@@ -8,14 +8,12 @@ contain "_", e.g. CAISO_NORTH) pass through unchanged, for users who know their 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from carbon.bundle import derived, table
 from carbon.intensity.http import NotConfigured
 
-@lru_cache(maxsize=1)
-def _table() -> dict[tuple[str, str], str]:
-    from carbon.bundle import table
 
+@derived
+def _table() -> dict[tuple[str, str], str]:
     return {(row["api"], row["our_zone"].upper()): row["api_zone"] for row in table("api_zones")}
 
 
