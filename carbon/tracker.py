@@ -470,12 +470,16 @@ class _Sampler:
             wait_s = min(poll_s, (cut_at - datetime.now(timezone.utc)).total_seconds())
             if self.stopped.wait(max(0.0, wait_s)):
                 return
-            with self.lock:
-                if datetime.now(timezone.utc) >= interval_end(self.interval_start, self.config.interval_s):
-                    self._cut()
-                else:
-                    self.rapl.poll()
-                    self.nvml.poll()
+            try:
+                with self.lock:
+                    if datetime.now(timezone.utc) >= interval_end(self.interval_start, self.config.interval_s):
+                        self._cut()
+                    else:
+                        self.rapl.poll()
+                        self.nvml.poll()
+            except Exception as error:  # noqa: BLE001 - keep measuring rather than die silently in a thread
+                self._note(f"tracker interval failed ({type(error).__name__}: {error}); its energy may be missing "
+                           "from the totals; measuring goes on")
 
     # -- intervals (called with the lock held) --
     def _cut(self) -> None:
@@ -505,12 +509,15 @@ class _Sampler:
                       mode=self.tracker.mode, attribution=attribution, project=self.config.project,
                       experiment=self.config.experiment, region=estimate.location.region,
                       intensity_granularity=intensity.granularity, intensity_detail=intensity.source.detail)
-        for sink in self.tracker.sinks:
-            sink.interval(record)
         self.totals.add(estimate, intensity.granularity)
         if self.task is not None:
             self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity)
         self.interval_start = end
+        for sink in self.tracker.sinks:
+            try:
+                sink.interval(record)
+            except OSError as error:  # a full disk must not stop the measuring: the totals go on
+                self._note(f"run log write failed ({error}); the run's totals are still kept")
         for meter in (self.rapl, self.nvml):
             for note in meter.notes():
                 self._note(note)
@@ -543,10 +550,17 @@ class _Sampler:
         estimate = self._summary(ended, exit_code)
         summary = estimate.to_dict()
         for sink in self.tracker.sinks:
-            sink.close({**summary, "status": "finished", "intervals": self.totals.intervals,
-                        "run_log": self.tracker.run_log, "carbon_version": _version(), **self.run,
-                        "end": utc_iso(ended), "exit_code": exit_code, "duration_s": self.totals.duration_s})
+            self._close_sink(sink, {**summary, "status": "finished", "intervals": self.totals.intervals,
+                                    "run_log": self.tracker.run_log, "carbon_version": _version(), **self.run,
+                                    "end": utc_iso(ended), "exit_code": exit_code,
+                                    "duration_s": self.totals.duration_s})
         return estimate
+
+    def _close_sink(self, sink: Any, summary: dict[str, Any]) -> None:
+        try:
+            sink.close(summary)
+        except OSError as error:
+            self._note(f"run summary could not be written ({error})")
 
     def _summary(self, ended: datetime, exit_code: int | None) -> Estimate:
         assert self.pricer is not None

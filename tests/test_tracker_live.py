@@ -243,3 +243,35 @@ def test_gpu_measured_through_nvml(tmp_path, monkeypatch):
     estimate = tracker.stop()
     assert estimate.energy.gpu_kwh.central * J_PER_KWH == pytest.approx(375.5)
     assert estimate.energy.method("gpu") == "measured:nvml" and estimate.hardware.gpu_count == 2
+
+
+class FullDisk:
+    """A sink whose writes fail like a full disk after the first one."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def open(self, run):
+        return None
+
+    def interval(self, record):
+        self.written += 1
+        if self.written > 1:
+            raise OSError(28, "No space left on device")
+
+    def close(self, summary):
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failing_sink_does_not_lose_the_totals(tmp_path, monkeypatch):
+    tree = rapl_tree(tmp_path / "powercap")
+    monkeypatch.setenv("CARBON_POWERCAP_ROOT", str(tree.root))
+    notes, on_note = notes_sink()
+    tracker = Tracker(region="FR", interval_s=0.1, detect=False, sinks=[FullDisk()], on_note=on_note).start()
+    writer = Writer(tree, {"intel-rapl:0": 1_000}, max_steps=40)
+    writer.start()
+    writer.join(30)
+    estimate = tracker.stop()
+    assert round(estimate.energy.cpu_kwh.central * J_PER_KWH * 1e6) == 40 * 1_000
+    assert any("No space left" in n and "totals are still kept" in n for n in notes)
+    assert any("summary could not be written" in n for n in notes)

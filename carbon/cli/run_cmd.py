@@ -134,7 +134,11 @@ def run(args: argparse.Namespace) -> int:
             summary_file.discard()
         raise
     status = _run_child(command)
-    estimate = tracker.stop(exit_code=status)
+    try:
+        estimate = tracker.stop(exit_code=status)
+    except Exception as error:  # noqa: BLE001 - the command's own exit status must survive a tracker failure
+        print(f"carbon run: the measurement failed ({type(error).__name__}: {error})", file=sys.stderr)
+        return status
     from carbon.report import summary
 
     print(summary(estimate), file=sys.stderr)
