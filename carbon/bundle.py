@@ -60,6 +60,11 @@ def _text(directory: str, name: str) -> tuple[list[str], str]:
     return next(csv.reader([header_line])), "\n" + body
 
 
+def table_text(name: str) -> str:
+    """A table's rows as raw text (header removed), for fast scans of large tables."""
+    return _text(str(data_dir()), name)[1]
+
+
 def rows_for(name: str, key: str) -> list[dict[str, str]]:
     """Rows whose first column equals `key`, in file order. A substring search over the file
     finds them without parsing any other row, so a one-zone lookup costs microseconds."""

@@ -12,6 +12,7 @@ import difflib
 from dataclasses import dataclass
 
 from carbon.bundle import derived, last_rows, optional_float, table
+from carbon.intensity.static import has_hourly, hourly_zones
 from carbon.model import Location
 
 PROVIDERS = ("aws", "gcp", "azure")
@@ -69,6 +70,13 @@ def _index() -> _Index:
     return _Index(by_key, {k: tuple(v) for k, v in bare.items()}, tuple(suggestions))
 
 
+def _balancing_authority(zone: str) -> Location:
+    """A zone with an hourly series of its own (US-BA-CISO, ...); read only when asked for, because
+    finding them means scanning the large hourly table."""
+    return Location(region=zone, zone=zone, country=zone.split("-", 1)[0],
+                    name=f"{zone.rsplit('-', 1)[1]} balancing authority")
+
+
 def _suggest(code: str, limit: int = 5) -> list[str]:
     candidates = _index().suggestions
     upper = {c.upper(): c for c in candidates}
@@ -88,6 +96,8 @@ def resolve(code: str) -> Location:
     location = index.by_key.get(text.upper())
     if location is not None:
         return location
+    if "-BA-" in text.upper() and has_hourly(text.upper()):
+        return _balancing_authority(text.upper())
     candidates = index.bare_cloud.get(text.lower(), ())
     if len(candidates) == 1:
         return candidates[0]
@@ -102,7 +112,8 @@ def resolve(code: str) -> Location:
 def all_regions(provider: str | None = None) -> list[Location]:
     """Every region, countries first then subdivisions then cloud regions, each once."""
     seen: dict[str, Location] = {}
-    for location in _index().by_key.values():
+    hourly = [] if provider is not None else [_balancing_authority(zone) for zone in hourly_zones()]
+    for location in [*_index().by_key.values(), *hourly]:
         if provider is not None and location.provider != provider:
             continue
         seen.setdefault(location.region, location)

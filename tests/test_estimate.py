@@ -269,3 +269,22 @@ def test_annual_range_is_the_monthly_spread():
     assert value.intensity_g_per_kwh.low == pytest.approx(min(min(months), value.intensity_g_per_kwh.central))
     assert value.intensity_g_per_kwh.high == pytest.approx(max(max(months), value.intensity_g_per_kwh.central))
     assert statistics.mean(months) == pytest.approx(value.intensity_g_per_kwh.central, rel=0.15)
+
+
+@needs_datasets
+def test_balancing_authority_is_priced_by_the_hour():
+    """US-BA-CISO has an hourly 2022 series (EIA-930 via SustainDC): a start time picks its hour,
+    a year alone gives the mean of the year's hours with the lowest and highest hour as range."""
+    from datetime import datetime, timezone
+
+    path = DATASETS / "eia930-hourly-2022/data/CarbonIntensity/CISO_NG_&_avgCI.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["avg_CI"]]
+    hour_value = next(float(r["avg_CI"]) for r in rows if r["timestamp"].startswith("2022-06-01 13:00"))
+    values = [float(r["avg_CI"]) for r in rows]
+    at_hour = carbon.estimate("US-BA-CISO", energy_kwh=1, start=datetime(2022, 6, 1, 13, 30, tzinfo=timezone.utc))
+    # The bundle keeps three decimals of g/kWh.
+    assert at_hour.intensity_g_per_kwh.central == pytest.approx(hour_value, abs=5e-4)
+    annual = carbon.estimate("us-ba-ciso", energy_kwh=1, year=2022).intensity_g_per_kwh
+    assert annual.central == pytest.approx(statistics.mean(values), abs=5e-4)
+    assert (annual.low, annual.high) == (pytest.approx(min(values), abs=5e-4), pytest.approx(max(values), abs=5e-4))

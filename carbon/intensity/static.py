@@ -12,7 +12,7 @@ import bisect
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from carbon.bundle import derived, rows_for
+from carbon.bundle import derived, rows_for, table_text
 from carbon.intensity.base import IntensityError, IntensityValue
 from carbon.model import Bounds, Source
 from carbon.provenance import describe
@@ -73,6 +73,8 @@ class BundledSource:
 
     def year(self, zone: str, year: int | None = None) -> IntensityValue:
         series = _yearly(zone)
+        if not series and has_hourly(zone):
+            return _year_from_hours(zone, year)
         if not series:
             raise IntensityError(f"no bundled intensity for zone {zone!r}")
         years = sorted(series)
@@ -128,6 +130,27 @@ class BundledSource:
             values.append(value)
             cursor = _period_end(value)
         return values
+
+
+def hourly_zones() -> list[str]:
+    """Zones with an hourly series (balancing authorities), for listings; lookups use has_hourly."""
+    return sorted({line.split(",", 1)[0] for line in table_text("grid_hourly").splitlines() if line})
+
+
+def _year_from_hours(zone: str, year: int | None) -> IntensityValue:
+    """An hourly-only zone's annual value: the mean of its hours, ranged by the lowest and highest hour."""
+    hours = _hourly(zone)
+    years = sorted({hour.year for hour in hours})
+    used = years[-1] if year is None or year > years[-1] else (years[0] if year < years[0] else
+                                                                 max(y for y in years if y <= year))
+    values = [row.value for hour, row in hours.items() if hour.year == used]
+    first = next(row for hour, row in hours.items() if hour.year == used)
+    mean = sum(values) / len(values)
+    note = f"year {used}" + (f" ({year} asked)" if year not in (None, used) else "")
+    return IntensityValue(zone, datetime(used, 1, 1, tzinfo=timezone.utc), "year",
+                          Bounds(mean, min(values), max(values)), first.basis,
+                          _source(first, used, f"zone {zone}, mean of {len(values)} hours, {note}, "
+                                               "range = lowest..highest hour"))
 
 
 def _period_end(value: IntensityValue) -> datetime:
