@@ -39,7 +39,7 @@ print(json.dumps({"import_and_build_ms": (t1 - t0) * 1e3, "start_ms": (t2 - t1) 
 
 
 def _peer_installed() -> bool:
-    return subprocess.run([sys.executable, "-c", "import codecarbon"], capture_output=True).returncode == 0
+    return subprocess.run([sys.executable, "-c", "import codecarbon"], capture_output=True, check=False).returncode == 0
 
 
 def main() -> None:

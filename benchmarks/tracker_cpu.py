@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     kinds = ["none", "carbon"]
-    if subprocess.run([sys.executable, "-c", "import codecarbon"], capture_output=True).returncode == 0:
+    if subprocess.run([sys.executable, "-c", "import codecarbon"], capture_output=True, check=False).returncode == 0:
         kinds.append("codecarbon")
     with tempfile.TemporaryDirectory() as folder:
         results = {kind: _run(kind, args.seconds, folder) for kind in kinds}

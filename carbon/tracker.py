@@ -22,10 +22,11 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from carbon.meters.base import Measurement, NullMeter
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage

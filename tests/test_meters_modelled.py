@@ -6,7 +6,12 @@ from collections import namedtuple
 
 import pytest
 
-from carbon.meters.modelled import ModelledMeter, busy_and_total_s, gpu_model_per_device, utilisation
+from carbon.meters.modelled import (
+    ModelledMeter,
+    busy_and_total_s,
+    gpu_model_per_device,
+    utilisation,
+)
 from carbon.model import Hardware
 from carbon.power import power_model
 

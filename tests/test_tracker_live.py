@@ -70,7 +70,7 @@ def rapl_tree(root: Path) -> FakePowercap:
 def test_measured_joules_to_the_microjoule_across_wraps(tmp_path, monkeypatch):
     tree = rapl_tree(tmp_path / "powercap")
     monkeypatch.setenv("CARBON_POWERCAP_ROOT", str(tree.root))
-    notes, on_note = notes_sink()
+    _, on_note = notes_sink()
     tracker = Tracker(region="FR", interval_s=0.15, output_dir=str(tmp_path / "out"), detect=False, on_note=on_note)
     tracker.start()
     writer = Writer(tree, {"intel-rapl:0": 20_011, "intel-rapl:0:0": 15_000, "intel-rapl:0:1": 7_003}, max_steps=150)

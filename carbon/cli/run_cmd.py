@@ -101,7 +101,7 @@ def _run_child(command: list[str]) -> int:
         print(f"carbon run: permission denied: {command[0]}", file=sys.stderr)
         return 126
 
-    def forward(signum, frame):  # noqa: ARG001 - signal handler signature
+    def forward(signum, frame):
         try:
             child.send_signal(signum)
         except ProcessLookupError:

@@ -15,8 +15,9 @@ exits loses its last interval's CPU time: the kernel hands its times to no one w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from carbon.meters.modelled import busy_and_total_s
 

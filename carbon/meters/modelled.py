@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import os
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from carbon.meters.base import Measurement
 from carbon.model import Bounds

@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from carbon.model import Bounds
 from carbon.meters.base import Measurement, MeterError, NullMeter
+from carbon.model import Bounds
 
 METHOD = "measured:nvml"
 DEGRADED_METHOD = "modelled"

@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from carbon.model import Bounds
 from carbon.meters.base import Measurement, NullMeter
+from carbon.model import Bounds
 
 DEFAULT_ROOT = "/sys/class/powercap"
 ROOT_ENV = "CARBON_POWERCAP_ROOT"
