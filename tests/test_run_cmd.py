@@ -21,11 +21,22 @@ from carbon.sinks.jsonl import read_run_log
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# A laptop's DMI strings (/sys/class/dmi/id layout): every cloud is ruled out from local facts, so
+# provider detection in these subprocesses never sends a packet.
+LAPTOP_DMI = {"sys_vendor": "LENOVO", "product_name": "20XW00A8US", "product_version": "ThinkPad X1 Carbon Gen 9",
+              "bios_vendor": "LENOVO", "chassis_asset_tag": "No Asset Information"}
+
+
 @pytest.fixture
 def env(tmp_path):
     (tmp_path / "carbon.toml").write_text("")
+    dmi = tmp_path / "dmi"
+    dmi.mkdir()
+    for name, value in LAPTOP_DMI.items():
+        (dmi / name).write_text(value + "\n")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CARBON_")}
-    environ.update(CARBON_POWERCAP_ROOT=str(tmp_path / "no-powercap"), CARBON_CONFIG=str(tmp_path / "carbon.toml"))
+    environ.update(CARBON_POWERCAP_ROOT=str(tmp_path / "no-powercap"), CARBON_CONFIG=str(tmp_path / "carbon.toml"),
+                   CARBON_DMI_ROOT=str(dmi))
     return environ
 
 
@@ -157,3 +168,18 @@ def test_process_mode_attributes_the_command(tmp_path, env):
     assert max(r["attribution"]["cpu"] for r in records) > 0.1
     data = json.loads(summary.read_text())
     assert data["mode"] == "process" and "attribution" in data["sources"]
+
+
+@pytest.mark.parametrize("region", [["--region", "FR"], []])
+def test_carbon_run_stays_light(tmp_path, env, region):
+    code = ("import sys\nfrom carbon.cli import main\n"
+            f"status = main(['run', *{region!r}, '--output', sys.argv[1], '--', 'true'])\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'boto3', 'botocore', 'azure', 'pyarrow', 'dask'})\n"
+            "heavy += [m for m in ('google.cloud', 'google.api_core') if m in sys.modules]\n"
+            "print(status, heavy)\n")
+    env = dict(env, CARBON_DETECT_TIMEOUT="0.2")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "o")], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=ROOT, check=False)
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stderr
+    if not region:
+        assert "no location known" in out.stderr  # loud, not a silent guess
