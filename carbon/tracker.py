@@ -111,7 +111,7 @@ def world_range(year: int) -> Bounds:
     return Bounds(world, min([world, *values]), max([world, *values]))
 
 
-def resolve_environment(region: str | None, detect: bool, deadline_s: float) -> Environment:
+def resolve_environment(region: str | None, detect: bool, deadline_s: float | None) -> Environment:
     """Region given: use it. Else provider detection under `deadline_s`. Else WORLD, loudly."""
     warnings: list[str] = []
     evidence: tuple[str, ...] = ()
@@ -412,8 +412,11 @@ class _Sampler:
         from carbon.power import power_model
 
         self.nvml = open_nvml(self.tracker.gpu_ids)
+        # A deadline set in our settings wins; else the providers' own default (CARBON_DETECT_TIMEOUT, 1 s).
+        deadline_s = None if self.config.origins.get("detect_timeout_s", "default") == "default" \
+            else self.config.detect_timeout_s
         environment = resolve_environment(self.config.region, self.tracker.detect and not self.config.region,
-                                          self.config.detect_timeout_s)
+                                          deadline_s)
         hardware = environment.hardware
         if self.nvml.available() and not hardware.gpu_count:
             hardware = replace(hardware, gpu_count=len(self.nvml.gpus), gpu_model=self.nvml.gpus[0].name)
