@@ -24,6 +24,10 @@ class Bounds:
     high: float
 
     def __post_init__(self) -> None:
+        # One chained comparison on the hot path (the tracker builds many Bounds per interval);
+        # it is False for NaN too, so only the failure path looks closer.
+        if self.low <= self.central <= self.high:
+            return
         for name in ("central", "low", "high"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
