@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
+from intensity_sources.sources import SOURCES as _DATA_SOURCES
+
+# Datasets the intensity bundle already cites are described once, there.
+SHARED = ("ccf-coefficients", "ccf-app", "teads-ec2")
+
 SOURCES = {
-    "ccf-coefficients": {
-        "title": "Cloud Carbon Footprint ccf-coefficients (SPECpower-derived W per vCPU by microarchitecture)",
-        "licence": "Apache-2.0", "year": 2026, "url": "https://github.com/cloud-carbon-footprint/ccf-coefficients",
-        "retrieved": "2026-04-24", "commit": "b0032d928c787cf76cecd7d1d611c5b46f366e29"},
-    "ccf-app": {
-        "title": "Cloud Carbon Footprint application constants (PUE, memory coefficient, fallbacks)",
-        "licence": "Apache-2.0", "year": 2023,
-        "url": "https://github.com/cloud-carbon-footprint/cloud-carbon-footprint/tree/trunk/packages",
-        "retrieved": "2024-03-25", "commit": "b7a049c7d25c0022919ab9010199dd9e77aa4577"},
-    "teads-ec2": {
-        "title": "Teads Engineering AWS EC2 carbon emissions dataset (via valohai/wattson)", "licence": "CC BY 4.0",
-        "year": 2021, "url": "https://github.com/valohai/wattson/tree/main/data",
-        "retrieved": "2022-05-26", "commit": "4d0d2e6e1503d173f27f6067e56207ce435d0be4"},
+    **{source_id: _DATA_SOURCES[source_id] for source_id in SHARED},
     "aws-ec2-api": {
         "title": "AWS EC2 DescribeInstanceTypes, all regions (queried by scripts/update_instance_catalog.py)",
         "licence": "facts (instance specifications)", "year": 0,
