@@ -7,7 +7,6 @@ An instance type the catalog does not list is estimated from its siblings in the
 from __future__ import annotations
 
 import re
-import statistics
 
 from carbon.bundle import derived, optional_float, table
 from carbon.hardware_names import cpu_key, gpu_key
@@ -86,6 +85,8 @@ def estimate_instance_from_family(provider: str, instance_type: str) -> tuple[Ha
             f"unknown {provider} instance type {instance_type!r}: not in the bundled catalog and no known "
             f"family to estimate it from; give --cpus and --memory-gb instead"
         )
+    import statistics
+
     ratios = [float(r["memory_gb"]) / float(r["vcpus"]) for r in siblings if r["vcpus"] and r["memory_gb"]]
     archs = sorted({a for r in siblings for a in (r.get("cpu_microarchitecture") or "").split("|") if a})
     hardware = Hardware(
