@@ -61,3 +61,40 @@ def test_gcp_and_azure_need_their_context():
 def test_azure_capabilities_become_hardware():
     hardware = live._azure_hardware("Standard_NC6s_v3", {"vCPUs": "6", "MemoryGB": "112", "GPUs": "1"})
     assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (6.0, 112.0, 1)
+
+
+def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tmp_path):
+    """On a VM, Application Default Credentials come from the metadata server's service-account
+    token; machineTypes.get then answers for the type the catalog lacks, and the answer is cached."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    from fixtures.gcp_compute_api import GcpComputeApi, machine_type
+    from metadata_gcp import MetadataGcp
+
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "no-gcloud"))  # no user credentials file
+    with MetadataGcp(project="demo-project") as metadata:
+        api = GcpComputeApi(project="demo-project", token=metadata.access_token).start()
+        try:
+            api.zones["europe-west4-a"] = [machine_type("europe-west4-a", "n9-future-12", 12, 49152,
+                                                        accelerators=[("nvidia-l4", 1)])]
+            monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
+            monkeypatch.setenv("GCE_METADATA_IP", metadata.host)
+            monkeypatch.setenv("CARBON_GCP_COMPUTE_ENDPOINT", api.url)
+            hardware, method = live.gcp_machine_type("n9-future-12", "demo-project", "europe-west4-a", cache_dir=tmp_path)
+            assert method == "live:compute.machineTypes.get"
+            # 12 vCPUs, 49152 MB = 48 GB, one L4, as the API double was told.
+            assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count, hardware.gpu_model) == (12.0, 48.0, 1, "nvidia-l4")
+            assert api.auth_headers[-1] == f"Bearer {metadata.access_token}"
+            assert any(r.path.endswith("/service-accounts/default/token") for r in metadata.requests("GET"))
+            missing, _ = live.gcp_machine_type("n9-nothing-2", "demo-project", "europe-west4-a", cache_dir=tmp_path)
+            assert missing is None
+            requests_before = len(api.auth_headers)
+            again, method = live.gcp_machine_type("n9-future-12", "demo-project", "europe-west4-a", cache_dir=tmp_path)
+            assert again == hardware and method == "cache:compute.machineTypes.get"
+            assert len(api.auth_headers) == requests_before
+        finally:
+            api.stop()
