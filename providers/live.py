@@ -139,10 +139,18 @@ def azure_vm_size(vm_size: str, subscription_id: str | None, location: str | Non
     except ImportError:
         raise LiveLookupUnavailable("azure-mgmt-compute/azure-identity are not installed (pip install 'carbon[azure]')") from None
 
+    # A sovereign cloud, a proxy (and the tests' double) is named by CARBON_AZURE_MANAGEMENT_ENDPOINT.
+    endpoint = os.environ.get("CARBON_AZURE_MANAGEMENT_ENDPOINT")
+    options: dict[str, Any] = {"connection_timeout": LIVE_TIMEOUT_S, "read_timeout": LIVE_TIMEOUT_S}
+    if endpoint and endpoint.startswith("http://"):
+        options["enforce_https"] = False  # only for an explicitly configured plain-HTTP endpoint
+
     def fetch() -> Hardware | None:
         try:
-            client = ComputeManagementClient(DefaultAzureCredential(), subscription_id)
-            for sku in client.resource_skus.list(filter=f"location eq '{location}'"):
+            credential = DefaultAzureCredential()
+            client = (ComputeManagementClient(credential, subscription_id, base_url=endpoint) if endpoint
+                      else ComputeManagementClient(credential, subscription_id))
+            for sku in client.resource_skus.list(filter=f"location eq '{location}'", **options):
                 if sku.resource_type == "virtualMachines" and (sku.name or "").lower() == vm_size.lower():
                     return _azure_hardware(vm_size, {c.name: c.value for c in sku.capabilities or []})
         except AzureError as error:

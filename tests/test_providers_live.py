@@ -98,3 +98,40 @@ def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tm
             assert len(api.auth_headers) == requests_before
         finally:
             api.stop()
+
+
+def test_azure_vm_size_looked_up_with_the_vms_managed_identity(monkeypatch, tmp_path):
+    """On a VM, DefaultAzureCredential takes the managed identity's token from IMDS; the Resource SKUs
+    API then answers for the size the catalog lacks, and the answer is cached."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    from fixtures.azure_compute_api import AzureComputeApi, vm_sku
+    from imds_azure import ImdsAzure
+
+    for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_USERNAME",
+                 "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-cli"))  # no az / azd / pwsh to fall back on
+    subscription = "8d10da13-8125-4ba9-a717-bf7490507b3d"
+    with ImdsAzure() as imds:
+        api = AzureComputeApi(subscription=subscription, token=imds.access_token).start()
+        try:
+            api.skus = [vm_sku("Standard_D4s_v3", "westeurope", 4, 16),
+                        vm_sku("Standard_NF48_future", "westeurope", 48, 440, gpus=2)]
+            monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds.url)
+            monkeypatch.setenv("CARBON_AZURE_MANAGEMENT_ENDPOINT", api.url)
+            hardware, method = live.azure_vm_size("Standard_NF48_future", subscription, "westeurope", cache_dir=tmp_path)
+            assert method == "live:compute.resource_skus.list"
+            # 48 vCPUs, 440 GB, 2 GPUs, as the API double was told.
+            assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (48.0, 440.0, 2)
+            assert api.auth_headers[-1] == f"Bearer {imds.access_token}"
+            assert any(r.path == "/metadata/identity/oauth2/token" for r in imds.requests("GET"))
+            missing, _ = live.azure_vm_size("Standard_Nothing_v9", subscription, "westeurope", cache_dir=tmp_path)
+            assert missing is None
+            seen = len(api.auth_headers)
+            again, method = live.azure_vm_size("Standard_NF48_future", subscription, "westeurope", cache_dir=tmp_path)
+            assert again == hardware and method == "cache:compute.resource_skus.list" and len(api.auth_headers) == seen
+        finally:
+            api.stop()
