@@ -26,8 +26,12 @@ class BundleError(RuntimeError):
 
 def data_dir() -> Path:
     override = os.environ.get("CARBON_DATA_DIR")
-    if override:
-        return Path(override)
+    return Path(override) if override else _package_dir()
+
+
+@lru_cache(maxsize=1)
+def _package_dir() -> Path:
+    # Resolving the installed package's folder is a filesystem walk: once per process is enough.
     import intensity_data
 
     return Path(intensity_data.__file__).resolve().parent
