@@ -109,20 +109,18 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
             return None
         return sizes.setdefault(name.lower(), {"name": name, "archs": [], "gpus": None})
 
-    for row in app:
-        item = entry(row["vm_type"], row["series"])
-        if item is not None:
-            item.setdefault("vcpus", number(row["vcpus"]))
-            item.setdefault("memory_gb", number(row["memory_gb"]))
-            item["archs"].append(row["cpu_microarchitectures"])
-            item["gpus"] = item["gpus"] or number(row["gpu_count"])
-    for row in coeff:
-        item = entry(row["Virtual Machine"], row["Series"])
-        if item is not None:
-            item.setdefault("vcpus", number(row["Instance vCPUs"]))
-            item.setdefault("memory_gb", number(row["Instance Memory"]))
-            item["archs"].append(row["Microarchitecture"])
-            item["gpus"] = item["gpus"] or number(row["Instance GPUs"])
+    # The same facts under each table's own column names: size, series, vCPUs, memory, platform, GPUs.
+    for rows, columns in ((app, ("vm_type", "series", "vcpus", "memory_gb", "cpu_microarchitectures", "gpu_count")),
+                          (coeff, ("Virtual Machine", "Series", "Instance vCPUs", "Instance Memory",
+                                   "Microarchitecture", "Instance GPUs"))):
+        for row in rows:
+            size, series, vcpus, memory_gb, arch, gpus = (row[column] for column in columns)
+            item = entry(size, series)
+            if item is not None:
+                item.setdefault("vcpus", number(vcpus))
+                item.setdefault("memory_gb", number(memory_gb))
+                item["archs"].append(arch)
+                item["gpus"] = item["gpus"] or number(gpus)
     for row in constrained:
         item = entry(row["vm_type"])
         if item is not None:
