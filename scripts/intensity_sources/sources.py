@@ -117,8 +117,8 @@ SOURCES: dict[str, dict[str, str | int]] = {
         "licence": "facts (cited figure)", "year": 2024,
         "url": "https://www.nvidia.com/en-us/data-center/h200/", "retrieved": "2026-11-29", "commit": ""},
     "carbon-default": {
-        "title": "carbon project default (GUIDE): on-premises PUE 1.0 unless given", "licence": "Apache-2.0",
-        "year": 2026, "url": "https://github.com/carbon/carbon/blob/main/README.md", "retrieved": "2026-11-29",
+        "title": "carbon project default (GUIDE): on-premises PUE 1.0 unless given", "licence": "MIT",
+        "year": 2026, "url": "README.md (Methodology)", "retrieved": "2026-11-29",
         "commit": ""},
 }
 
