@@ -51,12 +51,22 @@ def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list]:
 
     columns = keys if isinstance(keys, list) else [keys]
     combined = np.zeros(len(columns[0]), dtype=np.int64)
+    space = 1
     for column in columns:
-        codes, uniques = pd.factorize(np.asarray(column), use_na_sentinel=False)
-        combined = combined * (len(uniques) + 1) + codes
-    codes, _ = pd.factorize(combined)
-    if len(codes) == 0:
-        return codes, []
+        codes, size = _codes(np.asarray(column))
+        combined = combined * (size + 1) + codes
+        space *= size + 1
+    if len(combined) == 0:
+        return combined, []
+    if space <= 4 * len(combined) + 1024:
+        # A dense key space (the usual: a few regions x years x kinds of hardware): number the
+        # keys present by a lookup table instead of hashing every row again.
+        present = np.flatnonzero(np.bincount(combined, minlength=space))
+        table = np.empty(space, dtype=np.int64)
+        table[present] = np.arange(len(present))
+        codes = table[combined]
+    else:
+        codes, _ = pd.factorize(combined)
     first = np.empty(codes.max() + 1, dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # first row of each key
     answers = []
@@ -66,13 +76,34 @@ def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list]:
     return codes, answers
 
 
+def _codes(column: Any) -> tuple[Any, int]:
+    """(codes >= 0, how many) for one key column; integers in a narrow range (years, months,
+    codes) are their own codes, offset, with no hashing."""
+    import numpy as np
+    import pandas as pd
+
+    if column.dtype.kind in "iu" and len(column):
+        low, high = int(column.min()), int(column.max())
+        if high - low < 4 * len(column) + 1024:
+            return column.astype(np.int64) - low, high - low + 1
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, len(uniques)
+
+
+def _per_key(values: list, codes: Any, dtype: Any = object) -> Any:
+    """One value per distinct key -> one per row."""
+    import numpy as np
+
+    return np.array(values, dtype=dtype)[codes] if len(values) else np.empty(len(codes), dtype=dtype)
+
+
 def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
     import numpy as np
 
     table = np.array([pick(v).as_tuple() if v is not None and not isinstance(v, str) else (np.nan,) * 3 for v in values],
                      dtype=float).reshape(-1, 3)
-    chosen = table[codes]
-    return chosen[:, 0], chosen[:, 1], chosen[:, 2]
+    # Column by column: contiguous arrays keep the arithmetic that follows fast.
+    return tuple(np.ascontiguousarray(table[:, i])[codes] for i in range(3))
 
 
 def _none_if_na(value: Any) -> Any:
@@ -89,24 +120,30 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     factors = factors or Factors()
     n = len(jobs)
     reason = np.full(n, None, dtype=object)
+    rejected = np.zeros(n, dtype=bool)  # reason is set: kept as a mask, not re-derived from the texts
 
     def reject(mask: Any, text: Any) -> None:
-        fresh = np.asarray(mask, dtype=bool) & pd.isna(reason)
-        reason[fresh] = text if isinstance(text, str) else np.asarray(text, dtype=object)[fresh]
+        fresh = np.asarray(mask, dtype=bool) & ~rejected
+        if fresh.any():
+            reason[fresh] = text if isinstance(text, str) else np.asarray(text, dtype=object)[fresh]
+            rejected[fresh] = True
 
     # --- where and when ------------------------------------------------------------------------
-    region = jobs["region"].to_numpy(dtype=object).copy()
-    if settings.region:
-        region[pd.isna(region)] = settings.region
+    region = jobs["region"].to_numpy(dtype=object)
     if settings.what_if_region:
-        region[:] = settings.what_if_region
-    reject(pd.isna(region), "no region: the log names none; give --region")
-    region = np.where(pd.isna(region), "", region).astype(object)
+        region = np.full(n, settings.what_if_region, dtype=object)
+    no_region = pd.isna(region)
+    if settings.region and no_region.any():
+        region = np.where(no_region, settings.region, region)
+        no_region = np.zeros(n, dtype=bool)
+    reject(no_region, "no region: the log names none; give --region")
+    if no_region.any():
+        region = np.where(no_region, "", region)
     region_codes, locations = _apply_keyed(region, lambda r: factors.location(r) if r else "no region")
-    location_reason = np.array([x if isinstance(x, str) else None for x in locations] + [None], dtype=object)
-    reject(pd.notna(location_reason[region_codes]), location_reason[region_codes])
-    zones = np.array([getattr(x, "zone", None) for x in locations] + [None], dtype=object)[region_codes]
-    region_names = np.array([getattr(x, "region", None) for x in locations] + [None], dtype=object)[region_codes]
+    location_reason = _per_key([x if isinstance(x, str) else None for x in locations], region_codes)
+    reject(_per_key([isinstance(x, str) for x in locations], region_codes, bool), location_reason)
+    zones = _per_key([getattr(x, "zone", None) for x in locations], region_codes)
+    region_names = _per_key([getattr(x, "region", None) for x in locations], region_codes)
 
     shift = pd.Timedelta(hours=settings.what_if_shift_h)
     start = jobs["start"] + shift
@@ -158,9 +195,8 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     gpu1 = _bounds_arrays(powers, pw_codes, lambda p: p.gpu_full_w)
     mem_w = _bounds_arrays(powers, pw_codes, lambda p: p.memory_w_per_gb)
     default_util = np.array([p.default_cpu_util for p in powers], dtype=float)[pw_codes]
-    hardware_used = np.array([(h.instance_type or h.cpu_model) if h is not None else None for h, _ in hw_found] + [None],
-                             dtype=object)[hw_codes]
-    hardware_used = np.where(pd.isna(hardware_used), "vCPUs only (fleet average)", hardware_used)
+    hardware_used = _per_key([((h.instance_type or h.cpu_model) if h is not None else None) or "vCPUs only (fleet average)"
+                              for h, _ in hw_found], hw_codes)
 
     # --- energy: the power model's own formulas, linear in utilisation ---------------------------
     from carbon.power import UNKNOWN_UTIL_CENTRAL, memory_power_w
@@ -191,8 +227,8 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         [region_codes, year, month if per_month else np.zeros(n, dtype=int)],
         lambda key: None if isinstance(locations[key[0]], str) else
         factors.intensity(locations[key[0]], int(key[1]), int(key[2]) if per_month else None))
-    bad_intensity = np.array([v if isinstance(v, str) else None for v in values] + [None], dtype=object)[int_codes]
-    reject(pd.notna(bad_intensity), bad_intensity)
+    bad_intensity = _per_key([v if isinstance(v, str) else None for v in values], int_codes)
+    reject(_per_key([isinstance(v, str) for v in values], int_codes, bool), bad_intensity)
     intensity = list(_bounds_arrays(values, int_codes, lambda v: v.intensity_g_per_kwh))
     granularity = np.array([getattr(v, "granularity", None) for v in values], dtype=object)[int_codes]
     basis = np.array([getattr(v, "basis", None) for v in values], dtype=object)[int_codes]
@@ -214,7 +250,7 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         "hardware_used": hardware_used, "hardware_method": method, "start": start.array, "end": end.array,
         "duration_s": duration_s, "cpus": vcpus, "cpu_util": util, "memory_gb": memory_gb, "memory_used_gb": used,
         "gpus": gpus, "cpu_kwh": cpu_kwh[0], "ram_kwh": ram_kwh[0], "gpu_kwh": gpu_kwh[0], "other_kwh": other_kwh,
-        "energy_method": np.where(is_measured, "measured", "modelled"),
+        "energy_method": _two_texts(is_measured, "measured", "modelled"),
         "energy_kwh": energy[0], "energy_kwh_low": energy[1], "energy_kwh_high": energy[2],
         "co2e_kg": co2e[0], "co2e_kg_low": co2e[1], "co2e_kg_high": co2e[2],
         "intensity_g_per_kwh": intensity[0], "intensity_g_per_kwh_low": intensity[1],
@@ -228,6 +264,20 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     out["start"] = pd.to_datetime(out["start"], utc=True)
     out["end"] = pd.to_datetime(out["end"], utc=True)
     return out
+
+
+def _two_texts(mask: Any, yes: str, no: str) -> Any:
+    """A text column of two values, with the dtype pandas gives such text; where that is Arrow
+    backed, built in Arrow from the mask (pandas would convert a million strings one by one)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = pd.Series(np.array([yes, no])).dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return np.where(mask, yes, no)
+    texts = pa.DictionaryArray.from_arrays(pa.array(mask.astype(np.int8)), pa.array([no, yes])).cast(pa.string())
+    return pd.array(texts, dtype=dtype)
 
 
 def _hourly(factors: Factors, locations: list, region_codes: Any, start: Any, end: Any, intensity: list,

@@ -49,6 +49,8 @@ def normalise(frame: Any, lines: Any) -> tuple[Any, Any]:
     if "job_id" not in frame:
         frame["job_id"] = frame["line"].astype(str)
     bad = start.isna() | end.isna()
+    if not bad.any():  # the usual case: no filtered copy of the whole table
+        return conform(frame), empty_rejects()
     shown = frame.loc[bad].drop(columns=["line"])
     texts = [",".join("" if pd.isna(v) else str(v) for v in row) for row in shown.itertuples(index=False)]
     rejects = rejects_frame(frame.loc[bad, "line"], "malformed record: cannot read start/end", texts)
