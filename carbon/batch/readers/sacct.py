@@ -61,6 +61,27 @@ def _numbers(strings: Any) -> Any:
     return pc.cast(pc.if_else(blank, None, strings), pa.float64()).to_numpy(zero_copy_only=False)
 
 
+def _floats(values: Any) -> Any:
+    """pd.to_numeric(errors="coerce") as float64 numpy: one Arrow cast, or pandas where some
+    text is not a number."""
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        return _numbers(_strings(values))
+    except pa.ArrowInvalid:
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _optional_texts(values: Any) -> Any:
+    """Arrow strings -> object array, empty -> None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    strings = _strings(values)
+    return pc.if_else(pc.equal(strings, ""), pa.scalar(None, type=strings.type), strings).to_numpy(zero_copy_only=False)
+
+
 def parse_duration_s(values: Any) -> Any:
     """Slurm durations ("D-HH:MM:SS", "HH:MM:SS", "MM:SS.mmm") -> seconds; anything else NaN."""
     import numpy as np
@@ -157,16 +178,106 @@ def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, list[s
     return kept, kept_index + 1, names, rejects
 
 
+def _positions(names: Sequence[str]) -> dict[str, int]:
+    return {name: i for i, name in reversed(list(enumerate(names)))}  # first of duplicates
+
+
+_WANTED_PROBE = 64 * 1024
+
+
+def _regular_table(data: bytes, fields: Sequence[str] | None, wanted: Sequence[str]) -> Any:
+    """The usual log, read by Arrow's multi-threaded CSV parser: (table of the wanted fields as
+    raw string columns `f<position>`, line numbers, names, width), or None when the file is not
+    regular: every line a record with the same number of fields, no header past the first
+    line, no blank or comment lines, no carriage returns, valid UTF-8. Anything else goes
+    through `_split_lines`, which handles every case line by line in Arrow kernels."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    if not data or b"\r" in data or data.startswith((b"\n", b"#")) or b"\n\n" in data or b"\n#" in data:
+        return None
+    end = data.find(b"\n")
+    first_line = data[: end if end >= 0 else len(data)].decode("utf-8", errors="replace")
+    first = [f.strip() for f in first_line.split("|")]
+    names: list[str] | None = [f.strip() for f in fields] if fields else None
+    min_fields = len(names) if names else _DEFAULT_MIN_FIELDS
+    header = names is None and "jobid" in [f.lower() for f in first]
+    if header:
+        names, min_fields = first, len(first)
+        if end < 0 or end + 1 >= len(data):
+            return None
+        end_second = data.find(b"\n", end + 1)
+        count = data[end + 1: end_second if end_second >= 0 else len(data)].count(b"|") + 1
+    else:
+        count = len(first)
+    names = names or list(DEFAULT_FIELDS)
+    if not min_fields <= count <= len(names):
+        return None
+    positions = _positions(names)
+    columns = sorted({positions[name] for name in wanted if name in positions and positions[name] < count})
+    irregular = []
+
+    def invalid(row: Any) -> str:
+        irregular.append(row)
+        return "skip"
+
+    try:
+        table = csv.read_csv(
+            pa.py_buffer(data),
+            read_options=csv.ReadOptions(autogenerate_column_names=True, skip_rows=1 if header else 0),
+            parse_options=csv.ParseOptions(delimiter="|", quote_char=False, escape_char=False, double_quote=False,
+                                           newlines_in_values=False, ignore_empty_lines=False,
+                                           invalid_row_handler=invalid),
+            convert_options=csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(count)},
+                                               include_columns=[f"f{i}" for i in columns],
+                                               strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if irregular:
+        return None
+    first_number = 2 if header else 1
+    return table, np.arange(first_number, first_number + table.num_rows), names, count
+
+
+def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
+    """The text of some lines (1-based numbers), padded with "|" to `width` fields the way
+    `_split_lines` pads short lines: the regular path keeps no line texts, only their numbers."""
+    import numpy as np
+
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if not len(numbers):
+        return []
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate([[0], ends + 1])
+    ends = np.concatenate([ends, [len(data)]])
+    texts = []
+    for number in numbers.tolist():
+        text = data[starts[number - 1]:ends[number - 1]].decode("utf-8", errors="replace")
+        texts.append(text + "|" * max(0, width - text.count("|") - 1))
+    return texts
+
+
 def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Any:
-    """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`.
+    """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`
+    (lines: an Arrow string array of whole lines; or the regular path's table of raw fields,
+    which has no `_text`).
 
     Only the fields the job table needs are materialised: splitting is cheap, copying every
     column of a wide `sacct --format` is not."""
     import pandas as pd
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    positions = {name: i for i, name in reversed(list(enumerate(names)))}  # first of duplicates
+    positions = _positions(names)
     present = [name for name in wanted if name in positions]
+    if isinstance(lines, pa.Table):
+        # Fields past the file's last one are empty, as `_split_lines` pads them.
+        columns = {name: pd.arrays.ArrowExtensionArray(
+            pc.utf8_trim_whitespace(lines[f"f{positions[name]}"]) if f"f{positions[name]}" in lines.column_names
+            else pa.nulls(lines.num_rows, pa.string()).fill_null("")) for name in present}
+        columns["_line"] = numbers
+        return pd.DataFrame(columns)
     last = max((positions[name] for name in present), default=0)
     parts = pc.split_pattern(lines, "|", max_splits=last + 1)
     # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
@@ -190,7 +301,21 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    kept, numbers, names, bad = _split_lines(Path(path).read_bytes() if data is None else data, fields)
+    data = Path(path).read_bytes() if data is None else data
+    regular = _regular_table(data, fields, sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS}))
+    if regular is not None:
+        kept, numbers, names, _ = regular
+        bad: list[tuple[int, str, str]] = []
+    else:
+        kept, numbers, names, bad = _split_lines(data, fields)
+    width = len(names)
+
+    def texts(frame: Any, mask: Any) -> Any:
+        """Rejected lines' texts: kept by the line-by-line path, looked up again by the regular one."""
+        if "_text" in frame:
+            return frame.loc[mask, "_text"]
+        return _line_texts(data, frame.loc[mask, "_line"].to_numpy(), width)
+
     rejected = [pd.DataFrame(bad, columns=["line", "reason", "text"])] if bad else []
     if not len(kept):
         return ReadResult(conform(pd.DataFrame()), rejects_frame(*zip(*bad)) if bad else empty_rejects(), str(path))
@@ -202,7 +327,9 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     is_step = pc.match_substring(pa.array(job_id.array), ".").to_numpy(zero_copy_only=False)
     bad_id = pc.equal(key_array, "").to_numpy(zero_copy_only=False)
     if bad_id.any():
-        rejected.append(rejects_frame(numbers[bad_id], "malformed line: empty JobID", pc.filter(kept, pa.array(bad_id))))
+        rejected.append(rejects_frame(numbers[bad_id], "malformed line: empty JobID",
+                                      _line_texts(data, numbers[bad_id], width) if isinstance(kept, pa.Table)
+                                      else pc.filter(kept, pa.array(bad_id))))
 
     def part(lines: Any, mask: Any, wanted: Sequence[str]) -> Any:
         selected = pa.array(mask)
@@ -215,8 +342,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     del kept, job_id
     orphan = ~steps["_key"].isin(jobs["_key"])
     if orphan.any():
-        rejected.append(rejects_frame(steps.loc[orphan, "_line"], "job step without its job line",
-                                      steps.loc[orphan, "_text"]))
+        rejected.append(rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", texts(steps, orphan)))
     steps = steps[~orphan]
 
     def column(frame: Any, name: str) -> Any:
@@ -228,7 +354,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     folded = pd.DataFrame({"_key": steps["_key"].to_numpy()})
     folded["rss_gb"] = parse_memory_gb(column(steps, "MaxRSS"))[0]
     folded["cpu_s"] = parse_duration_s(column(steps, "TotalCPU"))
-    folded["energy_j"] = pd.to_numeric(column(steps, "ConsumedEnergyRaw"), errors="coerce").to_numpy()
+    folded["energy_j"] = _floats(column(steps, "ConsumedEnergyRaw"))
     by_job = folded.groupby("_key", sort=False).agg(rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"),
                                                    energy_j=("energy_j", "max"))
     by_job["cpu_s"] = by_job["cpu_s"].where(by_job["cpu_s"] > 0)
@@ -236,27 +362,28 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     start = _times(column(jobs, "Start"))
     end = _times(column(jobs, "End"))
     elapsed_s = parse_duration_s(column(jobs, "Elapsed"))
-    state_text = column(jobs, "State").str.strip()
+    state_text = column(jobs, "State")  # fields come trimmed
     state = _arrow_series(pc.utf8_upper(pc.replace_substring_regex(pa.array(state_text.array), r" .*$", "")), state_text.index)
     # A running job has no end yet: it has used start + elapsed so far.
     end = end.where(end.notna(), start + pd.to_timedelta(elapsed_s, unit="s"))
-    start_text = column(jobs, "Start").str.strip()
+    start_text = column(jobs, "Start")
     never = start.isna() & start_text.isin(_NOT_A_TIME)
     unreadable = start.isna() & ~never
     for mask, reason in ((never, "job never started"), (unreadable, "malformed line: cannot read Start")):
         if mask.any():
-            rejected.append(rejects_frame(jobs.loc[mask, "_line"], reason, jobs.loc[mask, "_text"]))
+            rejected.append(rejects_frame(jobs.loc[mask, "_line"], reason, texts(jobs, mask)))
     ok = ~(never | unreadable)
     jobs, start, end, state = jobs[ok], start[ok], end[ok], state[ok]
     elapsed_s = elapsed_s[ok.to_numpy()]
 
-    cpus = pd.to_numeric(column(jobs, "NCPUS"), errors="coerce")
-    cpus = cpus.where(cpus > 0, pd.to_numeric(column(jobs, "AllocCPUS"), errors="coerce"))
-    cpus = cpus.where(cpus > 0, pd.to_numeric(column(jobs, "ReqCPUS"), errors="coerce"))
-    nodes = pd.to_numeric(column(jobs, "AllocNodes"), errors="coerce")
-    nodes = nodes.where(nodes > 0, pd.to_numeric(column(jobs, "ReqNodes"), errors="coerce")).fillna(1.0)
+    cpus = _floats(column(jobs, "NCPUS"))
+    cpus = np.where(cpus > 0, cpus, _floats(column(jobs, "AllocCPUS")))
+    cpus = np.where(cpus > 0, cpus, _floats(column(jobs, "ReqCPUS")))
+    nodes = _floats(column(jobs, "AllocNodes"))
+    nodes = np.where(nodes > 0, nodes, _floats(column(jobs, "ReqNodes")))
+    nodes = np.where(np.isnan(nodes), 1.0, nodes)
     memory, per = parse_memory_gb(column(jobs, "ReqMem"))
-    memory = np.where(per == "c", memory * cpus.to_numpy(), np.where(per == "n", memory * nodes.to_numpy(), memory))
+    memory = np.where(per == "c", memory * cpus, np.where(per == "n", memory * nodes, memory))
     memory = np.where(memory > 0, memory, np.nan)  # 0n / 0c: all of the node's memory
     gpus, gpu_model = parse_gpus(column(jobs, "AllocTRES"))
 
@@ -265,25 +392,25 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     step_cpu_s = extra["cpu_s"].to_numpy(dtype=float)
     from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
     cpu_s = np.where(from_steps, step_cpu_s, cpu_s)
-    energy_j = pd.to_numeric(column(jobs, "ConsumedEnergyRaw"), errors="coerce").to_numpy()
+    energy_j = _floats(column(jobs, "ConsumedEnergyRaw"))
     energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"].to_numpy())
     duration_s = (end - start).dt.total_seconds().to_numpy()
     wall_s = np.where(np.isnan(elapsed_s), duration_s, elapsed_s)
     with np.errstate(divide="ignore", invalid="ignore"):
-        util = np.clip(cpu_s / (wall_s * cpus.to_numpy()), 0.0, 1.0)
+        util = np.clip(cpu_s / (wall_s * cpus), 0.0, 1.0)
     util = np.where(wall_s > 0, util, np.nan)
 
-    constraints = column(jobs, "Constraints").str.strip()
+    constraints = column(jobs, "Constraints")
     if "Constraints" not in jobs and "Features" in jobs:
-        constraints = jobs["Features"].str.strip()
+        constraints = jobs["Features"]
     table = pd.DataFrame({
         "line": jobs["_line"].to_numpy(),
-        "job_id": jobs["JobID"].str.strip().to_numpy(),
+        "job_id": _strings(jobs["JobID"]).to_numpy(zero_copy_only=False),
         "start": start.array,
         "end": end.array,
-        "hardware": constraints.where(constraints != "", None).to_numpy(),
-        "partition": column(jobs, "Partition").str.strip().replace("", None).to_numpy(),
-        "cpus": cpus.to_numpy(dtype=float),
+        "hardware": _optional_texts(constraints),
+        "partition": _optional_texts(column(jobs, "Partition")),
+        "cpus": cpus,
         "cpu_time_s": cpu_s,
         "cpu_util": util,
         "memory_gb": memory,
@@ -291,11 +418,11 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
         "gpus": gpus,
         "gpu_model": gpu_model,
         "measured_kwh": np.where(energy_j > 0, energy_j / 3.6e6, np.nan),
-        "state": state.to_numpy(),
-        "user": column(jobs, "User").str.strip().replace("", None).to_numpy(),
-        "account": column(jobs, "Account").str.strip().replace("", None).to_numpy(),
-        "project": column(jobs, "WCKey").str.strip().replace("", None).to_numpy(),
-    })
+        "state": _strings(state).to_numpy(zero_copy_only=False),
+        "user": _optional_texts(column(jobs, "User")),
+        "account": _optional_texts(column(jobs, "Account")),
+        "project": _optional_texts(column(jobs, "WCKey")),
+    }, copy=False)
     table["start"] = pd.to_datetime(table["start"], utc=True)
     table["end"] = pd.to_datetime(table["end"], utc=True)
     rejects = pd.concat(rejected, ignore_index=True) if rejected else empty_rejects()
