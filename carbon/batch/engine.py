@@ -260,7 +260,7 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     }
     # Texts stay object arrays: letting pandas re-infer them as strings costs more than the arithmetic.
     out = pd.DataFrame({name: pd.Series(value, dtype=object) if isinstance(value, np.ndarray) and value.dtype == object
-                        else value for name, value in columns.items()}, columns=list(OUTPUT_COLUMNS))
+                        else value for name, value in columns.items()}, columns=list(OUTPUT_COLUMNS), copy=False)
     out["start"] = pd.to_datetime(out["start"], utc=True)
     out["end"] = pd.to_datetime(out["end"], utc=True)
     return out

@@ -71,6 +71,26 @@ def rejects_frame(lines: Any, reasons: Any, texts: Any) -> Any:
     return pd.DataFrame({"line": lines, "reason": reasons, "text": np.asarray(texts, dtype=object)})
 
 
+def arrow_texts(array: Any) -> Any:
+    """An Arrow string array (or chunked array) as an object array, None for null.
+
+    A column with few distinct texts (user, region, state, partition) is converted through its
+    dictionary, so that its million rows share a handful of Python strings instead of holding
+    a million copies: most of a job table's memory would otherwise be those copies."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):  # one dictionary for the whole column
+        array = array.combine_chunks() if array.num_chunks else pa.array([], type=array.type)
+    sample = array.slice(0, 4096)
+    if len(array) < 4096 or pc.count_distinct(sample, mode="all").as_py() * 4 > len(sample):
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+    encoded = array.dictionary_encode()
+    texts = np.append(np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object), None)
+    return texts[encoded.indices.fill_null(-1).to_numpy()]  # -1: the appended None
+
+
 def _texts(column: Any) -> Any:
     """A text column as an object array with None for missing; Arrow-backed strings convert in
     one Arrow pass (nulls come out as None), which costs a third of astype(object) + where."""
@@ -82,7 +102,7 @@ def _texts(column: Any) -> Any:
 
         array = pa.array(column.array)
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+            return arrow_texts(array)
     values = column.to_numpy(dtype=object)
     missing = pd.isna(values)
     if missing.any():
@@ -114,4 +134,5 @@ def conform(frame: Any) -> Any:
         else:
             column = pd.Series(np.full(n, np.nan), index=frame.index, dtype=dtype)
         columns[name] = column
-    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
+    # copy=False: columns stay separate blocks instead of being stacked into new 2-D copies.
+    return pd.DataFrame(columns, index=frame.index, copy=False).reset_index(drop=True)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
+from carbon.batch.schema import ReadResult, arrow_texts, conform, empty_rejects, rejects_frame
 
 # The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
 DEFAULT_FIELDS = (
@@ -79,7 +79,7 @@ def _optional_texts(values: Any) -> Any:
     import pyarrow.compute as pc
 
     strings = _strings(values)
-    return pc.if_else(pc.equal(strings, ""), pa.scalar(None, type=strings.type), strings).to_numpy(zero_copy_only=False)
+    return arrow_texts(pc.if_else(pc.equal(strings, ""), pa.scalar(None, type=strings.type), strings))
 
 
 def parse_duration_s(values: Any) -> Any:
@@ -348,7 +348,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     def column(frame: Any, name: str) -> Any:
         if name in frame:
             return frame[name]
-        return pd.Series([""] * len(frame), index=frame.index, dtype=pd.ArrowDtype(pa.string()))
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index)
 
     # Steps add what the job line lacks: peak memory, CPU time, measured energy.
     folded = pd.DataFrame({"_key": steps["_key"].to_numpy()})
@@ -405,7 +405,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
         constraints = jobs["Features"]
     table = pd.DataFrame({
         "line": jobs["_line"].to_numpy(),
-        "job_id": _strings(jobs["JobID"]).to_numpy(zero_copy_only=False),
+        "job_id": arrow_texts(_strings(jobs["JobID"])),
         "start": start.array,
         "end": end.array,
         "hardware": _optional_texts(constraints),
@@ -418,7 +418,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
         "gpus": gpus,
         "gpu_model": gpu_model,
         "measured_kwh": np.where(energy_j > 0, energy_j / 3.6e6, np.nan),
-        "state": _strings(state).to_numpy(zero_copy_only=False),
+        "state": arrow_texts(_strings(state)),
         "user": _optional_texts(column(jobs, "User")),
         "account": _optional_texts(column(jobs, "Account")),
         "project": _optional_texts(column(jobs, "WCKey")),
