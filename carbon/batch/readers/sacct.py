@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.schema import ReadResult, arrow_texts, conform, empty_rejects, rejects_frame
+from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
 
 # The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
 DEFAULT_FIELDS = (
@@ -40,6 +40,8 @@ def _strings(values: Any) -> Any:
     import pandas as pd
     import pyarrow as pa
 
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.cast(pa.string())
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.ArrowDtype):
         return pa.array(values.array).cast(pa.string())
     return pa.array(pd.Series(values, dtype=object).astype(object).where(pd.notna(values), None) if isinstance(values, pd.Series)
@@ -74,30 +76,67 @@ def _floats(values: Any) -> Any:
 
 
 def _optional_texts(values: Any) -> Any:
-    """Arrow strings -> object array, empty -> None."""
+    """Arrow strings, empty -> null; left in Arrow for `conform` to convert once."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
     strings = _strings(values)
-    return arrow_texts(pc.if_else(pc.equal(strings, ""), pa.scalar(None, type=strings.type), strings))
+    return pd.arrays.ArrowExtensionArray(pc.if_else(pc.equal(strings, ""), pa.scalar(None, type=strings.type), strings))
+
+
+def _per_distinct(values: Any, parse: Any) -> Any:
+    """parse(texts) -> numpy array(s) or an Arrow array, computed once per distinct text.
+
+    A log's durations, sizes, states and TRES strings repeat (a million jobs hold a few
+    thousand distinct elapsed times): parsing the dictionary instead of every row makes the
+    regular-expression kernels cost next to nothing."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    strings = _strings(values)
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks() if strings.num_chunks else pa.array([], type=pa.string())
+    if len(strings) < 4096:
+        return parse(strings)
+    encoded = strings.dictionary_encode()
+    if len(encoded.dictionary) * 4 > len(strings):
+        return parse(strings)
+    texts = pa.concat_arrays([encoded.dictionary, pa.nulls(1, encoded.dictionary.type)])
+    indices = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()  # nulls: the appended null
+    parsed = parse(texts)
+    if isinstance(parsed, tuple):
+        return tuple(part[indices] for part in parsed)
+    if isinstance(parsed, (pa.Array, pa.ChunkedArray)):
+        return pc.take(parsed, pa.array(indices))
+    return parsed[indices]
 
 
 def parse_duration_s(values: Any) -> Any:
     """Slurm durations ("D-HH:MM:SS", "HH:MM:SS", "MM:SS.mmm") -> seconds; anything else NaN."""
+    return _per_distinct(values, _parse_duration_s)
+
+
+def _parse_duration_s(strings: Any) -> Any:
     import numpy as np
     import pyarrow.compute as pc
 
-    parts = pc.extract_regex(_strings(values), _DURATION)
+    parts = pc.extract_regex(strings, _DURATION)
     days, hours = np.nan_to_num(_numbers(pc.struct_field(parts, "d"))), np.nan_to_num(_numbers(pc.struct_field(parts, "h")))
     return days * 86400 + hours * 3600 + _numbers(pc.struct_field(parts, "m")) * 60 + _numbers(pc.struct_field(parts, "s"))
 
 
 def parse_memory_gb(values: Any) -> tuple[Any, Any]:
     """Slurm sizes ("100M", "4Gc", "0n", "114944K") -> (GB, per: "c", "n" or ""); a bare number is MB."""
+    return _per_distinct(values, _parse_memory_gb)
+
+
+def _parse_memory_gb(strings: Any) -> tuple[Any, Any]:
     import numpy as np
     import pyarrow.compute as pc
 
-    parts = pc.extract_regex(_strings(values), _MEMORY)
+    parts = pc.extract_regex(strings, _MEMORY)
     units = np.asarray(pc.fill_null(pc.struct_field(parts, "u"), "").to_numpy(zero_copy_only=False), dtype=object)
     scale = np.full(len(units), _UNIT_GB[""])
     for unit, factor in _UNIT_GB.items():
@@ -108,11 +147,15 @@ def parse_memory_gb(values: Any) -> tuple[Any, Any]:
 
 def parse_gpus(tres: Any) -> tuple[Any, Any]:
     """AllocTRES "...,gres/gpu=4" or "gres/gpu:a100=4" -> (count, model or None)."""
+    return _per_distinct(tres, _parse_gpus)
+
+
+def _parse_gpus(strings: Any) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
     import pyarrow.compute as pc
 
-    text = pc.fill_null(_strings(tres), "")
+    text = pc.fill_null(strings, "")
     total = _numbers(pc.extract_regex(text, r"gres/gpu=(?P<n>\d+)").field("n"))
     typed = pc.extract_regex(text, r"gres/gpu:(?P<model>[^=,]+)=(?P<n>\d+)")
     count = np.where(np.isnan(total), _numbers(pc.struct_field(typed, "n")), total)
@@ -363,7 +406,8 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     end = _times(column(jobs, "End"))
     elapsed_s = parse_duration_s(column(jobs, "Elapsed"))
     state_text = column(jobs, "State")  # fields come trimmed
-    state = _arrow_series(pc.utf8_upper(pc.replace_substring_regex(pa.array(state_text.array), r" .*$", "")), state_text.index)
+    state = _arrow_series(_per_distinct(state_text, lambda texts: pc.utf8_upper(pc.replace_substring_regex(texts, r" .*$", ""))),
+                          state_text.index)
     # A running job has no end yet: it has used start + elapsed so far.
     end = end.where(end.notna(), start + pd.to_timedelta(elapsed_s, unit="s"))
     start_text = column(jobs, "Start")
@@ -405,7 +449,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
         constraints = jobs["Features"]
     table = pd.DataFrame({
         "line": jobs["_line"].to_numpy(),
-        "job_id": arrow_texts(_strings(jobs["JobID"])),
+        "job_id": pd.arrays.ArrowExtensionArray(_strings(jobs["JobID"])),
         "start": start.array,
         "end": end.array,
         "hardware": _optional_texts(constraints),
@@ -418,7 +462,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
         "gpus": gpus,
         "gpu_model": gpu_model,
         "measured_kwh": np.where(energy_j > 0, energy_j / 3.6e6, np.nan),
-        "state": arrow_texts(_strings(state)),
+        "state": pd.arrays.ArrowExtensionArray(_strings(state)),
         "user": _optional_texts(column(jobs, "User")),
         "account": _optional_texts(column(jobs, "Account")),
         "project": _optional_texts(column(jobs, "WCKey")),
