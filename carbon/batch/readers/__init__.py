@@ -38,6 +38,14 @@ def reader(format_name: str) -> Callable[..., ReadResult]:
 
 def read(path: str | Path, format_name: str | None = None, fields: Sequence[str] | None = None) -> ReadResult:
     name = format_name or guess_format(path)
-    if name == "sacct":
-        return reader(name)(path, fields=fields)
-    return reader(name)(path)
+    result = reader(name)(path, fields=fields) if name == "sacct" else reader(name)(path)
+    _release_arrow_memory()
+    return result
+
+
+def _release_arrow_memory() -> None:
+    """Hand the Arrow pool's freed blocks back to the system: parsing leaves hundreds of MB
+    cached there that the pricing step, working in numpy, could never reuse."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()

@@ -344,20 +344,25 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    data = Path(path).read_bytes() if data is None else data
-    regular = _regular_table(data, fields, sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS}))
+    given = data
+    text = Path(path).read_bytes() if data is None else data
+    regular = _regular_table(text, fields, sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS}))
     if regular is not None:
         kept, numbers, names, _ = regular
         bad: list[tuple[int, str, str]] = []
     else:
-        kept, numbers, names, bad = _split_lines(data, fields)
+        kept, numbers, names, bad = _split_lines(text, fields)
+    del regular, text  # the file's bytes are not held while the table is built
     width = len(names)
 
+    def line_texts(lines: Any) -> list[str]:
+        """Rejected lines' texts for the regular path, which keeps none: read again (rejects are few)."""
+        return _line_texts(Path(path).read_bytes() if given is None else given, lines, width)
+
     def texts(frame: Any, mask: Any) -> Any:
-        """Rejected lines' texts: kept by the line-by-line path, looked up again by the regular one."""
         if "_text" in frame:
             return frame.loc[mask, "_text"]
-        return _line_texts(data, frame.loc[mask, "_line"].to_numpy(), width)
+        return line_texts(frame.loc[mask, "_line"].to_numpy())
 
     rejected = [pd.DataFrame(bad, columns=["line", "reason", "text"])] if bad else []
     if not len(kept):
@@ -371,7 +376,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     bad_id = pc.equal(key_array, "").to_numpy(zero_copy_only=False)
     if bad_id.any():
         rejected.append(rejects_frame(numbers[bad_id], "malformed line: empty JobID",
-                                      _line_texts(data, numbers[bad_id], width) if isinstance(kept, pa.Table)
+                                      line_texts(numbers[bad_id]) if isinstance(kept, pa.Table)
                                       else pc.filter(kept, pa.array(bad_id))))
 
     def part(lines: Any, mask: Any, wanted: Sequence[str]) -> Any:
@@ -382,11 +387,18 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
 
     jobs = part(kept, ~is_step & ~bad_id, _JOB_FIELDS)
     steps = part(kept, is_step & ~bad_id, _STEP_FIELDS)
-    del kept, job_id
-    orphan = ~steps["_key"].isin(jobs["_key"])
+    del kept, job_id, key_array
+    # Steps join their job by key in Arrow (a hash join on the texts, no Python strings): each
+    # step gets the first job row with its key, each job row the first row with its own key.
+    job_keys = _strings(jobs["_key"])
+    job_keys = job_keys.combine_chunks() if isinstance(job_keys, pa.ChunkedArray) else job_keys
+    job_of = pc.index_in(_strings(steps["_key"]), value_set=job_keys).fill_null(-1).to_numpy(zero_copy_only=False)
+    first_row = pc.index_in(job_keys, value_set=job_keys).to_numpy(zero_copy_only=False)
+    del job_keys
+    orphan = job_of < 0
     if orphan.any():
         rejected.append(rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", texts(steps, orphan)))
-    steps = steps[~orphan]
+    steps, job_of = steps[~orphan], job_of[~orphan]
 
     def column(frame: Any, name: str) -> Any:
         if name in frame:
@@ -394,11 +406,12 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
         return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index)
 
     # Steps add what the job line lacks: peak memory, CPU time, measured energy.
-    folded = pd.DataFrame({"_key": steps["_key"].to_numpy()})
+    folded = pd.DataFrame({"_job": job_of})
     folded["rss_gb"] = parse_memory_gb(column(steps, "MaxRSS"))[0]
     folded["cpu_s"] = parse_duration_s(column(steps, "TotalCPU"))
     folded["energy_j"] = _floats(column(steps, "ConsumedEnergyRaw"))
-    by_job = folded.groupby("_key", sort=False).agg(rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"),
+    del steps
+    by_job = folded.groupby("_job", sort=False).agg(rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"),
                                                    energy_j=("energy_j", "max"))
     by_job["cpu_s"] = by_job["cpu_s"].where(by_job["cpu_s"] > 0)
 
@@ -431,7 +444,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     memory = np.where(memory > 0, memory, np.nan)  # 0n / 0c: all of the node's memory
     gpus, gpu_model = parse_gpus(column(jobs, "AllocTRES"))
 
-    extra = by_job.reindex(jobs["_key"].to_numpy())
+    extra = by_job.reindex(first_row[ok.to_numpy()])
     cpu_s = parse_duration_s(column(jobs, "TotalCPU"))
     step_cpu_s = extra["cpu_s"].to_numpy(dtype=float)
     from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
