@@ -97,6 +97,15 @@ def _per_key(values: list, codes: Any, dtype: Any = object) -> Any:
     return np.array(values, dtype=dtype)[codes] if len(values) else np.empty(len(codes), dtype=dtype)
 
 
+def _bounds_table(values: list, pick: Any) -> Any:
+    """One row of Bounds.as_tuple() per distinct key; Fortran order keeps each bound's column contiguous."""
+    import numpy as np
+
+    table = np.array([pick(v).as_tuple() if v is not None and not isinstance(v, str) else (np.nan,) * 3 for v in values],
+                     dtype=float).reshape(-1, 3)
+    return np.asfortranarray(table)
+
+
 def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
     import numpy as np
 
@@ -189,12 +198,13 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         return factors.power(with_parts(hardware, float(vcpu_count), int(gpu_count)))
 
     pw_codes, powers = _apply_keyed([hw_codes, vcpus, gpus, jobs["gpu_model"].to_numpy(dtype=object)], power_for)
-    cpu0 = _bounds_arrays(powers, pw_codes, lambda p: p.cpu_idle_w)
-    cpu1 = _bounds_arrays(powers, pw_codes, lambda p: p.cpu_full_w)
-    gpu0 = _bounds_arrays(powers, pw_codes, lambda p: p.gpu_idle_w)
-    gpu1 = _bounds_arrays(powers, pw_codes, lambda p: p.gpu_full_w)
-    mem_w = _bounds_arrays(powers, pw_codes, lambda p: p.memory_w_per_gb)
-    default_util = np.array([p.default_cpu_util for p in powers], dtype=float)[pw_codes]
+    del hw_vcpus, hw_gpus, hw_memory
+    # Watts per distinct power model: (models, 3 bounds); gathered per job one bound at a time
+    # below, so that a million-row array lives only while its bound is being computed.
+    cpu0, cpu1, gpu0, gpu1, mem_w = (_bounds_table(powers, pick) for pick in (
+        lambda p: p.cpu_idle_w, lambda p: p.cpu_full_w, lambda p: p.gpu_idle_w, lambda p: p.gpu_full_w,
+        lambda p: p.memory_w_per_gb))
+    default_util = np.array([p.default_cpu_util for p in powers], dtype=float)
     hardware_used = _per_key([((h.instance_type or h.cpu_model) if h is not None else None) or "vCPUs only (fleet average)"
                               for h, _ in hw_found], hw_codes)
 
@@ -203,19 +213,25 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
 
     util = jobs["cpu_util"].to_numpy(dtype=float)
     known = ~np.isnan(util)
-    cpu_util = (np.where(known, util, default_util), np.where(known, util, 0.0), np.where(known, util, 1.0))
     gutil = jobs["gpu_util"].to_numpy(dtype=float)
     gknown = ~np.isnan(gutil)
-    gpu_util = (np.where(gknown, gutil, UNKNOWN_UTIL_CENTRAL), np.where(gknown, gutil, 0.0), np.where(gknown, gutil, 1.0))
     kwh_per_w = duration_s / 3600.0 / 1000.0
     measured = jobs["measured_kwh"].to_numpy(dtype=float)
     is_measured = ~np.isnan(measured)
     modelled = ~is_measured
-    cpu_kwh = [np.where(modelled, (cpu0[i] + cpu_util[i] * (cpu1[i] - cpu0[i])) * kwh_per_w, 0.0) for i in range(3)]
-    ram_kwh = [np.where(modelled, memory_power_w(memory_gb, mem_w[i]) * kwh_per_w, 0.0) for i in range(3)]
-    gpu_kwh = [np.where(modelled, (gpu0[i] + gpu_util[i] * (gpu1[i] - gpu0[i])) * kwh_per_w, 0.0) for i in range(3)]
     other_kwh = np.where(is_measured, measured, 0.0)
-    it_kwh = [cpu_kwh[i] + ram_kwh[i] + gpu_kwh[i] + other_kwh for i in range(3)]
+    it_kwh = []
+    for i, (cpu_unknown, gpu_unknown) in enumerate(((default_util[pw_codes], UNKNOWN_UTIL_CENTRAL), (0.0, 0.0), (1.0, 1.0))):
+        cpu_util, idle, full = np.where(known, util, cpu_unknown), cpu0[:, i][pw_codes], cpu1[:, i][pw_codes]
+        cpu = np.where(modelled, (idle + cpu_util * (full - idle)) * kwh_per_w, 0.0)
+        ram = np.where(modelled, memory_power_w(memory_gb, mem_w[:, i][pw_codes]) * kwh_per_w, 0.0)
+        gpu_util, idle, full = np.where(gknown, gutil, gpu_unknown), gpu0[:, i][pw_codes], gpu1[:, i][pw_codes]
+        gpu = np.where(modelled, (idle + gpu_util * (full - idle)) * kwh_per_w, 0.0)
+        del cpu_util, gpu_util, idle, full
+        it_kwh.append(cpu + ram + gpu + other_kwh)
+        if i == 0:  # the central parts are reported; the low/high ones only make up the range
+            cpu_kwh, ram_kwh, gpu_kwh = cpu, ram, gpu
+        del cpu, ram, gpu
 
     # --- PUE and intensity ------------------------------------------------------------------------
     pue_codes, pues = _apply_keyed(
@@ -237,10 +253,11 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         _hourly(factors, locations, region_codes, start, end, intensity, granularity, basis, dataset)
 
     energy = [it_kwh[i] * pue[i] for i in range(3)]
+    del it_kwh
     co2e = [energy[i] * intensity[i] / 1000.0 for i in range(3)]
     used = jobs["memory_used_gb"].to_numpy(dtype=float)
     unused_share = np.where((memory_gb > 0) & ~np.isnan(used), np.clip(1.0 - used / np.where(memory_gb > 0, memory_gb, 1.0), 0, 1), 0.0)
-    unused_co2e = ram_kwh[0] * unused_share * pue[0] * intensity[0] / 1000.0
+    unused_co2e = ram_kwh * unused_share * pue[0] * intensity[0] / 1000.0
 
     columns = {
         "line": jobs["line"].to_numpy(), "job_id": jobs["job_id"].to_numpy(dtype=object),
@@ -249,7 +266,7 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         "state": jobs["state"].to_numpy(dtype=object), "region": region_names, "zone": zones, "hardware": hint,
         "hardware_used": hardware_used, "hardware_method": method, "start": start.array, "end": end.array,
         "duration_s": duration_s, "cpus": vcpus, "cpu_util": util, "memory_gb": memory_gb, "memory_used_gb": used,
-        "gpus": gpus, "cpu_kwh": cpu_kwh[0], "ram_kwh": ram_kwh[0], "gpu_kwh": gpu_kwh[0], "other_kwh": other_kwh,
+        "gpus": gpus, "cpu_kwh": cpu_kwh, "ram_kwh": ram_kwh, "gpu_kwh": gpu_kwh, "other_kwh": other_kwh,
         "energy_method": _two_texts(is_measured, "measured", "modelled"),
         "energy_kwh": energy[0], "energy_kwh_low": energy[1], "energy_kwh_high": energy[2],
         "co2e_kg": co2e[0], "co2e_kg_low": co2e[1], "co2e_kg_high": co2e[2],
