@@ -128,7 +128,7 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
 
     factors = factors or Factors()
     n = len(jobs)
-    reason = np.full(n, None, dtype=object)
+    reason = np.empty(n, dtype=object)  # all None
     rejected = np.zeros(n, dtype=bool)  # reason is set: kept as a mask, not re-derived from the texts
 
     def reject(mask: Any, text: Any) -> None:
@@ -284,17 +284,24 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
 
 
 def _two_texts(mask: Any, yes: str, no: str) -> Any:
-    """A text column of two values, with the dtype pandas gives such text; where that is Arrow
-    backed, built in Arrow from the mask (pandas would convert a million strings one by one)."""
+    import numpy as np
+
+    return coded_texts(mask.astype(np.int8), [no, yes], fallback=lambda: np.where(mask, yes, no))
+
+
+def coded_texts(codes: Any, texts: list[str], fallback: Any = None) -> Any:
+    """texts[codes] as a column with the dtype pandas gives such text; where that is Arrow
+    backed, built in Arrow from the codes (pandas would convert a million strings one by one).
+    `fallback` gives the column as it was built before, for pandas without Arrow strings."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-    dtype = pd.Series(np.array([yes, no])).dtype
+    dtype = pd.Series(np.array(texts, dtype=object)).dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
-        return np.where(mask, yes, no)
-    texts = pa.DictionaryArray.from_arrays(pa.array(mask.astype(np.int8)), pa.array([no, yes])).cast(pa.string())
-    return pd.array(texts, dtype=dtype)
+        return fallback() if fallback else np.array(texts, dtype=object)[codes]
+    column = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(texts, type=pa.string())).cast(pa.string())
+    return pd.array(column, dtype=dtype)
 
 
 def _hourly(factors: Factors, locations: list, region_codes: Any, start: Any, end: Any, intensity: list,

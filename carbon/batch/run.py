@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.engine import Settings, estimate_frame, split
+from carbon.batch.engine import Settings, coded_texts, estimate_frame, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
 
@@ -104,7 +104,7 @@ def estimate_logs(paths: Sequence[str | Path], *, format_name: str | None = None
         result = read(path, format_name, fields)
         read_count += result.records
         tables.append(result.jobs)
-        sources.append(np.full(len(result.jobs), str(path), dtype=object))
+        sources.append(np.full(len(result.jobs), len(sources), dtype=np.int32))
         rejects.append(result.rejects.assign(source=str(path)))
         del result
     # One log (the usual case) is used as read: no concatenated copy of the table.
@@ -117,7 +117,10 @@ def estimate_logs(paths: Sequence[str | Path], *, format_name: str | None = None
     else:
         raise ValueError(f"unknown engine {engine!r}; use pandas or dask")
     del jobs
-    priced["source"] = np.concatenate(sources) if sources else np.array([], dtype=object)
+    if len(priced):
+        priced["source"] = coded_texts(np.concatenate(sources), [str(path) for path in paths])
+    else:
+        priced["source"] = np.array([], dtype=object)
     estimated, refused = split(priced)
     refused["source"] = priced.loc[priced["reject_reason"].notna(), "source"].to_numpy()
     refused["text"] = refused["text"].map(lambda job: f"job {job}")
