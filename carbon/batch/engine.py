@@ -86,8 +86,10 @@ def _codes(column: Any) -> tuple[Any, int]:
         low, high = int(column.min()), int(column.max())
         if high - low < 4 * len(column) + 1024:
             return column.astype(np.int64) - low, high - low + 1
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    return codes, len(uniques)
+    # Missing values get their own code after the others: factorize's NA sentinel is far cheaper
+    # than use_na_sentinel=False, which scans an object column for NA a second time.
+    codes, uniques = pd.factorize(column)
+    return np.where(codes < 0, len(uniques), codes), len(uniques) + 1
 
 
 def _per_key(values: list, codes: Any, dtype: Any = object) -> Any:
