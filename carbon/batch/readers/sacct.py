@@ -374,6 +374,10 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
 
     def part(lines: Any, mask: Any, wanted: Sequence[str]) -> Any:
         selected = pa.array(mask)
+        if isinstance(lines, pa.Table):  # filter only the fields this part reads
+            positions = _positions(names)
+            lines = lines.select(sorted({f"f{positions[name]}" for name in wanted if name in positions}
+                                        & set(lines.column_names)))
         frame = _fields(pc.filter(lines, selected), numbers[mask], names, wanted)
         frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key_array, selected))
         return frame
