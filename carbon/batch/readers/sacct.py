@@ -15,6 +15,7 @@ means "all of the node's memory" (unknown here: the hardware's memory is used), 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +226,44 @@ def _positions(names: Sequence[str]) -> dict[str, int]:
     return {name: i for i, name in reversed(list(enumerate(names)))}  # first of duplicates
 
 
-def _regular_table(data: bytes, fields: Sequence[str] | None, wanted: Sequence[str]) -> Any:
+@dataclass(frozen=True)
+class _Shape:
+    """What decides whether a log is regular, found in one pass over its bytes."""
+
+    first_line: bytes
+    second_line: bytes
+    has_cr: bool
+    has_comment: bool  # a line starting with "#"
+    newlines: int
+    ends_with_newline: bool
+
+
+def _shape(chunks: Any) -> _Shape:
+    """The shape of a log given as successive byte chunks (a file read piece by piece, or one
+    bytes object): memchr-fast one-byte searches, the two-byte one only where "#" occurs."""
+    head, has_cr, has_comment, newlines, previous = b"", False, False, 0, b"\n"
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if len(head) < 2**16 or head.count(b"\n") < 2:
+            head += chunk[: 2**16]
+        has_cr = has_cr or b"\r" in chunk
+        has_comment = has_comment or (b"#" in chunk and b"\n#" in previous[-1:] + chunk)
+        newlines += chunk.count(b"\n")
+        previous = chunk
+    lines = head.split(b"\n", 2)
+    return _Shape(lines[0], lines[1] if len(lines) > 1 else b"", has_cr, has_comment, newlines,
+                  newlines > 0 and previous.endswith(b"\n"))
+
+
+def _file_chunks(path: str | Path, size: int = 2**26) -> Any:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def _regular_table(data: bytes | None, fields: Sequence[str] | None, wanted: Sequence[str],
+                   path: str | Path | None = None) -> Any:
     """The usual log, read by Arrow's multi-threaded CSV parser: (table of the wanted fields as
     raw string columns `f<position>`, line numbers, names, width), or None when the file is not
     regular: every line a record with the same number of fields, no header past the first
@@ -235,21 +273,18 @@ def _regular_table(data: bytes, fields: Sequence[str] | None, wanted: Sequence[s
     import pyarrow as pa
     import pyarrow.csv as csv
 
-    # One-byte searches are memchr-fast; the two-byte one runs only where a "#" occurs at all.
-    if not data or b"\r" in data or data.startswith((b"\n", b"#")) or (b"#" in data and b"\n#" in data):
+    shape = _shape([data] if data is not None else _file_chunks(path))
+    if shape.has_cr or shape.has_comment or not shape.first_line:  # (an empty first line: blank, or no data)
         return None
-    end = data.find(b"\n")
-    first_line = data[: end if end >= 0 else len(data)].decode("utf-8", errors="replace")
-    first = [f.strip() for f in first_line.split("|")]
+    first = [f.strip() for f in shape.first_line.decode("utf-8", errors="replace").split("|")]
     names: list[str] | None = [f.strip() for f in fields] if fields else None
     min_fields = len(names) if names else _DEFAULT_MIN_FIELDS
     header = names is None and "jobid" in [f.lower() for f in first]
     if header:
         names, min_fields = first, len(first)
-        if end < 0 or end + 1 >= len(data):
+        if not shape.second_line:
             return None
-        end_second = data.find(b"\n", end + 1)
-        count = data[end + 1: end_second if end_second >= 0 else len(data)].count(b"|") + 1
+        count = shape.second_line.count(b"|") + 1
     else:
         count = len(first)
     names = names or list(DEFAULT_FIELDS)
@@ -259,7 +294,7 @@ def _regular_table(data: bytes, fields: Sequence[str] | None, wanted: Sequence[s
     columns = sorted({positions[name] for name in wanted if name in positions and positions[name] < count})
     try:
         table = csv.read_csv(
-            pa.py_buffer(data),
+            pa.py_buffer(data) if data is not None else str(path),  # a path is read in blocks, never whole
             read_options=csv.ReadOptions(autogenerate_column_names=True, skip_rows=1 if header else 0),
             # A line with another number of fields is an error (ArrowInvalid): that file is not regular.
             parse_options=csv.ParseOptions(delimiter="|", quote_char=False, escape_char=False, double_quote=False,
@@ -270,7 +305,7 @@ def _regular_table(data: bytes, fields: Sequence[str] | None, wanted: Sequence[s
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     first_number = 2 if header else 1
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    lines = shape.newlines + (0 if shape.ends_with_newline else 1)
     if table.num_rows != lines - first_number + 1:  # blank lines were skipped: numbering would be off
         return None
     return table, np.arange(first_number, first_number + table.num_rows), names, count
@@ -338,14 +373,14 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     import pyarrow.compute as pc
 
     given = data
-    text = Path(path).read_bytes() if data is None else data
-    regular = _regular_table(text, fields, sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS}))
+    # From a path, the regular reader never holds the whole file's bytes.
+    regular = _regular_table(data, fields, sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS}), path)
     if regular is not None:
         kept, numbers, names, _ = regular
         bad: list[tuple[int, str, str]] = []
     else:
-        kept, numbers, names, bad = _split_lines(text, fields)
-    del regular, text  # the file's bytes are not held while the table is built
+        kept, numbers, names, bad = _split_lines(Path(path).read_bytes() if data is None else data, fields)
+    del regular
     width = len(names)
 
     def line_texts(lines: Any) -> list[str]:
