@@ -213,6 +213,20 @@ def compare_engines(count: int, partitions: int) -> None:
         np.testing.assert_allclose(one[name].to_numpy(float), other[name].to_numpy(float), rtol=1e-12, equal_nan=True)
 
 
+def test_chunked_run_equals_one_chunk(monkeypatch):
+    """A log longer than a chunk is priced chunk by chunk and stitched: every column, dtype and
+    row must be what one pass over the whole table gives (333 does not divide 2,000)."""
+    import carbon.batch.run as run
+
+    frame = random_jobs(2_000)
+    settings = Settings(what_if_region="FR", what_if_shift_h=5)
+    whole = run._pandas(frame, settings, Factors())
+    monkeypatch.setattr(run, "CHUNK_ROWS", 333)
+    chunked = run._pandas(frame, settings, Factors())
+    assert chunked["what_if_co2e_kg"].notna().any() and chunked["reject_reason"].notna().any()
+    pd.testing.assert_frame_equal(chunked, whole)
+
+
 def test_pandas_and_dask_agree():
     compare_engines(3_000, 3)
 

@@ -28,6 +28,10 @@ OUTPUT_COLUMNS = (
     "intensity_g_per_kwh", "intensity_g_per_kwh_low", "intensity_g_per_kwh_high", "intensity_granularity",
     "intensity_basis", "intensity_dataset", "pue", "pue_low", "pue_high", "unused_memory_co2e_kg", "reject_reason",
 )
+# Output columns that are the job table's own, unchanged in every mode: a chunked run takes
+# them from the whole table instead of copying them chunk by chunk.
+CARRIED_COLUMNS = ("line", "job_id", "user", "account", "partition", "project", "state", "hardware", "cpu_util",
+                   "memory_used_gb")
 
 
 @dataclass(frozen=True)
@@ -262,13 +266,9 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     unused_co2e = ram_kwh * unused_share * pue[0] * intensity[0] / 1000.0
 
     columns = {
-        "line": jobs["line"].to_numpy(), "job_id": jobs["job_id"].to_numpy(dtype=object),
-        "user": jobs["user"].to_numpy(dtype=object), "account": jobs["account"].to_numpy(dtype=object),
-        "partition": partition, "project": jobs["project"].to_numpy(dtype=object),
-        "state": jobs["state"].to_numpy(dtype=object), "region": region_names, "zone": zones, "hardware": hint,
+        **{name: _as_stored(jobs[name]) for name in CARRIED_COLUMNS}, "region": region_names, "zone": zones,
         "hardware_used": hardware_used, "hardware_method": method, "start": start.array, "end": end.array,
-        "duration_s": duration_s, "cpus": vcpus, "cpu_util": util, "memory_gb": memory_gb, "memory_used_gb": used,
-        "gpus": gpus, "cpu_kwh": cpu_kwh, "ram_kwh": ram_kwh, "gpu_kwh": gpu_kwh, "other_kwh": other_kwh,
+        "duration_s": duration_s, "cpus": vcpus, "memory_gb": memory_gb, "gpus": gpus, "cpu_kwh": cpu_kwh, "ram_kwh": ram_kwh, "gpu_kwh": gpu_kwh, "other_kwh": other_kwh,
         "energy_method": _two_texts(is_measured, "measured", "modelled"),
         "energy_kwh": energy[0], "energy_kwh_low": energy[1], "energy_kwh_high": energy[2],
         "co2e_kg": co2e[0], "co2e_kg_low": co2e[1], "co2e_kg_high": co2e[2],
@@ -278,11 +278,19 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         "unused_memory_co2e_kg": unused_co2e, "reject_reason": reason,
     }
     # Texts stay object arrays: letting pandas re-infer them as strings costs more than the arithmetic.
-    out = pd.DataFrame({name: pd.Series(value, dtype=object) if isinstance(value, np.ndarray) and value.dtype == object
+    # copy=False: pandas would otherwise copy each object array (the input's own columns among them).
+    out = pd.DataFrame({name: pd.Series(value, dtype=object, copy=False) if isinstance(value, np.ndarray) and value.dtype == object
                         else value for name, value in columns.items()}, columns=list(OUTPUT_COLUMNS), copy=False)
     out["start"] = pd.to_datetime(out["start"], utc=True)
     out["end"] = pd.to_datetime(out["end"], utc=True)
     return out
+
+
+def _as_stored(column: Any) -> Any:
+    """The column's own values without a copy: its numpy array, or its extension array (Arrow text)."""
+    import numpy as np
+
+    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
 
 
 def _two_texts(mask: Any, yes: str, no: str) -> Any:

@@ -8,6 +8,7 @@ dense arrays with their running integral, so any interval's mean is two lookups.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +17,9 @@ from carbon.batch.hardware import HardwareMap
 from carbon.batch.hardware import resolve as resolve_hardware
 from carbon.intensity.base import IntensityValue
 from carbon.model import Bounds, Hardware, Location
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,18 @@ class Factors:
 
     hardware_map: HardwareMap = field(default_factory=HardwareMap)
     _cache: dict[tuple, Any] = field(default_factory=dict)
+    # Chunks priced on two threads share the memo: a key is looked up once, by whichever asks
+    # first (re-entrant: an intensity lookup asks whether the zone is hourly).
+    lock: Any = field(default_factory=threading.RLock)
 
     def _memo(self, key: tuple, compute: Any) -> Any:
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        found = self._cache.get(key, _MISSING)
+        if found is _MISSING:
+            with self.lock:
+                found = self._cache.get(key, _MISSING)
+                if found is _MISSING:
+                    found = self._cache[key] = compute()
+        return found
 
     def location(self, region: str) -> Location | str:
         """The Location, or the reason it cannot be used."""

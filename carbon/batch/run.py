@@ -8,11 +8,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.engine import Settings, coded_texts, estimate_frame, split
+from carbon.batch.engine import CARRIED_COLUMNS, Settings, coded_texts, estimate_frame, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
 
-CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries; one chunk needs no concatenation
+CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
+# Chunks are priced two at a time: numpy releases the GIL in the arithmetic, and one thread's
+# page faults on fresh memory overlap the other's work. (A log of one chunk is not split: the
+# stitching would cost more than the second thread gains.)
+THREADS = 2
 _WHAT_IF = ("region", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "intensity_g_per_kwh", "pue")
 
 
@@ -54,15 +58,84 @@ class Progress:
 
 
 def _pandas(jobs: Any, settings: Settings, factors: Factors) -> Any:
-    import pandas as pd
+    from concurrent.futures import ThreadPoolExecutor
 
     progress = Progress(len(jobs), "estimating")
-    parts = []
-    for first in range(0, max(len(jobs), 1), CHUNK_ROWS):
-        parts.append(estimate_with_what_if(jobs.iloc[first:first + CHUNK_ROWS], settings, factors))
-        progress.update(min(first + CHUNK_ROWS, len(jobs)))
+    if len(jobs) <= CHUNK_ROWS:
+        priced = estimate_with_what_if(jobs, settings, factors)
+        progress.update(len(jobs))
+        progress.close()
+        return priced
+    columns: list[StitchedColumns] = []
+
+    def price(first: int) -> int:
+        part = estimate_with_what_if(jobs.iloc[first:first + CHUNK_ROWS], settings, factors)
+        with factors.lock:  # the first chunk done allocates the whole result
+            if not columns:
+                columns.append(StitchedColumns(part, jobs))
+        columns[0].put(first, part)  # chunks fill disjoint slices
+        return min(first + CHUNK_ROWS, len(jobs))
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        for done in pool.map(price, range(0, len(jobs), CHUNK_ROWS)):  # in order
+            progress.update(done)
     progress.close()
-    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return columns[0].frame()
+
+
+class StitchedColumns:
+    """Chunk results copied into full-length columns allocated once.
+
+    Concatenating the chunks at the end would hold every chunk's result and the concatenation
+    at the same time; filling preallocated columns holds the result once plus one chunk, and
+    fresh memory is what costs most on a large log (page faults). Columns the engine carries
+    unchanged from the job table are taken from the whole table, not copied at all."""
+
+    def __init__(self, like: Any, jobs: Any) -> None:
+        import numpy as np
+        import pandas as pd
+
+        self.dtypes = dict(like.dtypes.items())
+        self.carried = {name: jobs[name].reset_index(drop=True) for name in CARRIED_COLUMNS}
+        self.arrays: dict[str, Any] = {}
+        self.pieces: dict[str, dict[int, Any]] = {}  # other extension-typed columns, by first row: joined at the end
+        for name, dtype in self.dtypes.items():
+            if name in self.carried:
+                continue
+            if isinstance(dtype, pd.DatetimeTZDtype):
+                self.arrays[name] = np.empty(len(jobs), dtype=f"datetime64[{dtype.unit}]")
+            elif isinstance(dtype, np.dtype):
+                self.arrays[name] = np.empty(len(jobs), dtype=dtype)
+            else:
+                self.pieces[name] = {}
+
+    def put(self, first: int, part: Any) -> None:
+        import pandas as pd
+
+        for name, array in self.arrays.items():
+            column, dtype = part[name], self.dtypes[name]
+            if isinstance(dtype, pd.DatetimeTZDtype):
+                array[first:first + len(part)] = column.dt.tz_convert("UTC").to_numpy(dtype=array.dtype)
+            else:
+                array[first:first + len(part)] = column.to_numpy(dtype=array.dtype)
+        for name, pieces in self.pieces.items():
+            pieces[first] = part[name]  # chunks may finish out of order
+
+    def frame(self) -> Any:
+        import pandas as pd
+
+        columns = {}
+        for name, dtype in self.dtypes.items():
+            if name in self.carried:
+                columns[name] = self.carried[name]
+            elif name in self.pieces:
+                pieces = self.pieces[name]
+                columns[name] = pd.concat([pieces[first] for first in sorted(pieces)], ignore_index=True)
+            elif isinstance(dtype, pd.DatetimeTZDtype):
+                columns[name] = pd.Series(self.arrays[name], copy=False).dt.tz_localize(dtype.tz)
+            else:  # dtype given: object columns stay object (pandas would re-infer them as strings)
+                columns[name] = pd.Series(self.arrays[name], dtype=dtype, copy=False)
+        return pd.DataFrame(columns, copy=False)
 
 
 def _dask_partition(jobs: Any, settings: Settings, hardware_map: HardwareMap) -> Any:

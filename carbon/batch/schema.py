@@ -13,7 +13,7 @@ from typing import Any
 # name -> (pandas dtype, meaning). Times are UTC; NaN / NaT / empty = unknown.
 JOB_COLUMNS: dict[str, tuple[str, str]] = {
     "line": ("int64", "line (or record) number of the job in its input, 1-based"),
-    "job_id": ("object", "scheduler job id (array and het-job suffixes kept)"),
+    "job_id": ("object", "scheduler job id (array and het-job suffixes kept); may stay Arrow text"),
     "start": ("datetime64[ns, UTC]", "when the job started"),
     "end": ("datetime64[ns, UTC]", "when it ended (running jobs: start + elapsed so far)"),
     "region": ("object", "region code (FR, US-CA, aws:us-east-1); empty: the --region default"),
@@ -33,6 +33,11 @@ JOB_COLUMNS: dict[str, tuple[str, str]] = {
     "account": ("object", "account / cost centre"),
     "project": ("object", "project tag (Slurm WCKey)"),
 }
+
+# Text columns the engine only carries to the output, never uses as a key: when a reader gives
+# them as Arrow-backed strings they stay so, since a job id is unique per job and converting it
+# would create one Python string per job (a tenth of the run's time and memory at 10 M jobs).
+CARRIED_AS_READ = frozenset({"job_id"})
 
 REJECT_COLUMNS = ("line", "reason", "text")
 
@@ -91,10 +96,8 @@ def arrow_texts(array: Any) -> Any:
     return texts[encoded.indices.fill_null(-1).to_numpy()]  # -1: the appended None
 
 
-def _texts(column: Any) -> Any:
-    """A text column as an object array with None for missing; Arrow-backed strings convert in
-    one Arrow pass (nulls come out as None), which costs a third of astype(object) + where."""
-    import numpy as np
+def _arrow_strings(column: Any) -> Any:
+    """The column's Arrow string array when it is Arrow-backed text, else None."""
     import pandas as pd
 
     if isinstance(column.dtype, (pd.StringDtype, pd.ArrowDtype)) and hasattr(column.array, "__arrow_array__"):
@@ -102,7 +105,19 @@ def _texts(column: Any) -> Any:
 
         array = pa.array(column.array)
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            return arrow_texts(array)
+            return array
+    return None
+
+
+def _texts(column: Any) -> Any:
+    """A text column as an object array with None for missing; Arrow-backed strings convert in
+    one Arrow pass (nulls come out as None), which costs a third of astype(object) + where."""
+    import numpy as np
+    import pandas as pd
+
+    array = _arrow_strings(column)
+    if array is not None:
+        return arrow_texts(array)
     values = column.to_numpy(dtype=object)
     missing = pd.isna(values)
     if missing.any():
@@ -123,6 +138,8 @@ def conform(frame: Any) -> Any:
             column = frame[name]
             if dtype.startswith("datetime"):
                 column = pd.to_datetime(column, utc=True, errors="coerce")
+            elif dtype == "object" and name in CARRIED_AS_READ and _arrow_strings(column) is not None:
+                pass  # kept in Arrow: see CARRIED_AS_READ
             elif dtype == "object":
                 column = pd.Series(_texts(column), index=frame.index, dtype=object, copy=False)
             else:
