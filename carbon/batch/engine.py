@@ -268,7 +268,8 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     columns = {
         **{name: _as_stored(jobs[name]) for name in CARRIED_COLUMNS}, "region": region_names, "zone": zones,
         "hardware_used": hardware_used, "hardware_method": method, "start": start.array, "end": end.array,
-        "duration_s": duration_s, "cpus": vcpus, "memory_gb": memory_gb, "gpus": gpus, "cpu_kwh": cpu_kwh, "ram_kwh": ram_kwh, "gpu_kwh": gpu_kwh, "other_kwh": other_kwh,
+        "duration_s": duration_s, "cpus": vcpus, "memory_gb": memory_gb, "gpus": gpus,
+        "cpu_kwh": cpu_kwh, "ram_kwh": ram_kwh, "gpu_kwh": gpu_kwh, "other_kwh": other_kwh,
         "energy_method": _two_texts(is_measured, "measured", "modelled"),
         "energy_kwh": energy[0], "energy_kwh_low": energy[1], "energy_kwh_high": energy[2],
         "co2e_kg": co2e[0], "co2e_kg_low": co2e[1], "co2e_kg_high": co2e[2],
