@@ -145,7 +145,8 @@ def write_logs(count: int, regions: list[str], directory: str, sample: int, sacc
     size = int(table.memory_usage(deep=True).sum())
     table = table.drop(columns=["line"])
     table.to_parquet(Path(directory) / "jobs.parquet", row_group_size=row_group_rows)
-    table.head(sample).to_parquet(Path(directory) / "sample.parquet")
+    if sample:
+        table.head(sample).to_parquet(Path(directory) / "sample.parquet")
     if sacct:
         write_sacct(table, Path(directory) / "jobs.txt")
     return size

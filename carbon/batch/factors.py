@@ -54,12 +54,12 @@ class Factors:
     _cache: dict[tuple, Any] = field(default_factory=dict)
     # Chunks priced on two threads share the memo: a key is looked up once, by whichever asks
     # first (re-entrant: an intensity lookup asks whether the zone is hourly).
-    lock: Any = field(default_factory=threading.RLock)
+    _lock: Any = field(default_factory=threading.RLock)
 
     def _memo(self, key: tuple, compute: Any) -> Any:
         found = self._cache.get(key, _MISSING)
         if found is _MISSING:
-            with self.lock:
+            with self._lock:
                 found = self._cache.get(key, _MISSING)
                 if found is _MISSING:
                     found = self._cache[key] = compute()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,10 +68,11 @@ def _pandas(jobs: Any, settings: Settings, factors: Factors) -> Any:
         progress.close()
         return priced
     columns: list[StitchedColumns] = []
+    allocating = threading.Lock()
 
     def price(first: int) -> int:
         part = estimate_with_what_if(jobs.iloc[first:first + CHUNK_ROWS], settings, factors)
-        with factors.lock:  # the first chunk done allocates the whole result
+        with allocating:  # the first chunk done allocates the whole result
             if not columns:
                 columns.append(StitchedColumns(part, jobs))
         columns[0].put(first, part)  # chunks fill disjoint slices
