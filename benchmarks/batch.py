@@ -39,8 +39,18 @@ def _bundle() -> str:
     from carbon.bundle import BundleError, table
 
     try:
-        for name in ("countries", "countries_monthly", "grid_hourly", "cloud_regions", "instances_aws", "pue",
-                     "microarchitectures", "constants", "cpus", "gpus"):
+        for name in (
+            "countries",
+            "countries_monthly",
+            "grid_hourly",
+            "cloud_regions",
+            "instances_aws",
+            "pue",
+            "microarchitectures",
+            "constants",
+            "cpus",
+            "gpus",
+        ):
             table(name)
         return "installed bundle"
     except BundleError:
@@ -92,17 +102,24 @@ def write_sacct(table, path: Path) -> None:
     start = table["start"].dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy()
     end = table["end"].dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy()
     seconds = (table["end"] - table["start"]).dt.total_seconds().astype(int).to_numpy()
-    elapsed = [f"{s // 86400}-{s % 86400 // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 86400
-               else f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}" for s in seconds.tolist()]
+    elapsed = [
+        f"{s // 86400}-{s % 86400 // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+        if s >= 86400
+        else f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+        for s in seconds.tolist()
+    ]
     cpu = np.nan_to_num(table["cpu_time_s"].to_numpy() * np.maximum(seconds, 1) / np.maximum(seconds, 1))
     total = [f"{int(c) // 60:02d}:{c % 60:06.3f}" for c in cpu.tolist()]
     memory = [f"{int(m * 1024)}M" if m == m else "" for m in table["memory_gb"].tolist()]
     hardware = [h or "" for h in table["hardware"].tolist()]
     with path.open("w") as handle:
-        for i, (s, e, el, tc, mem, hw, state) in enumerate(zip(start, end, elapsed, total, memory, hardware,
-                                                              table["state"].tolist())):
-            handle.write(f"{state}|{i}|1|{mem}|1|{hw}|{s}|{s}|{s}|{el}|00:00:00|{e}|0:0|0:0|1|1||||||{el}|00:00.000|00:00.000|{tc}\n"
-                         f"{state}|{i}.batch|1||1||{s}|{s}|{s}|{el}|00:00:00|{e}|0:0||1|1|0.07M|0.01M|100|115000K|2800000K|{el}|00:00.000|00:00.000|{tc}\n")
+        for i, (s, e, el, tc, mem, hw, state) in enumerate(
+            zip(start, end, elapsed, total, memory, hardware, table["state"].tolist())
+        ):
+            handle.write(
+                f"{state}|{i}|1|{mem}|1|{hw}|{s}|{s}|{s}|{el}|00:00:00|{e}|0:0|0:0|1|1||||||{el}|00:00.000|00:00.000|{tc}\n"
+                f"{state}|{i}.batch|1||1||{s}|{s}|{s}|{el}|00:00:00|{e}|0:0||1|1|0.07M|0.01M|100|115000K|2800000K|{el}|00:00.000|00:00.000|{tc}\n"
+            )
 
 
 class PeakMemory:
@@ -135,8 +152,15 @@ class PeakMemory:
         return self.peak - self.baseline
 
 
-def write_logs(count: int, regions: list[str], directory: str, sample: int, sacct: bool, data_dir: str | None,
-               row_group_rows: int | None = None) -> int:
+def write_logs(
+    count: int,
+    regions: list[str],
+    directory: str,
+    sample: int,
+    sacct: bool,
+    data_dir: str | None,
+    row_group_rows: int | None = None,
+) -> int:
     """Write jobs.parquet, sample.parquet (the loop's first jobs) and, if asked, jobs.txt; return
     the table's in-memory size in bytes."""
     if data_dir:
@@ -184,14 +208,18 @@ def larger_than_memory(count: int, cap_mib: int, regions: list[str]) -> None:
     spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as directory:
         with spawn.Pool(1) as pool:
-            size = pool.apply(write_logs, (count, regions, directory, 0, False, os.environ.get("CARBON_DATA_DIR"),
-                                           ROW_GROUP_ROWS))
-        print(f"\n{count:,} jobs in {ROW_GROUP_ROWS:,}-row groups: {size / 2**20:,.0f} MiB in memory; "
-              f"memory cap {cap_mib:,} MiB above the imports")
+            size = pool.apply(
+                write_logs, (count, regions, directory, 0, False, os.environ.get("CARBON_DATA_DIR"), ROW_GROUP_ROWS)
+            )
+        print(
+            f"\n{count:,} jobs in {ROW_GROUP_ROWS:,}-row groups: {size / 2**20:,.0f} MiB in memory; "
+            f"memory cap {cap_mib:,} MiB above the imports"
+        )
         for label, engine in (("dask engine, streamed", "dask"), ("pandas engine, in memory", "pandas")):
             with spawn.Pool(1, maxtasksperchild=1) as pool:
-                outcome, seconds, peak_mib = pool.apply(capped_run, (str(Path(directory) / "jobs.parquet"), engine,
-                                                                     cap_mib * 2**20, directory))
+                outcome, seconds, peak_mib = pool.apply(
+                    capped_run, (str(Path(directory) / "jobs.parquet"), engine, cap_mib * 2**20, directory)
+                )
             rate = "" if outcome.startswith("out of memory") else f" ({count / seconds:,.0f} jobs/s)"
             print(f"  {label:26s} {outcome}  after {seconds:,.1f} s{rate}, peak resident {peak_mib:,.0f} MiB")
 
@@ -207,11 +235,24 @@ def loop_baseline(rows) -> float:
         util = None if row.cpu_util != row.cpu_util else float(row.cpu_util)
         try:
             if isinstance(row.hardware, str) and row.hardware:
-                carbon.estimate(row.region, instance_type=row.hardware, cpus=row.cpus, memory_gb=row.memory_gb,
-                                duration_s=duration, cpu_util=util, start=row.start.to_pydatetime())
+                carbon.estimate(
+                    row.region,
+                    instance_type=row.hardware,
+                    cpus=row.cpus,
+                    memory_gb=row.memory_gb,
+                    duration_s=duration,
+                    cpu_util=util,
+                    start=row.start.to_pydatetime(),
+                )
             else:
-                carbon.estimate(row.region, cpus=row.cpus, memory_gb=row.memory_gb, duration_s=duration,
-                                cpu_util=util, start=row.start.to_pydatetime())
+                carbon.estimate(
+                    row.region,
+                    cpus=row.cpus,
+                    memory_gb=row.memory_gb,
+                    duration_s=duration,
+                    cpu_util=util,
+                    start=row.start.to_pydatetime(),
+                )
         except (EstimateError, ValueError):
             pass
     return (time.perf_counter() - began) / len(rows)
@@ -223,10 +264,16 @@ def main() -> int:
     parser.add_argument("--loop-sample", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per case: the median is printed, with the range")
     parser.add_argument("--quick", action="store_true", help="skip the sacct-text run")
-    parser.add_argument("--larger-than-memory", type=int, metavar="JOBS",
-                        help="instead: stream a JOBS-job Parquet log with Dask under a memory cap smaller than the log")
+    parser.add_argument(
+        "--larger-than-memory",
+        type=int,
+        metavar="JOBS",
+        help="instead: stream a JOBS-job Parquet log with Dask under a memory cap smaller than the log",
+    )
     parser.add_argument("--memory-cap-mib", type=int, default=1500, help="address-space cap for --larger-than-memory")
-    parser.add_argument("--data-dir", help="intensity data folder (tests/fixtures/batch_bundle has hourly-zone regions)")
+    parser.add_argument(
+        "--data-dir", help="intensity data folder (tests/fixtures/batch_bundle has hourly-zone regions)"
+    )
     args = parser.parse_args()
     if args.data_dir:
         os.environ["CARBON_DATA_DIR"] = args.data_dir
@@ -250,8 +297,17 @@ def main() -> int:
             # The logs are written by a child process: building millions of Python strings for the
             # sacct text leaves this process's heap fragmented, which would slow what is measured.
             with spawn.Pool(1) as pool:
-                size = pool.apply(write_logs, (count, plain + hourly, directory, args.loop_sample, not args.quick,
-                                               os.environ.get("CARBON_DATA_DIR")))
+                size = pool.apply(
+                    write_logs,
+                    (
+                        count,
+                        plain + hourly,
+                        directory,
+                        args.loop_sample,
+                        not args.quick,
+                        os.environ.get("CARBON_DATA_DIR"),
+                    ),
+                )
             parquet, text = Path(directory) / "jobs.parquet", Path(directory) / "jobs.txt"
             per_job_loop = loop_baseline(pd.read_parquet(Path(directory) / "sample.parquet"))
             cases = [("parquet, yearly factors", parquet, "year"), ("parquet, hourly where available", parquet, "hour")]
@@ -273,8 +329,10 @@ def main() -> int:
                     del result
                 rate, peak = statistics.median(rates), max(peaks)
                 spread = f" ({min(rates):,.0f}..{max(rates):,.0f})" if args.repeat > 1 else ""
-                print(f"  {label:34s} {rate:12,.0f} jobs/s{spread}  {rate * per_job_loop:6.0f}x the loop  "
-                      f"peak +{peak / 2**20:,.0f} MiB = {peak / size:.1f}x input  ({counts})")
+                print(
+                    f"  {label:34s} {rate:12,.0f} jobs/s{spread}  {rate * per_job_loop:6.0f}x the loop  "
+                    f"peak +{peak / 2**20:,.0f} MiB = {peak / size:.1f}x input  ({counts})"
+                )
     return 0
 
 

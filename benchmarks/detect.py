@@ -22,14 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 sys.path.insert(0, str(ROOT))
 
-import dmi  # noqa: E402
-from imds_aws import ImdsAws  # noqa: E402
-from imds_azure import ImdsAzure  # noqa: E402
-from metadata_gcp import MetadataGcp  # noqa: E402
-
-from providers import detect_environment  # noqa: E402
-from providers.base import load_providers  # noqa: E402
-from providers.host import gather  # noqa: E402
+import dmi
+from carbon.providers import detect_environment
+from carbon.providers.base import load_providers
+from carbon.providers.host import gather
+from imds_aws import ImdsAws
+from imds_azure import ImdsAzure
+from metadata_gcp import MetadataGcp
 
 
 def median_s(function, runs: int) -> float:
@@ -56,10 +55,16 @@ def main() -> int:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GCE_", "K_", "ECS_", "CARBON_"))}
         base["CARBON_DATA_DIR"] = str(dmi.write_bundle(work / "bundle"))
         os.environ["CARBON_DATA_DIR"] = base["CARBON_DATA_DIR"]
-        emulated = {"AWS_EC2_METADATA_SERVICE_ENDPOINT": aws.url, "GCE_METADATA_HOST": gcp.host,
-                    "CARBON_AZURE_IMDS_ENDPOINT": azure.url}
-        black_holed = {"AWS_EC2_METADATA_SERVICE_ENDPOINT": hole.url, "GCE_METADATA_HOST": hole.host,
-                       "CARBON_AZURE_IMDS_ENDPOINT": hole.url}
+        emulated = {
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": aws.url,
+            "GCE_METADATA_HOST": gcp.host,
+            "CARBON_AZURE_IMDS_ENDPOINT": azure.url,
+        }
+        black_holed = {
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": hole.url,
+            "GCE_METADATA_HOST": hole.host,
+            "CARBON_AZURE_IMDS_ENDPOINT": hole.url,
+        }
         providers, errors = load_providers()
         if errors:
             print("provider load errors:", *errors, sep="\n  ")
@@ -68,8 +73,12 @@ def main() -> int:
             root = work / ("dmi-" + str(abs(hash(tuple(sorted((dmi_values or {}).items()))))))
             if dmi_values is not None:
                 dmi.write_dmi(root, dmi_values)
-            return {**base, **endpoints, "CARBON_DMI_ROOT": str(root if dmi_values is not None else work / "no-dmi"),
-                    "CARBON_REGION": "FR"}
+            return {
+                **base,
+                **endpoints,
+                "CARBON_DMI_ROOT": str(root if dmi_values is not None else work / "no-dmi"),
+                "CARBON_REGION": "FR",
+            }
 
         scenarios = [
             ("off-cloud, DMI rules clouds out", env(dmi.LAPTOP, black_holed), 0.020, None),
@@ -85,17 +94,23 @@ def main() -> int:
         print(f"runs per scenario: {args.runs}; deadline {args.deadline:g} s")
         print(f"baseline (read DMI + environment only): {baseline_s * 1000:.3f} ms")
         print(f"first detection in a fresh process (entry-point scan, imports): {cold_s * 1000:.1f} ms\n")
-        print(f"{'scenario':<48} {'median ms':>10} {'target ms':>10} {'÷ target':>9} {'÷ baseline':>11}  requests  result")
+        print(
+            f"{'scenario':<48} {'median ms':>10} {'target ms':>10} {'÷ target':>9} {'÷ baseline':>11}  requests  result"
+        )
         for name, environ, target_s, expected in scenarios:
             before = len(aws.requests()) + len(gcp.requests()) + len(azure.requests()) + len(hole.requests())
             runs = args.runs if target_s < 0.5 else max(3, args.runs // 5)
             found = detect_environment(args.deadline, environ=environ, providers=providers)
-            elapsed = median_s(lambda: detect_environment(args.deadline, environ=environ, providers=providers), runs)
+            elapsed = median_s(
+                lambda env=environ: detect_environment(args.deadline, environ=env, providers=providers), runs
+            )
             after = len(aws.requests()) + len(gcp.requests()) + len(azure.requests()) + len(hole.requests())
             result = f"{found.provider or 'on-prem'} {found.instance_type or ''}".strip()
             ok = "" if (found.provider == expected) else "  (unexpected provider!)"
-            print(f"{name:<48} {elapsed * 1000:>10.2f} {target_s * 1000:>10.0f} {elapsed / target_s:>9.2f} "
-                  f"{elapsed / baseline_s:>11.1f}  {(after - before) // (runs + 1):>8}  {result}{ok}")
+            print(
+                f"{name:<48} {elapsed * 1000:>10.2f} {target_s * 1000:>10.0f} {elapsed / target_s:>9.2f} "
+                f"{elapsed / baseline_s:>11.1f}  {(after - before) // (runs + 1):>8}  {result}{ok}"
+            )
     return 0
 
 

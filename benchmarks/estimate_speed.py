@@ -13,8 +13,22 @@ import subprocess
 import sys
 import time
 
-ESTIMATE = [sys.executable, "-m", "carbon", "estimate", "--region", "aws:us-east-1", "--instance-type", "m5.xlarge",
-            "--duration", "1h", "--cpu-util", "0.5", "--format", "json"]
+ESTIMATE = [
+    sys.executable,
+    "-m",
+    "carbon",
+    "estimate",
+    "--region",
+    "aws:us-east-1",
+    "--instance-type",
+    "m5.xlarge",
+    "--duration",
+    "1h",
+    "--cpu-util",
+    "0.5",
+    "--format",
+    "json",
+]
 CASES = {
     "bare python": [sys.executable, "-c", "pass"],
     "import carbon": [sys.executable, "-c", "import carbon"],

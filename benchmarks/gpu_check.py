@@ -57,7 +57,9 @@ def main() -> int:
         return 1
     import pynvml
 
-    power_meter = NvmlMeter(pynvml, [Gpu(g.index, g.handle, g.name, uses_counter=False) for g in counter_meter.gpus], [])
+    power_meter = NvmlMeter(
+        pynvml, [Gpu(g.index, g.handle, g.name, uses_counter=False) for g in counter_meter.gpus], []
+    )
     for note in counter_meter.notes():
         print(f"note: {note}")
     per_gpu_counter = {g.index: 0.0 for g in counter_meter.gpus}
@@ -65,8 +67,14 @@ def main() -> int:
 
     import carbon
 
-    tracker = carbon.track(region="FR", interval_s=5.0, write=False, detect=False, gpu_ids=args.gpus,
-                           on_note=lambda text: print(f"tracker note: {text}"))
+    tracker = carbon.track(
+        region="FR",
+        interval_s=5.0,
+        write=False,
+        detect=False,
+        gpu_ids=args.gpus,
+        on_note=lambda text: print(f"tracker note: {text}"),
+    )
     tracker.start()
     stop = threading.Event()
     loads: list[str] = []
@@ -93,11 +101,15 @@ def main() -> int:
         counter_j, power_j = per_gpu_counter[gpu.index], per_gpu_power[gpu.index]
         ratio = power_j / counter_j if counter_j else float("nan")
         method = "" if gpu.uses_counter else "  (no counter on this GPU: both columns are integrated power)"
-        print(f"{gpu.index:<4} {gpu.name[:28]:<28} {counter_j:>11.1f} {power_j:>13.1f} {ratio:>7.3f} "
-              f"{counter_j / elapsed:>8.1f}{method}")
+        print(
+            f"{gpu.index:<4} {gpu.name[:28]:<28} {counter_j:>11.1f} {power_j:>13.1f} {ratio:>7.3f} "
+            f"{counter_j / elapsed:>8.1f}{method}"
+        )
     tracked_j = estimate.energy.gpu_kwh.central * 3.6e6
-    print(f"carbon.track() over the same load (start to stop, a little longer): {tracked_j:.1f} J GPU, "
-          f"method {estimate.energy.method('gpu')}, CO2e {estimate.co2e_kg.central * 1000:.3g} g at FR intensity")
+    print(
+        f"carbon.track() over the same load (start to stop, a little longer): {tracked_j:.1f} J GPU, "
+        f"method {estimate.energy.method('gpu')}, CO2e {estimate.co2e_kg.central * 1000:.3g} g at FR intensity"
+    )
     counter_meter.close()
     return 0
 

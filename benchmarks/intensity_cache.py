@@ -67,12 +67,18 @@ def main() -> None:
             server.stop()
             source.cache.close()
 
-    print(f"cached hour lookup (disk cache hit)   median {cached_us:9.1f} µs   target < 100 µs: "
-          f"{'met' if cached_us < 100 else 'NOT met'}")
-    print(f"uncached live lookup (loopback API)   median {uncached_us:9.1f} µs   ratio uncached/cached = "
-          f"{uncached_us / cached_us:6.1f}x")
-    print(f"bundled lookup (in-memory tables)     median {bundled_us:9.1f} µs   ratio cached/bundled  = "
-          f"{cached_us / bundled_us:6.1f}x")
+    print(
+        f"cached hour lookup (disk cache hit)   median {cached_us:9.1f} µs   target < 100 µs: "
+        f"{'met' if cached_us < 100 else 'NOT met'}"
+    )
+    print(
+        f"uncached live lookup (loopback API)   median {uncached_us:9.1f} µs   ratio uncached/cached = "
+        f"{uncached_us / cached_us:6.1f}x"
+    )
+    print(
+        f"bundled lookup (in-memory tables)     median {bundled_us:9.1f} µs   ratio cached/bundled  = "
+        f"{cached_us / bundled_us:6.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ def main() -> None:
         print(f"{name:<22} {median * 1e3:>10.1f} {(median - bare) * 1e3:>13.1f}")
     added = statistics.median(samples["carbon run -- true"]) - bare
     floor = statistics.median(samples["python -c pass"]) - bare
-    print(f"carbon run adds {added * 1e3:.1f} ms over bare true: {added / 0.100:.2f} of the 100 ms aim "
-          f"({floor * 1e3:.1f} ms of it is the interpreter itself)")
+    print(
+        f"carbon run adds {added * 1e3:.1f} ms over bare true: {added / 0.100:.2f} of the 100 ms aim "
+        f"({floor * 1e3:.1f} ms of it is the interpreter itself)"
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,9 @@ print(json.dumps({"cpu_s": cpu_s, "wall_s": wall_s, "maxrss_kb": resource.getrus
 
 
 def _run(kind: str, seconds: float, folder: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, kind, str(seconds), folder], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(seconds), folder], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -82,12 +83,16 @@ def main() -> None:
     for kind, r in results.items():
         share = 100.0 * r["cpu_s"] / r["wall_s"]
         rss = r["maxrss_kb"] / 1024
-        print(f"{kind:<12} {r['cpu_s']:>9.4f} {r['wall_s']:>7.1f} {share:>12.4f} {rss:>12.1f} {rss - base_rss_mb:>13.1f}")
+        print(
+            f"{kind:<12} {r['cpu_s']:>9.4f} {r['wall_s']:>7.1f} {share:>12.4f} {rss:>12.1f} {rss - base_rss_mb:>13.1f}"
+        )
     ours = results["carbon"]
     share = 100.0 * ours["cpu_s"] / ours["wall_s"]
     added = ours["maxrss_kb"] / 1024 - base_rss_mb
-    print(f"carbon tracker CPU: {share:.4f} % of a core = {share / 0.05:.2f} of the 0.05 % aim; "
-          f"RSS added {added:.1f} MB = {added / 25:.2f} of the 25 MB aim")
+    print(
+        f"carbon tracker CPU: {share:.4f} % of a core = {share / 0.05:.2f} of the 0.05 % aim; "
+        f"RSS added {added:.1f} MB = {added / 25:.2f} of the 25 MB aim"
+    )
     if "codecarbon" not in results:
         print("codecarbon not installed: `pip install codecarbon` to print its figures beside ours")
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DERIVED_CACHES: list[Callable[[], None]] = []
@@ -32,12 +33,12 @@ def data_dir() -> Path:
 @lru_cache(maxsize=1)
 def _package_dir() -> Path:
     # Resolving the installed package's folder is a filesystem walk: once per process is enough.
-    import intensity_data
+    import carbon.intensity_data as intensity_data
 
     return Path(intensity_data.__file__).resolve().parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_table(directory: str, name: str) -> tuple[dict[str, str], ...]:
     path = Path(directory) / f"{name}.csv"
     try:
@@ -52,7 +53,7 @@ def table(name: str) -> tuple[dict[str, str], ...]:
     return _read_table(str(data_dir()), name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text(directory: str, name: str) -> tuple[list[str], str]:
     """Header and the whole file as one string with a leading newline, for substring search."""
     path = Path(directory) / f"{name}.csv"
@@ -77,7 +78,7 @@ def rows_for(name: str, key: str) -> list[dict[str, str]]:
     lines, position = [], text.find(prefix)
     while position != -1:
         end = text.find("\n", position + 1)
-        lines.append(text[position + 1: end if end != -1 else len(text)])
+        lines.append(text[position + 1 : end if end != -1 else len(text)])
         position = text.find(prefix, position + 1)
     return [dict(zip(header, values)) for values in csv.reader(lines)]
 
@@ -90,7 +91,7 @@ def last_rows(name: str) -> list[dict[str, str]]:
     return list(last.values())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_manifest(directory: str) -> dict[str, Any]:
     path = Path(directory) / MANIFEST_NAME
     try:

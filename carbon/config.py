@@ -7,9 +7,10 @@ traced to the setting that caused it. Secrets are masked whenever a value is sho
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 def _str(value: Any) -> str:
@@ -154,8 +155,11 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def load(arguments: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None,
-         config_file: Path | None = None) -> Config:
+def load(
+    arguments: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Config:
     """Fill the Config from arguments (non-None values), environment, file and defaults, in that order."""
     arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
     environ = os.environ if environ is None else environ

@@ -59,8 +59,11 @@ SERIES: dict[str, Series] = {
     "n1": Series(
         "Skylake|Broadwell|Haswell|Ivy Bridge|Sandy Bridge",
         gb_per_vcpu={"standard": 3.75, "highmem": 6.5, "highcpu": 0.9},
-        sizes={"standard": (1, 2, 4, 8, 16, 32, 64, 96), "highmem": (2, 4, 8, 16, 32, 64, 96),
-               "highcpu": (2, 4, 8, 16, 32, 64, 96)},
+        sizes={
+            "standard": (1, 2, 4, 8, 16, 32, 64, 96),
+            "highmem": (2, 4, 8, 16, 32, 64, 96),
+            "highcpu": (2, 4, 8, 16, 32, 64, 96),
+        },
         # Shared-core N1: fractional vCPU sustained (f1-micro 0.2 vCPU, g1-small 0.5 vCPU).
         fixed={"f1-micro": (1, 0.6, "", 0, 0.2), "g1-small": (1, 1.7, "", 0, 0.5)},
         custom_memory_ok=True,
@@ -68,15 +71,21 @@ SERIES: dict[str, Series] = {
     "n2": Series(
         "Cascade Lake|Ice Lake",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 1},
-        sizes={"standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128), "highmem": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128),
-               "highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96)},
+        sizes={
+            "standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128),
+            "highmem": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128),
+            "highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96),
+        },
         fixed={"n2-highmem-128": (128, 864, "", 0, None)},
     ),
     "n2d": Series(
         "EPYC 2nd Gen|EPYC 3rd Gen",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 1},
-        sizes={"standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224), "highmem": (2, 4, 8, 16, 32, 48, 64, 80, 96),
-               "highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224)},
+        sizes={
+            "standard": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224),
+            "highmem": (2, 4, 8, 16, 32, 48, 64, 80, 96),
+            "highcpu": (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224),
+        },
     ),
     "e2": Series(
         "Skylake|Broadwell|Haswell|EPYC 2nd Gen",  # as Cloud Carbon Footprint lists E2 hosts
@@ -86,99 +95,144 @@ SERIES: dict[str, Series] = {
         fixed={"e2-micro": (2, 1, "", 0, 0.125), "e2-small": (2, 2, "", 0, 0.25), "e2-medium": (2, 4, "", 0, 0.5)},
     ),
     "n4": Series(
-        "Emerald Rapids", "Intel Xeon Platinum 8581C",
+        "Emerald Rapids",
+        "Intel Xeon Platinum 8581C",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (2, 4, 8, 16, 32, 48, 64, 80) for s in ("standard", "highmem", "highcpu")},
     ),
     "c4": Series(
-        "Emerald Rapids|Granite Rapids", "Intel Xeon Platinum 8581C",
+        "Emerald Rapids|Granite Rapids",
+        "Intel Xeon Platinum 8581C",
         gb_per_vcpu={"standard": 3.75, "highmem": 7.75, "highcpu": 2},
         sizes={s: (2, 4, 8, 16, 32, 48, 96, 192) for s in ("standard", "highmem", "highcpu")},
         floor_memory=True,
     ),
     "c4a": Series(
-        "", "Google Axion",
+        "",
+        "Google Axion",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (1, 2, 4, 8, 16, 32, 48, 64, 72) for s in ("standard", "highmem", "highcpu")},
         lssd_sizes={s: (4, 8, 16, 32, 48, 64, 72) for s in ("standard", "highmem")},
     ),
     "c3": Series(
-        "Sapphire Rapids", "Intel Xeon Platinum 8481C",
+        "Sapphire Rapids",
+        "Intel Xeon Platinum 8481C",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (4, 8, 22, 44, 88, 176) for s in ("standard", "highmem", "highcpu")},
         lssd_sizes={"standard": (4, 8, 22, 44, 88, 176)},
-        fixed={"c3-standard-192-metal": (192, 768, "", 0, None), "c3-highcpu-192-metal": (192, 512, "", 0, None),
-               "c3-highmem-192-metal": (192, 1536, "", 0, None)},
+        fixed={
+            "c3-standard-192-metal": (192, 768, "", 0, None),
+            "c3-highcpu-192-metal": (192, 512, "", 0, None),
+            "c3-highmem-192-metal": (192, 1536, "", 0, None),
+        },
     ),
     "c3d": Series(
-        "EPYC 4th Gen", "AMD EPYC 9B14",
+        "EPYC 4th Gen",
+        "AMD EPYC 9B14",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (4, 8, 16, 30, 60, 90, 180, 360) for s in ("standard", "highmem", "highcpu")},
         lssd_sizes={s: (8, 16, 30, 60, 90, 180, 360) for s in ("standard", "highmem")},
-        fixed={f"c3d-highcpu-{n}": (n, gb, "", 0, None) for n, gb in ((30, 59), (60, 118), (90, 177), (180, 354),
-                                                                        (360, 708))},
+        fixed={
+            f"c3d-highcpu-{n}": (n, gb, "", 0, None)
+            for n, gb in ((30, 59), (60, 118), (90, 177), (180, 354), (360, 708))
+        },
     ),
     "c2": Series(
-        "Cascade Lake", "Intel Xeon Gold 6253CL",
-        gb_per_vcpu={"standard": 4}, sizes={"standard": (4, 8, 16, 30, 60)},
+        "Cascade Lake",
+        "Intel Xeon Gold 6253CL",
+        gb_per_vcpu={"standard": 4},
+        sizes={"standard": (4, 8, 16, 30, 60)},
     ),
     "c2d": Series(
-        "EPYC 3rd Gen", "AMD EPYC 7B13",
+        "EPYC 3rd Gen",
+        "AMD EPYC 7B13",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (2, 4, 8, 16, 32, 56, 112) for s in ("standard", "highmem", "highcpu")},
     ),
-    "t2d": Series("EPYC 3rd Gen", "AMD EPYC 7B13", gb_per_vcpu={"standard": 4},
-                  sizes={"standard": (1, 2, 4, 8, 16, 32, 48, 60)}),
-    "t2a": Series("", "Ampere Altra Q64-30", gb_per_vcpu={"standard": 4},
-                  sizes={"standard": (1, 2, 4, 8, 16, 32, 48)}),
-    "h3": Series("Sapphire Rapids", "Intel Xeon Platinum 8481C", gb_per_vcpu={"standard": 4},
-                 sizes={"standard": (88,)}),
-    "z3": Series("Sapphire Rapids", "Intel Xeon Platinum 8481C", gb_per_vcpu={"highmem": 8},
-                 sizes={"highmem": (88, 176)}),
+    "t2d": Series(
+        "EPYC 3rd Gen", "AMD EPYC 7B13", gb_per_vcpu={"standard": 4}, sizes={"standard": (1, 2, 4, 8, 16, 32, 48, 60)}
+    ),
+    "t2a": Series("", "Ampere Altra Q64-30", gb_per_vcpu={"standard": 4}, sizes={"standard": (1, 2, 4, 8, 16, 32, 48)}),
+    "h3": Series(
+        "Sapphire Rapids", "Intel Xeon Platinum 8481C", gb_per_vcpu={"standard": 4}, sizes={"standard": (88,)}
+    ),
+    "z3": Series(
+        "Sapphire Rapids", "Intel Xeon Platinum 8481C", gb_per_vcpu={"highmem": 8}, sizes={"highmem": (88, 176)}
+    ),
     "m1": Series(
         "Broadwell|Skylake",
-        fixed={"m1-ultramem-40": (40, 961, "", 0, None), "m1-ultramem-80": (80, 1922, "", 0, None),
-               "m1-ultramem-160": (160, 3844, "", 0, None), "m1-megamem-96": (96, 1433.6, "", 0, None)},
+        fixed={
+            "m1-ultramem-40": (40, 961, "", 0, None),
+            "m1-ultramem-80": (80, 1922, "", 0, None),
+            "m1-ultramem-160": (160, 3844, "", 0, None),
+            "m1-megamem-96": (96, 1433.6, "", 0, None),
+        },
     ),
     "m2": Series(
-        "Cascade Lake", "Intel Xeon Platinum 8280L",
-        fixed={"m2-ultramem-208": (208, 5888, "", 0, None), "m2-ultramem-416": (416, 11776, "", 0, None),
-               "m2-megamem-416": (416, 5888, "", 0, None), "m2-hypermem-416": (416, 8832, "", 0, None)},
+        "Cascade Lake",
+        "Intel Xeon Platinum 8280L",
+        fixed={
+            "m2-ultramem-208": (208, 5888, "", 0, None),
+            "m2-ultramem-416": (416, 11776, "", 0, None),
+            "m2-megamem-416": (416, 5888, "", 0, None),
+            "m2-hypermem-416": (416, 8832, "", 0, None),
+        },
     ),
     "m3": Series(
-        "Ice Lake", "Intel Xeon Platinum 8373C",
-        fixed={"m3-ultramem-32": (32, 976, "", 0, None), "m3-ultramem-64": (64, 1952, "", 0, None),
-               "m3-ultramem-128": (128, 3904, "", 0, None), "m3-megamem-64": (64, 976, "", 0, None),
-               "m3-megamem-128": (128, 1952, "", 0, None)},
+        "Ice Lake",
+        "Intel Xeon Platinum 8373C",
+        fixed={
+            "m3-ultramem-32": (32, 976, "", 0, None),
+            "m3-ultramem-64": (64, 1952, "", 0, None),
+            "m3-ultramem-128": (128, 3904, "", 0, None),
+            "m3-megamem-64": (64, 976, "", 0, None),
+            "m3-megamem-128": (128, 1952, "", 0, None),
+        },
     ),
     "x4": Series(
-        "Sapphire Rapids", "Intel Xeon Platinum 8490H",
-        fixed={"x4-megamem-960-metal": (960, 16384, "", 0, None), "x4-megamem-1440-metal": (1440, 24576, "", 0, None),
-               "x4-megamem-1920-metal": (1920, 32768, "", 0, None)},
+        "Sapphire Rapids",
+        "Intel Xeon Platinum 8490H",
+        fixed={
+            "x4-megamem-960-metal": (960, 16384, "", 0, None),
+            "x4-megamem-1440-metal": (1440, 24576, "", 0, None),
+            "x4-megamem-1920-metal": (1920, 32768, "", 0, None),
+        },
     ),
     "a2": Series(
-        "Cascade Lake", "Intel Xeon Platinum 8273CL",
+        "Cascade Lake",
+        "Intel Xeon Platinum 8273CL",
         fixed={
-            "a2-highgpu-1g": (12, 85, A100_40, 1, None), "a2-highgpu-2g": (24, 170, A100_40, 2, None),
-            "a2-highgpu-4g": (48, 340, A100_40, 4, None), "a2-highgpu-8g": (96, 680, A100_40, 8, None),
+            "a2-highgpu-1g": (12, 85, A100_40, 1, None),
+            "a2-highgpu-2g": (24, 170, A100_40, 2, None),
+            "a2-highgpu-4g": (48, 340, A100_40, 4, None),
+            "a2-highgpu-8g": (96, 680, A100_40, 8, None),
             "a2-megagpu-16g": (96, 1360, A100_40, 16, None),
-            "a2-ultragpu-1g": (12, 170, A100_80, 1, None), "a2-ultragpu-2g": (24, 340, A100_80, 2, None),
-            "a2-ultragpu-4g": (48, 680, A100_80, 4, None), "a2-ultragpu-8g": (96, 1360, A100_80, 8, None),
+            "a2-ultragpu-1g": (12, 170, A100_80, 1, None),
+            "a2-ultragpu-2g": (24, 340, A100_80, 2, None),
+            "a2-ultragpu-4g": (48, 680, A100_80, 4, None),
+            "a2-ultragpu-8g": (96, 1360, A100_80, 8, None),
         },
     ),
     "a3": Series(
-        "Sapphire Rapids", "Intel Xeon Platinum 8481C",
+        "Sapphire Rapids",
+        "Intel Xeon Platinum 8481C",
         fixed={
-            "a3-highgpu-1g": (26, 234, H100, 1, None), "a3-highgpu-2g": (52, 468, H100, 2, None),
-            "a3-highgpu-4g": (104, 936, H100, 4, None), "a3-highgpu-8g": (208, 1872, H100, 8, None),
-            "a3-megagpu-8g": (208, 1872, H100, 8, None), "a3-edgegpu-8g": (208, 1872, H100, 8, None),
+            "a3-highgpu-1g": (26, 234, H100, 1, None),
+            "a3-highgpu-2g": (52, 468, H100, 2, None),
+            "a3-highgpu-4g": (104, 936, H100, 4, None),
+            "a3-highgpu-8g": (208, 1872, H100, 8, None),
+            "a3-megagpu-8g": (208, 1872, H100, 8, None),
+            "a3-edgegpu-8g": (208, 1872, H100, 8, None),
             "a3-ultragpu-8g": (224, 2952, H200, 8, None),
         },
     ),
     "g2": Series(
-        "Cascade Lake", "Intel Xeon Platinum 8273CL",
-        fixed={f"g2-standard-{n}": (n, 4 * n, L4, gpus, None)
-               for n, gpus in ((4, 1), (8, 1), (12, 1), (16, 1), (24, 2), (32, 1), (48, 4), (96, 8))},
+        "Cascade Lake",
+        "Intel Xeon Platinum 8273CL",
+        fixed={
+            f"g2-standard-{n}": (n, 4 * n, L4, gpus, None)
+            for n, gpus in ((4, 1), (8, 1), (12, 1), (16, 1), (24, 2), (32, 1), (48, 4), (96, 8))
+        },
     ),
 }
 # A3 Ultra runs on Emerald Rapids, the other A3 types on Sapphire Rapids (accelerator-optimized page).
@@ -217,18 +271,37 @@ def parse_custom(name: str) -> MachineShape:
     if vcpus <= 0 or memory_mb <= 0:
         raise MachineTypeError(f"{name!r}: vCPUs and memory must be positive")
     return MachineShape(
-        name=name.strip().lower(), series=series_name, vcpus=vcpus, memory_gb=memory_mb / 1024,
-        microarchitecture=series.microarchitecture or None, cpu_model=series.cpu_model or None,
-        burstable_baseline_fraction=baseline, custom=True,
+        name=name.strip().lower(),
+        series=series_name,
+        vcpus=vcpus,
+        memory_gb=memory_mb / 1024,
+        microarchitecture=series.microarchitecture or None,
+        cpu_model=series.cpu_model or None,
+        burstable_baseline_fraction=baseline,
+        custom=True,
     )
 
 
-def _shape(name: str, series_name: str, series: Series, vcpus: float, memory_gb: float, gpu_model: str = "",
-           gpu_count: int = 0, baseline: float | None = None) -> MachineShape:
+def _shape(
+    name: str,
+    series_name: str,
+    series: Series,
+    vcpus: float,
+    memory_gb: float,
+    gpu_model: str = "",
+    gpu_count: int = 0,
+    baseline: float | None = None,
+) -> MachineShape:
     arch, cpu = _ARCH_OVERRIDES.get(name, (series.microarchitecture, series.cpu_model))
     return MachineShape(
-        name=name, series=series_name, vcpus=vcpus, memory_gb=memory_gb, microarchitecture=arch or None,
-        cpu_model=cpu or None, gpu_model=gpu_model or None, gpu_count=gpu_count,
+        name=name,
+        series=series_name,
+        vcpus=vcpus,
+        memory_gb=memory_gb,
+        microarchitecture=arch or None,
+        cpu_model=cpu or None,
+        gpu_model=gpu_model or None,
+        gpu_count=gpu_count,
         burstable_baseline_fraction=baseline,
     )
 
@@ -285,7 +358,13 @@ def hardware(machine_type: str):
     if shape is None:
         return None
     return Hardware(
-        vcpus=float(shape.vcpus), memory_gb=float(shape.memory_gb), microarchitecture=shape.microarchitecture,
-        cpu_model=shape.cpu_model, gpu_model=shape.gpu_model, gpu_count=shape.gpu_count,
-        instance_type=shape.name, provider="gcp", burstable_baseline_fraction=shape.burstable_baseline_fraction,
+        vcpus=float(shape.vcpus),
+        memory_gb=float(shape.memory_gb),
+        microarchitecture=shape.microarchitecture,
+        cpu_model=shape.cpu_model,
+        gpu_model=shape.gpu_model,
+        gpu_count=shape.gpu_count,
+        instance_type=shape.name,
+        provider="gcp",
+        burstable_baseline_fraction=shape.burstable_baseline_fraction,
     )

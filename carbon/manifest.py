@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1

@@ -29,6 +29,7 @@ def _mean(values: Any) -> float:
 
 # --- pure formulas (floats or numpy arrays) ---------------------------------------------------
 
+
 def vcpu_power_w(vcpus: Any, min_w_per_vcpu: Any, max_w_per_vcpu: Any, util: Any) -> Any:
     """Cloud Carbon Footprint's linear model: per-vCPU watts between idle and full load."""
     return vcpus * (min_w_per_vcpu + util * (max_w_per_vcpu - min_w_per_vcpu))
@@ -53,6 +54,7 @@ def util_bounds(util: float | None, central_if_unknown: float = UNKNOWN_UTIL_CEN
 
 # --- bundled factors ----------------------------------------------------------------------------
 
+
 @derived
 def constants() -> dict[str, tuple[Bounds, str]]:
     """name -> (value with its range, source id)."""
@@ -75,8 +77,12 @@ def _microarchitectures() -> dict[str, list[dict[str, float]]]:
     rows: dict[str, list[dict[str, float]]] = {}
     for row in table("microarchitectures"):
         rows.setdefault(row["microarchitecture"].lower(), []).append(
-            {"provider": row["provider"], "min": float(row["min_w_per_vcpu"]), "max": float(row["max_w_per_vcpu"]),
-             "source": row["source"]}
+            {
+                "provider": row["provider"],
+                "min": float(row["min_w_per_vcpu"]),
+                "max": float(row["max_w_per_vcpu"]),
+                "source": row["source"],
+            }
         )
     return rows
 
@@ -98,7 +104,9 @@ def _coefficient(archs: list[str], provider: str | None, key: str) -> Bounds | N
         if not rows:
             continue
         spread.extend(r[key] for r in rows)
-        preferred = [r for r in rows if r["provider"] == provider] or [r for r in rows if r["provider"] == "any"] or rows
+        preferred = (
+            [r for r in rows if r["provider"] == provider] or [r for r in rows if r["provider"] == "any"] or rows
+        )
         centrals.append(_mean(r[key] for r in preferred))
     if not centrals:
         return None
@@ -107,6 +115,7 @@ def _coefficient(archs: list[str], provider: str | None, key: str) -> Bounds | N
 
 
 # --- the resolved model for one machine ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PowerModel:
@@ -188,38 +197,70 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
     if archs and vcpus:
         low_high = _coefficient(archs, hardware.provider, "min"), _coefficient(archs, hardware.provider, "max")
         if low_high[0] is not None and low_high[1] is not None:
-            sources.append(_source("cpu_power", "ccf-coefficients",
-                                   f"{' | '.join(archs)}: {low_high[0].central:.3g}-{low_high[1].central:.3g} W per vCPU"))
+            sources.append(
+                _source(
+                    "cpu_power",
+                    "ccf-coefficients",
+                    f"{' | '.join(archs)}: {low_high[0].central:.3g}-{low_high[1].central:.3g} W per vCPU",
+                )
+            )
             return {"cpu_method": "vcpu", "vcpus": vcpus, "min_w_per_vcpu": low_high[0], "max_w_per_vcpu": low_high[1]}
-        warnings.append(f"no power coefficients for microarchitecture {hardware.microarchitecture!r}; "
-                        "using the fleet-average per-vCPU coefficients with a wider range")
+        warnings.append(
+            f"no power coefficients for microarchitecture {hardware.microarchitecture!r}; "
+            "using the fleet-average per-vCPU coefficients with a wider range"
+        )
     # 2. Known CPU model: its TDP, shared by the threads in use.
     if hardware.cpu_model:
         row = catalog.cpu(hardware.cpu_model)
         if row is not None and row.get("tdp_w"):
             tdp = float(row["tdp_w"])
-            threads = float(row["threads"]) if row.get("threads") else (float(row["cores"]) * 2 if row.get("cores") else None)
+            threads = (
+                float(row["threads"]) if row.get("threads") else (float(row["cores"]) * 2 if row.get("cores") else None)
+            )
             share = min(1.0, vcpus / threads) if (vcpus and threads) else 1.0
-            sources.append(_source("cpu_power", row["source"],
-                                   f"{row['model']}: TDP {tdp:g} W" + (f", {share:.0%} of its threads" if share < 1 else "")))
+            sources.append(
+                _source(
+                    "cpu_power",
+                    row["source"],
+                    f"{row['model']}: TDP {tdp:g} W" + (f", {share:.0%} of its threads" if share < 1 else ""),
+                )
+            )
             return {"cpu_method": "tdp", "vcpus": vcpus or threads or 0.0, "cpu_tdp_w": Bounds.exact(tdp * share)}
-        warnings.append(f"unknown CPU model {hardware.cpu_model!r}: not in the bundled CPU table; "
-                        "using the default power per core with a wider range")
+        warnings.append(
+            f"unknown CPU model {hardware.cpu_model!r}: not in the bundled CPU table; "
+            "using the default power per core with a wider range"
+        )
         per_core = constant("default_cpu_w_per_core")
         cores = hardware.cpu_cores or (vcpus / 2 if vcpus else 1)
-        sources.append(_source("cpu_power", constants()["default_cpu_w_per_core"][1],
-                               f"unknown CPU: {per_core.central:g} W per core x {cores:g} cores", method="default"))
+        sources.append(
+            _source(
+                "cpu_power",
+                constants()["default_cpu_w_per_core"][1],
+                f"unknown CPU: {per_core.central:g} W per core x {cores:g} cores",
+                method="default",
+            )
+        )
         return {"cpu_method": "tdp", "vcpus": vcpus or 0.0, "cpu_tdp_w": _widen(per_core.scale(cores), 0.5, 1.5)}
     # 3. Only a vCPU count: the fleet-average coefficients, spread over every microarchitecture.
     if not vcpus:
         raise ValueError("hardware has no CPU: give an instance type, a vCPU count or a CPU model")
     all_rows = [r for rows in _microarchitectures().values() for r in rows]
     min_c, max_c = constant("default_min_w_per_vcpu"), constant("default_max_w_per_vcpu")
-    min_b = Bounds(min_c.central, min(min_c.low, *(r["min"] for r in all_rows)), max(min_c.high, *(r["min"] for r in all_rows)))
-    max_b = Bounds(max_c.central, min(max_c.low, *(r["max"] for r in all_rows)), max(max_c.high, *(r["max"] for r in all_rows)))
-    sources.append(_source("cpu_power", constants()["default_min_w_per_vcpu"][1],
-                           f"CPU not named: fleet average {min_b.central:g}-{max_b.central:g} W per vCPU, "
-                           "range over every microarchitecture", method="default"))
+    min_b = Bounds(
+        min_c.central, min(min_c.low, *(r["min"] for r in all_rows)), max(min_c.high, *(r["min"] for r in all_rows))
+    )
+    max_b = Bounds(
+        max_c.central, min(max_c.low, *(r["max"] for r in all_rows)), max(max_c.high, *(r["max"] for r in all_rows))
+    )
+    sources.append(
+        _source(
+            "cpu_power",
+            constants()["default_min_w_per_vcpu"][1],
+            f"CPU not named: fleet average {min_b.central:g}-{max_b.central:g} W per vCPU, "
+            "range over every microarchitecture",
+            method="default",
+        )
+    )
     return {"cpu_method": "vcpu", "vcpus": vcpus, "min_w_per_vcpu": min_b, "max_w_per_vcpu": max_b}
 
 
@@ -232,17 +273,26 @@ def _gpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
         tdp = float(row["tdp_w"])
         idle = float(row["idle_w"]) if row.get("idle_w") else tdp * idle_fraction.central
         sources.append(_source("gpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W, idle {idle:g} W"))
-        return {"gpu_count": hardware.gpu_count,
-                "gpu_idle_w": Bounds(idle, min(idle, tdp * idle_fraction.low), max(idle, tdp * idle_fraction.high)),
-                "gpu_tdp_w": Bounds.exact(tdp)}
+        return {
+            "gpu_count": hardware.gpu_count,
+            "gpu_idle_w": Bounds(idle, min(idle, tdp * idle_fraction.low), max(idle, tdp * idle_fraction.high)),
+            "gpu_tdp_w": Bounds.exact(tdp),
+        }
     what = f"unknown GPU model {hardware.gpu_model!r}" if hardware.gpu_model else "GPU model not given"
     warnings.append(f"{what}: using the default GPU TDP with a wider range")
     tdp = constant("default_gpu_tdp_w")
-    sources.append(_source("gpu_power", constants()["default_gpu_tdp_w"][1],
-                           f"{what}: default TDP {tdp.central:g} W", method="default"))
-    return {"gpu_count": hardware.gpu_count,
-            "gpu_idle_w": Bounds(tdp.central * idle_fraction.central, tdp.low * idle_fraction.low, tdp.high * idle_fraction.high),
-            "gpu_tdp_w": tdp}
+    sources.append(
+        _source(
+            "gpu_power", constants()["default_gpu_tdp_w"][1], f"{what}: default TDP {tdp.central:g} W", method="default"
+        )
+    )
+    return {
+        "gpu_count": hardware.gpu_count,
+        "gpu_idle_w": Bounds(
+            tdp.central * idle_fraction.central, tdp.low * idle_fraction.low, tdp.high * idle_fraction.high
+        ),
+        "gpu_tdp_w": tdp,
+    }
 
 
 def power_model(hardware: Hardware) -> PowerModel:
@@ -253,8 +303,13 @@ def power_model(hardware: Hardware) -> PowerModel:
     memory_gb = hardware.memory_gb or 0.0
     memory_w = constant("memory_w_per_gb")
     if memory_gb:
-        sources.append(_source("memory_power", constants()["memory_w_per_gb"][1],
-                               f"{memory_w.central:g} W per GB ({memory_w.low:g}-{memory_w.high:g})"))
+        sources.append(
+            _source(
+                "memory_power",
+                constants()["memory_w_per_gb"][1],
+                f"{memory_w.central:g} W per GB ({memory_w.low:g}-{memory_w.high:g})",
+            )
+        )
     baseline = hardware.burstable_baseline_fraction
     zero = Bounds.exact(0.0)
     return PowerModel(

@@ -24,6 +24,7 @@ class EstimateError(ValueError):
 
 # --- PUE ------------------------------------------------------------------------------------------
 
+
 @derived
 def _pue_rows() -> dict[str, dict[int, tuple[float, str]]]:
     rows: dict[str, dict[int, tuple[float, str]]] = {}
@@ -45,8 +46,11 @@ def _pue_of(provider: str, year: int | None) -> tuple[float, int | None, str]:
 
 @derived
 def _cloud_pue() -> dict[str, tuple[float, str, str, str]]:
-    return {f"{r['provider']}:{r['region']}": (float(r["pue"]), r["pue_scope"], r["pue_year"], r["pue_source"])
-            for r in table("cloud_regions") if r["pue"]}
+    return {
+        f"{r['provider']}:{r['region']}": (float(r["pue"]), r["pue_scope"], r["pue_year"], r["pue_source"])
+        for r in table("cloud_regions")
+        if r["pue"]
+    }
 
 
 def pue_for(location: Location, year: int | None = None, override: float | None = None) -> tuple[Bounds, Source]:
@@ -63,23 +67,35 @@ def pue_for(location: Location, year: int | None = None, override: float | None 
             value, _, pue_year, source_id = regional
             dataset, _, licence = describe(source_id)
             bounds = Bounds(value, min(value, fleet), max(value, fleet))
-            detail = f"{location.region} regional PUE {value:g}; range to the {location.provider} fleet figure {fleet:g}"
-            return bounds, Source("pue", dataset, int(pue_year) if pue_year else None, licence, "provider-published", detail)
+            detail = (
+                f"{location.region} regional PUE {value:g}; range to the {location.provider} fleet figure {fleet:g}"
+            )
+            return bounds, Source(
+                "pue", dataset, int(pue_year) if pue_year else None, licence, "provider-published", detail
+            )
         dataset, _, licence = describe(fleet_source)
-        published = [v[0] for k, v in _cloud_pue().items() if k.startswith(location.provider + ":") and v[1] == "region"]
+        published = [
+            v[0] for k, v in _cloud_pue().items() if k.startswith(location.provider + ":") and v[1] == "region"
+        ]
         bounds = Bounds(fleet, min([fleet, *published]), max([fleet, *published]))
         detail = f"{location.provider} fleet PUE {fleet:g} ({fleet_year}); no regional figure published" + (
-            f"; range over the provider's published regional figures" if published else "")
+            "; range over the provider's published regional figures" if published else ""
+        )
         return bounds, Source("pue", dataset, fleet_year, licence, "provider-published", detail)
     onprem, onprem_year, onprem_source = _pue_of("onprem", year)
     unknown, unknown_year, unknown_source = _pue_of("unknown", year)
     dataset, _, licence = describe(unknown_source)
-    detail = (f"not a cloud region: on-premises default {onprem:g}, up to {unknown:g} "
-              f"(industry survey average, {unknown_year}) for an unknown data centre; set --pue to be exact")
-    return Bounds(onprem, min(onprem, unknown), max(onprem, unknown)), Source("pue", dataset, unknown_year, licence, "default", detail)
+    detail = (
+        f"not a cloud region: on-premises default {onprem:g}, up to {unknown:g} "
+        f"(industry survey average, {unknown_year}) for an unknown data centre; set --pue to be exact"
+    )
+    return Bounds(onprem, min(onprem, unknown), max(onprem, unknown)), Source(
+        "pue", dataset, unknown_year, licence, "default", detail
+    )
 
 
 # --- intensity ------------------------------------------------------------------------------------
+
 
 def intensity_for(location: Location, *, year: int | None = None, start: datetime | None = None) -> IntensityValue:
     """Provider-published regional intensity where the provider publishes it, else the grid zone's."""
@@ -97,6 +113,7 @@ def intensity_for(location: Location, *, year: int | None = None, start: datetim
 
 # --- hardware -------------------------------------------------------------------------------------
 
+
 def _guess_provider(instance_type: str) -> str | None:
     name = instance_type.lower()
     if name.startswith("standard_") or name.startswith("basic_"):
@@ -108,17 +125,26 @@ def _guess_provider(instance_type: str) -> str | None:
     return None
 
 
-def resolve_hardware(location: Location, *, instance_type: str | None = None, cpus: float | None = None,
-                     cpu_model: str | None = None, memory_gb: float | None = None, gpus: int = 0,
-                     gpu_model: str | None = None) -> tuple[Hardware, list[str]]:
+def resolve_hardware(
+    location: Location,
+    *,
+    instance_type: str | None = None,
+    cpus: float | None = None,
+    cpu_model: str | None = None,
+    memory_gb: float | None = None,
+    gpus: int = 0,
+    gpu_model: str | None = None,
+) -> tuple[Hardware, list[str]]:
     """An instance type from the catalog, with any parts the user named taking precedence."""
     warnings: list[str] = []
     hardware = Hardware()
     if instance_type:
         provider = location.provider or _guess_provider(instance_type)
         if provider is None:
-            raise EstimateError(f"cannot tell the provider of instance type {instance_type!r}; use a provider region "
-                                "such as aws:us-east-1")
+            raise EstimateError(
+                f"cannot tell the provider of instance type {instance_type!r}; use a provider region "
+                "such as aws:us-east-1"
+            )
         found = catalog.instance(provider, instance_type)
         if found is None:
             try:
@@ -151,14 +177,25 @@ def resolve_hardware(location: Location, *, instance_type: str | None = None, cp
 
         hardware = replace(hardware, **changes)
     if not (hardware.vcpus or hardware.cpu_model):
-        raise EstimateError("name the hardware: --instance-type, or --cpus and/or --cpu-model (with --memory-gb, --gpus)")
+        raise EstimateError(
+            "name the hardware: --instance-type, or --cpus and/or --cpu-model (with --memory-gb, --gpus)"
+        )
     return hardware, warnings
 
 
 # --- pricing --------------------------------------------------------------------------------------
 
-def price(energy: Energy, location: Location, intensity: IntensityValue, pue: Bounds, sources: tuple[Source, ...] = (),
-          hardware: Hardware | None = None, usage: Usage | None = None, warnings: tuple[str, ...] = ()) -> Estimate:
+
+def price(
+    energy: Energy,
+    location: Location,
+    intensity: IntensityValue,
+    pue: Bounds,
+    sources: tuple[Source, ...] = (),
+    hardware: Hardware | None = None,
+    usage: Usage | None = None,
+    warnings: tuple[str, ...] = (),
+) -> Estimate:
     """The one place energy becomes CO2e: facility energy (IT × PUE) × intensity."""
     return Estimate(
         energy=energy,
@@ -173,11 +210,23 @@ def price(energy: Energy, location: Location, intensity: IntensityValue, pue: Bo
     )
 
 
-def estimate(region: str, *, energy_kwh: float | None = None, instance_type: str | None = None,
-             cpus: float | None = None, cpu_model: str | None = None, memory_gb: float | None = None,
-             gpus: int = 0, gpu_model: str | None = None, duration_s: float | None = None,
-             cpu_util: float | None = None, gpu_util: float | None = None, year: int | None = None,
-             start: datetime | None = None, pue: float | None = None) -> Estimate:
+def estimate(
+    region: str,
+    *,
+    energy_kwh: float | None = None,
+    instance_type: str | None = None,
+    cpus: float | None = None,
+    cpu_model: str | None = None,
+    memory_gb: float | None = None,
+    gpus: int = 0,
+    gpu_model: str | None = None,
+    duration_s: float | None = None,
+    cpu_util: float | None = None,
+    gpu_util: float | None = None,
+    year: int | None = None,
+    start: datetime | None = None,
+    pue: float | None = None,
+) -> Estimate:
     """CO2e of work done in `region`, from its energy or from its hardware and duration. No network."""
     location = resolve(region)
     if start is not None and start.tzinfo is None:
@@ -201,8 +250,14 @@ def estimate(region: str, *, energy_kwh: float | None = None, instance_type: str
     if duration_s is None:
         raise EstimateError("give --duration (e.g. 3h) with the hardware, or --energy-kwh")
     hardware, hardware_warnings = resolve_hardware(
-        location, instance_type=instance_type, cpus=cpus, cpu_model=cpu_model, memory_gb=memory_gb,
-        gpus=gpus, gpu_model=gpu_model)
+        location,
+        instance_type=instance_type,
+        cpus=cpus,
+        cpu_model=cpu_model,
+        memory_gb=memory_gb,
+        gpus=gpus,
+        gpu_model=gpu_model,
+    )
     warnings.extend(hardware_warnings)
     try:
         usage = Usage(duration_s=duration_s, cpu_util=cpu_util, gpu_util=gpu_util, start=start)
@@ -215,5 +270,13 @@ def estimate(region: str, *, energy_kwh: float | None = None, instance_type: str
         warnings.append("CPU utilisation not given: range spans idle to full load (--cpu-util narrows it)")
     if hardware.gpu_count and gpu_util is None:
         warnings.append("GPU utilisation not given: range spans idle to TDP (--gpu-util narrows it)")
-    return price(model.energy(usage), location, intensity, pue_bounds, tuple(sources), hardware=hardware,
-                 usage=usage, warnings=tuple(warnings))
+    return price(
+        model.energy(usage),
+        location,
+        intensity,
+        pue_bounds,
+        tuple(sources),
+        hardware=hardware,
+        usage=usage,
+        warnings=tuple(warnings),
+    )

@@ -99,8 +99,9 @@ def _index() -> _Index:
 def _balancing_authority(zone: str) -> Location:
     """A zone with an hourly series of its own (US-BA-CISO, ...); read only when asked for, because
     finding them means scanning the large hourly table."""
-    return Location(region=zone, zone=zone, country=zone.split("-", 1)[0],
-                    name=f"{zone.rsplit('-', 1)[1]} balancing authority")
+    return Location(
+        region=zone, zone=zone, country=zone.split("-", 1)[0], name=f"{zone.rsplit('-', 1)[1]} balancing authority"
+    )
 
 
 def _suggest(code: str, limit: int = 5) -> list[str]:

@@ -33,8 +33,10 @@ from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, U
 
 J_PER_KWH = 3.6e6
 MODES = ("machine", "process")
-WORLD_WARNING = ("no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
-                 "average intensity with a range from the lowest to the highest national figure; set --region")
+WORLD_WARNING = (
+    "no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
+    "average intensity with a range from the lowest to the highest national figure; set --region"
+)
 
 
 def _default_note(text: str) -> None:
@@ -52,6 +54,7 @@ def interval_end(start: datetime, interval_s: float) -> datetime:
 
 
 # --- where and on what -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -118,10 +121,10 @@ def resolve_environment(region: str | None, detect: bool, deadline_s: float | No
     detection = None
     if detect:
         try:
-            from providers import detect_environment
+            from carbon.providers import detect_environment
 
             detection = detect_environment(deadline_s, region=region)
-        except Exception as error:  # noqa: BLE001 - detection is best effort; the reason is kept
+        except Exception as error:
             warnings.append(f"provider detection failed ({type(error).__name__}: {error})")
     hardware = None
     location = resolve_region(region) if region else None
@@ -133,7 +136,7 @@ def resolve_environment(region: str | None, detect: bool, deadline_s: float | No
         if location is None:
             try:
                 location = detection.location()
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 warnings.append(f"detected region {detection.region!r} has no location ({error})")
     hardware = hardware or local_hardware()
     if location is None:
@@ -145,6 +148,7 @@ def resolve_environment(region: str | None, detect: bool, deadline_s: float | No
 
 
 # --- pricing -------------------------------------------------------------------------------------
+
 
 class IntervalPricer:
     """Prices each interval at the intensity of its own hour; never waits on the network."""
@@ -194,15 +198,20 @@ class IntervalPricer:
             from carbon.intensity.static import BundledSource
 
             value = BundledSource().at(self.location.country, moment)
-            return replace(value, source=replace(value.source, detail=f"{error}; {self.location.country} used: "
-                                                                      f"{value.source.detail}"))
+            return replace(
+                value,
+                source=replace(value.source, detail=f"{error}; {self.location.country} used: {value.source.detail}"),
+            )
 
     def _forced(self, value: Any) -> Any:
         wide = self.environment.intensity_range
         if wide is None:
             return value
-        return replace(value, intensity_g_per_kwh=Bounds(value.intensity_g_per_kwh.central, wide.low, wide.high),
-                       source=replace(value.source, method="default", detail=WORLD_WARNING))
+        return replace(
+            value,
+            intensity_g_per_kwh=Bounds(value.intensity_g_per_kwh.central, wide.low, wide.high),
+            source=replace(value.source, method="default", detail=WORLD_WARNING),
+        )
 
     def price(self, energy: Energy, start: datetime, end: datetime) -> Estimate:
         """One interval's Estimate. Its sources are the intensity value's only: the run summary carries the rest."""
@@ -217,6 +226,7 @@ class IntervalPricer:
 
 
 # --- totals --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Totals:
@@ -239,6 +249,7 @@ class Totals:
 
     def intensity(self, fallback: Bounds) -> Bounds:
         """The energy-weighted intensity of the run, so that energy x PUE x intensity = the summed CO2e."""
+
         def ratio(co2e: float, energy: float, default: float) -> float:
             return co2e * 1000.0 / energy if energy > 0 else default
 
@@ -263,6 +274,7 @@ def energy_from(measurements: Sequence[Measurement], shares: dict[str, float] | 
 
 # --- the tracker ---------------------------------------------------------------------------------
 
+
 class Tracker:
     """Measures (or models) the energy of a stretch of work and prices it; see the module docstring.
 
@@ -272,20 +284,54 @@ class Tracker:
     (provider detection when no region is given), on_note (where warnings go, default stderr).
     """
 
-    def __init__(self, *, region: str | None = None, interval_s: float | None = None, output_dir: str | None = None,
-                 project: str | None = None, experiment: str | None = None, mode: str = "machine",
-                 pid: int | None = None, gpu_ids: str | Sequence[str] | None = None, detect: bool = True,
-                 write: bool = True, pue: float | None = None, command: str | None = None,
-                 on_note: Callable[[str], None] | None = None, sinks: Sequence[Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        interval_s: float | None = None,
+        output_dir: str | None = None,
+        project: str | None = None,
+        experiment: str | None = None,
+        mode: str = "machine",
+        pid: int | None = None,
+        gpu_ids: str | Sequence[str] | None = None,
+        detect: bool = True,
+        write: bool = True,
+        pue: float | None = None,
+        command: str | None = None,
+        on_note: Callable[[str], None] | None = None,
+        sinks: Sequence[Any] | None = None,
+    ) -> None:
         from carbon.config import load
 
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.options = dict(region=region, interval_s=interval_s, output_dir=output_dir, project=project,
-                            experiment=experiment, mode=mode, pid=pid, gpu_ids=gpu_ids, detect=detect, write=write,
-                            pue=pue, command=command, on_note=on_note, sinks=sinks)
-        self.config = load({"region": region, "interval_s": interval_s, "output_dir": output_dir,
-                            "project": project, "experiment": experiment, "pue": pue})
+        self.options = dict(
+            region=region,
+            interval_s=interval_s,
+            output_dir=output_dir,
+            project=project,
+            experiment=experiment,
+            mode=mode,
+            pid=pid,
+            gpu_ids=gpu_ids,
+            detect=detect,
+            write=write,
+            pue=pue,
+            command=command,
+            on_note=on_note,
+            sinks=sinks,
+        )
+        self.config = load(
+            {
+                "region": region,
+                "interval_s": interval_s,
+                "output_dir": output_dir,
+                "project": project,
+                "experiment": experiment,
+                "pue": pue,
+            }
+        )
         if not self.config.interval_s > 0:
             raise ValueError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
         self.mode, self.pid, self.gpu_ids, self.detect, self.command = mode, pid, gpu_ids, detect, command
@@ -370,8 +416,14 @@ class _Sampler:
         self.tracker = tracker
         self.config = tracker.config
         self.started_at = datetime.now(timezone.utc)
-        self.run = {"run_id": tracker.run_id, "start": utc_iso(self.started_at), "project": self.config.project,
-                    "experiment": self.config.experiment, "mode": tracker.mode, "command": tracker.command}
+        self.run = {
+            "run_id": tracker.run_id,
+            "start": utc_iso(self.started_at),
+            "project": self.config.project,
+            "experiment": self.config.experiment,
+            "mode": tracker.mode,
+            "command": tracker.command,
+        }
         for sink in tracker.sinks:
             sink.open(self.run)  # an unwritable output folder fails here, before any work
         self.lock = threading.Lock()
@@ -413,10 +465,14 @@ class _Sampler:
 
         self.nvml = open_nvml(self.tracker.gpu_ids)
         # A deadline set in our settings wins; else the providers' own default (CARBON_DETECT_TIMEOUT, 1 s).
-        deadline_s = None if self.config.origins.get("detect_timeout_s", "default") == "default" \
+        deadline_s = (
+            None
+            if self.config.origins.get("detect_timeout_s", "default") == "default"
             else self.config.detect_timeout_s
-        environment = resolve_environment(self.config.region, self.tracker.detect and not self.config.region,
-                                          deadline_s)
+        )
+        environment = resolve_environment(
+            self.config.region, self.tracker.detect and not self.config.region, deadline_s
+        )
         hardware = environment.hardware
         if self.nvml.available() and not hardware.gpu_count:
             hardware = replace(hardware, gpu_count=len(self.nvml.gpus), gpu_model=self.nvml.gpus[0].name)
@@ -447,19 +503,29 @@ class _Sampler:
             zones = "; ".join(f"{c}: {', '.join(self.rapl.zone_names(c))}" for c in self.rapl.components)
             sources.append(Source("energy_cpu", "RAPL energy counters (Linux powercap)", None, None, "measured", zones))
         if self.nvml.available():
-            gpus = ", ".join(f"{g.index}: {g.name} ({'energy counter' if g.uses_counter else 'integrated power'})"
-                             for g in self.nvml.gpus)
+            gpus = ", ".join(
+                f"{g.index}: {g.name} ({'energy counter' if g.uses_counter else 'integrated power'})"
+                for g in self.nvml.gpus
+            )
             sources.append(Source("energy_gpu", "NVIDIA NVML", None, None, "measured", gpus))
         if self.tree is not None:
-            sources.append(Source("attribution", "process tree share", None, None, "modelled",
-                                  "process mode: CPU energy x the tree's share of busy CPU time, memory x its share "
-                                  "of RAM, GPU x its share of GPU utilisation; attribution, not measurement"))
+            sources.append(
+                Source(
+                    "attribution",
+                    "process tree share",
+                    None,
+                    None,
+                    "modelled",
+                    "process mode: CPU energy x the tree's share of busy CPU time, memory x its share "
+                    "of RAM, GPU x its share of GPU utilisation; attribution, not measurement",
+                )
+            )
         return tuple(sources)
 
     def _main(self) -> None:
         try:
             self._setup()
-        except BaseException as error:  # noqa: BLE001 - surfaced by stop(), never lost in a thread
+        except BaseException as error:
             self.setup_error = error
             self.ready.set()
             return
@@ -481,9 +547,11 @@ class _Sampler:
                     else:
                         self.rapl.poll()
                         self.nvml.poll()
-            except Exception as error:  # noqa: BLE001 - keep measuring rather than die silently in a thread
-                self._note(f"tracker interval failed ({type(error).__name__}: {error}); its energy may be missing "
-                           "from the totals; measuring goes on")
+            except Exception as error:
+                self._note(
+                    f"tracker interval failed ({type(error).__name__}: {error}); its energy may be missing "
+                    "from the totals; measuring goes on"
+                )
 
     # -- intervals (called with the lock held) --
     def _cut(self) -> None:
@@ -508,11 +576,22 @@ class _Sampler:
         record = estimate.to_dict()
         for key in ("sources", "warnings"):
             record.pop(key, None)
-        record.update(hardware=self.hardware_dict, run_id=self.tracker.run_id, seq=self.totals.intervals, start=utc_iso(self.interval_start),
-                      end=utc_iso(end), duration_s=(end - self.interval_start).total_seconds(), task=self.task,
-                      mode=self.tracker.mode, attribution=attribution, project=self.config.project,
-                      experiment=self.config.experiment, region=estimate.location.region,
-                      intensity_granularity=intensity.granularity, intensity_detail=intensity.source.detail)
+        record.update(
+            hardware=self.hardware_dict,
+            run_id=self.tracker.run_id,
+            seq=self.totals.intervals,
+            start=utc_iso(self.interval_start),
+            end=utc_iso(end),
+            duration_s=(end - self.interval_start).total_seconds(),
+            task=self.task,
+            mode=self.tracker.mode,
+            attribution=attribution,
+            project=self.config.project,
+            experiment=self.config.experiment,
+            region=estimate.location.region,
+            intensity_granularity=intensity.granularity,
+            intensity_detail=intensity.source.detail,
+        )
         self.totals.add(estimate, intensity.granularity)
         if self.task is not None:
             self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity)
@@ -554,10 +633,20 @@ class _Sampler:
         estimate = self._summary(ended, exit_code)
         summary = estimate.to_dict()
         for sink in self.tracker.sinks:
-            self._close_sink(sink, {**summary, "status": "finished", "intervals": self.totals.intervals,
-                                    "run_log": self.tracker.run_log, "carbon_version": _version(), **self.run,
-                                    "end": utc_iso(ended), "exit_code": exit_code,
-                                    "duration_s": self.totals.duration_s})
+            self._close_sink(
+                sink,
+                {
+                    **summary,
+                    "status": "finished",
+                    "intervals": self.totals.intervals,
+                    "run_log": self.tracker.run_log,
+                    "carbon_version": _version(),
+                    **self.run,
+                    "end": utc_iso(ended),
+                    "exit_code": exit_code,
+                    "duration_s": self.totals.duration_s,
+                },
+            )
         return estimate
 
     def _close_sink(self, sink: Any, summary: dict[str, Any]) -> None:
@@ -572,19 +661,42 @@ class _Sampler:
         totals = self.totals
         intensity = totals.intensity(first.intensity_g_per_kwh)
         granularity = "/".join(sorted(totals.granularities)) or first.granularity
-        intensity_source = replace(first.source, detail=f"{totals.intervals} interval(s) each priced at the {granularity} "
-                                                        f"value for its own time; first: {first.source.detail}")
+        intensity_source = replace(
+            first.source,
+            detail=f"{totals.intervals} interval(s) each priced at the {granularity} "
+            f"value for its own time; first: {first.source.detail}",
+        )
         estimate = Estimate(
-            energy=totals.energy, pue=self.pricer.pue, intensity_g_per_kwh=intensity, location=self.pricer.location,
+            energy=totals.energy,
+            pue=self.pricer.pue,
+            intensity_g_per_kwh=intensity,
+            location=self.pricer.location,
             sources=(intensity_source, self.pricer.pue_source, *self.sources),
             hardware=self.pricer.environment.hardware,
             usage=Usage(duration_s=totals.duration_s, cpu_util=self.modelled.last_cpu_util, start=self.started_at),
-            intensity_basis=first.basis, warnings=tuple(self.warnings))
-        tasks = {name: {"energy_kwh": t.facility_kwh.central, "co2e_kg": t.co2e_kg.central, "duration_s": t.duration_s,
-                        "intervals": t.intervals} for name, t in self.task_totals.items()}
-        extra = dict(run_id=self.tracker.run_id, start=utc_iso(self.started_at), end=utc_iso(ended),
-                     mode=self.tracker.mode, project=self.config.project, experiment=self.config.experiment,
-                     intervals=totals.intervals, run_log=self.tracker.run_log, tasks=tasks)
+            intensity_basis=first.basis,
+            warnings=tuple(self.warnings),
+        )
+        tasks = {
+            name: {
+                "energy_kwh": t.facility_kwh.central,
+                "co2e_kg": t.co2e_kg.central,
+                "duration_s": t.duration_s,
+                "intervals": t.intervals,
+            }
+            for name, t in self.task_totals.items()
+        }
+        extra = dict(
+            run_id=self.tracker.run_id,
+            start=utc_iso(self.started_at),
+            end=utc_iso(ended),
+            mode=self.tracker.mode,
+            project=self.config.project,
+            experiment=self.config.experiment,
+            intervals=totals.intervals,
+            run_log=self.tracker.run_log,
+            tasks=tasks,
+        )
         if exit_code is not None:
             extra["exit_code"] = exit_code
         return estimate.with_extra(**extra)

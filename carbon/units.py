@@ -5,8 +5,19 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-_DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0,
-                     "d": 86400.0, "day": 86400.0, "days": 86400.0, "w": 604800.0}
+_DURATION_UNITS_S = {
+    "ms": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "w": 604800.0,
+}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)")
 
 
@@ -27,7 +38,7 @@ def parse_duration_s(text: str) -> float:
         return total
     total, position = 0.0, 0
     for match in _PART.finditer(value):
-        if value[position:match.start()].strip():
+        if value[position : match.start()].strip():
             break
         number, unit = match.groups()
         if unit not in _DURATION_UNITS_S and unit != "":

@@ -6,7 +6,7 @@ registered through the `carbon.providers` entry-point group (see providers.base)
 
 from __future__ import annotations
 
-from providers.base import Deadline, Detection, HardwareMatch, ProbeTiming, Provider
-from providers.detect import detect_environment
+from carbon.providers.base import Deadline, Detection, HardwareMatch, ProbeTiming, Provider
+from carbon.providers.detect import detect_environment
 
 __all__ = ["Deadline", "Detection", "HardwareMatch", "ProbeTiming", "Provider", "detect_environment"]

@@ -12,15 +12,17 @@ module: not in evidence, messages or logs.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
-from providers.base import Deadline, Detection, HardwareMatch
-from providers.http import MetadataBadResponse, MetadataError, MetadataTimeout, MetadataUnreachable, request
+from carbon.providers.base import Deadline, Detection, HardwareMatch
+from carbon.providers.http import MetadataBadResponse, MetadataError, MetadataTimeout, MetadataUnreachable, request
 
 if TYPE_CHECKING:  # pragma: no cover
+    from carbon.providers.host import HostFacts
+
     from carbon.model import Location
-    from providers.host import HostFacts
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 TOKEN_PATH = "/latest/api/token"
@@ -52,8 +54,13 @@ class ImdsClient:
     def _fetch_token(self, deadline: Deadline) -> str | None:
         # Half the remaining time at most, so that a PUT that never answers leaves time for IMDSv1.
         try:
-            answer = request("PUT", self.endpoint + TOKEN_PATH, deadline=deadline,
-                             timeout_s=deadline.remaining() / 2, headers={TOKEN_TTL_HEADER: str(self.token_ttl_s)})
+            answer = request(
+                "PUT",
+                self.endpoint + TOKEN_PATH,
+                deadline=deadline,
+                timeout_s=deadline.remaining() / 2,
+                headers={TOKEN_TTL_HEADER: str(self.token_ttl_s)},
+            )
         except MetadataTimeout:
             return None
         if answer.status == 200:
@@ -105,7 +112,11 @@ class AwsProvider:
 
     def claims(self, facts: HostFacts) -> bool | None:
         env = facts.environ
-        if _is_lambda(env) or env.get("ECS_CONTAINER_METADATA_URI_V4") or env.get("AWS_EXECUTION_ENV", "").startswith("AWS_ECS"):
+        if (
+            _is_lambda(env)
+            or env.get("ECS_CONTAINER_METADATA_URI_V4")
+            or env.get("AWS_EXECUTION_ENV", "").startswith("AWS_ECS")
+        ):
             return True
         if facts.dmi is not None:
             return _dmi_says_aws(facts)
@@ -134,9 +145,16 @@ class AwsProvider:
         if endpoint is None:
             if not dmi_type and not _dmi_says_aws(facts):
                 return None
-            return Detection("aws", dmi_type or None, None, None, ("imds: disabled by AWS_EC2_METADATA_DISABLED",),
-                             service="ec2", source=self.name,
-                             warnings=("IMDS is disabled: the region is unknown; set CARBON_REGION",))
+            return Detection(
+                "aws",
+                dmi_type or None,
+                None,
+                None,
+                ("imds: disabled by AWS_EC2_METADATA_DISABLED",),
+                service="ec2",
+                source=self.name,
+                warnings=("IMDS is disabled: the region is unknown; set CARBON_REGION",),
+            )
         client = ImdsClient(endpoint)
         try:
             instance_type = _valid(client.get("instance-type", deadline), _INSTANCE_TYPE, "instance type")
@@ -149,22 +167,39 @@ class AwsProvider:
             if not _dmi_says_aws(facts):
                 return None
             # DMI says EC2 but IMDS would not answer: report what DMI knows, loudly.
-            return Detection("aws", dmi_type or None, None, None,
-                             (f"imds: {endpoint} failed ({_kind(error)})",), service="ec2", source=self.name,
-                             warnings=(f"AWS IMDS did not answer ({_kind(error)}); region unknown, set CARBON_REGION",))
-        return Detection("aws", instance_type, region, zone,
-                         (f"imds: {endpoint} ({client.version})",), service="ec2", source=self.name)
+            return Detection(
+                "aws",
+                dmi_type or None,
+                None,
+                None,
+                (f"imds: {endpoint} failed ({_kind(error)})",),
+                service="ec2",
+                source=self.name,
+                warnings=(f"AWS IMDS did not answer ({_kind(error)}); region unknown, set CARBON_REGION",),
+            )
+        return Detection(
+            "aws",
+            instance_type,
+            region,
+            zone,
+            (f"imds: {endpoint} ({client.version})",),
+            service="ec2",
+            source=self.name,
+        )
 
-    def hardware(self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True) -> HardwareMatch:
-        from providers.hardware import cloud_hardware
+    def hardware(
+        self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True
+    ) -> HardwareMatch:
+        from carbon.providers.hardware import cloud_hardware
 
         region = detection.region if detection else None
         lookup = None
         if live:
-            from providers.live import aws_instance_type
+            from carbon.providers.live import aws_instance_type
 
             def lookup(kind: str):
                 return aws_instance_type(kind, region)
+
         return cloud_hardware("aws", instance_type, lookup)
 
     def location(self, region: str) -> Location:
@@ -210,12 +245,22 @@ def _lambda_detection(env: Mapping[str, str]) -> Detection:
         warnings.append("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is missing or not a number; hardware unknown")
     else:
         evidence.append(f"env: AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory_mb:g} MB")
-        hardware = Hardware(vcpus=memory_mb / LAMBDA_MB_PER_VCPU, memory_gb=memory_mb / 1024.0,
-                            instance_type="lambda", provider="aws")
+        hardware = Hardware(
+            vcpus=memory_mb / LAMBDA_MB_PER_VCPU, memory_gb=memory_mb / 1024.0, instance_type="lambda", provider="aws"
+        )
     if region:
         evidence.append(f"env: AWS_REGION={region}")
-    return Detection("aws", None, region, None, tuple(evidence), service="lambda", reported_hardware=hardware,
-                     source="aws", warnings=tuple(warnings))
+    return Detection(
+        "aws",
+        None,
+        region,
+        None,
+        tuple(evidence),
+        service="lambda",
+        reported_hardware=hardware,
+        source="aws",
+        warnings=tuple(warnings),
+    )
 
 
 def _ecs_detection(uri: str, deadline: Deadline, fargate_hint: bool = False) -> Detection | None:
@@ -245,10 +290,23 @@ def _ecs_detection(uri: str, deadline: Deadline, fargate_hint: bool = False) -> 
     limits = task.get("Limits") if isinstance(task.get("Limits"), dict) else {}
     try:
         # Task-level limits: CPU in vCPUs, memory in MiB (task metadata v4 reference).
-        hardware = Hardware(vcpus=float(limits["CPU"]), memory_gb=float(limits["Memory"]) / 1024.0,
-                            instance_type="fargate", provider="aws")
+        hardware = Hardware(
+            vcpus=float(limits["CPU"]),
+            memory_gb=float(limits["Memory"]) / 1024.0,
+            instance_type="fargate",
+            provider="aws",
+        )
         warnings: tuple[str, ...] = ()
     except (KeyError, TypeError, ValueError):
         hardware, warnings = None, ("ECS task metadata has no task Limits; Fargate hardware unknown",)
-    return Detection("aws", None, region, zone, evidence, service="ecs-fargate", reported_hardware=hardware,
-                     source="aws", warnings=warnings)
+    return Detection(
+        "aws",
+        None,
+        region,
+        zone,
+        evidence,
+        service="ecs-fargate",
+        reported_hardware=hardware,
+        source="aws",
+        warnings=warnings,
+    )

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from providers.base import Deadline, Detection, HardwareMatch
-from providers.http import MetadataError, MetadataTimeout, request
+from carbon.providers.base import Deadline, Detection, HardwareMatch
+from carbon.providers.http import MetadataError, MetadataTimeout, request
 
 if TYPE_CHECKING:  # pragma: no cover
+    from carbon.providers.host import HostFacts
+
     from carbon.model import Location
-    from providers.host import HostFacts
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 API_VERSION = "2021-02-01"
@@ -80,9 +82,13 @@ def parse_compute(document: dict[str, Any]) -> tuple[str, str, str | None, str |
     zone = _field(compute, "zone")
     environment = _field(compute, "azEnvironment")
     subscription = _field(compute, "subscriptionId")
-    return (size, location.lower(), zone if isinstance(zone, str) and zone else None,
-            environment if isinstance(environment, str) else None,
-            subscription if isinstance(subscription, str) and subscription else None)
+    return (
+        size,
+        location.lower(),
+        zone if isinstance(zone, str) and zone else None,
+        environment if isinstance(environment, str) else None,
+        subscription if isinstance(subscription, str) and subscription else None,
+    )
 
 
 def _dmi_says_azure(facts: HostFacts) -> bool:
@@ -98,7 +104,10 @@ class AzureProvider:
         if _dmi_says_azure(facts):
             return True
         # Hyper-V guest whose asset tag could not be read: only IMDS can tell Azure from on-premises.
-        hyperv = facts.dmi_value("sys_vendor") == "Microsoft Corporation" and facts.dmi_value("product_name") == "Virtual Machine"
+        hyperv = (
+            facts.dmi_value("sys_vendor") == "Microsoft Corporation"
+            and facts.dmi_value("product_name") == "Virtual Machine"
+        )
         return None if hyperv and not facts.dmi_value("chassis_asset_tag") else False
 
     def detect(self, deadline: Deadline, facts: HostFacts) -> Detection | None:
@@ -109,25 +118,44 @@ class AzureProvider:
         except MetadataError as error:
             if not _dmi_says_azure(facts):
                 return None
-            return Detection("azure", None, None, None, (*evidence, f"imds: failed ({type(error).__name__})"),
-                             service="vm", source=self.name,
-                             warnings=("Azure IMDS did not answer; region unknown, set CARBON_REGION",))
+            return Detection(
+                "azure",
+                None,
+                None,
+                None,
+                (*evidence, f"imds: failed ({type(error).__name__})"),
+                service="vm",
+                source=self.name,
+                warnings=("Azure IMDS did not answer; region unknown, set CARBON_REGION",),
+            )
         warnings: tuple[str, ...] = ()
         if environment and environment.lower() != PUBLIC_CLOUD:
             warnings = (f"Azure environment {environment}: region data may be missing for sovereign clouds",)
         attributes = (("subscription", subscription),) if subscription else ()
-        return Detection("azure", size, location, zone, (*evidence, f"imds: azEnvironment={environment}"),
-                         service="vm", source=self.name, attributes=attributes, warnings=warnings)
+        return Detection(
+            "azure",
+            size,
+            location,
+            zone,
+            (*evidence, f"imds: azEnvironment={environment}"),
+            service="vm",
+            source=self.name,
+            attributes=attributes,
+            warnings=warnings,
+        )
 
-    def hardware(self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True) -> HardwareMatch:
-        from providers.hardware import cloud_hardware
+    def hardware(
+        self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True
+    ) -> HardwareMatch:
+        from carbon.providers.hardware import cloud_hardware
 
         lookup = None
         if live and detection is not None:
-            from providers.live import azure_vm_size
+            from carbon.providers.live import azure_vm_size
 
             def lookup(kind: str):
                 return azure_vm_size(kind, detection.attribute("subscription"), detection.region)
+
         return cloud_hardware("azure", instance_type, lookup)
 
     def location(self, region: str) -> Location:

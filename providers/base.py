@@ -10,13 +10,15 @@ this repository (see the README's "Cloud and machine detection" section).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from carbon.providers.host import HostFacts
+
     from carbon.model import Hardware, Location
-    from providers.host import HostFacts
 
 ENTRY_POINT_GROUP = "carbon.providers"
 # The provider asked when no cloud provider claims the machine.
@@ -142,8 +144,9 @@ class Provider(Protocol):
     def detect(self, deadline: Deadline, facts: HostFacts) -> Detection | None:
         """Ask the platform (metadata service, environment) before `deadline`; None when not running here."""
 
-    def hardware(self, instance_type: str | None, *, detection: Detection | None = None,
-                 live: bool = True) -> HardwareMatch:
+    def hardware(
+        self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True
+    ) -> HardwareMatch:
         """Hardware of an instance type (the local machine for on-premises)."""
 
     def location(self, region: str) -> Location:
@@ -182,7 +185,9 @@ def _instantiate(name: str, target: str) -> Provider:
 def load_providers(targets: Mapping[str, str] | None = None) -> tuple[list[Provider], list[str]]:
     """Every installed provider (built-in ones first, as registered), and the load errors as text."""
     items = dict(_entry_points() if targets is None else targets.items())
-    order = [n for n in ("aws", "gcp", "azure") if n in items] + sorted(n for n in items if n not in ("aws", "gcp", "azure"))
+    order = [n for n in ("aws", "gcp", "azure") if n in items] + sorted(
+        n for n in items if n not in ("aws", "gcp", "azure")
+    )
     providers: list[Provider] = []
     errors: list[str] = []
     for name in order:
@@ -202,4 +207,3 @@ def get_provider(name: str) -> Provider | None:
         return _instantiate(name, target)
     except ProviderLoadError:
         return None
-

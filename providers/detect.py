@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Callable, Mapping, Sequence, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
-from providers.base import FALLBACK_PROVIDER, Deadline, Detection, ProbeTiming, Provider, load_providers
-from providers.host import HostFacts, gather
+from carbon.providers.base import FALLBACK_PROVIDER, Deadline, Detection, ProbeTiming, Provider, load_providers
+from carbon.providers.host import HostFacts, gather
 
 T = TypeVar("T")
 # Time kept at the end of the deadline to collect the probes' answers.
@@ -40,8 +41,15 @@ def deadline_seconds(environ: Mapping[str, str]) -> float:
     return load(environ=environ).detect_timeout_s
 
 
-def _probe(provider: Provider, deadline: Deadline, facts: HostFacts, results: dict, done: threading.Event,
-           lock: threading.Lock, pending: list[str]) -> None:
+def _probe(
+    provider: Provider,
+    deadline: Deadline,
+    facts: HostFacts,
+    results: dict,
+    done: threading.Event,
+    lock: threading.Lock,
+    pending: list[str],
+) -> None:
     started = time.monotonic()
     try:
         found = provider.detect(deadline, facts)
@@ -55,7 +63,9 @@ def _probe(provider: Provider, deadline: Deadline, facts: HostFacts, results: di
             done.set()
 
 
-def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFacts) -> tuple[Detection | None, list[ProbeTiming]]:
+def probe_all(
+    candidates: Sequence[Provider], deadline: Deadline, facts: HostFacts
+) -> tuple[Detection | None, list[ProbeTiming]]:
     """Run the candidates' `detect` concurrently; the first in candidate order that detects wins.
 
     Returns as soon as every probe ended or one detected, and by the deadline at the latest.
@@ -73,13 +83,19 @@ def probe_all(candidates: Sequence[Provider], deadline: Deadline, facts: HostFac
     pending = [p.name for p in candidates]
     # Even a single candidate runs in a thread, so that a hung socket cannot outlive the deadline.
     for provider in candidates:
-        threading.Thread(target=_probe, args=(provider, probe_deadline, facts, results, done, lock, pending),
-                         name=f"carbon-detect-{provider.name}", daemon=True).start()
+        threading.Thread(
+            target=_probe,
+            args=(provider, probe_deadline, facts, results, done, lock, pending),
+            name=f"carbon-detect-{provider.name}",
+            daemon=True,
+        ).start()
     done.wait(timeout=wait_until.remaining())
     with lock:
         snapshot = dict(results)
-    timings = [snapshot[p.name][1] if p.name in snapshot
-               else ProbeTiming(p.name, time.monotonic() - started, "timed out") for p in candidates]
+    timings = [
+        snapshot[p.name][1] if p.name in snapshot else ProbeTiming(p.name, time.monotonic() - started, "timed out")
+        for p in candidates
+    ]
     for provider in candidates:
         found = snapshot.get(provider.name, (None, None))[0]
         if found is not None:
@@ -92,8 +108,9 @@ class _Background:
 
     def __init__(self, function: Callable[[], T]) -> None:
         self._result: list[T] = []
-        self._thread = threading.Thread(target=lambda: self._result.append(function()), daemon=True,
-                                        name="carbon-detect-local")
+        self._thread = threading.Thread(
+            target=lambda: self._result.append(function()), daemon=True, name="carbon-detect-local"
+        )
         self._thread.start()
 
     def result(self) -> T:
@@ -101,9 +118,13 @@ class _Background:
         return self._result[0]
 
 
-def detect_environment(deadline_s: float | None = None, *, region: str | None = None,
-                       environ: Mapping[str, str] | None = None,
-                       providers: Sequence[Provider] | None = None) -> Detection | None:
+def detect_environment(
+    deadline_s: float | None = None,
+    *,
+    region: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    providers: Sequence[Provider] | None = None,
+) -> Detection | None:
     """Where and on what this process runs, within `deadline_s` (default: CARBON_DETECT_TIMEOUT or 1 s).
 
     Returns the cloud detection, else the on-premises one (provider None, region from `region`,

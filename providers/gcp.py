@@ -10,14 +10,16 @@ so that no DNS lookup of metadata.google.internal can stall a machine off Google
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from providers.base import Deadline, Detection, HardwareMatch
-from providers.http import MetadataError, request
+from carbon.providers.base import Deadline, Detection, HardwareMatch
+from carbon.providers.http import MetadataError, request
 
 if TYPE_CHECKING:  # pragma: no cover
+    from carbon.providers.host import HostFacts
+
     from carbon.model import Location
-    from providers.host import HostFacts
 
 DEFAULT_HOST = "169.254.169.254"
 FLAVOR_HEADER = "Metadata-Flavor"
@@ -90,8 +92,11 @@ def accelerators_from_attributes(attributes: object) -> tuple[str | None, int]:
 
 
 def _dmi_says_gcp(facts: HostFacts) -> bool:
-    return (facts.dmi_value("sys_vendor") == "Google" or facts.dmi_value("product_name") == "Google Compute Engine"
-            or facts.dmi_value("bios_vendor") == "Google")
+    return (
+        facts.dmi_value("sys_vendor") == "Google"
+        or facts.dmi_value("product_name") == "Google Compute Engine"
+        or facts.dmi_value("bios_vendor") == "Google"
+    )
 
 
 def _serverless(environ: Mapping[str, str]) -> bool:
@@ -122,8 +127,16 @@ class GcpProvider:
                 gpu_model, gpu_count = self._accelerators(base, deadline)
                 if gpu_model:
                     attributes += [("accelerator_type", gpu_model), ("accelerator_count", str(gpu_count))]
-                return Detection("gcp", machine_type, region, zone, evidence, service="gce", source=self.name,
-                                 attributes=tuple(attributes))
+                return Detection(
+                    "gcp",
+                    machine_type,
+                    region,
+                    zone,
+                    evidence,
+                    service="gce",
+                    source=self.name,
+                    attributes=tuple(attributes),
+                )
             # Cloud Run has no machine type; its metadata server names the region.
             status, region_path = get(base, "instance/region", deadline)
             if status != 200:
@@ -134,12 +147,27 @@ class GcpProvider:
         except MetadataError as error:
             if not (_dmi_says_gcp(facts) or _serverless(facts.environ)):
                 return None
-            return Detection("gcp", None, None, None, (*evidence, f"metadata: failed ({type(error).__name__})"),
-                             service="cloud-run" if _serverless(facts.environ) else "gce", source=self.name,
-                             warnings=("GCP metadata server did not answer; region unknown, set CARBON_REGION",))
-        return Detection("gcp", None, region, None, evidence, service="cloud-run", source=self.name,
-                         attributes=tuple(attributes),
-                         warnings=("Cloud Run: hardware is not exposed; pass --cpus/--memory-gb to estimate",))
+            return Detection(
+                "gcp",
+                None,
+                None,
+                None,
+                (*evidence, f"metadata: failed ({type(error).__name__})"),
+                service="cloud-run" if _serverless(facts.environ) else "gce",
+                source=self.name,
+                warnings=("GCP metadata server did not answer; region unknown, set CARBON_REGION",),
+            )
+        return Detection(
+            "gcp",
+            None,
+            region,
+            None,
+            evidence,
+            service="cloud-run",
+            source=self.name,
+            attributes=tuple(attributes),
+            warnings=("Cloud Run: hardware is not exposed; pass --cpus/--memory-gb to estimate",),
+        )
 
     def _accelerators(self, base: str, deadline: Deadline) -> tuple[str | None, int]:
         """Accelerators named in instance attributes; a missing or odd answer means none known."""
@@ -151,17 +179,20 @@ class GcpProvider:
         except (MetadataError, ValueError):
             return None, 0
 
-    def hardware(self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True) -> HardwareMatch:
+    def hardware(
+        self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True
+    ) -> HardwareMatch:
         from dataclasses import replace
 
-        from providers.hardware import cloud_hardware
+        from carbon.providers.hardware import cloud_hardware
 
         lookup = None
         if live and detection is not None:
-            from providers.live import gcp_machine_type
+            from carbon.providers.live import gcp_machine_type
 
             def lookup(kind: str):
                 return gcp_machine_type(kind, detection.attribute("project"), detection.zone)
+
         match = cloud_hardware("gcp", instance_type, lookup)
         accelerator = detection.attribute("accelerator_type") if detection else None
         if match.hardware is not None and accelerator and not match.hardware.gpu_count:

@@ -7,9 +7,10 @@ and says so in a warning.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from providers.base import HardwareMatch
+from carbon.providers.base import HardwareMatch
 
 # (instance_type) -> (Hardware | None, method); raises LiveLookupUnavailable when it cannot ask.
 LiveLookup = Callable[[str], "tuple[Any, str]"]
@@ -26,7 +27,7 @@ def cloud_hardware(provider: str, instance_type: str | None, live_lookup: LiveLo
         return HardwareMatch(found, "catalog")
     notes: list[str] = []
     if live_lookup is not None:
-        from providers.live import LiveLookupUnavailable
+        from carbon.providers.live import LiveLookupUnavailable
 
         try:
             hardware, method = live_lookup(instance_type)

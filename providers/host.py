@@ -9,9 +9,9 @@ DMI is readable and names none of them, detection makes no network call at all.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 DEFAULT_DMI_ROOT = "/sys/class/dmi/id"
 # World-readable DMI files (the serial numbers are root-only and not needed).

@@ -9,12 +9,11 @@ IMDSv2 tokens travel in them.
 from __future__ import annotations
 
 import http.client
-import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import urlsplit
 
-from providers.base import Deadline
+from carbon.providers.base import Deadline
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -56,8 +55,14 @@ class Response:
             raise MetadataBadResponse("response body is not JSON") from None
 
 
-def request(method: str, url: str, *, deadline: Deadline, headers: Mapping[str, str] | None = None,
-            timeout_s: float | None = None) -> Response:
+def request(
+    method: str,
+    url: str,
+    *,
+    deadline: Deadline,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> Response:
     """One request that ends by `deadline` (and by `timeout_s` from now, when given)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -86,10 +91,12 @@ def request(method: str, url: str, *, deadline: Deadline, headers: Mapping[str, 
             if len(body) > MAX_BODY_BYTES:
                 raise MetadataBadResponse(f"{method} {_where(parts)}: body larger than {MAX_BODY_BYTES} bytes")
         return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, bytes(body))
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise MetadataTimeout(f"{method} {_where(parts)}: no answer before the deadline") from None
     except (http.client.HTTPException, ValueError) as error:
-        raise MetadataBadResponse(f"{method} {_where(parts)}: not a valid HTTP response ({type(error).__name__})") from None
+        raise MetadataBadResponse(
+            f"{method} {_where(parts)}: not a valid HTTP response ({type(error).__name__})"
+        ) from None
     except OSError as error:
         raise MetadataUnreachable(f"{method} {_where(parts)}: {error.strerror or type(error).__name__}") from None
     finally:

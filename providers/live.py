@@ -8,9 +8,10 @@ Every SDK is imported inside the function that needs it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from carbon.model import Hardware
 
@@ -22,8 +23,9 @@ class LiveLookupUnavailable(Exception):
     """The lookup cannot be made here (SDK missing, no credentials, API error); the message says which."""
 
 
-def cached(provider: str, api: str, instance_type: str, fetch: Callable[[], Hardware | None],
-           cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+def cached(
+    provider: str, api: str, instance_type: str, fetch: Callable[[], Hardware | None], cache_dir: Path | None = None
+) -> tuple[Hardware | None, str]:
     """`fetch()` once per (provider, type), then from the on-disk cache."""
     try:
         import diskcache
@@ -44,13 +46,17 @@ def cached(provider: str, api: str, instance_type: str, fetch: Callable[[], Hard
         return hardware, f"live:{api}"
 
 
-def aws_instance_type(instance_type: str, region: str | None, cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+def aws_instance_type(
+    instance_type: str, region: str | None, cache_dir: Path | None = None
+) -> tuple[Hardware | None, str]:
     """EC2 DescribeInstanceTypes for one type."""
     try:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
-        raise LiveLookupUnavailable("boto3 is not installed (pip install 'carbon[aws]'); cannot look up the type live") from None
+        raise LiveLookupUnavailable(
+            "boto3 is not installed (pip install 'carbon[aws]'); cannot look up the type live"
+        ) from None
     session = boto3.session.Session(region_name=region or None)
     if session.get_credentials() is None:
         raise LiveLookupUnavailable("no AWS credentials; cannot look up the instance type live")
@@ -86,8 +92,9 @@ def _aws_hardware(item: dict[str, Any]) -> Hardware:
     )
 
 
-def gcp_machine_type(machine_type: str, project: str | None, zone: str | None,
-                     cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+def gcp_machine_type(
+    machine_type: str, project: str | None, zone: str | None, cache_dir: Path | None = None
+) -> tuple[Hardware | None, str]:
     """Compute Engine machineTypes.get for one type in the instance's zone."""
     if not project or not zone:
         raise LiveLookupUnavailable("the GCP project or zone is unknown; cannot look up the machine type live")
@@ -127,8 +134,9 @@ def gcp_machine_type(machine_type: str, project: str | None, zone: str | None,
     return cached("gcp", "compute.machineTypes.get", machine_type, fetch, cache_dir)
 
 
-def azure_vm_size(vm_size: str, subscription_id: str | None, location: str | None,
-                  cache_dir: Path | None = None) -> tuple[Hardware | None, str]:
+def azure_vm_size(
+    vm_size: str, subscription_id: str | None, location: str | None, cache_dir: Path | None = None
+) -> tuple[Hardware | None, str]:
     """Resource SKUs list filtered to the VM's location, then the one SKU by name."""
     if not subscription_id or not location:
         raise LiveLookupUnavailable("the Azure subscription or location is unknown; cannot look up the size live")
@@ -137,7 +145,9 @@ def azure_vm_size(vm_size: str, subscription_id: str | None, location: str | Non
         from azure.identity import DefaultAzureCredential
         from azure.mgmt.compute import ComputeManagementClient
     except ImportError:
-        raise LiveLookupUnavailable("azure-mgmt-compute/azure-identity are not installed (pip install 'carbon[azure]')") from None
+        raise LiveLookupUnavailable(
+            "azure-mgmt-compute/azure-identity are not installed (pip install 'carbon[azure]')"
+        ) from None
 
     # A sovereign cloud, a proxy (and the tests' double) is named by CARBON_AZURE_MANAGEMENT_ENDPOINT.
     endpoint = os.environ.get("CARBON_AZURE_MANAGEMENT_ENDPOINT")
@@ -148,8 +158,11 @@ def azure_vm_size(vm_size: str, subscription_id: str | None, location: str | Non
     def fetch() -> Hardware | None:
         try:
             credential = DefaultAzureCredential()
-            client = (ComputeManagementClient(credential, subscription_id, base_url=endpoint) if endpoint
-                      else ComputeManagementClient(credential, subscription_id))
+            client = (
+                ComputeManagementClient(credential, subscription_id, base_url=endpoint)
+                if endpoint
+                else ComputeManagementClient(credential, subscription_id)
+            )
             for sku in client.resource_skus.list(filter=f"location eq '{location}'", **options):
                 if sku.resource_type == "virtualMachines" and (sku.name or "").lower() == vm_size.lower():
                     return _azure_hardware(vm_size, {c.name: c.value for c in sku.capabilities or []})

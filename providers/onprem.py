@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
-from providers.base import Deadline, Detection, HardwareMatch
-from providers.http import MetadataError, request
+from carbon.providers.base import Deadline, Detection, HardwareMatch
+from carbon.providers.http import MetadataError, request
 
 if TYPE_CHECKING:  # pragma: no cover
+    from carbon.providers.host import HostFacts
+
     from carbon.model import Hardware, Location
-    from providers.host import HostFacts
 
 DEFAULT_GEOIP_URL = "https://ipapi.co/json/"
 GEOIP_TIMEOUT_S = 2.0
@@ -108,8 +110,14 @@ def local_hardware(environ: Mapping[str, str] | None = None) -> tuple[Hardware, 
     evidence.append(f"memory: {memory_gb:.1f} GB" if memory_gb else "memory: unknown")
     gpu_model, gpu_count, note = nvidia_gpus()
     evidence.append(note)
-    hardware = Hardware(vcpus=float(threads) if threads else None, cpu_model=model, cpu_cores=cores,
-                        memory_gb=memory_gb, gpu_model=gpu_model, gpu_count=gpu_count)
+    hardware = Hardware(
+        vcpus=float(threads) if threads else None,
+        cpu_model=model,
+        cpu_cores=cores,
+        memory_gb=memory_gb,
+        gpu_model=gpu_model,
+        gpu_count=gpu_count,
+    )
     return hardware, tuple(evidence)
 
 
@@ -165,13 +173,26 @@ class OnPremProvider:
             evidence.append(note)
             print(f"carbon: {note}", file=sys.stderr)
         else:
-            warnings.append("no region: set CARBON_REGION (or region in carbon.toml, or --region); "
-                            "geo-IP lookup is opt-in with CARBON_GEOIP=true")
+            warnings.append(
+                "no region: set CARBON_REGION (or region in carbon.toml, or --region); "
+                "geo-IP lookup is opt-in with CARBON_GEOIP=true"
+            )
         hardware, hardware_evidence = local_hardware(facts.environ)
-        return Detection(None, None, region, None, (*evidence, *hardware_evidence), service="onprem",
-                         reported_hardware=hardware, source=self.name, warnings=tuple(warnings))
+        return Detection(
+            None,
+            None,
+            region,
+            None,
+            (*evidence, *hardware_evidence),
+            service="onprem",
+            reported_hardware=hardware,
+            source=self.name,
+            warnings=tuple(warnings),
+        )
 
-    def hardware(self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True) -> HardwareMatch:
+    def hardware(
+        self, instance_type: str | None, *, detection: Detection | None = None, live: bool = True
+    ) -> HardwareMatch:
         hardware, _ = local_hardware()
         return HardwareMatch(hardware, "local")
 

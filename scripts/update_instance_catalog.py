@@ -30,15 +30,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--provider", required=True, choices=("aws", "gcp", "azure"))
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="bundle folder (default: intensity_data/)")
-    parser.add_argument("--from-bundle-sources", action="store_true",
-                        help="build offline from public data instead of the provider's API")
-    parser.add_argument("--datasets", type=Path, default=None,
-                        help=f"raw public datasets folder for CPU enrichment (default: {DEFAULT_DATASETS} if present)")
+    parser.add_argument(
+        "--from-bundle-sources",
+        action="store_true",
+        help="build offline from public data instead of the provider's API",
+    )
+    parser.add_argument(
+        "--datasets",
+        type=Path,
+        default=None,
+        help=f"raw public datasets folder for CPU enrichment (default: {DEFAULT_DATASETS} if present)",
+    )
     parser.add_argument("--regions", help="AWS: comma-separated regions (default: every region)")
     parser.add_argument("--project", help="GCP: project id to list machine types in")
     parser.add_argument("--subscription", help="Azure: subscription id")
-    parser.add_argument("--api-endpoint", help="GCP/Azure: API base URL instead of the public one "
-                        "(a private endpoint or a local double)")
+    parser.add_argument(
+        "--api-endpoint",
+        help="GCP/Azure: API base URL instead of the public one (a private endpoint or a local double)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per API request")
     parser.add_argument("--retrieved", default=None, help="retrieval date to record (default: today)")
     args = parser.parse_args(argv)

@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"update_intensity_data: error: {args.source} is not a folder", file=sys.stderr)
             return 2
         return build(args.source, args.out)
-    from intensity_sources.fetch import FetchError, download_all
-
     import tempfile
     from datetime import date
+
+    from intensity_sources.fetch import FetchError, download_all
 
     with tempfile.TemporaryDirectory(prefix="carbon-raw-") as folder:
         try:

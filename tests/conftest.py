@@ -18,7 +18,7 @@ def _check_address(address) -> None:
             ip = ipaddress.ip_address(host)
         except ValueError:
             if host != "localhost":
-                raise RuntimeError(f"test tried to reach {host!r}: tests use loopback servers only")
+                raise RuntimeError(f"test tried to reach {host!r}: tests use loopback servers only") from None
             return
         if not ip.is_loopback:
             raise RuntimeError(f"test tried to reach {host}: tests use loopback servers only")

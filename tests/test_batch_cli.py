@@ -22,16 +22,40 @@ pytestmark = pytest.mark.usefixtures("bundle")
 from carbon.batch.output import write_table
 from carbon.cli import main
 
-ESTIMATE_KEYS = ("energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high",
-                 "intensity_g_per_kwh", "pue")
+ESTIMATE_KEYS = (
+    "energy_kwh",
+    "energy_kwh_low",
+    "energy_kwh_high",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "intensity_g_per_kwh",
+    "pue",
+)
 
 
 def test_sacct_to_parquet_with_rejects(tmp_path, capsys):
     hardware = tmp_path / "hw.toml"
-    hardware.write_text('[partitions.gpu]\ninstance_type = "p3.2xlarge"\n[partitions.cpu]\ncpu_model = "Intel Xeon Gold 6248"\ncpus = 40\n')
+    hardware.write_text(
+        '[partitions.gpu]\ninstance_type = "p3.2xlarge"\n[partitions.cpu]\ncpu_model = "Intel Xeon Gold 6248"\ncpus = 40\n'
+    )
     out, rejects, summary = tmp_path / "out.parquet", tmp_path / "rejects.csv", tmp_path / "summary.csv"
-    code = main(["batch", str(FIXTURES / "sacct_formats.txt"), "--region", "US", "--hardware", str(hardware),
-                 "--out", str(out), "--rejects", str(rejects), "--summary", str(summary)])
+    code = main(
+        [
+            "batch",
+            str(FIXTURES / "sacct_formats.txt"),
+            "--region",
+            "US",
+            "--hardware",
+            str(hardware),
+            "--out",
+            str(out),
+            "--rejects",
+            str(rejects),
+            "--summary",
+            str(summary),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "read 9, estimated 6, rejected 3" in printed
@@ -47,8 +71,21 @@ def test_sacct_to_parquet_with_rejects(tmp_path, capsys):
 
 def test_what_if_line_and_csv_output(tmp_path, capsys):
     out = tmp_path / "out.csv"
-    assert main(["batch", str(FIXTURES / "sacct_excerpt.txt"), "--region", "aws:us-east-1",
-                 "--what-if-region", "FR", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "batch",
+                str(FIXTURES / "sacct_excerpt.txt"),
+                "--region",
+                "aws:us-east-1",
+                "--what-if-region",
+                "FR",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "read 9, estimated 9, rejected 0" in printed and "what if in FR" in printed
     results = pd.read_csv(out)
@@ -83,8 +120,10 @@ def test_full_fixture_from_the_command_line(capsys):
 
 @pytest.mark.slow
 def test_malformed_line_in_a_million_line_log(tmp_path, capsys):
-    line = ("COMPLETED|{}|1|1G|1|m5.large|2022-03-01T00:00:00|2022-03-01T00:00:00|2022-03-01T00:00:00|"
-            "00:10:00|00:00:00|2022-03-01T00:10:00|0:0|0:0|1|1||||||00:10:00|00:01.000|00:01.000|00:02.000\n")
+    line = (
+        "COMPLETED|{}|1|1G|1|m5.large|2022-03-01T00:00:00|2022-03-01T00:00:00|2022-03-01T00:00:00|"
+        "00:10:00|00:00:00|2022-03-01T00:10:00|0:0|0:0|1|1||||||00:10:00|00:01.000|00:01.000|00:02.000\n"
+    )
     log = tmp_path / "big.txt"
     with log.open("w") as handle:
         for i in range(1_000_000):

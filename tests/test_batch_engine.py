@@ -71,9 +71,18 @@ def test_same_numbers_as_the_offline_estimate():
     result = estimate_logs([FIXTURES / "sacct_excerpt.txt"], settings=Settings(region="aws:us-east-1"))
     row = result.results.set_index("job_id").loc["67108977"]
     u, _ = c5_job_expected()
-    single = carbon.estimate("aws:us-east-1", instance_type="c5.large", cpus=1, memory_gb=100 / 1024, duration_s=118,
-                             cpu_util=u, start=datetime(2022, 2, 18, 18, 1, 40, tzinfo=timezone.utc))
-    assert (row["co2e_kg"], row["co2e_kg_low"], row["co2e_kg_high"]) == pytest.approx(single.co2e_kg.as_tuple(), rel=1e-12)
+    single = carbon.estimate(
+        "aws:us-east-1",
+        instance_type="c5.large",
+        cpus=1,
+        memory_gb=100 / 1024,
+        duration_s=118,
+        cpu_util=u,
+        start=datetime(2022, 2, 18, 18, 1, 40, tzinfo=timezone.utc),
+    )
+    assert (row["co2e_kg"], row["co2e_kg_low"], row["co2e_kg_high"]) == pytest.approx(
+        single.co2e_kg.as_tuple(), rel=1e-12
+    )
 
 
 def test_blank_constraints_use_fleet_average_per_vcpu():
@@ -90,7 +99,11 @@ def test_yearly_intensity_carries_the_monthly_spread():
     result = estimate_logs([FIXTURES / "sacct_excerpt.txt"], settings=Settings(region="US", granularity="year"))
     row = result.results.iloc[0]
     # Ember US 2022: 410.37; the months of 2022 in the bundle: 408.89 and 375.144.
-    assert (row["intensity_g_per_kwh"], row["intensity_g_per_kwh_low"], row["intensity_g_per_kwh_high"]) == (410.37, 375.144, 410.37)
+    assert (row["intensity_g_per_kwh"], row["intensity_g_per_kwh_low"], row["intensity_g_per_kwh_high"]) == (
+        410.37,
+        375.144,
+        410.37,
+    )
     assert row["intensity_granularity"] == "year"
 
 
@@ -99,7 +112,11 @@ def test_hourly_series_integrated_over_each_job():
         job_id=["across", "inside", "uncovered", "instant"],
         start=pd.to_datetime(["2022-02-18T16:30Z", "2022-02-18T17:10Z", "2022-03-01T00:00Z", "2022-02-18T18:15Z"]),
         end=pd.to_datetime(["2022-02-18T18:30Z", "2022-02-18T17:50Z", "2022-03-01T01:00Z", "2022-02-18T18:15Z"]),
-        region=["aws:us-west-1"] * 4, hardware=["m5.large"] * 4, cpus=[2.0] * 4, cpu_util=[0.25] * 4)
+        region=["aws:us-west-1"] * 4,
+        hardware=["m5.large"] * 4,
+        cpus=[2.0] * 4,
+        cpu_util=[0.25] * 4,
+    )
     out = estimate_frame(frame, Settings()).set_index("job_id")
     across = (0.5 * CISO_2022_02_18[16] + CISO_2022_02_18[17] + 0.5 * CISO_2022_02_18[18]) / 2
     assert out.loc["across", "intensity_g_per_kwh"] == pytest.approx(across, rel=1e-12)
@@ -116,8 +133,14 @@ def test_hourly_series_integrated_over_each_job():
 
 
 def test_measured_energy_replaces_the_model():
-    frame = jobs(job_id=["m"], start=pd.to_datetime(["2022-02-10T00:00Z"]), end=pd.to_datetime(["2022-02-10T02:00Z"]),
-                 region=["FR"], cpus=[4.0], measured_kwh=[1.5])
+    frame = jobs(
+        job_id=["m"],
+        start=pd.to_datetime(["2022-02-10T00:00Z"]),
+        end=pd.to_datetime(["2022-02-10T02:00Z"]),
+        region=["FR"],
+        cpus=[4.0],
+        measured_kwh=[1.5],
+    )
     row = estimate_frame(frame, Settings()).iloc[0]
     # Off the cloud: PUE 1.0 (on-premises) up to 1.55 (unknown data centre); France Feb 2022 67.093.
     assert (row["energy_kwh"], row["energy_kwh_low"], row["energy_kwh_high"]) == pytest.approx((1.5, 1.5, 1.5 * 1.55))
@@ -126,11 +149,22 @@ def test_measured_energy_replaces_the_model():
 
 
 def test_partition_map_gpu_and_tdp():
-    mapping = HardwareMap(partitions={"gpu": HardwareSpec(instance_type="p3.2xlarge"),
-                                      "cpu": HardwareSpec(cpu_model="Intel Xeon Gold 6248", cpus=40)})
-    frame = jobs(job_id=["g", "c"], start=pd.to_datetime(["2022-02-10T00:00Z"] * 2),
-                 end=pd.to_datetime(["2022-02-10T01:00Z"] * 2), partition=["gpu", "cpu"], cpus=[8.0, 20.0],
-                 gpus=[1.0, np.nan], memory_gb=[0.0, 0.0], cpu_util=[0.5, 0.5])
+    mapping = HardwareMap(
+        partitions={
+            "gpu": HardwareSpec(instance_type="p3.2xlarge"),
+            "cpu": HardwareSpec(cpu_model="Intel Xeon Gold 6248", cpus=40),
+        }
+    )
+    frame = jobs(
+        job_id=["g", "c"],
+        start=pd.to_datetime(["2022-02-10T00:00Z"] * 2),
+        end=pd.to_datetime(["2022-02-10T01:00Z"] * 2),
+        partition=["gpu", "cpu"],
+        cpus=[8.0, 20.0],
+        gpus=[1.0, np.nan],
+        memory_gb=[0.0, 0.0],
+        cpu_util=[0.5, 0.5],
+    )
     out = estimate_frame(frame, Settings(region="US"), Factors(hardware_map=mapping)).set_index("job_id")
     # V100: TDP 300 W, idle 30 % of TDP (20-40 %); utilisation unknown: 50 % central, 0..1 range.
     assert out.loc["g", "gpu_kwh"] == pytest.approx((90 + 0.5 * (300 - 90)) / 1000)
@@ -142,14 +176,21 @@ def test_partition_map_gpu_and_tdp():
 
 
 def test_what_if_region_and_shift():
-    result = estimate_logs([FIXTURES / "sacct_excerpt.txt"],
-                           settings=Settings(region="aws:us-east-1", what_if_region="FR"))
+    result = estimate_logs(
+        [FIXTURES / "sacct_excerpt.txt"], settings=Settings(region="aws:us-east-1", what_if_region="FR")
+    )
     row = result.results.set_index("job_id").loc["67108977"]
     _, it_kwh = c5_job_expected()
     assert row["what_if_co2e_kg"] == pytest.approx(it_kwh[0] * 1.0 * FR_2022_02 / 1000, rel=1e-12)
     assert row["co2e_kg"] == pytest.approx(it_kwh[0] * AWS_PUE * US_2022_02 / 1000, rel=1e-12)
-    frame = jobs(job_id=["s"], start=pd.to_datetime(["2022-02-18T16:00Z"]), end=pd.to_datetime(["2022-02-18T17:00Z"]),
-                 region=["aws:us-west-1"], cpus=[1.0], cpu_util=[1.0])
+    frame = jobs(
+        job_id=["s"],
+        start=pd.to_datetime(["2022-02-18T16:00Z"]),
+        end=pd.to_datetime(["2022-02-18T17:00Z"]),
+        region=["aws:us-west-1"],
+        cpus=[1.0],
+        cpu_util=[1.0],
+    )
     from carbon.batch.run import estimate_with_what_if
 
     shifted = estimate_with_what_if(frame, Settings(what_if_shift_h=2), Factors()).iloc[0]
@@ -159,12 +200,14 @@ def test_what_if_region_and_shift():
 
 def test_rejects_keep_their_line(tmp_path):
     log = tmp_path / "jobs.csv"
-    log.write_text("job_id,start,end,region,cpus\n"
-                   "ok,2022-02-01T00:00Z,2022-02-01T01:00Z,FR,1\n"
-                   "far,2022-02-01T00:00Z,2022-02-01T01:00Z,XX,1\n"
-                   "back,2022-02-01T02:00Z,2022-02-01T01:00Z,FR,1\n"
-                   "where,2022-02-01T00:00Z,2022-02-01T01:00Z,,1\n"
-                   "what,2022-02-01T00:00Z,2022-02-01T01:00Z,FR,\n")
+    log.write_text(
+        "job_id,start,end,region,cpus\n"
+        "ok,2022-02-01T00:00Z,2022-02-01T01:00Z,FR,1\n"
+        "far,2022-02-01T00:00Z,2022-02-01T01:00Z,XX,1\n"
+        "back,2022-02-01T02:00Z,2022-02-01T01:00Z,FR,1\n"
+        "where,2022-02-01T00:00Z,2022-02-01T01:00Z,,1\n"
+        "what,2022-02-01T00:00Z,2022-02-01T01:00Z,FR,\n"
+    )
     result = estimate_logs([log])
     assert result.results["job_id"].tolist() == ["ok"]
     reasons = dict(zip(result.rejects["line"], result.rejects["reason"]))
@@ -182,21 +225,32 @@ def test_full_fixture_every_job_accounted_for():
     assert (result.results["co2e_kg_low"] <= result.results["co2e_kg"]).all()
     assert (result.results["co2e_kg"] <= result.results["co2e_kg_high"]).all()
     assert result.results["hardware_used"].value_counts().to_dict() == {
-        "vCPUs only (fleet average)": 172, "m5.large": 171, "c5.large": 140}
+        "vCPUs only (fleet average)": 172,
+        "m5.large": 171,
+        "c5.large": 140,
+    }
 
 
 def random_jobs(count: int, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     start = pd.Timestamp("2021-06-01T00:00Z") + pd.to_timedelta(rng.integers(0, 300 * 86400, count), unit="s")
-    start = start.where(rng.random(count) > 0.3, pd.Timestamp("2022-02-18T00:00Z") + pd.to_timedelta(rng.integers(0, 80000, count), unit="s"))
+    start = start.where(
+        rng.random(count) > 0.3,
+        pd.Timestamp("2022-02-18T00:00Z") + pd.to_timedelta(rng.integers(0, 80000, count), unit="s"),
+    )
     duration = pd.to_timedelta(rng.integers(0, 20000, count), unit="s")
-    return jobs(job_id=[str(i) for i in range(count)], start=start, end=start + duration,
-                region=rng.choice(["aws:us-east-1", "aws:us-west-1", "FR", "US", "XX"], count),
-                hardware=rng.choice(["m5.large", "c5.large", "p3.2xlarge", None], count),
-                cpus=rng.choice([1.0, 2.0, 8.0, np.nan], count), cpu_util=np.where(rng.random(count) > 0.2, rng.random(count), np.nan),
-                memory_gb=rng.choice([1.0, 4.0, np.nan], count),
-                measured_kwh=np.where(rng.random(count) > 0.9, rng.random(count), np.nan),
-                state=rng.choice(["COMPLETED", "FAILED"], count))
+    return jobs(
+        job_id=[str(i) for i in range(count)],
+        start=start,
+        end=start + duration,
+        region=rng.choice(["aws:us-east-1", "aws:us-west-1", "FR", "US", "XX"], count),
+        hardware=rng.choice(["m5.large", "c5.large", "p3.2xlarge", None], count),
+        cpus=rng.choice([1.0, 2.0, 8.0, np.nan], count),
+        cpu_util=np.where(rng.random(count) > 0.2, rng.random(count), np.nan),
+        memory_gb=rng.choice([1.0, 4.0, np.nan], count),
+        measured_kwh=np.where(rng.random(count) > 0.9, rng.random(count), np.nan),
+        state=rng.choice(["COMPLETED", "FAILED"], count),
+    )
 
 
 def compare_engines(count: int, partitions: int) -> None:
@@ -208,8 +262,16 @@ def compare_engines(count: int, partitions: int) -> None:
     other = _dask(frame, settings, HardwareMap(), None, partitions)
     assert len(one) == len(other) == count
     pd.testing.assert_series_equal(one["reject_reason"], other["reject_reason"], check_dtype=False)
-    for name in ("energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high",
-                 "intensity_g_per_kwh", "what_if_co2e_kg"):
+    for name in (
+        "energy_kwh",
+        "energy_kwh_low",
+        "energy_kwh_high",
+        "co2e_kg",
+        "co2e_kg_low",
+        "co2e_kg_high",
+        "intensity_g_per_kwh",
+        "what_if_co2e_kg",
+    ):
         np.testing.assert_allclose(one[name].to_numpy(float), other[name].to_numpy(float), rtol=1e-12, equal_nan=True)
 
 

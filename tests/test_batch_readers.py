@@ -65,7 +65,10 @@ def test_sacct_with_header_any_field_order():
     # Rejected: PENDING job (line 13), a step with no job (14), a line with 2 fields (15).
     assert result.rejects["line"].tolist() == [13, 14, 15]
     assert result.rejects["reason"].tolist() == [
-        "job never started", "job step without its job line", "malformed line: 2 fields, expected 19"]
+        "job never started",
+        "job step without its job line",
+        "malformed line: 2 fields, expected 19",
+    ]
     assert result.records == 9
 
     gpu_job = jobs.loc["1001"]
@@ -75,7 +78,12 @@ def test_sacct_with_header_any_field_order():
     assert gpu_job["memory_used_gb"] == 30  # largest step MaxRSS (30G on .0)
     assert gpu_job["measured_kwh"] == pytest.approx(7_200_000 / 3.6e6)  # the job line, not the steps' sum
     assert gpu_job["cpu_util"] == pytest.approx(12 * 3600 / ((86400 + 2 * 3600 + 3 * 60 + 4) * 8))
-    assert (gpu_job["user"], gpu_job["account"], gpu_job["project"], gpu_job["partition"]) == ("alice", "physics", "projA", "gpu")
+    assert (gpu_job["user"], gpu_job["account"], gpu_job["project"], gpu_job["partition"]) == (
+        "alice",
+        "physics",
+        "projA",
+        "gpu",
+    )
 
     timeout = jobs.loc["1002"]
     assert timeout["state"] == "TIMEOUT"
@@ -99,8 +107,10 @@ def test_sacct_with_header_any_field_order():
 
 def test_sacct_fields_given_for_headerless_output(tmp_path):
     log = tmp_path / "jobs.txt"
-    log.write_text("42|2024-01-01T00:00:00|2024-01-01T01:00:00|4|00:30:00|COMPLETED\n"
-                   "42.batch|2024-01-01T00:00:00|2024-01-01T01:00:00|4|00:30:00|COMPLETED\n")
+    log.write_text(
+        "42|2024-01-01T00:00:00|2024-01-01T01:00:00|4|00:30:00|COMPLETED\n"
+        "42.batch|2024-01-01T00:00:00|2024-01-01T01:00:00|4|00:30:00|COMPLETED\n"
+    )
     result = read(log, "sacct", fields=["JobID", "Start", "End", "NCPUS", "TotalCPU", "State"])
     assert len(result.jobs) == 1
     assert result.jobs.loc[0, "cpu_util"] == pytest.approx(1800 / (3600 * 4))
@@ -108,17 +118,20 @@ def test_sacct_fields_given_for_headerless_output(tmp_path):
 
 def test_sacct_crlf_and_invalid_utf8(tmp_path):
     log = tmp_path / "jobs.txt"
-    log.write_bytes(b"JobID|User|Start|End|NCPUS|State\r\n"
-                    b"7|ren\xe9|2024-01-01T00:00:00|2024-01-01T01:00:00|2|COMPLETED\r\n")
+    log.write_bytes(
+        b"JobID|User|Start|End|NCPUS|State\r\n7|ren\xe9|2024-01-01T00:00:00|2024-01-01T01:00:00|2|COMPLETED\r\n"
+    )
     result = read(log, "sacct")
     assert len(result.jobs) == 1 and result.jobs.loc[0, "user"] == "ren\ufffd"
     assert result.jobs.loc[0, "end"] == pd.Timestamp("2024-01-01T01:00:00Z")
 
 
 def sacct_lines(count: int) -> list[str]:
-    return [f"COMPLETED|{700000 + i}|1|1G|1|m5.large|2022-03-01T00:00:00|2022-03-01T00:00:00|2022-03-01T00:00:00|"
-            f"00:10:00|00:00:00|2022-03-01T00:10:00|0:0|0:0|1|1||||||00:10:00|00:01.000|00:01.000|00:02.000"
-            for i in range(count)]
+    return [
+        f"COMPLETED|{700000 + i}|1|1G|1|m5.large|2022-03-01T00:00:00|2022-03-01T00:00:00|2022-03-01T00:00:00|"
+        f"00:10:00|00:00:00|2022-03-01T00:10:00|0:0|0:0|1|1||||||00:10:00|00:01.000|00:01.000|00:02.000"
+        for i in range(count)
+    ]
 
 
 def test_malformed_line_in_the_middle_is_rejected_with_its_number(tmp_path):
@@ -140,7 +153,8 @@ def test_generic_csv(tmp_path):
         "a,2022-02-18T16:30:00Z,2022-02-18T18:30:00Z,aws:us-west-1,m5.large,2,3600,8,COMPLETED,ann\n"
         "b,not a time,2022-02-18T18:30:00Z,FR,,1,,,FAILED,bo\n"
         "c,2022-02-18T16:30:00Z,,FR,,1,,,FAILED\n"
-        "d,2022-02-18T16:30:00Z,2022-02-18T16:40:00Z,FR,,1,,,COMPLETED,cy\n")
+        "d,2022-02-18T16:30:00Z,2022-02-18T16:40:00Z,FR,,1,,,COMPLETED,cy\n"
+    )
     result = read(log)
     jobs = by_id(result)
     assert list(jobs.index) == ["a", "d"]
@@ -153,9 +167,21 @@ def test_generic_csv(tmp_path):
 
 
 def test_generic_jsonl_and_parquet(tmp_path):
-    records = [{"job_id": "x", "start": "2023-01-01T00:00:00Z", "duration_s": 600, "region": "FR", "cpus": 4,
-                "cpu_util": 0.25, "gpus": 1, "gpu_util": 0.9, "measured_kwh": None, "project": "p"},
-               {"job_id": "y", "start": "2023-01-01T00:00:00Z", "end": "2023-01-01T01:00:00Z", "measured_kwh": 1.5}]
+    records = [
+        {
+            "job_id": "x",
+            "start": "2023-01-01T00:00:00Z",
+            "duration_s": 600,
+            "region": "FR",
+            "cpus": 4,
+            "cpu_util": 0.25,
+            "gpus": 1,
+            "gpu_util": 0.9,
+            "measured_kwh": None,
+            "project": "p",
+        },
+        {"job_id": "y", "start": "2023-01-01T00:00:00Z", "end": "2023-01-01T01:00:00Z", "measured_kwh": 1.5},
+    ]
     log = tmp_path / "jobs.jsonl"
     log.write_text(json.dumps(records[0]) + "\n{not json\n\n" + json.dumps(records[1]) + "\n")
     result = read(log)
@@ -172,9 +198,17 @@ def test_generic_jsonl_and_parquet(tmp_path):
 
 def test_tracker_run_records(tmp_path):
     # The keys of `carbon estimate --format json`, plus start/end/region.
-    run = {"energy_kwh": 2.27, "pue": 1.135, "breakdown": {"cpu_kwh": 1.5, "gpu_kwh": 0.0, "ram_kwh": 0.5, "other_kwh": 0.0},
-           "location": {"region": "aws:us-east-1"}, "hardware": {"instance_type": "m5.large", "vcpus": 2},
-           "duration_s": 3600, "start": "2022-02-18T10:00:00Z", "end": "2022-02-18T11:00:00Z", "run_id": "r1"}
+    run = {
+        "energy_kwh": 2.27,
+        "pue": 1.135,
+        "breakdown": {"cpu_kwh": 1.5, "gpu_kwh": 0.0, "ram_kwh": 0.5, "other_kwh": 0.0},
+        "location": {"region": "aws:us-east-1"},
+        "hardware": {"instance_type": "m5.large", "vcpus": 2},
+        "duration_s": 3600,
+        "start": "2022-02-18T10:00:00Z",
+        "end": "2022-02-18T11:00:00Z",
+        "run_id": "r1",
+    }
     log = tmp_path / "runs.jsonl"
     log.write_text(json.dumps(run) + "\n")
     jobs = by_id(read(log, "runs"))
@@ -184,13 +218,32 @@ def test_tracker_run_records(tmp_path):
 
 def test_tracker_run_log_intervals(tmp_path):
     # Two intervals in the carbon.sinks.jsonl format ("carbon.run/1"), then a line torn by a crash.
-    base = {"schema": "carbon.run/1", "run_id": "r2", "region": "FR", "project": "p", "experiment": "e", "task": None,
-            "location": {"provider": None, "region": "FR", "zone": "FR", "country": "FR"},
-            "hardware": {"vcpus": 4}, "pue": 1.0}
-    first = {**base, "seq": 0, "start": "2022-02-18T10:00:00.000000Z", "end": "2022-02-18T11:00:00.000000Z",
-             "duration_s": 3600, "breakdown": {"cpu_kwh": 0.03, "gpu_kwh": 0.0, "ram_kwh": 0.01, "other_kwh": 0.0}}
-    second = {**first, "seq": 1, "start": "2022-02-18T11:00:00.000000Z", "end": "2022-02-18T11:30:00.000000Z",
-              "breakdown": {"cpu_kwh": 0.02, "gpu_kwh": 0.0, "ram_kwh": 0.0, "other_kwh": 0.0}}
+    base = {
+        "schema": "carbon.run/1",
+        "run_id": "r2",
+        "region": "FR",
+        "project": "p",
+        "experiment": "e",
+        "task": None,
+        "location": {"provider": None, "region": "FR", "zone": "FR", "country": "FR"},
+        "hardware": {"vcpus": 4},
+        "pue": 1.0,
+    }
+    first = {
+        **base,
+        "seq": 0,
+        "start": "2022-02-18T10:00:00.000000Z",
+        "end": "2022-02-18T11:00:00.000000Z",
+        "duration_s": 3600,
+        "breakdown": {"cpu_kwh": 0.03, "gpu_kwh": 0.0, "ram_kwh": 0.01, "other_kwh": 0.0},
+    }
+    second = {
+        **first,
+        "seq": 1,
+        "start": "2022-02-18T11:00:00.000000Z",
+        "end": "2022-02-18T11:30:00.000000Z",
+        "breakdown": {"cpu_kwh": 0.02, "gpu_kwh": 0.0, "ram_kwh": 0.0, "other_kwh": 0.0},
+    }
     log = tmp_path / "r2.jsonl"
     log.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n" + '{"schema": "carbon.ru')
     result = read(log, "runs")
@@ -204,10 +257,12 @@ def test_tracker_run_log_intervals(tmp_path):
 
 def test_hardware_map(tmp_path):
     path = tmp_path / "hw.toml"
-    path.write_text('[partitions.cpu]\ncpu_model = "Intel Xeon Gold 6248"\ncpus = 40\n[features."bigmem"]\ninstance_type = "r5.4xlarge"\n')
+    path.write_text(
+        '[partitions.cpu]\ncpu_model = "Intel Xeon Gold 6248"\ncpus = 40\n[features."bigmem"]\ninstance_type = "r5.4xlarge"\n'
+    )
     mapping = load_map(path)
     assert mapping.partitions["cpu"].cpus == 40.0 and mapping.features["bigmem"].instance_type == "r5.4xlarge"
-    path.write_text('[partitions.cpu]\ncores = 4\n')
+    path.write_text("[partitions.cpu]\ncores = 4\n")
     with pytest.raises(ValueError, match="cores"):
         load_map(path)
 
@@ -218,5 +273,10 @@ def test_full_sacct_fixture(name):
     result = read(DATASET / name, "sacct")
     # PROVENANCE.md: 483 jobs + 395 steps; 261 OUT_OF_MEMORY, 129 FAILED, 91 CANCELLED by ..., 2 COMPLETED.
     assert len(result.jobs) == 483 and len(result.rejects) == 0
-    assert result.jobs["state"].value_counts().to_dict() == {"OUT_OF_MEMORY": 261, "FAILED": 129, "CANCELLED": 91, "COMPLETED": 2}
+    assert result.jobs["state"].value_counts().to_dict() == {
+        "OUT_OF_MEMORY": 261,
+        "FAILED": 129,
+        "CANCELLED": 91,
+        "COMPLETED": 2,
+    }
     assert result.jobs["hardware"].value_counts().to_dict() == {"m5.large": 171, "c5.large": 140}

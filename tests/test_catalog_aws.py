@@ -70,7 +70,7 @@ def test_cpu_models_and_microarchitectures_come_from_the_datasets(rows):
     assert rows["m5.xlarge"].cpu_model == "Intel Xeon Platinum 8175M"
     assert rows["m5.xlarge"].cpu_microarchitecture == "Skylake"
     assert rows["c7g.large"].cpu_microarchitecture == "Graviton3"
-    assert rows["r6a.large"].cpu_microarchitecture == "EPYC 3rd Gen"   # AMD EPYC 7R13 (Milan)
+    assert rows["r6a.large"].cpu_microarchitecture == "EPYC 3rd Gen"  # AMD EPYC 7R13 (Milan)
     # CCF 2026 says 8175M, Teads says 8275CL for p4d: both generations stay possible.
     assert set(rows["p4d.24xlarge"].cpu_microarchitecture.split("|")) == {"Cascade Lake", "Skylake"}
 
@@ -83,22 +83,42 @@ def test_retired_types_only_ccf_lists_are_kept(rows, api_types):
 
 
 @needs_raw
-@pytest.mark.parametrize("cpu, arch", [
-    ("Intel Xeon Platinum 8175M", "Skylake"), ("Intel Xeon Platinum 8259CL", "Cascade Lake"),
-    ("Intel Xeon E5-2686 v4", "Broadwell"), ("Intel Xeon E5-2670", "Sandy Bridge"),
-    ("Intel Xeon E5-2670 v2", "Ivy Bridge"), ("AMD EPYC 7571", "EPYC 1st Gen"), ("2nd Gen AMD EPYC 7R32", "EPYC 2nd Gen"),
-    ("AMD EPYC 9R14", "EPYC 4th Gen"), ("AWS Graviton3E Processor", "Graviton3E"), ("Intel Core i7-8700B", "Coffee Lake"),
-    ("Intel Xeon Gold 6338", "Ice Lake"), ("Apple M2 with 8-core CPU", ""),
-])
+@pytest.mark.parametrize(
+    "cpu, arch",
+    [
+        ("Intel Xeon Platinum 8175M", "Skylake"),
+        ("Intel Xeon Platinum 8259CL", "Cascade Lake"),
+        ("Intel Xeon E5-2686 v4", "Broadwell"),
+        ("Intel Xeon E5-2670", "Sandy Bridge"),
+        ("Intel Xeon E5-2670 v2", "Ivy Bridge"),
+        ("AMD EPYC 7571", "EPYC 1st Gen"),
+        ("2nd Gen AMD EPYC 7R32", "EPYC 2nd Gen"),
+        ("AMD EPYC 9R14", "EPYC 4th Gen"),
+        ("AWS Graviton3E Processor", "Graviton3E"),
+        ("Intel Core i7-8700B", "Coffee Lake"),
+        ("Intel Xeon Gold 6338", "Ice Lake"),
+        ("Apple M2 with 8-core CPU", ""),
+    ],
+)
 def test_cpu_model_to_ccf_architecture(cpu, arch):
     assert architecture(cpu, CCF_DATA) == arch
 
 
 def test_enrichment_from_a_previous_catalog_reuses_cpu_facts(api_types):
-    previous = [{"instance_type": "m5.xlarge", "cpu_model": "Intel Xeon Platinum 8175M",
-                 "cpu_microarchitecture": "Skylake", "burstable_baseline_fraction": ""},
-                {"instance_type": "t3.micro", "cpu_model": "", "cpu_microarchitecture": "",
-                 "burstable_baseline_fraction": "0.1"}]
+    previous = [
+        {
+            "instance_type": "m5.xlarge",
+            "cpu_model": "Intel Xeon Platinum 8175M",
+            "cpu_microarchitecture": "Skylake",
+            "burstable_baseline_fraction": "",
+        },
+        {
+            "instance_type": "t3.micro",
+            "cpu_model": "",
+            "cpu_microarchitecture": "",
+            "burstable_baseline_fraction": "0.1",
+        },
+    ]
     rows = {r.instance_type: r for r in aws.to_rows(api_types, aws.enrichment_from_catalog(previous), "aws-ec2-api")}
     assert rows["m5.2xlarge"].cpu_microarchitecture == "Skylake"  # by family: m5's only known platform
     assert rows["t3.micro"].burstable_baseline_fraction == 0.1
@@ -111,8 +131,12 @@ def test_api_refusal_is_a_typed_error():
 
     client = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y").client("ec2", region_name="us-east-1")
     stubber = Stubber(client)
-    stubber.add_client_error("describe_instance_types", service_error_code="UnauthorizedOperation",
-                             service_message="You are not authorized to perform this operation.", http_status_code=403)
+    stubber.add_client_error(
+        "describe_instance_types",
+        service_error_code="UnauthorizedOperation",
+        service_message="You are not authorized to perform this operation.",
+        http_status_code=403,
+    )
     stubber.activate()
 
     class OneClientSession:
@@ -131,8 +155,23 @@ def test_cli_offline_build_is_byte_identical_across_runs(tmp_path):
 
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        assert update_instance_catalog.main(["--provider", "aws", "--from-bundle-sources", "--regions", "us-east-1",
-                                             "--out", str(out), "--datasets", str(RAW),
-                                             "--retrieved", "2026-11-29"]) == 0
+        assert (
+            update_instance_catalog.main(
+                [
+                    "--provider",
+                    "aws",
+                    "--from-bundle-sources",
+                    "--regions",
+                    "us-east-1",
+                    "--out",
+                    str(out),
+                    "--datasets",
+                    str(RAW),
+                    "--retrieved",
+                    "2026-11-29",
+                ]
+            )
+            == 0
+        )
     assert (outs[0] / "instances_aws.csv").read_bytes() == (outs[1] / "instances_aws.csv").read_bytes()
     assert (outs[0] / "manifest.json").read_bytes() == (outs[1] / "manifest.json").read_bytes()

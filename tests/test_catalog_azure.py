@@ -31,22 +31,40 @@ class StaticTokenCredential:
         return AccessToken(self.token, int(time.time()) + 3600)
 
 
-@pytest.mark.parametrize("ccf, arm", [
-    ("D4s v5", "Standard_D4s_v5"), ("B1MS", "Standard_B1ms"), ("B1ls", "Standard_B1ls"), ("Ds1 v2", "Standard_DS1_v2"),
-    ("DS11-1 v2", "Standard_DS11-1_v2"), ("NC4as T4 v3", "Standard_NC4as_T4_v3"), ("A0", "Standard_A0"),
-    ("ND96asr A100 v4", "Standard_ND96asr_v4"), ("ND96amsr A100 v4", "Standard_ND96amsr_A100_v4"),
-    ("D15i v2 1", "Standard_D15i_v2"),
-])
+@pytest.mark.parametrize(
+    "ccf, arm",
+    [
+        ("D4s v5", "Standard_D4s_v5"),
+        ("B1MS", "Standard_B1ms"),
+        ("B1ls", "Standard_B1ls"),
+        ("Ds1 v2", "Standard_DS1_v2"),
+        ("DS11-1 v2", "Standard_DS11-1_v2"),
+        ("NC4as T4 v3", "Standard_NC4as_T4_v3"),
+        ("A0", "Standard_A0"),
+        ("ND96asr A100 v4", "Standard_ND96asr_v4"),
+        ("ND96amsr A100 v4", "Standard_ND96amsr_A100_v4"),
+        ("D15i v2 1", "Standard_D15i_v2"),
+    ],
+)
 def test_ccf_names_become_arm_size_names(ccf, arm):
     assert azure.arm_name(ccf) == arm
 
 
-@pytest.mark.parametrize("name, model", [
-    ("Standard_NC24ads_A100_v4", "A100 PCIe 80GB"), ("Standard_ND96asr_v4", "A100 SXM4 40GB"),
-    ("Standard_ND96amsr_A100_v4", "A100 SXM4 80GB"), ("Standard_NC6s_v3", "Tesla V100-PCIE-16GB"),
-    ("Standard_ND40rs_v2", "Tesla V100-SXM2-32GB"), ("Standard_NC6", "Tesla K80"), ("Standard_NC4as_T4_v3", "T4"),
-    ("Standard_ND96isr_H100_v5", "H100 SXM"), ("Standard_NC40ads_H100_v5", "H100 NVL"), ("Standard_D4s_v5", ""),
-])
+@pytest.mark.parametrize(
+    "name, model",
+    [
+        ("Standard_NC24ads_A100_v4", "A100 PCIe 80GB"),
+        ("Standard_ND96asr_v4", "A100 SXM4 40GB"),
+        ("Standard_ND96amsr_A100_v4", "A100 SXM4 80GB"),
+        ("Standard_NC6s_v3", "Tesla V100-PCIE-16GB"),
+        ("Standard_ND40rs_v2", "Tesla V100-SXM2-32GB"),
+        ("Standard_NC6", "Tesla K80"),
+        ("Standard_NC4as_T4_v3", "T4"),
+        ("Standard_ND96isr_H100_v5", "H100 SXM"),
+        ("Standard_NC40ads_H100_v5", "H100 NVL"),
+        ("Standard_D4s_v5", ""),
+    ],
+)
 def test_gpu_series_models(name, model):
     assert azure.gpu_model(name) == model
 
@@ -107,8 +125,10 @@ def test_request_without_authorization_header_is_401_with_challenge(arm):
 
 
 def test_missing_api_version_is_400(arm):
-    request = urllib.request.Request(f"{arm.url}/subscriptions/{arm.subscription}/providers/Microsoft.Compute/skus",
-                                     headers={"Authorization": f"Bearer {arm.token}"})
+    request = urllib.request.Request(
+        f"{arm.url}/subscriptions/{arm.subscription}/providers/Microsoft.Compute/skus",
+        headers={"Authorization": f"Bearer {arm.token}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)
     assert caught.value.code == 400

@@ -21,8 +21,18 @@ RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 CCF = RAW / "cloud-carbon-footprint"
 needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW}")
 # GPU models in the catalogs that the bundled gpus table (mlco2/Green Algorithms) has no row for yet.
-GPUS_WITHOUT_TDP_ROW = {"A100 SXM4 40GB", "H200 SXM", "A10", "Tesla M60", "GRID K520", "B200", "B300", "Gaudi HL-205",
-                        "Radeon Pro V520", "RTX PRO Server 6000"}
+GPUS_WITHOUT_TDP_ROW = {
+    "A100 SXM4 40GB",
+    "H200 SXM",
+    "A10",
+    "Tesla M60",
+    "GRID K520",
+    "B200",
+    "B300",
+    "Gaudi HL-205",
+    "Radeon Pro V520",
+    "RTX PRO Server 6000",
+}
 
 
 def _rows(provider: str) -> list[dict[str, str]]:
@@ -55,9 +65,15 @@ def test_gcp_covers_ccf_lists_and_agrees_on_shapes():
     assert _coverage(names, [r["Instance Type"] for r in latest]) >= 0.95
     assert _coverage(names, [r["machine_type"] for r in _raw(CCF / "derived/ccf_app_gcp_machine_types.csv")]) >= 0.95
     table = {r["instance_type"]: r for r in _rows("gcp")}
-    disagree = sorted(r["Instance Type"] for r in latest if r["Instance Type"] in table and (
-        float(table[r["Instance Type"]]["vcpus"]) != float(r["Instance vCPU"])
-        or abs(float(table[r["Instance Type"]]["memory_gb"]) - float(r["Instance Memory"])) > 0.01))
+    disagree = sorted(
+        r["Instance Type"]
+        for r in latest
+        if r["Instance Type"] in table
+        and (
+            float(table[r["Instance Type"]]["vcpus"]) != float(r["Instance vCPU"])
+            or abs(float(table[r["Instance Type"]]["memory_gb"]) - float(r["Instance Memory"])) > 0.01
+        )
+    )
     # CCF's one known slip: a2-ultragpu-1g has 170 GB (Google's A2 Ultra table), CCF copied A2 High's 85.
     assert disagree == ["a2-ultragpu-1g"]
 
@@ -65,8 +81,10 @@ def test_gcp_covers_ccf_lists_and_agrees_on_shapes():
 @needs_raw
 def test_azure_covers_ccf_lists():
     names = {r["instance_type"].lower() for r in _rows("azure")}
-    for path, column in (("derived/ccf_app_azure_vm_types.csv", "vm_type"),
-                         ("ccf-coefficients/data/azure-instances.csv", "Virtual Machine")):
+    for path, column in (
+        ("derived/ccf_app_azure_vm_types.csv", "vm_type"),
+        ("ccf-coefficients/data/azure-instances.csv", "Virtual Machine"),
+    ):
         wanted = sorted({r[column] for r in _raw(CCF / path)})
         found = sum(1 for n in wanted if (arm_name(n) or "").lower() in names or n.lower() in names)
         assert found / len(wanted) >= 0.95, path
@@ -107,9 +125,14 @@ def test_rows_satisfy_the_contract(provider):
             assert row["gpu_model"], row
 
 
-@pytest.mark.parametrize("provider, name, vcpus, memory_gb", [
-    ("aws", "m5.xlarge", 4, 16), ("gcp", "n2-standard-8", 8, 32), ("azure", "Standard_D4s_v5", 4, 16),
-])
+@pytest.mark.parametrize(
+    "provider, name, vcpus, memory_gb",
+    [
+        ("aws", "m5.xlarge", 4, 16),
+        ("gcp", "n2-standard-8", 8, 32),
+        ("azure", "Standard_D4s_v5", 4, 16),
+    ],
+)
 def test_catalog_lookups_other_modules_use(provider, name, vcpus, memory_gb):
     bundle.clear_cache()
     hardware = catalog.instance(provider, name)

@@ -22,14 +22,17 @@ from instance_catalog import gcp
 from instance_catalog.table import ApiError
 
 
-@pytest.mark.parametrize("name, vcpus, memory_gb", [
-    ("n2-custom-8-32768", 8, 32.0),
-    ("custom-4-16384", 4, 16.0),          # N1 custom has no series prefix
-    ("n2d-custom-6-12288", 6, 12.0),
-    ("e2-custom-2-5120", 2, 5.0),
-    ("n2-custom-2-20480-ext", 2, 20.0),   # extended memory keeps the same MB count
-    ("e2-custom-medium-4096", 2, 4.0),    # shared-core custom: 2 vCPUs
-])
+@pytest.mark.parametrize(
+    "name, vcpus, memory_gb",
+    [
+        ("n2-custom-8-32768", 8, 32.0),
+        ("custom-4-16384", 4, 16.0),  # N1 custom has no series prefix
+        ("n2d-custom-6-12288", 6, 12.0),
+        ("e2-custom-2-5120", 2, 5.0),
+        ("n2-custom-2-20480-ext", 2, 20.0),  # extended memory keeps the same MB count
+        ("e2-custom-medium-4096", 2, 4.0),  # shared-core custom: 2 vCPUs
+    ],
+)
 def test_custom_types_parse_vcpus_and_memory_mb(name, vcpus, memory_gb):
     shape = rules.parse_custom(name)
     assert (shape.vcpus, shape.memory_gb, shape.custom) == (vcpus, memory_gb, True)
@@ -41,23 +44,28 @@ def test_custom_type_keeps_series_platform_and_shared_core_baseline():
     assert rules.parse_custom("e2-custom-small-2048").burstable_baseline_fraction == 0.5 / 2
 
 
-@pytest.mark.parametrize("name", ["n2-standard-8", "custom-4", "zz-custom-4-4096", "n2-custom-0-1024",
-                                  "n2-custom-micro-1024", "custom--4096"])
+@pytest.mark.parametrize(
+    "name",
+    ["n2-standard-8", "custom-4", "zz-custom-4-4096", "n2-custom-0-1024", "n2-custom-micro-1024", "custom--4096"],
+)
 def test_custom_parser_rejects_non_custom_names(name):
     with pytest.raises(rules.MachineTypeError):
         rules.parse_custom(name)
 
 
-@pytest.mark.parametrize("name, vcpus, memory_gb, arch", [
-    ("n2-standard-8", 8, 32, "Cascade Lake|Ice Lake"),
-    ("n2-highcpu-96", 96, 96, "Cascade Lake|Ice Lake"),
-    ("n1-standard-1", 1, 3.75, "Skylake|Broadwell|Haswell|Ivy Bridge|Sandy Bridge"),
-    ("n1-highmem-16", 16, 104, "Skylake|Broadwell|Haswell|Ivy Bridge|Sandy Bridge"),
-    ("c4-standard-2", 2, 7, "Emerald Rapids|Granite Rapids"),        # 2 x 3.75 = 7.5, Google lists 7 GB
-    ("c3d-highcpu-30", 30, 59, "EPYC 4th Gen"),       # irregular size, listed as 59 GB
-    ("c3-standard-8-lssd", 8, 32, "Sapphire Rapids"),
-    ("n2d-standard-1000", 1000, 4000, "EPYC 2nd Gen|EPYC 3rd Gen"),  # unlisted size still resolves by rule
-])
+@pytest.mark.parametrize(
+    "name, vcpus, memory_gb, arch",
+    [
+        ("n2-standard-8", 8, 32, "Cascade Lake|Ice Lake"),
+        ("n2-highcpu-96", 96, 96, "Cascade Lake|Ice Lake"),
+        ("n1-standard-1", 1, 3.75, "Skylake|Broadwell|Haswell|Ivy Bridge|Sandy Bridge"),
+        ("n1-highmem-16", 16, 104, "Skylake|Broadwell|Haswell|Ivy Bridge|Sandy Bridge"),
+        ("c4-standard-2", 2, 7, "Emerald Rapids|Granite Rapids"),  # 2 x 3.75 = 7.5, Google lists 7 GB
+        ("c3d-highcpu-30", 30, 59, "EPYC 4th Gen"),  # irregular size, listed as 59 GB
+        ("c3-standard-8-lssd", 8, 32, "Sapphire Rapids"),
+        ("n2d-standard-1000", 1000, 4000, "EPYC 2nd Gen|EPYC 3rd Gen"),  # unlisted size still resolves by rule
+    ],
+)
 def test_predefined_names_resolve_by_rule(name, vcpus, memory_gb, arch):
     shape = rules.describe(name)
     assert (shape.vcpus, shape.memory_gb, shape.microarchitecture) == (vcpus, memory_gb, arch)
@@ -82,18 +90,21 @@ def test_describe_accepts_api_urls_and_rejects_other_names():
 
 # --- Compute API through google-cloud-compute against the loopback double ---------------------------
 
+
 @pytest.fixture
 def compute_api():
     api = GcpComputeApi(zones_per_page=2).start()
     api.zones = {
-        "us-central1-a": [machine_type("us-central1-a", "n2-standard-8", 8, 32768),
-                          machine_type("us-central1-a", "a2-highgpu-1g", 12, 87040,
-                                       accelerators=[("nvidia-tesla-a100", 1)])],
+        "us-central1-a": [
+            machine_type("us-central1-a", "n2-standard-8", 8, 32768),
+            machine_type("us-central1-a", "a2-highgpu-1g", 12, 87040, accelerators=[("nvidia-tesla-a100", 1)]),
+        ],
         "us-central1-b": [],
-        "europe-west4-a": [machine_type("europe-west4-a", "e2-micro", 2, 1024, shared=True),
-                           machine_type("europe-west4-a", "n2-standard-8", 8, 32768)],
-        "asia-east1-a": [machine_type("asia-east1-a", "a9-megagpu-4g", 48, 65536,
-                                      accelerators=[("nvidia-b900", 4)])],
+        "europe-west4-a": [
+            machine_type("europe-west4-a", "e2-micro", 2, 1024, shared=True),
+            machine_type("europe-west4-a", "n2-standard-8", 8, 32768),
+        ],
+        "asia-east1-a": [machine_type("asia-east1-a", "a9-megagpu-4g", 48, 65536, accelerators=[("nvidia-b900", 4)])],
         "me-west1-a": [machine_type("me-west1-a", "zz-standard-4", 4, 8192)],
     }
     api.accelerators = {"asia-east1-a": [accelerator_type("asia-east1-a", "nvidia-b900", "NVIDIA B900")]}
@@ -108,7 +119,10 @@ def test_aggregated_list_pages_through_every_zone(compute_api):
     # 5 zones at 2 per page: 3 pages, the 2nd and 3rd asked for with the previous nextPageToken.
     assert compute_api.count("aggregated/machineTypes") == 3
     assert [q.get("pageToken") is not None for p, q in compute_api.log if p.endswith("machineTypes")] == [
-        False, True, True]
+        False,
+        True,
+        True,
+    ]
     assert accelerators == {"nvidia-b900": "NVIDIA B900"}
     assert set(compute_api.auth_headers) == {f"Bearer {compute_api.token}"}
 
@@ -118,8 +132,12 @@ def test_api_rows_take_vcpus_memory_gpus_from_the_api_and_platform_from_rules(co
     rows, unknown = gcp.rows_from_api(*gcp.fetch(compute_api.project, creds, compute_api.url, timeout_s=10))
     by_name = {r.instance_type: r for r in rows}
     n2 = by_name["n2-standard-8"]
-    assert (n2.vcpus, n2.memory_gb, n2.cpu_microarchitecture, n2.source) == (8, 32, "Cascade Lake|Ice Lake",
-                                                                             "gcp-compute-api")
+    assert (n2.vcpus, n2.memory_gb, n2.cpu_microarchitecture, n2.source) == (
+        8,
+        32,
+        "Cascade Lake|Ice Lake",
+        "gcp-compute-api",
+    )
     a2 = by_name["a2-highgpu-1g"]
     assert (a2.memory_gb, a2.gpu_model, a2.gpu_count) == (85, "A100 SXM4 40GB", 1)  # 87040 MB / 1024
     new = by_name["a9-megagpu-4g"]

@@ -19,14 +19,27 @@ REPO = Path(__file__).resolve().parents[1]
 RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 sys.path.insert(0, str(REPO / "scripts"))
 
-import update_intensity_data as updater  # noqa: E402
-from intensity_sources.sources import raw_paths  # noqa: E402
+import update_intensity_data as updater
+from intensity_sources.sources import raw_paths
 
 pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW} (../shared/datasets)")
 
-MY_TABLES = ("countries", "countries_monthly", "subdivisions", "subdivisions_monthly", "grid_hourly",
-             "egrid_subregions", "cloud_regions", "cloud_region_intensity", "cpus", "microarchitectures", "gpus",
-             "pue", "equivalents", "constants")
+MY_TABLES = (
+    "countries",
+    "countries_monthly",
+    "subdivisions",
+    "subdivisions_monthly",
+    "grid_hourly",
+    "egrid_subregions",
+    "cloud_regions",
+    "cloud_region_intensity",
+    "cpus",
+    "microarchitectures",
+    "gpus",
+    "pue",
+    "equivalents",
+    "constants",
+)
 
 
 def rows(folder: Path, name: str) -> list[dict[str, str]]:
@@ -68,6 +81,7 @@ def raw_text(relative: str) -> str:
 
 # --- determinism and the committed bundle -------------------------------------------------------
 
+
 def test_two_builds_are_byte_identical(built, tmp_path):
     second = tmp_path / "again"
     assert updater.main(["--from", str(RAW), "--out", str(second)]) == 0
@@ -99,8 +113,18 @@ def test_manifest_entries_describe_every_table(built):
     entries = {e["file"]: e for e in manifest["files"]}
     for name in MY_TABLES:
         entry = entries[f"{name}.csv"]
-        for field in ("file", "description", "sources", "licence", "retrieved", "years", "units", "rows", "sha256",
-                      "columns"):
+        for field in (
+            "file",
+            "description",
+            "sources",
+            "licence",
+            "retrieved",
+            "years",
+            "units",
+            "rows",
+            "sha256",
+            "columns",
+        ):
             assert field in entry, (name, field)
         assert entry["rows"] == len(rows(built, name))
         assert entry["sha256"] == hashlib.sha256((built / f"{name}.csv").read_bytes()).hexdigest()
@@ -113,14 +137,22 @@ def test_every_intensity_row_names_its_basis_and_a_cited_source(built):
     import json
 
     sources = json.loads((built / "manifest.json").read_text(encoding="utf-8"))["sources"]
-    for name in ("countries", "countries_monthly", "subdivisions", "subdivisions_monthly", "grid_hourly",
-                 "egrid_subregions", "cloud_region_intensity"):
+    for name in (
+        "countries",
+        "countries_monthly",
+        "subdivisions",
+        "subdivisions_monthly",
+        "grid_hourly",
+        "egrid_subregions",
+        "cloud_region_intensity",
+    ):
         for row in rows(built, name):
             assert row["basis"] in {"lifecycle", "operational", "direct"}, (name, row)
             assert row["source"] in sources, (name, row)
 
 
 # --- a bad raw file stops the build, names file/line/column, and writes nothing ------------------
+
 
 def assert_rejected(raw: Path, out: Path, capsys, *fragments: str) -> None:
     before = digests(out)
@@ -188,8 +220,10 @@ def test_missing_raw_file_is_rejected(raw_copy, bundle_copy, capsys):
 
 # --- coverage ---------------------------------------------------------------------------------------
 
-US_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
-             "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").split()
+US_STATES = (
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC"
+).split()
 CANADA = "NL PE NS NB QC ON MB SK AB BC YT NT NU".split()
 
 
@@ -240,13 +274,20 @@ def test_cloud_region_coverage(built):
     assert by_code[("azure", "centralindia")]["zone"] == "IN-MH"
     assert by_code[("azure", "westeurope")]["zone"] == "NL"
     # carbon-aware-sdk: "westeurope": Latitude 52.3667, Longitude 4.9
-    assert (by_code[("azure", "westeurope")]["latitude"], by_code[("azure", "westeurope")]["longitude"]) == ("52.3667", "4.9")
+    assert (by_code[("azure", "westeurope")]["latitude"], by_code[("azure", "westeurope")]["longitude"]) == (
+        "52.3667",
+        "4.9",
+    )
     # Google's trailing-twelve-month PUE for europe-west4 is 1.07 (CCF constants); AWS reports a 1.15 fleet PUE
-    assert (by_code[("gcp", "europe-west4")]["pue"], by_code[("gcp", "europe-west4")]["pue_scope"]) == ("1.07", "region")
+    assert (by_code[("gcp", "europe-west4")]["pue"], by_code[("gcp", "europe-west4")]["pue_scope"]) == (
+        "1.07",
+        "region",
+    )
     assert (by_code[("aws", "eu-west-1")]["pue"], by_code[("aws", "eu-west-1")]["pue_scope"]) == ("1.15", "fleet")
 
 
 # --- figures equal the sources -------------------------------------------------------------------
+
 
 def test_google_values_are_copied_exactly(built):
     bundled = {(r["region"], int(r["year"])): r for r in rows(built, "cloud_region_intensity")}
@@ -267,11 +308,21 @@ def test_google_values_are_copied_exactly(built):
 
 
 def test_ember_country_values_are_as_given(built):
-    raw = {(r["country_code"], r["year"]): r["emissions_intensity_gco2_per_kwh"]
-           for r in csv.DictReader(raw_text("ember/data/api_country_overview_yearly.csv").splitlines())}
+    raw = {
+        (r["country_code"], r["year"]): r["emissions_intensity_gco2_per_kwh"]
+        for r in csv.DictReader(raw_text("ember/data/api_country_overview_yearly.csv").splitlines())
+    }
     bundled = {(r["iso3"], r["year"]): r["intensity_g_per_kwh"] for r in rows(built, "countries")}
-    for key in [("FRA", "2024"), ("DEU", "2024"), ("USA", "2024"), ("IND", "2024"), ("CHN", "2024"),
-                ("AFG", "2000"), ("BRA", "2015"), ("ZAF", "2023")]:
+    for key in [
+        ("FRA", "2024"),
+        ("DEU", "2024"),
+        ("USA", "2024"),
+        ("IND", "2024"),
+        ("CHN", "2024"),
+        ("AFG", "2000"),
+        ("BRA", "2015"),
+        ("ZAF", "2023"),
+    ]:
         assert Decimal(bundled[key]) == Decimal(raw[key]), key
     # PROVENANCE examples for 2024: World 472.99, France 44.18, Germany 344.14
     assert bundled[("WLD", "2024")] == "472.99"
@@ -281,20 +332,29 @@ def test_ember_country_values_are_as_given(built):
 
 def test_us_state_and_india_values_are_as_given(built):
     bundled = {(r["iso3166_2"], r["year"]): r["intensity_g_per_kwh"] for r in rows(built, "subdivisions")}
-    usa = {(r["state"], r["year"]): r["emissions_intensity_gco2_per_kwh"]
-           for r in csv.DictReader(raw_text("ember/data/api_overview_usa_yearly.csv").splitlines())}
+    usa = {
+        (r["state"], r["year"]): r["emissions_intensity_gco2_per_kwh"]
+        for r in csv.DictReader(raw_text("ember/data/api_overview_usa_yearly.csv").splitlines())
+    }
     assert Decimal(bundled[("US-AL", "2001")]) == Decimal("525.56") == Decimal(usa[("Alabama", "2001")])
     assert Decimal(bundled[("US-DC", "2020")]) == Decimal(usa[("Washington, D.C.", "2020")])
-    india = {(r["state"], r["year"]): r["emissions_intensity_gco2_per_kwh"]
-             for r in csv.DictReader(raw_text("ember/data/api_overview_ind_yearly.csv").splitlines())}
+    india = {
+        (r["state"], r["year"]): r["emissions_intensity_gco2_per_kwh"]
+        for r in csv.DictReader(raw_text("ember/data/api_overview_ind_yearly.csv").splitlines())
+    }
     assert Decimal(bundled[("IN-AN", "2019")]) == Decimal("569.91") == Decimal(india[("Andaman and Nicobar", "2019")])
 
 
 def test_canada_generation_intensity_matches_the_nir(built):
     bundled = {(r["iso3166_2"], r["year"]): Decimal(r["intensity_g_per_kwh"]) for r in rows(built, "subdivisions")}
     # PROVENANCE (NIR 2022 Annex 13), g CO2e/kWh generated, 2018/2019/2020
-    expected = {"QC": ("1.3", "1.2", "1.5"), "AB": ("640", "630", "590"), "NS": ("710", "690", "670"),
-                "BC": ("12.6", "18.1", "7.3"), "NU": ("840", "850", "770")}
+    expected = {
+        "QC": ("1.3", "1.2", "1.5"),
+        "AB": ("640", "630", "590"),
+        "NS": ("710", "690", "670"),
+        "BC": ("12.6", "18.1", "7.3"),
+        "NU": ("840", "850", "770"),
+    }
     for province, values in expected.items():
         for year, value in zip(("2018", "2019", "2020"), values):
             assert bundled[(f"CA-{province}", year)] == Decimal(value), (province, year)
@@ -371,7 +431,9 @@ def test_reference_tables(built):
     for name in ("default_gpu_idle_fraction", "default_min_w_per_vcpu", "default_max_w_per_vcpu"):
         assert name in constants
     equivalents = {r["name"]: r for r in rows(built, "equivalents")}
-    assert {"car_g_co2e_per_km", "tv_kwh_per_hour", "us_household_kwh_per_day", "smartphone_charge_kwh"} <= set(equivalents)
+    assert {"car_g_co2e_per_km", "tv_kwh_per_hour", "us_household_kwh_per_day", "smartphone_charge_kwh"} <= set(
+        equivalents
+    )
     assert float(equivalents["us_household_kwh_per_day"]["value"]) == pytest.approx(10715 / 365, abs=0.01)
     pue = {(r["provider"], r["year"]): r for r in rows(built, "pue")}
     assert pue[("unknown", "2024")]["pue"] == "1.56"

@@ -81,11 +81,18 @@ def test_data_needs_an_action(capsys):
 
 
 def test_status_accepts_every_way_of_writing_years(tmp_path, monkeypatch, capsys):
-    (tmp_path / "manifest.json").write_text(json.dumps({"files": [
-        {"file": "a.csv", "years": [2026, 2021], "rows": 1, "built": "2026-01-01", "sources": []},
-        {"file": "b.csv", "years": "2019-2024", "rows": 1, "retrieved": "2025-01-01", "sources": []},
-        {"file": "c.csv", "rows": 1, "sources": []},
-    ]}), encoding="utf-8")
+    (tmp_path / "manifest.json").write_text(
+        json.dumps(
+            {
+                "files": [
+                    {"file": "a.csv", "years": [2026, 2021], "rows": 1, "built": "2026-01-01", "sources": []},
+                    {"file": "b.csv", "years": "2019-2024", "rows": 1, "retrieved": "2025-01-01", "sources": []},
+                    {"file": "c.csv", "rows": 1, "sources": []},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CARBON_DATA_DIR", str(tmp_path))
     assert main(["data", "status", "--format", "json"]) == 0
     years = {t["file"]: t["years"] for t in json.loads(capsys.readouterr().out)["tables"]}

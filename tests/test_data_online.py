@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 sys.path.insert(0, str(REPO / "scripts"))
 
-import update_intensity_data as updater  # noqa: E402
+import update_intensity_data as updater
 
 pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW} (../shared/datasets)")
 
@@ -99,8 +99,11 @@ def test_a_newly_published_google_year_is_picked_up(tmp_path, monkeypatch):
         (mirror / relative).parent.mkdir(parents=True, exist_ok=True)
         (mirror / relative).symlink_to(RAW / relative)
     yearly = mirror / "google-region-carbon-info/region-carbon-info/data/yearly"
-    (yearly / "2025.csv").write_text("Google Cloud Region,Location,Google CFE,Grid carbon intensity (gCO2eq / kWh)\n"
-                                     "europe-west1,Belgium,0.81,101.25\n", encoding="utf-8")
+    (yearly / "2025.csv").write_text(
+        "Google Cloud Region,Location,Google CFE,Grid carbon intensity (gCO2eq / kWh)\n"
+        "europe-west1,Belgium,0.81,101.25\n",
+        encoding="utf-8",
+    )
     server = serve(mirror)
     try:
         monkeypatch.setenv("CARBON_DATASETS_MIRROR", f"http://127.0.0.1:{server.server_address[1]}/")

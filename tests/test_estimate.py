@@ -13,7 +13,8 @@ import statistics
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import carbon
 from carbon.cli import main
@@ -118,8 +119,19 @@ def test_m5_xlarge_worked_example(capsys):
     max_w = statistics.mean(ccf_aws_coefficients(a)[1] for a in archs)
     cpu_w = 4 * (min_w + 0.5 * (max_w - min_w))
     ram_w = 16 * 0.392
-    result = run_json(capsys, "--region", "aws:us-east-1", "--instance-type", "m5.xlarge", "--duration", "1h",
-                      "--cpu-util", "50%", "--year", "2023")
+    result = run_json(
+        capsys,
+        "--region",
+        "aws:us-east-1",
+        "--instance-type",
+        "m5.xlarge",
+        "--duration",
+        "1h",
+        "--cpu-util",
+        "50%",
+        "--year",
+        "2023",
+    )
     assert result["breakdown"]["cpu_kwh"] == pytest.approx(cpu_w / 1000, rel=1e-9)
     assert result["breakdown"]["ram_kwh"] == pytest.approx(ram_w / 1000, rel=1e-9)
     assert result["location"]["zone"] == "US-VA"
@@ -133,8 +145,23 @@ def test_m5_xlarge_worked_example(capsys):
 
 @needs_datasets
 def test_latex_snippet_names_the_factors(capsys):
-    assert main(["estimate", "--region", "aws:us-east-1", "--instance-type", "m5.xlarge", "--duration", "1h",
-                 "--cpu-util", "0.5", "--latex"]) == 0
+    assert (
+        main(
+            [
+                "estimate",
+                "--region",
+                "aws:us-east-1",
+                "--instance-type",
+                "m5.xlarge",
+                "--duration",
+                "1h",
+                "--cpu-util",
+                "0.5",
+                "--latex",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "kgCO$_2$e" in out and "@software{carbon_tool" in out
     assert "aws:us-east-1" in out and "m5.xlarge" in out and "PUE" in out
@@ -144,8 +171,18 @@ def test_latex_snippet_names_the_factors(capsys):
 def test_summary_shows_equivalents_and_comparison(capsys):
     assert main(["estimate", "--region", "aws:eu-west-1", "--instance-type", "m5.xlarge", "--duration", "3h"]) == 0
     out = capsys.readouterr().out
-    for text in ("CO2e:", "km driven", "miles driven", "hours of television", "household", "full smartphone charges",
-                 "Same work on aws:", "(lowest)", "(highest)", "Warning: CPU utilisation not given"):
+    for text in (
+        "CO2e:",
+        "km driven",
+        "miles driven",
+        "hours of television",
+        "household",
+        "full smartphone charges",
+        "Same work on aws:",
+        "(lowest)",
+        "(highest)",
+        "Warning: CPU utilisation not given",
+    ):
         assert text in out
 
 
@@ -223,13 +260,30 @@ utils = st.one_of(st.none(), st.floats(min_value=0, max_value=1, allow_nan=False
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(regions, st.integers(min_value=1, max_value=192), st.floats(min_value=0, max_value=2048, allow_nan=False),
-       st.integers(min_value=0, max_value=8), st.floats(min_value=0, max_value=1e6, allow_nan=False), utils, utils,
-       st.one_of(st.none(), st.integers(min_value=1995, max_value=2030)))
-def test_ranges_are_ordered_and_co2e_is_energy_times_intensity(region, cpus, memory_gb, gpus, duration_s,
-                                                              cpu_util, gpu_util, year):
-    result = carbon.estimate(region, cpus=cpus, memory_gb=memory_gb, gpus=gpus, gpu_model="T4" if gpus else None,
-                             duration_s=duration_s, cpu_util=cpu_util, gpu_util=gpu_util, year=year)
+@given(
+    regions,
+    st.integers(min_value=1, max_value=192),
+    st.floats(min_value=0, max_value=2048, allow_nan=False),
+    st.integers(min_value=0, max_value=8),
+    st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    utils,
+    utils,
+    st.one_of(st.none(), st.integers(min_value=1995, max_value=2030)),
+)
+def test_ranges_are_ordered_and_co2e_is_energy_times_intensity(
+    region, cpus, memory_gb, gpus, duration_s, cpu_util, gpu_util, year
+):
+    result = carbon.estimate(
+        region,
+        cpus=cpus,
+        memory_gb=memory_gb,
+        gpus=gpus,
+        gpu_model="T4" if gpus else None,
+        duration_s=duration_s,
+        cpu_util=cpu_util,
+        gpu_util=gpu_util,
+        year=year,
+    )
     for bounds in (result.energy_kwh, result.co2e_kg, result.intensity_g_per_kwh, result.pue):
         assert isinstance(bounds, Bounds)
         assert bounds.low <= bounds.central <= bounds.high
@@ -240,8 +294,9 @@ def test_ranges_are_ordered_and_co2e_is_energy_times_intensity(region, cpus, mem
 
 def test_monthly_start_uses_the_month():
     # Ember publishes monthly figures for Germany; a start time picks the month's value.
-    from carbon.intensity.static import BundledSource
     from datetime import datetime, timezone
+
+    from carbon.intensity.static import BundledSource
 
     value = BundledSource().at("DE", datetime(2023, 7, 15, tzinfo=timezone.utc))
     assert value.granularity == "month"
@@ -264,8 +319,10 @@ def test_annual_range_is_the_monthly_spread():
     from carbon.intensity.static import BundledSource
 
     value = BundledSource().year("DE", 2022)
-    months = [BundledSource().at("DE", __import__("datetime").datetime(2022, m, 1)).intensity_g_per_kwh.central
-              for m in range(1, 13)]
+    months = [
+        BundledSource().at("DE", __import__("datetime").datetime(2022, m, 1)).intensity_g_per_kwh.central
+        for m in range(1, 13)
+    ]
     assert value.intensity_g_per_kwh.low == pytest.approx(min(min(months), value.intensity_g_per_kwh.central))
     assert value.intensity_g_per_kwh.high == pytest.approx(max(max(months), value.intensity_g_per_kwh.central))
     assert statistics.mean(months) == pytest.approx(value.intensity_g_per_kwh.central, rel=0.15)

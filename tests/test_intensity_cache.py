@@ -40,7 +40,9 @@ def em():
 
 
 def cached(em, tmp_path, **cache_options) -> CachedSource:
-    return CachedSource(ElectricityMapsSource("em-test-token", base_url=em.base), IntensityCache(tmp_path / "cache", **cache_options))
+    return CachedSource(
+        ElectricityMapsSource("em-test-token", base_url=em.base), IntensityCache(tmp_path / "cache", **cache_options)
+    )
 
 
 @pytest.mark.parametrize("latest", [False, True], ids=["past-hour", "latest"])
@@ -52,8 +54,13 @@ def test_many_processes_one_upstream_request(em, tmp_path, bundle_dir, latest):
     processes = 6
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes), context.Queue()
-    workers = [context.Process(target=lookup, args=(em.base, str(tmp_path / "cache"), str(bundle_dir), "FR",
-                                                     when.isoformat(), barrier, results)) for _ in range(processes)]
+    workers = [
+        context.Process(
+            target=lookup,
+            args=(em.base, str(tmp_path / "cache"), str(bundle_dir), "FR", when.isoformat(), barrier, results),
+        )
+        for _ in range(processes)
+    ]
     for worker in workers:
         worker.start()
     answers = [results.get(timeout=60) for _ in workers]
@@ -128,7 +135,9 @@ def test_series_reads_cached_hours_and_fetches_the_rest_once(em, tmp_path, bundl
     day = PAST.replace(hour=0)
     values = source.series("FR", day, day + timedelta(hours=6))
     assert [v.intensity_g_per_kwh.central for v in values] == [40.0, 41.0, 42.0, 43.0, 44.0, 45.0]
-    assert source.series("FR", day + timedelta(hours=2), day + timedelta(hours=4))[0].intensity_g_per_kwh.central == 42.0
+    assert (
+        source.series("FR", day + timedelta(hours=2), day + timedelta(hours=4))[0].intensity_g_per_kwh.central == 42.0
+    )
     assert em.count() == 1
 
 

@@ -34,8 +34,13 @@ def env(tmp_path, monkeypatch):
     config_file.write_text("", encoding="utf-8")
     monkeypatch.setenv("CARBON_CONFIG", str(config_file))
     monkeypatch.setenv("CARBON_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("CARBON_ELECTRICITYMAPS_TOKEN", "CARBON_INTENSITY_SOURCES", "CARBON_WATTTIME_USERNAME",
-                 "CARBON_WATTTIME_PASSWORD", "CARBON_ELECTRICITYMAPS_URL"):
+    for name in (
+        "CARBON_ELECTRICITYMAPS_TOKEN",
+        "CARBON_INTENSITY_SOURCES",
+        "CARBON_WATTTIME_USERNAME",
+        "CARBON_WATTTIME_PASSWORD",
+        "CARBON_ELECTRICITYMAPS_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     clear_caches()
     yield monkeypatch
@@ -59,6 +64,7 @@ def current_hour() -> datetime:
 
 # --- chain ---------------------------------------------------------------------------------------
 
+
 def test_chain_prefers_live_value(em):
     em.set_hour("FR", PAST, 47.0)
     value = build_chain(load()).at("FR", PAST)
@@ -74,8 +80,10 @@ def test_chain_without_key_falls_back_to_bundled_with_reason(em, env):
     assert em.count() == 0
 
 
-@pytest.mark.parametrize("mode, phrase", [("500", "HTTP 503"), ("malformed", "bad body"), ("429", "HTTP 429"),
-                                          ("slow", "timeout after 0.5 s")])
+@pytest.mark.parametrize(
+    "mode, phrase",
+    [("500", "HTTP 503"), ("malformed", "bad body"), ("429", "HTTP 429"), ("slow", "timeout after 0.5 s")],
+)
 def test_chain_api_failure_falls_back_with_reason(em, mode, phrase):
     em.set_hour("FR", PAST, 47.0)
     em.mode, em.delay_s = mode, 1.0
@@ -127,6 +135,7 @@ def test_marginal_fallback_says_basis_changed(env):
 
 
 # --- prefetcher ----------------------------------------------------------------------------------
+
 
 def test_prefetcher_never_blocks_and_serves_live_when_ready(em):
     hour = current_hour()
@@ -185,6 +194,7 @@ def test_tracked_run_with_api_down_completes_with_bundled(env):
 
 
 # --- CLI -----------------------------------------------------------------------------------------
+
 
 def test_cli_intensity_at_json(em, capsys):
     em.set_hour("FR", PAST, 47.0)

@@ -47,6 +47,7 @@ def now_hour() -> datetime:
 
 # --- Electricity Maps ----------------------------------------------------------------------------
 
+
 def test_electricitymaps_past_hour_uses_past_range_with_auth_token(em):
     em.set_hour("FR", PAST, 47.0)
     em.set_hour("FR", PAST + timedelta(hours=1), 51.0)
@@ -104,11 +105,14 @@ def test_unmapped_zone_is_not_configured(em):
     assert em.count() == 0
 
 
-@pytest.mark.parametrize("mode, error, phrase", [
-    ("429", RateLimited, "HTTP 429"),
-    ("500", FetchError, "HTTP 503"),
-    ("malformed", FetchError, "bad body"),
-])
+@pytest.mark.parametrize(
+    "mode, error, phrase",
+    [
+        ("429", RateLimited, "HTTP 429"),
+        ("500", FetchError, "HTTP 503"),
+        ("malformed", FetchError, "bad body"),
+    ],
+)
 def test_electricitymaps_failures_are_typed(em, mode, error, phrase):
     em.mode = mode
     with pytest.raises(error) as raised:
@@ -139,6 +143,7 @@ def test_retry_after_http_date():
 
 
 # --- WattTime ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def wt():
@@ -186,6 +191,7 @@ def test_watttime_latest_notes_signal_index(wt):
 
 # --- NESO (UK) -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def uk():
     server = UkGridApi().start()
@@ -220,6 +226,7 @@ def test_ukgrid_latest_national(uk):
 
 
 # --- Energinet -----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def dk():

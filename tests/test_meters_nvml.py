@@ -90,7 +90,11 @@ def test_gpu_lost_mid_run_degrades_to_the_model_with_a_flag():
 
 
 def test_process_shares_by_sm_utilisation_else_process_count():
-    gpus = [FakeGpu(processes=[(10, 60), (11, 20), (99, 20)]), FakeGpu(processes=[]), FakeGpu(processes=[(99, 0), (10, 0)])]
+    gpus = [
+        FakeGpu(processes=[(10, 60), (11, 20), (99, 20)]),
+        FakeGpu(processes=[]),
+        FakeGpu(processes=[(99, 0), (10, 0)]),
+    ]
     meter = open_nvml(nvml=make_nvml(gpus))
     assert meter.process_shares({10, 11}) == {0: pytest.approx(0.8), 1: 0.0, 2: 0.5}
 

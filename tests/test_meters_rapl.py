@@ -45,8 +45,15 @@ def test_wrap_arithmetic_by_hand():
 def test_discovers_each_zone_once_through_links_and_nesting(tmp_path):
     server_tree(tmp_path)
     names = [z.name for z in discover(tmp_path)]
-    assert names == ["intel-rapl:0", "intel-rapl:0:0", "intel-rapl:0:1", "intel-rapl:0:2", "intel-rapl:1",
-                     "intel-rapl:a", "intel-rapl:a:0"]
+    assert names == [
+        "intel-rapl:0",
+        "intel-rapl:0:0",
+        "intel-rapl:0:1",
+        "intel-rapl:0:2",
+        "intel-rapl:1",
+        "intel-rapl:a",
+        "intel-rapl:a:0",
+    ]
 
 
 def test_packages_and_dram_counted_core_uncore_psys_not(tmp_path):
@@ -113,8 +120,10 @@ def test_unreadable_counters_reported_once_with_the_fix(tmp_path):
     server_tree(root)
     for path in root.rglob("energy_uj"):
         path.chmod(0)
-    code = ("import json, sys; from pathlib import Path; from carbon.meters.rapl import open_rapl; "
-            "m = open_rapl(Path(sys.argv[1])); print(json.dumps([type(m).__name__, m.notes(), m.notes()]))")
+    code = (
+        "import json, sys; from pathlib import Path; from carbon.meters.rapl import open_rapl; "
+        "m = open_rapl(Path(sys.argv[1])); print(json.dumps([type(m).__name__, m.notes(), m.notes()]))"
+    )
     command = [sys.executable, "-c", code, str(root)]
     if os.geteuid() == 0:  # root reads any file: drop the capabilities that let it, as an ordinary user lacks them
         if not shutil.which("setpriv"):

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carbon.power import gpu_power_w, memory_power_w, tdp_power_w, vcpu_power_w
 

@@ -10,15 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-from ecs_metadata import EcsMetadata  # noqa: E402
-from imds_aws import ImdsAws  # noqa: E402
-from imds_azure import ImdsAzure  # noqa: E402
-from metadata_gcp import MetadataGcp  # noqa: E402
-
-from providers import aws, azure, gcp  # noqa: E402
-from providers.base import Deadline  # noqa: E402
-from providers.http import MetadataBadResponse, MetadataTimeout, MetadataUnreachable, request  # noqa: E402
-
+from carbon.providers import aws, azure, gcp
+from carbon.providers.base import Deadline
+from carbon.providers.http import MetadataBadResponse, MetadataTimeout, MetadataUnreachable, request
+from ecs_metadata import EcsMetadata
+from imds_aws import ImdsAws
+from imds_azure import ImdsAzure
+from metadata_gcp import MetadataGcp
 
 # A hung double holds a request for 30 s; ending within deadline + SLACK_S proves the deadline cut it,
 # with room for a loaded test machine. The exact figures are in benchmarks/detect.py.
@@ -32,6 +30,7 @@ def imds():
 
 
 # --- AWS IMDS -------------------------------------------------------------------------------
+
 
 def test_imdsv2_token_flow_sends_ttl_and_token_headers(imds):
     client = aws.ImdsClient(imds.url)
@@ -108,14 +107,20 @@ def test_endpoint_override_and_disable_follow_the_sdk_variables():
 def test_ecs_fargate_task_limits_are_the_hardware():
     with EcsMetadata(cpu_vcpus=0.25, memory_mib=512) as ecs:
         found = aws._ecs_detection(ecs.uri, Deadline.after(1))
-    assert (found.provider, found.service, found.region, found.zone) == ("aws", "ecs-fargate", "us-west-2", "us-west-2d")
+    assert (found.provider, found.service, found.region, found.zone) == (
+        "aws",
+        "ecs-fargate",
+        "us-west-2",
+        "us-west-2d",
+    )
     # 0.25 vCPU and 512 MiB = 0.5 GiB, straight from the task's Limits.
     assert found.reported_hardware.vcpus == 0.25 and found.reported_hardware.memory_gb == 0.5
 
 
 def test_lambda_memory_is_the_resource():
-    found = aws._lambda_detection({"AWS_LAMBDA_FUNCTION_NAME": "f", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3538",
-                                   "AWS_REGION": "eu-west-1"})
+    found = aws._lambda_detection(
+        {"AWS_LAMBDA_FUNCTION_NAME": "f", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3538", "AWS_REGION": "eu-west-1"}
+    )
     assert found.region == "eu-west-1" and found.service == "lambda"
     # 3538 MB is two full vCPUs at Lambda's 1,769 MB per vCPU; 3538/1024 GiB of memory.
     assert found.reported_hardware.vcpus == pytest.approx(2.0)
@@ -123,6 +128,7 @@ def test_lambda_memory_is_the_resource():
 
 
 # --- GCP metadata server -------------------------------------------------------------------
+
 
 def test_gcp_server_requires_the_flavor_header_and_client_sends_it():
     with MetadataGcp() as server:
@@ -152,7 +158,10 @@ def test_gcp_paths_and_region_derivation():
 def test_gcp_accelerators_from_gke_labels_and_attributes():
     labels = "cloud.google.com/gke-nodepool=gpu,cloud.google.com/gke-accelerator=nvidia-tesla-t4"
     assert gcp.accelerators_from_attributes({"kube-labels": labels}) == ("nvidia-tesla-t4", 1)
-    assert gcp.accelerators_from_attributes({"accelerator-type": "nvidia-l4", "accelerator-count": "2"}) == ("nvidia-l4", 2)
+    assert gcp.accelerators_from_attributes({"accelerator-type": "nvidia-l4", "accelerator-count": "2"}) == (
+        "nvidia-l4",
+        2,
+    )
     assert gcp.accelerators_from_attributes({"enable-oslogin": "TRUE"}) == (None, 0)
 
 
@@ -162,6 +171,7 @@ def test_gcp_host_override():
 
 
 # --- Azure IMDS ------------------------------------------------------------------------------
+
 
 def test_azure_requires_metadata_header_and_client_sends_it():
     with ImdsAzure() as server:
@@ -199,6 +209,7 @@ def test_azure_keys_and_environment_are_case_insensitive():
 
 # --- the shared HTTP client ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("double", [ImdsAws, MetadataGcp, ImdsAzure])
 def test_hung_server_costs_no_more_than_the_deadline(double):
     with double() as server:
@@ -233,8 +244,10 @@ def test_nothing_listening_is_unreachable():
 def test_importing_the_providers_stays_light():
     import subprocess
 
-    code = ("import sys, providers, providers.aws, providers.gcp, providers.azure, providers.onprem, carbon.cli.detect_cmd; "
-            "heavy = [m for m in ('requests', 'diskcache', 'boto3', 'botocore', 'google', 'azure', 'pynvml', 'pandas', "
-            "'numpy') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, carbon.providers, carbon.providers.aws, carbon.providers.gcp, carbon.providers.azure, carbon.providers.onprem, carbon.cli.detect_cmd; "
+        "heavy = [m for m in ('requests', 'diskcache', 'boto3', 'botocore', 'google', 'azure', 'pynvml', 'pandas', "
+        "'numpy') if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

@@ -16,23 +16,36 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-import dmi  # noqa: E402
-from ecs_metadata import EcsMetadata  # noqa: E402
-from imds_aws import ImdsAws  # noqa: E402
-from imds_azure import ImdsAzure  # noqa: E402
-from metadata_gcp import MetadataGcp  # noqa: E402
+import dmi
+from carbon.providers import detect_environment
+from carbon.providers.base import load_providers
+from ecs_metadata import EcsMetadata
+from imds_aws import ImdsAws
+from imds_azure import ImdsAzure
+from metadata_gcp import MetadataGcp
 
-from carbon.cli import main  # noqa: E402
-from providers import detect_environment  # noqa: E402
-from providers.base import load_providers  # noqa: E402
+from carbon.cli import main
 
 # A hung double holds a request for 30 s; ending within deadline + SLACK_S proves the deadline cut it,
 # with room for a loaded test machine. The exact figures are in benchmarks/detect.py.
 SLACK_S = 0.5
-HINT_VARIABLES = ("AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
-                  "ECS_CONTAINER_METADATA_URI_V4", "K_SERVICE", "CLOUD_RUN_JOB", "AWS_EC2_METADATA_DISABLED",
-                  "CARBON_REGION", "CARBON_GEOIP", "CARBON_DETECT_TIMEOUT", "CARBON_CONFIG", "AWS_ACCESS_KEY_ID",
-                  "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
+HINT_VARIABLES = (
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_REGION",
+    "ECS_CONTAINER_METADATA_URI_V4",
+    "K_SERVICE",
+    "CLOUD_RUN_JOB",
+    "AWS_EC2_METADATA_DISABLED",
+    "CARBON_REGION",
+    "CARBON_GEOIP",
+    "CARBON_DETECT_TIMEOUT",
+    "CARBON_CONFIG",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_PROFILE",
+)
 
 
 @pytest.fixture
@@ -85,7 +98,12 @@ def test_dmi_that_rules_out_clouds_makes_no_network_call(host, monkeypatch, clou
 def test_aws_detected_from_dmi_asks_only_aws(host, monkeypatch, clouds, capsys):
     use_dmi(host, monkeypatch, dmi.AWS_NITRO)
     out = detect_json(capsys)
-    assert (out["provider"], out["instance_type"], out["region"], out["zone"]) == ("aws", "m5.xlarge", "us-east-1", "us-east-1b")
+    assert (out["provider"], out["instance_type"], out["region"], out["zone"]) == (
+        "aws",
+        "m5.xlarge",
+        "us-east-1",
+        "us-east-1b",
+    )
     # m5.xlarge: 4 vCPUs, 16 GiB (EC2 general-purpose instance page), from the catalog.
     assert out["hardware"]["vcpus"] == 4 and out["hardware"]["memory_gb"] == 16 and out["hardware_method"] == "catalog"
     assert out["grid_zone"] == "US-VA" and out["location"]["region"] == "aws:us-east-1"
@@ -101,8 +119,12 @@ def test_xen_era_aws_dmi_is_recognised(host, monkeypatch, clouds):
 def test_gcp_detected_with_custom_machine_type_resolved(host, monkeypatch, clouds, capsys):
     use_dmi(host, monkeypatch, dmi.GCE)
     out = detect_json(capsys)
-    assert (out["provider"], out["instance_type"], out["region"], out["zone"]) == \
-        ("gcp", "n2-standard-8", "europe-west4", "europe-west4-a")
+    assert (out["provider"], out["instance_type"], out["region"], out["zone"]) == (
+        "gcp",
+        "n2-standard-8",
+        "europe-west4",
+        "europe-west4-a",
+    )
     assert out["hardware"]["vcpus"] == 8 and out["hardware"]["memory_gb"] == 32
     assert out["grid_zone"] == "NL"
     assert clouds.aws.requests() == [] and clouds.azure.requests() == []
@@ -121,19 +143,31 @@ def test_cloud_run_from_environment(host, monkeypatch):
     with MetadataGcp(cloud_run=True, zone="europe-west4-a") as run:
         monkeypatch.setenv("GCE_METADATA_HOST", run.host)
         found = detect_environment(1.0)
-    assert (found.provider, found.service, found.region, found.instance_type) == ("gcp", "cloud-run", "europe-west4", None)
+    assert (found.provider, found.service, found.region, found.instance_type) == (
+        "gcp",
+        "cloud-run",
+        "europe-west4",
+        None,
+    )
 
 
 def test_azure_detected_from_asset_tag(host, monkeypatch, clouds, capsys):
     use_dmi(host, monkeypatch, dmi.AZURE)
     out = detect_json(capsys)
-    assert (out["provider"], out["instance_type"], out["region"], out["zone"]) == ("azure", "Standard_D4s_v3", "westeurope", "1")
+    assert (out["provider"], out["instance_type"], out["region"], out["zone"]) == (
+        "azure",
+        "Standard_D4s_v3",
+        "westeurope",
+        "1",
+    )
     assert out["hardware"]["vcpus"] == 4 and out["hardware"]["memory_gb"] == 16
     assert out["grid_zone"] == "NL"
     assert clouds.aws.requests() == [] and clouds.gcp.requests() == []
 
 
-@pytest.mark.parametrize("cloud,expected", [("aws", "m5.xlarge"), ("gcp", "n2-standard-8"), ("azure", "Standard_D4s_v3")])
+@pytest.mark.parametrize(
+    "cloud,expected", [("aws", "m5.xlarge"), ("gcp", "n2-standard-8"), ("azure", "Standard_D4s_v3")]
+)
 def test_unreadable_dmi_probes_concurrently_and_finds_the_one_cloud(host, monkeypatch, clouds, cloud, expected):
     # Only one double is a real service; the others are "not there" (hung, as link-local is off-cloud).
     for other in {"aws", "gcp", "azure"} - {cloud}:
@@ -229,9 +263,12 @@ def test_on_premises_arm_cpuinfo_and_region_argument(host, monkeypatch):
 def test_nvml_gpus_are_counted_through_the_library(host, monkeypatch):
     calls = []
     fake = types.SimpleNamespace(
-        nvmlInit=lambda: calls.append("init"), nvmlShutdown=lambda: calls.append("shutdown"),
-        nvmlDeviceGetCount=lambda: 2, nvmlDeviceGetHandleByIndex=lambda i: i,
-        nvmlDeviceGetName=lambda handle: b"NVIDIA A100-SXM4-80GB")
+        nvmlInit=lambda: calls.append("init"),
+        nvmlShutdown=lambda: calls.append("shutdown"),
+        nvmlDeviceGetCount=lambda: 2,
+        nvmlDeviceGetHandleByIndex=lambda i: i,
+        nvmlDeviceGetName=lambda handle: b"NVIDIA A100-SXM4-80GB",
+    )
     monkeypatch.setitem(sys.modules, "pynvml", fake)
     use_dmi(host, monkeypatch, dmi.LAPTOP)
     hardware = detect_environment(1.0).reported_hardware
@@ -244,8 +281,11 @@ def test_geoip_is_opt_in_and_says_what_it_found(host, monkeypatch, clouds, capsy
 
     class GeoIp(MetadataServer):
         def route(self, seen):
-            return Reply(200, json.dumps({"country_code": "FR", "region_code": "IDF"}).encode(),
-                         {"Content-Type": "application/json"})
+            return Reply(
+                200,
+                json.dumps({"country_code": "FR", "region_code": "IDF"}).encode(),
+                {"Content-Type": "application/json"},
+            )
 
     use_dmi(host, monkeypatch, dmi.LAPTOP)
     with GeoIp() as geo:
@@ -282,22 +322,30 @@ def test_third_party_provider_through_the_registry(host, monkeypatch, clouds):
             return facts.env("ACME_CLOUD") == "1"
 
         def detect(self, deadline, facts):
-            from providers.base import Detection
+            from carbon.providers.base import Detection
+
             return Detection("acme", "acme.big", "fr-par", None, ("env: ACME_CLOUD=1",), source="acme")
 
         def hardware(self, instance_type, *, detection=None, live=True):
+            from carbon.providers.base import HardwareMatch
+
             from carbon.model import Hardware
-            from providers.base import HardwareMatch
+
             return HardwareMatch(Hardware(vcpus=64.0), "catalog")
 
         def location(self, region):
             from carbon.regions import resolve
+
             return resolve("FR")
 
     module.Acme = Acme
     monkeypatch.setitem(sys.modules, "carbon_test_provider", module)
-    targets = {"aws": "providers.aws:AwsProvider", "acme": "carbon_test_provider:Acme",
-               "broken": "carbon_test_provider:Missing", "onprem": "providers.onprem:OnPremProvider"}
+    targets = {
+        "aws": "carbon.providers.aws:AwsProvider",
+        "acme": "carbon_test_provider:Acme",
+        "broken": "carbon_test_provider:Missing",
+        "onprem": "carbon.providers.onprem:OnPremProvider",
+    }
     loaded, errors = load_providers(targets)
     assert [p.name for p in loaded] == ["aws", "acme", "onprem"] and "broken" in errors[0]
     use_dmi(host, monkeypatch, dmi.LAPTOP)

@@ -6,13 +6,17 @@ import pytest
 
 moto = pytest.importorskip("moto")
 
-from providers import live  # noqa: E402
+from carbon.providers import live
 
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_EC2_METADATA_DISABLED", "true")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
@@ -79,15 +83,23 @@ def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tm
     with MetadataGcp(project="demo-project") as metadata:
         api = GcpComputeApi(project="demo-project", token=metadata.access_token).start()
         try:
-            api.zones["europe-west4-a"] = [machine_type("europe-west4-a", "n9-future-12", 12, 49152,
-                                                        accelerators=[("nvidia-l4", 1)])]
+            api.zones["europe-west4-a"] = [
+                machine_type("europe-west4-a", "n9-future-12", 12, 49152, accelerators=[("nvidia-l4", 1)])
+            ]
             monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
             monkeypatch.setenv("GCE_METADATA_IP", metadata.host)
             monkeypatch.setenv("CARBON_GCP_COMPUTE_ENDPOINT", api.url)
-            hardware, method = live.gcp_machine_type("n9-future-12", "demo-project", "europe-west4-a", cache_dir=tmp_path)
+            hardware, method = live.gcp_machine_type(
+                "n9-future-12", "demo-project", "europe-west4-a", cache_dir=tmp_path
+            )
             assert method == "live:compute.machineTypes.get"
             # 12 vCPUs, 49152 MB = 48 GB, one L4, as the API double was told.
-            assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count, hardware.gpu_model) == (12.0, 48.0, 1, "nvidia-l4")
+            assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count, hardware.gpu_model) == (
+                12.0,
+                48.0,
+                1,
+                "nvidia-l4",
+            )
             assert api.auth_headers[-1] == f"Bearer {metadata.access_token}"
             assert any(r.path.endswith("/service-accounts/default/token") for r in metadata.requests("GET"))
             missing, _ = live.gcp_machine_type("n9-nothing-2", "demo-project", "europe-west4-a", cache_dir=tmp_path)
@@ -110,19 +122,31 @@ def test_azure_vm_size_looked_up_with_the_vms_managed_identity(monkeypatch, tmp_
     from fixtures.azure_compute_api import AzureComputeApi, vm_sku
     from imds_azure import ImdsAzure
 
-    for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_USERNAME",
-                 "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT"):
+    for name in (
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_TENANT_ID",
+        "AZURE_USERNAME",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "MSI_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "no-cli"))  # no az / azd / pwsh to fall back on
     subscription = "8d10da13-8125-4ba9-a717-bf7490507b3d"
     with ImdsAzure() as imds:
         api = AzureComputeApi(subscription=subscription, token=imds.access_token).start()
         try:
-            api.skus = [vm_sku("Standard_D4s_v3", "westeurope", 4, 16),
-                        vm_sku("Standard_NF48_future", "westeurope", 48, 440, gpus=2)]
+            api.skus = [
+                vm_sku("Standard_D4s_v3", "westeurope", 4, 16),
+                vm_sku("Standard_NF48_future", "westeurope", 48, 440, gpus=2),
+            ]
             monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds.url)
             monkeypatch.setenv("CARBON_AZURE_MANAGEMENT_ENDPOINT", api.url)
-            hardware, method = live.azure_vm_size("Standard_NF48_future", subscription, "westeurope", cache_dir=tmp_path)
+            hardware, method = live.azure_vm_size(
+                "Standard_NF48_future", subscription, "westeurope", cache_dir=tmp_path
+            )
             assert method == "live:compute.resource_skus.list"
             # 48 vCPUs, 440 GB, 2 GPUs, as the API double was told.
             assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (48.0, 440.0, 2)

@@ -6,12 +6,20 @@ from carbon.cli import main
 from carbon.regions import UnknownRegion, all_regions, resolve
 
 
-@pytest.mark.parametrize("code, zone, country", [
-    ("FR", "FR", "FR"), ("fra", "FR", "FR"), ("France", "FR", "FR"),
-    ("US-CA", "US-CA", "US"), ("ca-qc", "CA-QC", "CA"),
-    ("aws:us-east-1", "US-VA", "US"), ("AWS:US-EAST-1", "US-VA", "US"),
-    ("gcp:us-central1", "US-IA", "US"), ("azure:westeurope", "NL", "NL"),
-])
+@pytest.mark.parametrize(
+    "code, zone, country",
+    [
+        ("FR", "FR", "FR"),
+        ("fra", "FR", "FR"),
+        ("France", "FR", "FR"),
+        ("US-CA", "US-CA", "US"),
+        ("ca-qc", "CA-QC", "CA"),
+        ("aws:us-east-1", "US-VA", "US"),
+        ("AWS:US-EAST-1", "US-VA", "US"),
+        ("gcp:us-central1", "US-IA", "US"),
+        ("azure:westeurope", "NL", "NL"),
+    ],
+)
 def test_codes_resolve(code, zone, country):
     location = resolve(code)
     assert (location.zone, location.country) == (zone, country)

@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # A laptop's DMI strings (/sys/class/dmi/id layout): every cloud is ruled out from local facts, so
 # provider detection in these subprocesses never sends a packet.
-LAPTOP_DMI = {"sys_vendor": "LENOVO", "product_name": "20XW00A8US", "product_version": "ThinkPad X1 Carbon Gen 9",
-              "bios_vendor": "LENOVO", "chassis_asset_tag": "No Asset Information"}
+LAPTOP_DMI = {
+    "sys_vendor": "LENOVO",
+    "product_name": "20XW00A8US",
+    "product_version": "ThinkPad X1 Carbon Gen 9",
+    "bios_vendor": "LENOVO",
+    "chassis_asset_tag": "No Asset Information",
+}
 
 
 @pytest.fixture
@@ -35,14 +40,25 @@ def env(tmp_path):
     for name, value in LAPTOP_DMI.items():
         (dmi / name).write_text(value + "\n")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CARBON_")}
-    environ.update(CARBON_POWERCAP_ROOT=str(tmp_path / "no-powercap"), CARBON_CONFIG=str(tmp_path / "carbon.toml"),
-                   CARBON_DMI_ROOT=str(dmi))
+    environ.update(
+        CARBON_POWERCAP_ROOT=str(tmp_path / "no-powercap"),
+        CARBON_CONFIG=str(tmp_path / "carbon.toml"),
+        CARBON_DMI_ROOT=str(dmi),
+    )
     return environ
 
 
 def carbon_run(args, env, **kwargs):
-    return subprocess.run([sys.executable, "-m", "carbon", "run", *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, check=False, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "carbon", "run", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+        **kwargs,
+    )
 
 
 def test_exit_status_like_a_shell():
@@ -53,8 +69,23 @@ def test_exit_status_like_a_shell():
 def test_child_killed_by_sigkill_exits_137_with_a_complete_record(tmp_path, env):
     out = tmp_path / "runs"
     summary = tmp_path / "summary.json"
-    result = carbon_run(["--region", "FR", "--output", str(out), "--summary", str(summary), "--project", "p1", "--",
-                         sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"], env)
+    result = carbon_run(
+        [
+            "--region",
+            "FR",
+            "--output",
+            str(out),
+            "--summary",
+            str(summary),
+            "--project",
+            "p1",
+            "--",
+            sys.executable,
+            "-c",
+            "import os; os.kill(os.getpid(), 9)",
+        ],
+        env,
+    )
     assert result.returncode == 137, result.stderr
     assert "CO2e:" in result.stderr and "exit status 137" in result.stderr
     logs = list(out.glob("*.jsonl"))
@@ -78,8 +109,21 @@ def test_exit_code_passed_through_and_rapl_method_named(tmp_path, env):
     server_tree(tmp_path / "powercap")
     env["CARBON_POWERCAP_ROOT"] = str(tmp_path / "powercap")
     summary = tmp_path / "s.json"
-    result = carbon_run(["--region", "DE", "--output", str(tmp_path / "o"), "--summary", str(summary), "--",
-                         sys.executable, "-c", "import sys; sys.exit(3)"], env)
+    result = carbon_run(
+        [
+            "--region",
+            "DE",
+            "--output",
+            str(tmp_path / "o"),
+            "--summary",
+            str(summary),
+            "--",
+            sys.executable,
+            "-c",
+            "import sys; sys.exit(3)",
+        ],
+        env,
+    )
     assert result.returncode == 3, result.stderr
     data = json.loads(summary.read_text())
     assert data["breakdown"]["cpu_method"] == "measured:rapl" and data["exit_code"] == 3
@@ -87,11 +131,32 @@ def test_exit_code_passed_through_and_rapl_method_named(tmp_path, env):
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 42), (signal.SIGINT, 43)])
 def test_signals_forwarded_to_the_command(tmp_path, env, sig, code):
-    child = (f"import signal, sys, time\nsignal.signal({int(sig)}, lambda *a: sys.exit({code}))\n"
-             "print('ready', flush=True)\ntime.sleep(60)\n")
-    process = subprocess.Popen([sys.executable, "-m", "carbon", "run", "--region", "FR", "--output",
-                                str(tmp_path / "o"), "--", sys.executable, "-c", child], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    child = (
+        f"import signal, sys, time\nsignal.signal({int(sig)}, lambda *a: sys.exit({code}))\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "carbon",
+            "run",
+            "--region",
+            "FR",
+            "--output",
+            str(tmp_path / "o"),
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert process.stdout.readline().strip() == "ready"
         os.kill(process.pid, sig)  # to carbon only, not to the group: it must forward
@@ -105,9 +170,27 @@ def test_signals_forwarded_to_the_command(tmp_path, env, sig, code):
 
 def test_tracker_killed_with_sigkill_leaves_every_finished_interval(tmp_path, env):
     out = tmp_path / "o"
-    process = subprocess.Popen([sys.executable, "-m", "carbon", "run", "--region", "FR", "--interval", "0.1",
-                                "--output", str(out), "--", "sleep", "60"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "carbon",
+            "run",
+            "--region",
+            "FR",
+            "--interval",
+            "0.1",
+            "--output",
+            str(out),
+            "--",
+            "sleep",
+            "60",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     children = []
     try:
         deadline = time.monotonic() + 60
@@ -130,12 +213,15 @@ def test_tracker_killed_with_sigkill_leaves_every_finished_interval(tmp_path, en
     assert not (out / "runs.v1.csv").read_text().count("\n") > 1  # no summary row: the run never finished
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--output", "{blocker}/runs"], "cannot write the run log"),
-    (["--summary", "{blocker}/s.json"], "cannot write the summary file"),
-    (["--region", "Atlantis"], "Atlantis"),
-    (["--interval", "0"], "--interval"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--output", "{blocker}/runs"], "cannot write the run log"),
+        (["--summary", "{blocker}/s.json"], "cannot write the summary file"),
+        (["--region", "Atlantis"], "Atlantis"),
+        (["--interval", "0"], "--interval"),
+    ],
+)
 def test_bad_setup_fails_before_the_command_runs(tmp_path, env, args, message):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -159,8 +245,25 @@ def test_missing_command(tmp_path, env):
 def test_process_mode_attributes_the_command(tmp_path, env):
     summary = tmp_path / "s.json"
     burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass"
-    result = carbon_run(["--region", "FR", "--mode", "process", "--interval", "0.2", "--output", str(tmp_path / "o"),
-                         "--summary", str(summary), "--", sys.executable, "-c", burn], env)
+    result = carbon_run(
+        [
+            "--region",
+            "FR",
+            "--mode",
+            "process",
+            "--interval",
+            "0.2",
+            "--output",
+            str(tmp_path / "o"),
+            "--summary",
+            str(summary),
+            "--",
+            sys.executable,
+            "-c",
+            burn,
+        ],
+        env,
+    )
     assert result.returncode == 0, result.stderr
     records = read_run_log(next((tmp_path / "o").glob("*.jsonl")))
     assert all(r["mode"] == "process" and set(r["attribution"]) == {"cpu", "ram", "gpu"} for r in records)
@@ -172,14 +275,23 @@ def test_process_mode_attributes_the_command(tmp_path, env):
 
 @pytest.mark.parametrize("region", [["--region", "FR"], []])
 def test_carbon_run_stays_light(tmp_path, env, region):
-    code = ("import sys\nfrom carbon.cli import main\n"
-            f"status = main(['run', *{region!r}, '--output', sys.argv[1], '--', 'true'])\n"
-            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'boto3', 'botocore', 'azure', 'pyarrow', 'dask'})\n"
-            "heavy += [m for m in ('google.cloud', 'google.api_core') if m in sys.modules]\n"
-            "print(status, heavy)\n")
+    code = (
+        "import sys\nfrom carbon.cli import main\n"
+        f"status = main(['run', *{region!r}, '--output', sys.argv[1], '--', 'true'])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'boto3', 'botocore', 'azure', 'pyarrow', 'dask'})\n"
+        "heavy += [m for m in ('google.cloud', 'google.api_core') if m in sys.modules]\n"
+        "print(status, heavy)\n"
+    )
     env = dict(env, CARBON_DETECT_TIMEOUT="0.2")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "o")], env=env, capture_output=True, text=True,
-                         timeout=120, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "o")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stderr
     if not region:
         assert "no location known" in out.stderr  # loud, not a silent guess

@@ -14,8 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-import dmi  # noqa: E402
-from imds_aws import ImdsAws  # noqa: E402
+import dmi
+from imds_aws import ImdsAws
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -24,7 +24,9 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 @pytest.mark.skipif(not DATASETS.exists(), reason="raw datasets (../shared/datasets) not present")
 def test_carbon_run_prices_an_emulated_m5_xlarge_with_its_platform_and_grid(tmp_path):
     with (DATASETS / "cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv").open() as handle:
-        architecture = next(r for r in csv.DictReader(handle) if r["instance_type"] == "m5.xlarge")["cpu_microarchitectures"]
+        architecture = next(r for r in csv.DictReader(handle) if r["instance_type"] == "m5.xlarge")[
+            "cpu_microarchitectures"
+        ]
     (tmp_path / "carbon.toml").write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARBON_", "AWS_"))}
     with ImdsAws(instance_type="m5.xlarge", region="us-east-1", zone="us-east-1b", http_tokens="required") as imds:
@@ -37,9 +39,29 @@ def test_carbon_run_prices_an_emulated_m5_xlarge_with_its_platform_and_grid(tmp_
         )
         summary = tmp_path / "summary.json"
         done = subprocess.run(
-            [sys.executable, "-m", "carbon", "run", "--interval", "0.2", "--output", str(tmp_path / "runs"),
-             "--summary", str(summary), "--", sys.executable, "-c", "import time; time.sleep(1.0)"],
-            env=env, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+            [
+                sys.executable,
+                "-m",
+                "carbon",
+                "run",
+                "--interval",
+                "0.2",
+                "--output",
+                str(tmp_path / "runs"),
+                "--summary",
+                str(summary),
+                "--",
+                sys.executable,
+                "-c",
+                "import time; time.sleep(1.0)",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         tokens = imds.issued_tokens()
     result = json.loads(summary.read_text())

@@ -45,12 +45,13 @@ def test_unwritable_folder_fails_at_open(tmp_path, sink_class):
 
 
 def test_kill_9_of_the_writer_keeps_every_finished_line(tmp_path):
-    code = ("import sys, time; from carbon.sinks.jsonl import JsonlSink\n"
-            "s = JsonlSink(sys.argv[1]); s.open({'run_id': 'k'})\n"
-            "for i in range(100000):\n"
-            "    s.interval({'seq': i, 'pad': 'x' * 200}); print(i, flush=True)\n")
-    process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                               cwd=ROOT)
+    code = (
+        "import sys, time; from carbon.sinks.jsonl import JsonlSink\n"
+        "s = JsonlSink(sys.argv[1]); s.open({'run_id': 'k'})\n"
+        "for i in range(100000):\n"
+        "    s.interval({'seq': i, 'pad': 'x' * 200}); print(i, flush=True)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     last = -1
     for line in process.stdout:
         last = int(line)
@@ -67,8 +68,15 @@ def test_summary_csv_header_written_once_and_rows_appended(tmp_path):
     for n in range(2):
         sink = CsvSummarySink(tmp_path)
         sink.open({"run_id": f"r{n}"})
-        sink.close({"run_id": f"r{n}", "co2e_kg": 0.25, "breakdown": {"cpu_kwh": 1.5, "cpu_method": "measured:rapl"},
-                    "location": {"region": "FR", "zone": "FR"}, "warnings": ["a", "b"]})
+        sink.close(
+            {
+                "run_id": f"r{n}",
+                "co2e_kg": 0.25,
+                "breakdown": {"cpu_kwh": 1.5, "cpu_method": "measured:rapl"},
+                "location": {"region": "FR", "zone": "FR"},
+                "warnings": ["a", "b"],
+            }
+        )
     assert sink.path.name == "runs.v1.csv"
     rows = list(csv.DictReader(sink.path.open()))
     assert [r["run_id"] for r in rows] == ["r0", "r1"] and tuple(rows[0]) == COLUMNS
@@ -76,8 +84,10 @@ def test_summary_csv_header_written_once_and_rows_appended(tmp_path):
 
 
 def test_concurrent_runs_share_one_header_and_never_interleave(tmp_path):
-    code = ("import sys; from carbon.sinks.summary_csv import CsvSummarySink\n"
-            "s = CsvSummarySink(sys.argv[1]); s.open({}); s.close({'run_id': sys.argv[2], 'command': 'y' * 3000})\n")
+    code = (
+        "import sys; from carbon.sinks.summary_csv import CsvSummarySink\n"
+        "s = CsvSummarySink(sys.argv[1]); s.open({}); s.close({'run_id': sys.argv[2], 'command': 'y' * 3000})\n"
+    )
     processes = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), f"p{i}"], cwd=ROOT) for i in range(6)]
     assert all(p.wait(60) == 0 for p in processes)
     text = (tmp_path / "runs.v1.csv").read_text()

@@ -101,10 +101,24 @@ def test_process_mode_attributes_measured_energy_by_cpu_share(tmp_path, monkeypa
     busy, idle = _burner(0.6), subprocess.Popen(["sleep", "30"])
     try:
         machine = Tracker(region="FR", interval_s=0.3, write=False, detect=False, on_note=lambda _: None).start()
-        on_busy = Tracker(region="FR", interval_s=0.3, output_dir=str(tmp_path / "busy"), detect=False, mode="process",
-                          pid=busy.pid, on_note=lambda _: None).start()
-        on_idle = Tracker(region="FR", interval_s=0.3, output_dir=str(tmp_path / "idle"), detect=False, mode="process",
-                          pid=idle.pid, on_note=lambda _: None).start()
+        on_busy = Tracker(
+            region="FR",
+            interval_s=0.3,
+            output_dir=str(tmp_path / "busy"),
+            detect=False,
+            mode="process",
+            pid=busy.pid,
+            on_note=lambda _: None,
+        ).start()
+        on_idle = Tracker(
+            region="FR",
+            interval_s=0.3,
+            output_dir=str(tmp_path / "idle"),
+            detect=False,
+            mode="process",
+            pid=idle.pid,
+            on_note=lambda _: None,
+        ).start()
         writer = Writer(tree, {"intel-rapl:0": 10_000, "intel-rapl:0:1": 1_000})
         writer.start()
         assert busy.stdout.readline().strip() == "done"
@@ -139,11 +153,13 @@ class FixedBusy:
 
 
 def test_reaped_children_are_not_counted_twice():
-    code = ("import subprocess, sys\n"
-            "burn = 'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.6: pass\\n"
-            "print(\"burnt\", flush=True)\\ninput()'\n"
-            "child = subprocess.Popen([sys.executable, '-c', burn], stdin=subprocess.PIPE, text=True)\n"
-            "input(); child.communicate('\\n'); print('reaped', flush=True); input()\n")
+    code = (
+        "import subprocess, sys\n"
+        "burn = 'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.6: pass\\n"
+        'print("burnt", flush=True)\\ninput()\'\n'
+        "child = subprocess.Popen([sys.executable, '-c', burn], stdin=subprocess.PIPE, text=True)\n"
+        "input(); child.communicate('\\n'); print('reaped', flush=True); input()\n"
+    )
     root = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         tree = ProcessTree(root.pid, cpu_times=FixedBusy())
@@ -169,7 +185,11 @@ def test_unknown_location_is_world_with_a_loud_warning_and_the_national_range(tm
     for row in csv.DictReader((DATA / "countries.csv").open()):
         y = int(row["year"])
         # Zeros are reporting gaps in the Ember table (Burundi), not zero-carbon grids.
-        if len(row["iso2"]) == 2 and float(row["intensity_g_per_kwh"]) > 0 and year >= y >= latest.get(row["iso2"], (0, 0.0))[0]:
+        if (
+            len(row["iso2"]) == 2
+            and float(row["intensity_g_per_kwh"]) > 0
+            and year >= y >= latest.get(row["iso2"], (0, 0.0))[0]
+        ):
             latest[row["iso2"]] = (y, float(row["intensity_g_per_kwh"]))
     values = [v for _, v in latest.values()]
     assert estimate.intensity_g_per_kwh.low == pytest.approx(min(values))
@@ -193,10 +213,12 @@ def test_each_interval_priced_at_its_own_hour(tmp_path):
 
     pricer = IntervalPricer(resolve_environment("US-BA-CISO", False, 0.0), load({}, environ={}))
     energy = Energy(cpu_kwh=Bounds.exact(1.0), methods=(("cpu", "measured:rapl"),))
-    first = pricer.price(energy, datetime(2022, 6, 1, 10, 59, 50, tzinfo=timezone.utc),
-                         datetime(2022, 6, 1, 11, 0, tzinfo=timezone.utc))
-    second = pricer.price(energy, datetime(2022, 6, 1, 11, 0, tzinfo=timezone.utc),
-                          datetime(2022, 6, 1, 11, 0, 10, tzinfo=timezone.utc))
+    first = pricer.price(
+        energy, datetime(2022, 6, 1, 10, 59, 50, tzinfo=timezone.utc), datetime(2022, 6, 1, 11, 0, tzinfo=timezone.utc)
+    )
+    second = pricer.price(
+        energy, datetime(2022, 6, 1, 11, 0, tzinfo=timezone.utc), datetime(2022, 6, 1, 11, 0, 10, tzinfo=timezone.utc)
+    )
     pricer.close()
     assert first.intensity_g_per_kwh.central == hourly["2022-06-01T10:00:00Z"]
     assert second.intensity_g_per_kwh.central == hourly["2022-06-01T11:00:00Z"]

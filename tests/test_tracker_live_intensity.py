@@ -55,8 +55,11 @@ def test_tracked_run_is_priced_with_the_api_value_for_its_hour(tmp_path, live_en
 def test_tracked_run_with_the_api_down_uses_the_bundled_value_and_says_why(tmp_path, live_env):
     live_env.setenv("CARBON_ELECTRICITYMAPS_URL", "http://127.0.0.1:9/v3")  # nothing listens on the discard port
     with (DATASETS / "ember/data/api_country_overview_yearly.csv").open(newline="", encoding="utf-8") as handle:
-        france = {int(r["year"]): float(r["emissions_intensity_gco2_per_kwh"]) for r in csv.DictReader(handle)
-                  if r["country_code"] == "FRA"}
+        france = {
+            int(r["year"]): float(r["emissions_intensity_gco2_per_kwh"])
+            for r in csv.DictReader(handle)
+            if r["country_code"] == "FRA"
+        }
     estimate = _track(tmp_path)
     # This year is past the data: Ember's latest French year stands in, and the detail says why.
     assert estimate.intensity_g_per_kwh.central == pytest.approx(france[max(france)])

@@ -21,17 +21,63 @@ GRANULARITIES = ("hour", "month", "year")
 FAILED_STATES = ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "PREEMPTED")
 
 OUTPUT_COLUMNS = (
-    "line", "job_id", "user", "account", "partition", "project", "state", "region", "zone", "hardware",
-    "hardware_used", "hardware_method", "start", "end", "duration_s", "cpus", "cpu_util", "memory_gb",
-    "memory_used_gb", "gpus", "cpu_kwh", "ram_kwh", "gpu_kwh", "other_kwh", "energy_method",
-    "energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high",
-    "intensity_g_per_kwh", "intensity_g_per_kwh_low", "intensity_g_per_kwh_high", "intensity_granularity",
-    "intensity_basis", "intensity_dataset", "pue", "pue_low", "pue_high", "unused_memory_co2e_kg", "reject_reason",
+    "line",
+    "job_id",
+    "user",
+    "account",
+    "partition",
+    "project",
+    "state",
+    "region",
+    "zone",
+    "hardware",
+    "hardware_used",
+    "hardware_method",
+    "start",
+    "end",
+    "duration_s",
+    "cpus",
+    "cpu_util",
+    "memory_gb",
+    "memory_used_gb",
+    "gpus",
+    "cpu_kwh",
+    "ram_kwh",
+    "gpu_kwh",
+    "other_kwh",
+    "energy_method",
+    "energy_kwh",
+    "energy_kwh_low",
+    "energy_kwh_high",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "intensity_g_per_kwh",
+    "intensity_g_per_kwh_low",
+    "intensity_g_per_kwh_high",
+    "intensity_granularity",
+    "intensity_basis",
+    "intensity_dataset",
+    "pue",
+    "pue_low",
+    "pue_high",
+    "unused_memory_co2e_kg",
+    "reject_reason",
 )
 # Output columns that are the job table's own, unchanged in every mode: a chunked run takes
 # them from the whole table instead of copying them chunk by chunk.
-CARRIED_COLUMNS = ("line", "job_id", "user", "account", "partition", "project", "state", "hardware", "cpu_util",
-                   "memory_used_gb")
+CARRIED_COLUMNS = (
+    "line",
+    "job_id",
+    "user",
+    "account",
+    "partition",
+    "project",
+    "state",
+    "hardware",
+    "cpu_util",
+    "memory_used_gb",
+)
 
 
 @dataclass(frozen=True)
@@ -107,16 +153,18 @@ def _bounds_table(values: list, pick: Any) -> Any:
     """One row of Bounds.as_tuple() per distinct key; Fortran order keeps each bound's column contiguous."""
     import numpy as np
 
-    table = np.array([pick(v).as_tuple() if v is not None and not isinstance(v, str) else (np.nan,) * 3 for v in values],
-                     dtype=float).reshape(-1, 3)
+    table = np.array(
+        [pick(v).as_tuple() if v is not None and not isinstance(v, str) else (np.nan,) * 3 for v in values], dtype=float
+    ).reshape(-1, 3)
     return np.asfortranarray(table)
 
 
 def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
     import numpy as np
 
-    table = np.array([pick(v).as_tuple() if v is not None and not isinstance(v, str) else (np.nan,) * 3 for v in values],
-                     dtype=float).reshape(-1, 3)
+    table = np.array(
+        [pick(v).as_tuple() if v is not None and not isinstance(v, str) else (np.nan,) * 3 for v in values], dtype=float
+    ).reshape(-1, 3)
     # Column by column: contiguous arrays keep the arithmetic that follows fast.
     return tuple(np.ascontiguousarray(table[:, i])[codes] for i in range(3))
 
@@ -175,11 +223,17 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     partition = jobs["partition"].to_numpy(dtype=object)
     hw_codes, hw_found = _apply_keyed(
         [hint, partition, region_codes],
-        lambda key: (factors.hardware(_none_if_na(key[0]), _none_if_na(key[1]), locations[key[2]])
-                     if not isinstance(locations[key[2]], str) else (None, "")))
+        lambda key: (
+            factors.hardware(_none_if_na(key[0]), _none_if_na(key[1]), locations[key[2]])
+            if not isinstance(locations[key[2]], str)
+            else (None, "")
+        ),
+    )
     hw_vcpus = np.array([h.vcpus if h is not None and h.vcpus else np.nan for h, _ in hw_found], dtype=float)[hw_codes]
     hw_gpus = np.array([h.gpu_count if h is not None else 0 for h, _ in hw_found], dtype=float)[hw_codes]
-    hw_memory = np.array([h.memory_gb if h is not None and h.memory_gb else np.nan for h, _ in hw_found], dtype=float)[hw_codes]
+    hw_memory = np.array([h.memory_gb if h is not None and h.memory_gb else np.nan for h, _ in hw_found], dtype=float)[
+        hw_codes
+    ]
     method = np.array([m or "default" for _, m in hw_found], dtype=object)[hw_codes]
     cpus = jobs["cpus"].to_numpy(dtype=float)
     vcpus = np.where(cpus > 0, cpus, hw_vcpus)
@@ -207,12 +261,24 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     del hw_vcpus, hw_gpus, hw_memory
     # Watts per distinct power model: (models, 3 bounds); gathered per job one bound at a time
     # below, so that a million-row array lives only while its bound is being computed.
-    cpu0, cpu1, gpu0, gpu1, mem_w = (_bounds_table(powers, pick) for pick in (
-        lambda p: p.cpu_idle_w, lambda p: p.cpu_full_w, lambda p: p.gpu_idle_w, lambda p: p.gpu_full_w,
-        lambda p: p.memory_w_per_gb))
+    cpu0, cpu1, gpu0, gpu1, mem_w = (
+        _bounds_table(powers, pick)
+        for pick in (
+            lambda p: p.cpu_idle_w,
+            lambda p: p.cpu_full_w,
+            lambda p: p.gpu_idle_w,
+            lambda p: p.gpu_full_w,
+            lambda p: p.memory_w_per_gb,
+        )
+    )
     default_util = np.array([p.default_cpu_util for p in powers], dtype=float)
-    hardware_used = _per_key([((h.instance_type or h.cpu_model) if h is not None else None) or "vCPUs only (fleet average)"
-                              for h, _ in hw_found], hw_codes)
+    hardware_used = _per_key(
+        [
+            ((h.instance_type or h.cpu_model) if h is not None else None) or "vCPUs only (fleet average)"
+            for h, _ in hw_found
+        ],
+        hw_codes,
+    )
 
     # --- energy: the power model's own formulas, linear in utilisation ---------------------------
     from carbon.power import UNKNOWN_UTIL_CENTRAL, memory_power_w
@@ -227,7 +293,9 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     modelled = ~is_measured
     other_kwh = np.where(is_measured, measured, 0.0)
     it_kwh = []
-    for i, (cpu_unknown, gpu_unknown) in enumerate(((default_util[pw_codes], UNKNOWN_UTIL_CENTRAL), (0.0, 0.0), (1.0, 1.0))):
+    for i, (cpu_unknown, gpu_unknown) in enumerate(
+        ((default_util[pw_codes], UNKNOWN_UTIL_CENTRAL), (0.0, 0.0), (1.0, 1.0))
+    ):
         cpu_util, idle, full = np.where(known, util, cpu_unknown), cpu0[:, i][pw_codes], cpu1[:, i][pw_codes]
         cpu = np.where(modelled, (idle + cpu_util * (full - idle)) * kwh_per_w, 0.0)
         ram = np.where(modelled, memory_power_w(memory_gb, mem_w[:, i][pw_codes]) * kwh_per_w, 0.0)
@@ -241,14 +309,20 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
 
     # --- PUE and intensity ------------------------------------------------------------------------
     pue_codes, pues = _apply_keyed(
-        [region_codes, year], lambda key: None if isinstance(locations[key[0]], str) else factors.pue(locations[key[0]], int(key[1])))
+        [region_codes, year],
+        lambda key: None if isinstance(locations[key[0]], str) else factors.pue(locations[key[0]], int(key[1])),
+    )
     pue = _bounds_arrays(pues, pue_codes, lambda b: b)
 
     per_month = settings.granularity in ("hour", "month")
     int_codes, values = _apply_keyed(
         [region_codes, year, month if per_month else np.zeros(n, dtype=int)],
-        lambda key: None if isinstance(locations[key[0]], str) else
-        factors.intensity(locations[key[0]], int(key[1]), int(key[2]) if per_month else None))
+        lambda key: (
+            None
+            if isinstance(locations[key[0]], str)
+            else factors.intensity(locations[key[0]], int(key[1]), int(key[2]) if per_month else None)
+        ),
+    )
     bad_intensity = _per_key([v if isinstance(v, str) else None for v in values], int_codes)
     reject(_per_key([isinstance(v, str) for v in values], int_codes, bool), bad_intensity)
     intensity = list(_bounds_arrays(values, int_codes, lambda v: v.intensity_g_per_kwh))
@@ -262,26 +336,58 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     del it_kwh
     co2e = [energy[i] * intensity[i] / 1000.0 for i in range(3)]
     used = jobs["memory_used_gb"].to_numpy(dtype=float)
-    unused_share = np.where((memory_gb > 0) & ~np.isnan(used), np.clip(1.0 - used / np.where(memory_gb > 0, memory_gb, 1.0), 0, 1), 0.0)
+    unused_share = np.where(
+        (memory_gb > 0) & ~np.isnan(used), np.clip(1.0 - used / np.where(memory_gb > 0, memory_gb, 1.0), 0, 1), 0.0
+    )
     unused_co2e = ram_kwh * unused_share * pue[0] * intensity[0] / 1000.0
 
     columns = {
-        **{name: _as_stored(jobs[name]) for name in CARRIED_COLUMNS}, "region": region_names, "zone": zones,
-        "hardware_used": hardware_used, "hardware_method": method, "start": start.array, "end": end.array,
-        "duration_s": duration_s, "cpus": vcpus, "memory_gb": memory_gb, "gpus": gpus,
-        "cpu_kwh": cpu_kwh, "ram_kwh": ram_kwh, "gpu_kwh": gpu_kwh, "other_kwh": other_kwh,
+        **{name: _as_stored(jobs[name]) for name in CARRIED_COLUMNS},
+        "region": region_names,
+        "zone": zones,
+        "hardware_used": hardware_used,
+        "hardware_method": method,
+        "start": start.array,
+        "end": end.array,
+        "duration_s": duration_s,
+        "cpus": vcpus,
+        "memory_gb": memory_gb,
+        "gpus": gpus,
+        "cpu_kwh": cpu_kwh,
+        "ram_kwh": ram_kwh,
+        "gpu_kwh": gpu_kwh,
+        "other_kwh": other_kwh,
         "energy_method": _two_texts(is_measured, "measured", "modelled"),
-        "energy_kwh": energy[0], "energy_kwh_low": energy[1], "energy_kwh_high": energy[2],
-        "co2e_kg": co2e[0], "co2e_kg_low": co2e[1], "co2e_kg_high": co2e[2],
-        "intensity_g_per_kwh": intensity[0], "intensity_g_per_kwh_low": intensity[1],
-        "intensity_g_per_kwh_high": intensity[2], "intensity_granularity": granularity, "intensity_basis": basis,
-        "intensity_dataset": dataset, "pue": pue[0], "pue_low": pue[1], "pue_high": pue[2],
-        "unused_memory_co2e_kg": unused_co2e, "reject_reason": reason,
+        "energy_kwh": energy[0],
+        "energy_kwh_low": energy[1],
+        "energy_kwh_high": energy[2],
+        "co2e_kg": co2e[0],
+        "co2e_kg_low": co2e[1],
+        "co2e_kg_high": co2e[2],
+        "intensity_g_per_kwh": intensity[0],
+        "intensity_g_per_kwh_low": intensity[1],
+        "intensity_g_per_kwh_high": intensity[2],
+        "intensity_granularity": granularity,
+        "intensity_basis": basis,
+        "intensity_dataset": dataset,
+        "pue": pue[0],
+        "pue_low": pue[1],
+        "pue_high": pue[2],
+        "unused_memory_co2e_kg": unused_co2e,
+        "reject_reason": reason,
     }
     # Texts stay object arrays: letting pandas re-infer them as strings costs more than the arithmetic.
     # copy=False: pandas would otherwise copy each object array (the input's own columns among them).
-    out = pd.DataFrame({name: pd.Series(value, dtype=object, copy=False) if isinstance(value, np.ndarray) and value.dtype == object
-                        else value for name, value in columns.items()}, columns=list(OUTPUT_COLUMNS), copy=False)
+    out = pd.DataFrame(
+        {
+            name: pd.Series(value, dtype=object, copy=False)
+            if isinstance(value, np.ndarray) and value.dtype == object
+            else value
+            for name, value in columns.items()
+        },
+        columns=list(OUTPUT_COLUMNS),
+        copy=False,
+    )
     out["start"] = pd.to_datetime(out["start"], utc=True)
     out["end"] = pd.to_datetime(out["end"], utc=True)
     return out
@@ -315,8 +421,17 @@ def coded_texts(codes: Any, texts: list[str], fallback: Any = None) -> Any:
     return pd.array(column, dtype=dtype)
 
 
-def _hourly(factors: Factors, locations: list, region_codes: Any, start: Any, end: Any, intensity: list,
-            granularity: Any, basis: Any, dataset: Any) -> None:
+def _hourly(
+    factors: Factors,
+    locations: list,
+    region_codes: Any,
+    start: Any,
+    end: Any,
+    intensity: list,
+    granularity: Any,
+    basis: Any,
+    dataset: Any,
+) -> None:
     """Replace, in place, each job's intensity by its hourly series' mean over [start, end)
     where the series covers the whole job: a running integral makes it two lookups per job."""
     import numpy as np
@@ -371,6 +486,11 @@ def split(frame: Any) -> tuple[Any, Any]:
     bad = frame["reject_reason"].notna()
     if not bad.any():
         return frame.drop(columns=["reject_reason"]), pd.DataFrame({"line": [], "reason": [], "text": []})
-    rejects = pd.DataFrame({"line": frame.loc[bad, "line"].to_numpy(), "reason": frame.loc[bad, "reject_reason"].to_numpy(),
-                            "text": frame.loc[bad, "job_id"].astype(str).to_numpy()})
+    rejects = pd.DataFrame(
+        {
+            "line": frame.loc[bad, "line"].to_numpy(),
+            "reason": frame.loc[bad, "reject_reason"].to_numpy(),
+            "text": frame.loc[bad, "job_id"].astype(str).to_numpy(),
+        }
+    )
     return frame[~bad].drop(columns=["reject_reason"]).reset_index(drop=True), rejects

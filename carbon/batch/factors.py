@@ -18,7 +18,6 @@ from carbon.batch.hardware import resolve as resolve_hardware
 from carbon.intensity.base import IntensityValue
 from carbon.model import Bounds, Hardware, Location
 
-
 _MISSING = object()
 
 
@@ -67,6 +66,7 @@ class Factors:
 
     def location(self, region: str) -> Location | str:
         """The Location, or the reason it cannot be used."""
+
         def compute() -> Location | str:
             from carbon.regions import UnknownRegion, resolve
 
@@ -74,20 +74,31 @@ class Factors:
                 return resolve(region)
             except UnknownRegion as error:
                 return f"unknown region {region!r}" + (f": {error}" if "did you mean" in str(error) else "")
+
         return self._memo(("location", region), compute)
 
     def hardware(self, hint: str | None, partition: str | None, location: Location) -> tuple[Hardware | None, str]:
-        return self._memo(("hardware", hint, partition, location.provider),
-                          lambda: resolve_hardware(hint, partition, location, self.hardware_map))
+        return self._memo(
+            ("hardware", hint, partition, location.provider),
+            lambda: resolve_hardware(hint, partition, location, self.hardware_map),
+        )
 
     def power(self, hardware: Hardware) -> PowerFactors:
         """carbon.power's model for this hardware, at idle and full load (it is linear in between)."""
+
         def compute() -> PowerFactors:
             from carbon.power import power_model
 
             model = power_model(hardware)
-            return PowerFactors(model.cpu_power_w(0.0), model.cpu_power_w(1.0), model.default_cpu_util,
-                                model.memory_w_per_gb, model.gpu_power_w(0.0), model.gpu_power_w(1.0))
+            return PowerFactors(
+                model.cpu_power_w(0.0),
+                model.cpu_power_w(1.0),
+                model.default_cpu_util,
+                model.memory_w_per_gb,
+                model.gpu_power_w(0.0),
+                model.gpu_power_w(1.0),
+            )
+
         return self._memo(("power", hardware), compute)
 
     def pue(self, location: Location, year: int) -> Bounds:
@@ -97,16 +108,22 @@ class Factors:
 
     def hourly_zone(self, location: Location) -> bool:
         """Whether the hour is the finest data for this location (no provider-published figure)."""
+
         def compute() -> bool:
             from carbon.intensity.static import has_hourly, provider_published
 
-            if location.provider and provider_published(location.provider, location.region.split(":", 1)[1]) is not None:
+            if (
+                location.provider
+                and provider_published(location.provider, location.region.split(":", 1)[1]) is not None
+            ):
                 return False
             return has_hourly(location.zone)
+
         return self._memo(("hourly?", location.region), compute)
 
     def intensity(self, location: Location, year: int, month: int | None) -> IntensityValue | str:
         """The offline estimate's intensity for a year (month None) or a month; or why there is none."""
+
         def compute() -> IntensityValue | str:
             from carbon.intensity.base import IntensityError
             from carbon.pricing import intensity_for
@@ -118,6 +135,7 @@ class Factors:
                 return intensity_for(location, start=datetime(year, month, 1, tzinfo=timezone.utc))
             except IntensityError as error:
                 return f"no intensity for {location.region}: {error}"
+
         return self._memo(("intensity", location.region, year, month), compute)
 
     def hourly(self, zone: str) -> HourlySeries | None:
@@ -140,6 +158,7 @@ class Factors:
             integral = np.concatenate([[0.0], np.cumsum(np.where(missing, 0.0, values) * 3600.0)])
             counts = np.concatenate([[0], np.cumsum(missing)])
             return HourlySeries(first, values, integral, counts, rows[0]["basis"], rows[0]["source"])
+
         return self._memo(("hourly", zone), compute)
 
 

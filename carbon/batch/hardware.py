@@ -69,7 +69,9 @@ def load_map(path: str | Path) -> HardwareMap:
         raise ValueError(f"cannot read hardware map {path}: {error}") from None
     unknown = set(data) - {"partitions", "features"}
     if unknown:
-        raise ValueError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [partitions.NAME] or [features.NAME]")
+        raise ValueError(
+            f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [partitions.NAME] or [features.NAME]"
+        )
     return HardwareMap(
         partitions={name: _spec(f"{path} [partitions.{name}]", v) for name, v in data.get("partitions", {}).items()},
         features={name: _spec(f"{path} [features.{name}]", v) for name, v in data.get("features", {}).items()},
@@ -80,15 +82,23 @@ def _from_spec(spec: HardwareSpec, location: Location) -> Hardware | None:
     from carbon.pricing import EstimateError, resolve_hardware
 
     try:
-        hardware, _ = resolve_hardware(location, instance_type=spec.instance_type, cpus=spec.cpus,
-                                       cpu_model=spec.cpu_model, memory_gb=spec.memory_gb, gpus=spec.gpus,
-                                       gpu_model=spec.gpu_model)
+        hardware, _ = resolve_hardware(
+            location,
+            instance_type=spec.instance_type,
+            cpus=spec.cpus,
+            cpu_model=spec.cpu_model,
+            memory_gb=spec.memory_gb,
+            gpus=spec.gpus,
+            gpu_model=spec.gpu_model,
+        )
     except EstimateError:
         return None
     return hardware
 
 
-def resolve(hint: str | None, partition: str | None, location: Location, hardware_map: HardwareMap) -> tuple[Hardware | None, str]:
+def resolve(
+    hint: str | None, partition: str | None, location: Location, hardware_map: HardwareMap
+) -> tuple[Hardware | None, str]:
     """(hardware, how it was found: "map", "catalog" or "" when unknown) for one distinct job kind."""
     if hint and hint in hardware_map.features:
         found = _from_spec(hardware_map.features[hint], location)

@@ -50,8 +50,12 @@ class Progress:
         if self.shown:
             width = 30
             filled = int(width * done / max(self.total, 1))
-            print(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}", end="",
-                  file=sys.stderr, flush=True)
+            print(
+                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.shown:
@@ -71,7 +75,7 @@ def _pandas(jobs: Any, settings: Settings, factors: Factors) -> Any:
     allocating = threading.Lock()
 
     def price(first: int) -> int:
-        part = estimate_with_what_if(jobs.iloc[first:first + CHUNK_ROWS], settings, factors)
+        part = estimate_with_what_if(jobs.iloc[first : first + CHUNK_ROWS], settings, factors)
         with allocating:  # the first chunk done allocates the whole result
             if not columns:
                 columns.append(StitchedColumns(part, jobs))
@@ -117,9 +121,9 @@ class StitchedColumns:
         for name, array in self.arrays.items():
             column, dtype = part[name], self.dtypes[name]
             if isinstance(dtype, pd.DatetimeTZDtype):
-                array[first:first + len(part)] = column.dt.tz_convert("UTC").to_numpy(dtype=array.dtype)
+                array[first : first + len(part)] = column.dt.tz_convert("UTC").to_numpy(dtype=array.dtype)
             else:
-                array[first:first + len(part)] = column.to_numpy(dtype=array.dtype)
+                array[first : first + len(part)] = column.to_numpy(dtype=array.dtype)
         for name, pieces in self.pieces.items():
             pieces[first] = part[name]  # chunks may finish out of order
 
@@ -151,8 +155,16 @@ def dask_client(scheduler: str | None) -> Any:
     if scheduler:
         return Client(scheduler, timeout=30)
     # Loopback only: a local cluster never needs, or looks up, an outside address.
-    return Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address="127.0.0.1:0",
-                               protocol="tcp://", host="127.0.0.1"))
+    return Client(
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address="127.0.0.1:0",
+            protocol="tcp://",
+            host="127.0.0.1",
+        )
+    )
 
 
 def _dask(jobs: Any, settings: Settings, hardware_map: HardwareMap, scheduler: str | None, partitions: int) -> Any:
@@ -165,9 +177,17 @@ def _dask(jobs: Any, settings: Settings, hardware_map: HardwareMap, scheduler: s
         return client.compute(priced).result().reset_index(drop=True)
 
 
-def estimate_logs(paths: Sequence[str | Path], *, format_name: str | None = None, fields: Sequence[str] | None = None,
-                  settings: Settings | None = None, hardware_map: HardwareMap | None = None, engine: str = "pandas",
-                  scheduler: str | None = None, partitions: int = 4) -> BatchResult:
+def estimate_logs(
+    paths: Sequence[str | Path],
+    *,
+    format_name: str | None = None,
+    fields: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    hardware_map: HardwareMap | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+    partitions: int = 4,
+) -> BatchResult:
     import numpy as np
     import pandas as pd
 
@@ -214,8 +234,9 @@ class StreamResult:
     totals: dict[str, float]
 
 
-def _parquet_partition(frame: Any, offsets: Any, settings: Settings, hardware_map: HardwareMap,
-                       partition_info: dict | None = None) -> Any:
+def _parquet_partition(
+    frame: Any, offsets: Any, settings: Settings, hardware_map: HardwareMap, partition_info: dict | None = None
+) -> Any:
     """Read-side and pricing for one Parquet partition; line = the record's position in the file."""
     import numpy as np
 
@@ -244,7 +265,7 @@ def _arrow_schema(meta: Any) -> Any:
     for name, dtype in meta.dtypes.items():
         if isinstance(dtype, pd.DatetimeTZDtype):
             kind = pa.timestamp("ns", tz="UTC")
-        elif dtype == object or isinstance(dtype, pd.StringDtype):
+        elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
             kind = pa.string()
         else:
             kind = pa.from_numpy_dtype(dtype)
@@ -252,8 +273,14 @@ def _arrow_schema(meta: Any) -> Any:
     return pa.schema(fields)
 
 
-def stream_parquet(path: str | Path, out_dir: str | Path, *, settings: Settings | None = None,
-                   hardware_map: HardwareMap | None = None, scheduler: str | None = None) -> StreamResult:
+def stream_parquet(
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    settings: Settings | None = None,
+    hardware_map: HardwareMap | None = None,
+    scheduler: str | None = None,
+) -> StreamResult:
     """Price a Parquet log partition by partition with Dask, writing results as a Parquet dataset
     (a directory, renamed into place when complete), so that neither the log nor the results
     need to fit in memory. Only rejects and totals come back."""
@@ -283,5 +310,9 @@ def stream_parquet(path: str | Path, out_dir: str | Path, *, settings: Settings 
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     rejects = rejects.rename(columns={"reject_reason": "reason", "job_id": "text"}).assign(source=str(path))
-    return StreamResult(int(np.sum(lengths)), int(count), rejects[["source", "line", "reason", "text"]].reset_index(drop=True),
-                        {name: float(totals[name]) for name in sums})
+    return StreamResult(
+        int(np.sum(lengths)),
+        int(count),
+        rejects[["source", "line", "reason", "text"]].reset_index(drop=True),
+        {name: float(totals[name]) for name in sums},
+    )

@@ -62,8 +62,9 @@ class ReadResult:
 def empty_rejects() -> Any:
     import pandas as pd
 
-    return pd.DataFrame({"line": pd.Series(dtype="int64"), "reason": pd.Series(dtype="object"),
-                         "text": pd.Series(dtype="object")})
+    return pd.DataFrame(
+        {"line": pd.Series(dtype="int64"), "reason": pd.Series(dtype="object"), "text": pd.Series(dtype="object")}
+    )
 
 
 def rejects_frame(lines: Any, reasons: Any, texts: Any) -> Any:
@@ -72,7 +73,9 @@ def rejects_frame(lines: Any, reasons: Any, texts: Any) -> Any:
     import pandas as pd
 
     lines = np.asarray(lines, dtype=np.int64)
-    reasons = np.full(len(lines), reasons, dtype=object) if isinstance(reasons, str) else np.asarray(reasons, dtype=object)
+    reasons = (
+        np.full(len(lines), reasons, dtype=object) if isinstance(reasons, str) else np.asarray(reasons, dtype=object)
+    )
     return pd.DataFrame({"line": lines, "reason": reasons, "text": np.asarray(texts, dtype=object)})
 
 
@@ -112,7 +115,6 @@ def _arrow_strings(column: Any) -> Any:
 def _texts(column: Any) -> Any:
     """A text column as an object array with None for missing; Arrow-backed strings convert in
     one Arrow pass (nulls come out as None), which costs a third of astype(object) + where."""
-    import numpy as np
     import pandas as pd
 
     array = _arrow_strings(column)

@@ -8,8 +8,15 @@ from typing import Any
 from carbon.batch.engine import FAILED_STATES
 
 DIMENSIONS = ("user", "account", "partition", "project", "month", "state")
-_SUMS = ("energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high",
-         "unused_memory_co2e_kg")
+_SUMS = (
+    "energy_kwh",
+    "energy_kwh_low",
+    "energy_kwh_high",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "unused_memory_co2e_kg",
+)
 
 
 def totals(results: Any) -> dict[str, float]:
@@ -17,12 +24,17 @@ def totals(results: Any) -> dict[str, float]:
     failed = float(results.loc[results["state"].isin(FAILED_STATES), "co2e_kg"].sum())
     cancelled = float(results.loc[results["state"].eq("CANCELLED"), "co2e_kg"].sum())
     unused = float(results["unused_memory_co2e_kg"].sum())
-    share = (lambda part: part / co2e if co2e > 0 else 0.0)
+
+    def share(part: float) -> float:
+        return part / co2e if co2e > 0 else 0.0
+
     return {
         "jobs": len(results),
         **{name: float(results[name].sum()) for name in _SUMS},
-        "failed_co2e_kg": failed, "failed_share": share(failed),
-        "cancelled_co2e_kg": cancelled, "cancelled_share": share(cancelled),
+        "failed_co2e_kg": failed,
+        "failed_share": share(failed),
+        "cancelled_co2e_kg": cancelled,
+        "cancelled_share": share(cancelled),
         "unused_memory_share": share(unused),
     }
 
@@ -35,8 +47,12 @@ def by_dimension(results: Any) -> Any:
     total = float(frame["co2e_kg"].sum())
     parts = []
     for dimension in DIMENSIONS:
-        grouped = (frame.assign(key=frame[dimension].fillna("(none)").astype(str))
-                   .groupby("key", sort=True)[["jobs", *_SUMS]].sum().reset_index())
+        grouped = (
+            frame.assign(key=frame[dimension].fillna("(none)").astype(str))
+            .groupby("key", sort=True)[["jobs", *_SUMS]]
+            .sum()
+            .reset_index()
+        )
         grouped.insert(0, "dimension", dimension)
         grouped["co2e_share"] = grouped["co2e_kg"] / total if total > 0 else 0.0
         parts.append(grouped)
@@ -44,8 +60,10 @@ def by_dimension(results: Any) -> Any:
 
 
 def text(summary: dict[str, float]) -> str:
-    return (f"{summary['jobs']} jobs: {summary['energy_kwh']:.4g} kWh "
-            f"({summary['energy_kwh_low']:.4g}-{summary['energy_kwh_high']:.4g}), "
-            f"{summary['co2e_kg']:.4g} kg CO2e ({summary['co2e_kg_low']:.4g}-{summary['co2e_kg_high']:.4g}); "
-            f"failed jobs {summary['failed_share']:.1%}, cancelled {summary['cancelled_share']:.1%}, "
-            f"memory requested but unused {summary['unused_memory_share']:.1%} of the CO2e")
+    return (
+        f"{summary['jobs']} jobs: {summary['energy_kwh']:.4g} kWh "
+        f"({summary['energy_kwh_low']:.4g}-{summary['energy_kwh_high']:.4g}), "
+        f"{summary['co2e_kg']:.4g} kg CO2e ({summary['co2e_kg_low']:.4g}-{summary['co2e_kg_high']:.4g}); "
+        f"failed jobs {summary['failed_share']:.1%}, cancelled {summary['cancelled_share']:.1%}, "
+        f"memory requested but unused {summary['unused_memory_share']:.1%} of the CO2e"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 # (command name, module under carbon.cli, one-line help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (

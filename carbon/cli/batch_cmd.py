@@ -8,19 +8,33 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logs", nargs="+", metavar="LOG", help="job logs to read")
-    parser.add_argument("--format", choices=("sacct", "csv", "parquet", "jsonl", "runs"),
-                        help="log format (default: by suffix; sacct text otherwise)")
+    parser.add_argument(
+        "--format",
+        choices=("sacct", "csv", "parquet", "jsonl", "runs"),
+        help="log format (default: by suffix; sacct text otherwise)",
+    )
     parser.add_argument("--fields", help="sacct field order, as given to sacct --format, for logs without a header")
     parser.add_argument("--region", help="region for jobs whose log names none (FR, US-CA, aws:us-east-1)")
     parser.add_argument("--hardware", metavar="FILE", help="TOML map of partitions / node features to hardware")
-    parser.add_argument("--granularity", choices=("hour", "month", "year"), default="hour",
-                        help="finest grid intensity to use (default: hour where the bundle has a series)")
+    parser.add_argument(
+        "--granularity",
+        choices=("hour", "month", "year"),
+        default="hour",
+        help="finest grid intensity to use (default: hour where the bundle has a series)",
+    )
     parser.add_argument("--what-if-region", metavar="R", help="also price every job as if it ran in region R")
-    parser.add_argument("--what-if-shift", metavar="HOURS", type=float, default=0.0,
-                        help="also price every job as if it started HOURS later (negative: earlier)")
+    parser.add_argument(
+        "--what-if-shift",
+        metavar="HOURS",
+        type=float,
+        default=0.0,
+        help="also price every job as if it started HOURS later (negative: earlier)",
+    )
     parser.add_argument("--out", metavar="FILE", help="per-job results: .parquet, else CSV")
     parser.add_argument("--rejects", metavar="FILE", help="CSV of records not estimated, with line and reason")
-    parser.add_argument("--summary", metavar="FILE", help="CSV of totals by user, account, partition, project, month, state")
+    parser.add_argument(
+        "--summary", metavar="FILE", help="CSV of totals by user, account, partition, project, month, state"
+    )
     parser.add_argument("--engine", choices=("pandas", "dask"), default="pandas")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a local cluster)")
 
@@ -31,12 +45,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         import pandas  # noqa: F401
     except ImportError:
-        raise UsageError("carbon batch needs pandas: pip install 'carbon[batch]'") from None
+        raise UsageError("carbon batch needs pandas: pip install 'carbon-ledger[batch]'") from None
     if args.engine == "dask" or args.scheduler:
         try:
             import dask.distributed  # noqa: F401
         except ImportError:
-            raise UsageError("--engine dask needs dask: pip install 'carbon[dask]'") from None
+            raise UsageError("--engine dask needs dask: pip install 'carbon-ledger[dask]'") from None
     from pathlib import Path
 
     from carbon.batch import summary
@@ -57,16 +71,31 @@ def run(args: argparse.Namespace) -> int:
         hardware_map = load_map(args.hardware) if args.hardware else HardwareMap()
     except (UnknownRegion, ValueError) as error:
         raise UsageError(str(error).strip("'\"")) from None
-    settings = Settings(region=args.region, granularity=args.granularity, what_if_region=args.what_if_region,
-                        what_if_shift_h=args.what_if_shift)
+    settings = Settings(
+        region=args.region,
+        granularity=args.granularity,
+        what_if_region=args.what_if_region,
+        what_if_shift_h=args.what_if_shift,
+    )
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
     engine = "dask" if args.scheduler else args.engine
-    if engine == "dask" and args.out and len(args.logs) == 1 and (args.format or guess_format(args.logs[0])) == "parquet":
+    if (
+        engine == "dask"
+        and args.out
+        and len(args.logs) == 1
+        and (args.format or guess_format(args.logs[0])) == "parquet"
+    ):
         return _stream(args, settings, hardware_map)
     try:
-        result = estimate_logs(args.logs, format_name=args.format, fields=fields, settings=settings,
-                               hardware_map=hardware_map, engine=engine,
-                               scheduler=args.scheduler)
+        result = estimate_logs(
+            args.logs,
+            format_name=args.format,
+            fields=fields,
+            settings=settings,
+            hardware_map=hardware_map,
+            engine=engine,
+            scheduler=args.scheduler,
+        )
     except (ValueError, OSError) as error:
         raise UsageError(str(error)) from None
     if args.out:
@@ -85,8 +114,15 @@ def run(args: argparse.Namespace) -> int:
     print(summary.text(totals))
     if args.what_if_region or args.what_if_shift:
         moved = float(result.results["what_if_co2e_kg"].sum())
-        where = " ".join(filter(None, [f"in {args.what_if_region}" if args.what_if_region else "",
-                                       f"{args.what_if_shift:+g} h later" if args.what_if_shift else ""]))
+        where = " ".join(
+            filter(
+                None,
+                [
+                    f"in {args.what_if_region}" if args.what_if_region else "",
+                    f"{args.what_if_shift:+g} h later" if args.what_if_shift else "",
+                ],
+            )
+        )
         print(f"what if {where}: {moved:.4g} kg CO2e ({moved - totals['co2e_kg']:+.4g} kg)")
     return 0
 
@@ -96,12 +132,16 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     from carbon.batch.output import write_table
     from carbon.batch.run import stream_parquet
 
-    result = stream_parquet(args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler)
+    result = stream_parquet(
+        args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
+    )
     if args.rejects:
         write_table(result.rejects, args.rejects)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
     totals = result.totals
-    print(f"{result.estimated} jobs: {totals['energy_kwh']:.4g} kWh ({totals['energy_kwh_low']:.4g}-{totals['energy_kwh_high']:.4g}), "
-          f"{totals['co2e_kg']:.4g} kg CO2e ({totals['co2e_kg_low']:.4g}-{totals['co2e_kg_high']:.4g}); "
-          f"results in the Parquet dataset {args.out}")
+    print(
+        f"{result.estimated} jobs: {totals['energy_kwh']:.4g} kWh ({totals['energy_kwh_low']:.4g}-{totals['energy_kwh_high']:.4g}), "
+        f"{totals['co2e_kg']:.4g} kg CO2e ({totals['co2e_kg_low']:.4g}-{totals['co2e_kg_high']:.4g}); "
+        f"results in the Parquet dataset {args.out}"
+    )
     return 0

@@ -47,15 +47,17 @@ def status_rows(directory, today=None) -> list[dict]:
     today = today or date.today()
     rows = []
     for entry in sorted(manifest.get("files", []), key=lambda e: e["file"]):
-        rows.append({
-            "file": entry["file"],
-            "rows": entry.get("rows"),
-            "years": _years(entry.get("years")),
-            "retrieved": entry.get("retrieved") or entry.get("built"),
-            "age_days": _age_days(entry, today),
-            "licence": entry.get("licence", ""),
-            "sources": [{"id": s, **sources.get(s, {})} for s in entry.get("sources", [])],
-        })
+        rows.append(
+            {
+                "file": entry["file"],
+                "rows": entry.get("rows"),
+                "years": _years(entry.get("years")),
+                "retrieved": entry.get("retrieved") or entry.get("built"),
+                "age_days": _age_days(entry, today),
+                "licence": entry.get("licence", ""),
+                "sources": [{"id": s, **sources.get(s, {})} for s in entry.get("sources", [])],
+            }
+        )
     return rows
 
 
@@ -72,8 +74,10 @@ def _status(args: argparse.Namespace) -> int:
     print(f"bundle: {directory}")
     for row in rows:
         age = f"{row['age_days']} d old" if row["age_days"] is not None else "age unknown"
-        print(f"{row['file']:<28} {str(row['rows']):>7} rows  years {row['years'] or '-':<10} {age:<12} "
-              f"{', '.join(s['id'] for s in row['sources'])}")
+        print(
+            f"{row['file']:<28} {str(row['rows']):>7} rows  years {row['years'] or '-':<10} {age:<12} "
+            f"{', '.join(s['id'] for s in row['sources'])}"
+        )
         print(f"{'':<28} licence: {row['licence']}")
     return 0
 

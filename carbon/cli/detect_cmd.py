@@ -12,18 +12,26 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help="shared deadline for metadata probes (default CARBON_DETECT_TIMEOUT or 1)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="shared deadline for metadata probes (default CARBON_DETECT_TIMEOUT or 1)",
+    )
     parser.add_argument("--region", default=None, help="region code used off the cloud (default CARBON_REGION)")
-    parser.add_argument("--no-live", action="store_true",
-                        help="never ask a provider API for an unknown instance type (catalog and estimate only)")
+    parser.add_argument(
+        "--no-live",
+        action="store_true",
+        help="never ask a provider API for an unknown instance type (catalog and estimate only)",
+    )
 
 
 def describe(detection, *, live: bool = True) -> dict[str, Any]:
     """The JSON document of `carbon detect --format json`."""
     from carbon.bundle import BundleError
+    from carbon.providers.base import HardwareMatch
     from carbon.regions import UnknownRegion
-    from providers.base import HardwareMatch
 
     result = detection.to_dict()
     warnings = list(result.pop("warnings"))
@@ -80,7 +88,7 @@ def _text(document: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from carbon.cli import UsageError
     from carbon.config import ConfigError, load
-    from providers import detect_environment
+    from carbon.providers import detect_environment
 
     try:
         load()  # a broken config file is the user's to fix: say so before detecting anything

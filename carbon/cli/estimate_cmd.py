@@ -17,7 +17,9 @@ def _fraction(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--region", required=True, help="FR, FRA, US-CA, aws:us-east-1, gcp:europe-west1, azure:westeurope")
+    parser.add_argument(
+        "--region", required=True, help="FR, FRA, US-CA, aws:us-east-1, gcp:europe-west1, azure:westeurope"
+    )
     parser.add_argument("--energy-kwh", type=float, help="IT energy already known, in kWh (PUE is applied on top)")
     parser.add_argument("--instance-type", help="cloud instance type, e.g. m5.xlarge, n2-standard-8, Standard_D4s_v5")
     parser.add_argument("--cpus", type=float, help="vCPUs (hardware threads) used")
@@ -38,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from carbon.cli import UsageError
-    from carbon.pricing import EstimateError, estimate
     from carbon.intensity.base import IntensityError
+    from carbon.pricing import EstimateError, estimate
     from carbon.regions import UnknownRegion
     from carbon.units import parse_duration_s, parse_time
 
@@ -47,9 +49,19 @@ def run(args: argparse.Namespace) -> int:
         duration_s = parse_duration_s(args.duration) if args.duration is not None else None
         start = parse_time(args.start) if args.start else None
         result = estimate(
-            args.region, energy_kwh=args.energy_kwh, instance_type=args.instance_type, cpus=args.cpus,
-            cpu_model=args.cpu_model, memory_gb=args.memory_gb, gpus=args.gpus, gpu_model=args.gpu_model,
-            duration_s=duration_s, cpu_util=args.cpu_util, gpu_util=args.gpu_util, year=args.year, start=start,
+            args.region,
+            energy_kwh=args.energy_kwh,
+            instance_type=args.instance_type,
+            cpus=args.cpus,
+            cpu_model=args.cpu_model,
+            memory_gb=args.memory_gb,
+            gpus=args.gpus,
+            gpu_model=args.gpu_model,
+            duration_s=duration_s,
+            cpu_util=args.cpu_util,
+            gpu_util=args.gpu_util,
+            year=args.year,
+            start=start,
             pue=args.pue,
         )
     except (UnknownRegion, EstimateError, IntensityError, ValueError) as error:
@@ -61,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.format == "json":
         payload = result.to_dict()
-        payload["equivalents"] = [{"label": e.label, "value": e.value, "unit": e.unit} for e in report.equivalents(result)]
+        payload["equivalents"] = [
+            {"label": e.label, "value": e.value, "unit": e.unit} for e in report.equivalents(result)
+        ]
         comparison = report.compare_regions(result)
         if comparison is not None:
             payload["comparison"] = comparison.__dict__

@@ -4,28 +4,50 @@ from __future__ import annotations
 
 import argparse
 
-FIELDS = ("zone", "start", "granularity", "intensity_g_per_kwh", "intensity_g_per_kwh_low",
-          "intensity_g_per_kwh_high", "basis", "dataset", "detail")
+FIELDS = (
+    "zone",
+    "start",
+    "granularity",
+    "intensity_g_per_kwh",
+    "intensity_g_per_kwh_low",
+    "intensity_g_per_kwh_high",
+    "basis",
+    "dataset",
+    "detail",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("zone", help="country (FR), subdivision (US-CA, DK-84), cloud region (aws:eu-west-2) "
-                                     "or an API's own zone (CAISO_NORTH for WattTime)")
+    parser.add_argument(
+        "zone",
+        help="country (FR), subdivision (US-CA, DK-84), cloud region (aws:eu-west-2) "
+        "or an API's own zone (CAISO_NORTH for WattTime)",
+    )
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--at", dest="at_time", metavar="TIME", help="ISO 8601 time (default: now)")
     when.add_argument("--from", dest="from_time", metavar="T1", help="series start, ISO 8601 (with --to)")
     parser.add_argument("--to", dest="to_time", metavar="T2", help="series end, exclusive, ISO 8601")
-    parser.add_argument("--source", help="sources to try, comma-separated (electricitymaps, watttime, ukgrid, "
-                                         "energinet, bundled); default: the intensity_sources setting")
+    parser.add_argument(
+        "--source",
+        help="sources to try, comma-separated (electricitymaps, watttime, ukgrid, "
+        "energinet, bundled); default: the intensity_sources setting",
+    )
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
 
 
 def _row(value) -> dict:
     bounds = value.intensity_g_per_kwh
-    return {"zone": value.zone, "start": value.start.strftime("%Y-%m-%dT%H:%M:%SZ"), "granularity": value.granularity,
-            "intensity_g_per_kwh": bounds.central, "intensity_g_per_kwh_low": bounds.low,
-            "intensity_g_per_kwh_high": bounds.high, "basis": value.basis, "dataset": value.source.dataset,
-            "detail": value.source.detail or ""}
+    return {
+        "zone": value.zone,
+        "start": value.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "granularity": value.granularity,
+        "intensity_g_per_kwh": bounds.central,
+        "intensity_g_per_kwh_low": bounds.low,
+        "intensity_g_per_kwh_high": bounds.high,
+        "basis": value.basis,
+        "dataset": value.source.dataset,
+        "detail": value.source.detail or "",
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
         writer.writerows(rows)
     else:
         for row in rows:
-            print(f"{row['zone']}  {row['start']}  {row['granularity']:<5}  {row['intensity_g_per_kwh']:8.1f} g/kWh "
-                  f"({row['intensity_g_per_kwh_low']:.1f}-{row['intensity_g_per_kwh_high']:.1f})  {row['basis']}")
+            print(
+                f"{row['zone']}  {row['start']}  {row['granularity']:<5}  {row['intensity_g_per_kwh']:8.1f} g/kWh "
+                f"({row['intensity_g_per_kwh_low']:.1f}-{row['intensity_g_per_kwh_high']:.1f})  {row['basis']}"
+            )
             print(f"    {row['dataset']}: {row['detail']}")
     return 0

@@ -18,15 +18,24 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for location in all_regions(args.provider):
         value = intensity_for(location)
-        rows.append({
-            "region": location.region, "name": location.name, "provider": location.provider, "zone": location.zone,
-            "country": location.country, "intensity_g_per_kwh": value.intensity_g_per_kwh.central,
-            "year": value.start.year, "basis": value.basis,
-        })
+        rows.append(
+            {
+                "region": location.region,
+                "name": location.name,
+                "provider": location.provider,
+                "zone": location.zone,
+                "country": location.country,
+                "intensity_g_per_kwh": value.intensity_g_per_kwh.central,
+                "year": value.start.year,
+                "basis": value.basis,
+            }
+        )
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        print(f"{row['region']:<28} {row['zone']:<8} {row['intensity_g_per_kwh']:>8.1f} g/kWh  {row['year']}  "
-              f"{row['basis']:<11} {row['name'] or ''}")
+        print(
+            f"{row['region']:<28} {row['zone']:<8} {row['intensity_g_per_kwh']:>8.1f} g/kWh  {row['year']}  "
+            f"{row['basis']:<11} {row['name'] or ''}"
+        )
     return 0

@@ -13,20 +13,44 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--interval", type=float, default=None, metavar="SECONDS",
-                        help="seconds between records in the run log (default: the interval_s setting, 10)")
-    parser.add_argument("--output", default=None, metavar="DIR",
-                        help="folder for the run log and runs.v1.csv (default: the output_dir setting, carbon-runs)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between records in the run log (default: the interval_s setting, 10)",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        metavar="DIR",
+        help="folder for the run log and runs.v1.csv (default: the output_dir setting, carbon-runs)",
+    )
     parser.add_argument("--project", default=None, help="project name recorded with the run")
     parser.add_argument("--experiment", default=None, help="experiment name recorded with the run")
-    parser.add_argument("--region", default=None,
-                        help="where the machine is (FR, US-CA, aws:us-east-1); default: CARBON_REGION, else detected")
-    parser.add_argument("--summary", default=None, metavar="FILE",
-                        help="also write the final summary as JSON (the keys of `carbon estimate --format json`)")
-    parser.add_argument("--mode", choices=("machine", "process"), default="machine",
-                        help="machine: the whole machine's energy; process: the share attributed to the command")
-    parser.add_argument("--gpus", default=None, metavar="IDS",
-                        help="GPUs to meter, CUDA_VISIBLE_DEVICES style (0,1 or UUIDs); default all")
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="where the machine is (FR, US-CA, aws:us-east-1); default: CARBON_REGION, else detected",
+    )
+    parser.add_argument(
+        "--summary",
+        default=None,
+        metavar="FILE",
+        help="also write the final summary as JSON (the keys of `carbon estimate --format json`)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("machine", "process"),
+        default="machine",
+        help="machine: the whole machine's energy; process: the share attributed to the command",
+    )
+    parser.add_argument(
+        "--gpus",
+        default=None,
+        metavar="IDS",
+        help="GPUs to meter, CUDA_VISIBLE_DEVICES style (0,1 or UUIDs); default all",
+    )
     parser.add_argument("--pue", type=float, default=None, help="data-centre PUE, if known")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
 
@@ -77,9 +101,18 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
     from carbon.tracker import Tracker
 
     try:
-        tracker = Tracker(region=args.region, interval_s=args.interval, output_dir=args.output, project=args.project,
-                          experiment=args.experiment, mode=args.mode, pid=os.getpid(), gpu_ids=args.gpus,
-                          pue=args.pue, command=shlex.join(command))
+        tracker = Tracker(
+            region=args.region,
+            interval_s=args.interval,
+            output_dir=args.output,
+            project=args.project,
+            experiment=args.experiment,
+            mode=args.mode,
+            pid=os.getpid(),
+            gpu_ids=args.gpus,
+            pue=args.pue,
+            command=shlex.join(command),
+        )
         return tracker.start()
     except SinkError as error:
         raise UsageError(str(error)) from None
@@ -136,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     status = _run_child(command)
     try:
         estimate = tracker.stop(exit_code=status)
-    except Exception as error:  # noqa: BLE001 - the command's own exit status must survive a tracker failure
+    except Exception as error:
         print(f"carbon run: the measurement failed ({type(error).__name__}: {error})", file=sys.stderr)
         return status
     from carbon.report import summary

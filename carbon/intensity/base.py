@@ -6,9 +6,10 @@ that an hourly operational figure is never silently averaged with an annual life
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from carbon.model import Bounds, Source
 

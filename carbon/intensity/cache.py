@@ -43,16 +43,35 @@ def key_for(source: str, zone: str, hour: datetime) -> str:
 def _encode(value: IntensityValue) -> tuple:
     s = value.source
     b = value.intensity_g_per_kwh
-    return ("v", value.zone, value.start.timestamp(), value.granularity, b.central, b.low, b.high, value.basis,
-            s.dataset, s.year, s.licence, s.method, s.detail)
+    return (
+        "v",
+        value.zone,
+        value.start.timestamp(),
+        value.granularity,
+        b.central,
+        b.low,
+        b.high,
+        value.basis,
+        s.dataset,
+        s.year,
+        s.licence,
+        s.method,
+        s.detail,
+    )
 
 
 def _decode(raw: Any) -> IntensityValue | FetchError:
     if raw[0] == "fail":
         return FetchError(raw[1])
     _, zone, start, granularity, central, low, high, basis, dataset, year, licence, method, detail = raw
-    return IntensityValue(zone, datetime.fromtimestamp(start, timezone.utc), granularity, Bounds(central, low, high),
-                          basis, Source("intensity", dataset, year, licence, method, detail))
+    return IntensityValue(
+        zone,
+        datetime.fromtimestamp(start, timezone.utc),
+        granularity,
+        Bounds(central, low, high),
+        basis,
+        Source("intensity", dataset, year, licence, method, detail),
+    )
 
 
 def _is_permanent(hour: datetime, now: datetime) -> bool:
@@ -62,8 +81,13 @@ def _is_permanent(hour: datetime, now: datetime) -> bool:
 class IntensityCache:
     """diskcache.Cache under `<cache_dir>/intensity`, opened on first use."""
 
-    def __init__(self, directory: Path, latest_ttl_s: float = LATEST_TTL_S, failure_ttl_s: float = FAILURE_TTL_S,
-                 lock_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        latest_ttl_s: float = LATEST_TTL_S,
+        failure_ttl_s: float = FAILURE_TTL_S,
+        lock_timeout_s: float = 30.0,
+    ) -> None:
         self.directory = Path(directory) / SUBFOLDER
         self.latest_ttl_s = latest_ttl_s
         self.failure_ttl_s = failure_ttl_s
@@ -91,8 +115,12 @@ class IntensityCache:
                 self._cache.close()
             self._cache = None
         aside = self.directory.with_name(f"{self.directory.name}.corrupt-{int(_time.time())}")
-        warnings.warn(f"intensity cache {self.directory} unreadable ({type(error).__name__}: {error}); "
-                      f"moved to {aside.name} and rebuilt", CacheWarning, stacklevel=3)
+        warnings.warn(
+            f"intensity cache {self.directory} unreadable ({type(error).__name__}: {error}); "
+            f"moved to {aside.name} and rebuilt",
+            CacheWarning,
+            stacklevel=3,
+        )
         try:
             if self.directory.exists():
                 shutil.move(str(self.directory), str(aside))
@@ -158,8 +186,9 @@ class IntensityCache:
 
     # --- single-flight lookup -------------------------------------------------------------------
 
-    def lookup(self, source: str, zone: str, hour: datetime, fetch: Callable[[], Sequence[IntensityValue]],
-               *, latest: bool) -> IntensityValue:
+    def lookup(
+        self, source: str, zone: str, hour: datetime, fetch: Callable[[], Sequence[IntensityValue]], *, latest: bool
+    ) -> IntensityValue:
         """The cached value for (source, zone, hour), else ONE fetch among all processes.
 
         `fetch` may return many hours (a day of history in one request): all are stored.
@@ -184,8 +213,15 @@ class IntensityCache:
             raise FetchError(found.reason)
         return found
 
-    def _fetch_and_store(self, key: str, source: str, zone: str, hour: datetime,
-                         fetch: Callable[[], Sequence[IntensityValue]], latest: bool) -> IntensityValue | FetchError:
+    def _fetch_and_store(
+        self,
+        key: str,
+        source: str,
+        zone: str,
+        hour: datetime,
+        fetch: Callable[[], Sequence[IntensityValue]],
+        latest: bool,
+    ) -> IntensityValue | FetchError:
         try:
             values = fetch()
         except RateLimited as error:
@@ -238,8 +274,11 @@ class CachedSource:
                 stale = self._recent(zone, current)
                 if stale is None:
                     raise
-                return annotate(stale, [f"{self.name}: {error.reason}"],
-                                f"last cached {self.name} value (hour {stale.start:%Y-%m-%dT%H:00Z}) used")
+                return annotate(
+                    stale,
+                    [f"{self.name}: {error.reason}"],
+                    f"last cached {self.name} value (hour {stale.start:%Y-%m-%dT%H:00Z}) used",
+                )
         end = min(hour + self.window, current)
         return self.cache.lookup(self.name, zone, hour, lambda: self.live.fetch(zone, hour, end), latest=False)
 

@@ -61,8 +61,10 @@ def check_names(names: Sequence[str]) -> tuple[str, ...]:
     live = [n for n in names if n != BUNDLED]
     marginal = [n for n in live if n in MARGINAL_SOURCES]
     if marginal and len(live) > len(marginal):
-        raise ChainConfigError(f"intensity_sources mixes the marginal signal ({', '.join(marginal)}) with average "
-                               f"intensity ({', '.join(n for n in live if n not in marginal)}); choose one kind")
+        raise ChainConfigError(
+            f"intensity_sources mixes the marginal signal ({', '.join(marginal)}) with average "
+            f"intensity ({', '.join(n for n in live if n not in marginal)}); choose one kind"
+        )
     return names
 
 
@@ -117,8 +119,11 @@ class Chain:
         return None, reasons
 
     def fallback(self, zone: str, time: datetime, reasons: Sequence[str]) -> IntensityValue:
-        note = ("marginal signal unavailable: bundled AVERAGE intensity used instead, not comparable with "
-                "marginal values" if self.marginal and self.links else "")
+        note = (
+            "marginal signal unavailable: bundled AVERAGE intensity used instead, not comparable with marginal values"
+            if self.marginal and self.links
+            else ""
+        )
         return annotate(_bundled_at(zone, time), reasons, note)
 
     def at(self, zone: str, time: datetime) -> IntensityValue:

@@ -40,15 +40,23 @@ class ElectricityMapsSource(ApiSource):
 
     def _get(self, path: str, **params: str) -> object:
         params["emissionFactorType"] = self.basis
-        return get_json(f"{self.base_url}{path}", timeout_s=self.timeout_s, params=params,
-                        headers={"auth-token": self._token or ""})
+        return get_json(
+            f"{self.base_url}{path}", timeout_s=self.timeout_s, params=params, headers={"auth-token": self._token or ""}
+        )
 
     def _points(self, api_zone: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
         if start >= floor_hour(datetime.now(timezone.utc)) - timedelta(hours=23):
             items = require_list(self._get("/carbon-intensity/history", zone=api_zone), "history")
         else:
-            items = require_list(self._get("/carbon-intensity/past-range", zone=api_zone,
-                                      start=f"{start:%Y-%m-%dT%H:%MZ}", end=f"{end:%Y-%m-%dT%H:%MZ}"), "data")
+            items = require_list(
+                self._get(
+                    "/carbon-intensity/past-range",
+                    zone=api_zone,
+                    start=f"{start:%Y-%m-%dT%H:%MZ}",
+                    end=f"{end:%Y-%m-%dT%H:%MZ}",
+                ),
+                "data",
+            )
         return [point for point in map(self._point, items) if point is not None]
 
     def _latest_points(self, api_zone: str) -> tuple[list[tuple[datetime, float]], str]:
@@ -67,4 +75,3 @@ class ElectricityMapsSource(ApiSource):
         if factor not in (None, self.basis):
             raise FetchError(f"bad body: emissionFactorType {factor!r}, asked {self.basis!r}")
         return parse_time(require(item, "datetime")), number(value, "carbonIntensity")
-

@@ -29,14 +29,18 @@ class EnerginetSource(ApiSource):
 
     def _points(self, api_zone: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
         hours = max(1, int((end - start).total_seconds() // 3600) + 1)
-        body = get_json(f"{self.base_url}/dataset/CO2Emis", timeout_s=self.timeout_s, params={
-            "start": f"{start:%Y-%m-%dT%H:%M}",
-            "end": f"{end:%Y-%m-%dT%H:%M}",
-            "timezone": "UTC",
-            "filter": json.dumps({"PriceArea": [api_zone]}, separators=(",", ":")),
-            "sort": "Minutes5UTC ASC",
-            "limit": str(hours * _POINTS_PER_HOUR),
-        })
+        body = get_json(
+            f"{self.base_url}/dataset/CO2Emis",
+            timeout_s=self.timeout_s,
+            params={
+                "start": f"{start:%Y-%m-%dT%H:%M}",
+                "end": f"{end:%Y-%m-%dT%H:%M}",
+                "timezone": "UTC",
+                "filter": json.dumps({"PriceArea": [api_zone]}, separators=(",", ":")),
+                "sort": "Minutes5UTC ASC",
+                "limit": str(hours * _POINTS_PER_HOUR),
+            },
+        )
         points = []
         for record in require_list(body, "records"):
             if require(record, "PriceArea") != api_zone:

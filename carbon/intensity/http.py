@@ -54,8 +54,14 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def get_json(url: str, *, timeout_s: float, params: Mapping[str, Any] | None = None,
-             headers: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None) -> Any:
+def get_json(
+    url: str,
+    *,
+    timeout_s: float,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> Any:
     """GET `url` and decode its JSON body, or raise a FetchError naming what went wrong."""
     import requests
 

@@ -135,6 +135,11 @@ class ApiSource:
     def _value(self, zone: str, target: str, hour: datetime, bounds: Bounds, count: int, kind: str) -> IntensityValue:
         spread = f", range over {count} sub-hourly points" if count > 1 else ""
         detail = f"{self.name} zone {target}, hour {hour:%Y-%m-%dT%H:00Z}, {kind}{spread}"
-        return IntensityValue(zone, hour, "hour", bounds, self.basis,
-                              Source("intensity", self.dataset, hour.year, self.licence, "dataset", detail))
-
+        return IntensityValue(
+            zone,
+            hour,
+            "hour",
+            bounds,
+            self.basis,
+            Source("intensity", self.dataset, hour.year, self.licence, "dataset", detail),
+        )

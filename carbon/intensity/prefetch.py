@@ -108,7 +108,7 @@ class IntensityPrefetcher:
                 value, reasons = self.chain.live(zone, hour)
                 if value is not None:
                     value = annotate(value, reasons)
-            except Exception as error:  # noqa: BLE001 - the thread must survive any source bug; the reason is kept
+            except Exception as error:
                 value, reasons = None, [f"prefetch error {type(error).__name__}: {error}"]
             with self._idle:
                 self._done[item] = (value, reasons, _time.monotonic())

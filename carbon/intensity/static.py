@@ -36,14 +36,18 @@ def _table_of(zone: str, kind: str) -> str:
 
 @derived
 def _yearly(zone: str) -> dict[int, _Row]:
-    return {int(row["year"]): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
-            for row in rows_for(_table_of(zone, ""), zone)}
+    return {
+        int(row["year"]): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
+        for row in rows_for(_table_of(zone, ""), zone)
+    }
 
 
 @derived
 def _monthly(zone: str) -> dict[tuple[int, int], _Row]:
-    return {(int(row["year"]), int(row["month"])): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
-            for row in rows_for(_table_of(zone, "_monthly"), zone)}
+    return {
+        (int(row["year"]), int(row["month"])): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
+        for row in rows_for(_table_of(zone, "_monthly"), zone)
+    }
 
 
 @derived
@@ -111,13 +115,25 @@ class BundledSource:
             hour = time.replace(minute=0, second=0, microsecond=0)
             row = _hourly(zone).get(hour)
             if row is not None:
-                return IntensityValue(zone, hour, "hour", Bounds.exact(row.value), row.basis,
-                                      _source(row, hour.year, f"zone {zone}, hour {hour:%Y-%m-%dT%H:00Z}"))
+                return IntensityValue(
+                    zone,
+                    hour,
+                    "hour",
+                    Bounds.exact(row.value),
+                    row.basis,
+                    _source(row, hour.year, f"zone {zone}, hour {hour:%Y-%m-%dT%H:00Z}"),
+                )
         row = _monthly(zone).get((time.year, time.month))
         if row is not None:
             start = datetime(time.year, time.month, 1, tzinfo=timezone.utc)
-            return IntensityValue(zone, start, "month", Bounds.exact(row.value), row.basis,
-                                  _source(row, time.year, f"zone {zone}, month {time:%Y-%m}"))
+            return IntensityValue(
+                zone,
+                start,
+                "month",
+                Bounds.exact(row.value),
+                row.basis,
+                _source(row, time.year, f"zone {zone}, month {time:%Y-%m}"),
+            )
         return self.year(zone, time.year)
 
     def series(self, zone: str, start: datetime, end: datetime) -> list[IntensityValue]:
@@ -144,16 +160,23 @@ def _year_from_hours(zone: str, year: int | None) -> IntensityValue:
     Cached: averaging a zone-year is 8,760 rows of Python, and batch runs ask for it per zone and year."""
     hours = _hourly(zone)
     years = sorted({hour.year for hour in hours})
-    used = years[-1] if year is None or year > years[-1] else (years[0] if year < years[0] else
-                                                                 max(y for y in years if y <= year))
+    used = (
+        years[-1]
+        if year is None or year > years[-1]
+        else (years[0] if year < years[0] else max(y for y in years if y <= year))
+    )
     values = [row.value for hour, row in hours.items() if hour.year == used]
     first = next(row for hour, row in hours.items() if hour.year == used)
     mean = sum(values) / len(values)
     note = f"year {used}" + (f" ({year} asked)" if year not in (None, used) else "")
-    return IntensityValue(zone, datetime(used, 1, 1, tzinfo=timezone.utc), "year",
-                          Bounds(mean, min(values), max(values)), first.basis,
-                          _source(first, used, f"zone {zone}, mean of {len(values)} hours, {note}, "
-                                               "range = lowest..highest hour"))
+    return IntensityValue(
+        zone,
+        datetime(used, 1, 1, tzinfo=timezone.utc),
+        "year",
+        Bounds(mean, min(values), max(values)),
+        first.basis,
+        _source(first, used, f"zone {zone}, mean of {len(values)} hours, {note}, range = lowest..highest hour"),
+    )
 
 
 def _period_end(value: IntensityValue) -> datetime:
@@ -163,14 +186,19 @@ def _period_end(value: IntensityValue) -> datetime:
 
         return start + timedelta(hours=1)
     if value.granularity == "month":
-        return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+        return (
+            start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+        )
     return start.replace(year=start.year + 1)
 
 
 def provider_published(provider: str, region: str, year: int | None = None) -> IntensityValue | None:
     """The provider's own published grid intensity for a region (Google publishes it by year)."""
-    rows = {int(r["year"]): r for r in rows_for("cloud_region_intensity", provider)
-            if r["region"] == region and r["grid_intensity_g_per_kwh"]}
+    rows = {
+        int(r["year"]): r
+        for r in rows_for("cloud_region_intensity", provider)
+        if r["region"] == region and r["grid_intensity_g_per_kwh"]
+    }
     if not rows:
         return None
     years = sorted(rows)

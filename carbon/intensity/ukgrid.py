@@ -36,7 +36,9 @@ class UkGridSource(ApiSource):
         if api_zone == NATIONAL:
             periods = require_list(self._get(f"/intensity/{span}"), "data")
         else:
-            periods = require_list(self._get(f"/regional/intensity/{span}/regionid/{_region_id(api_zone)}"), "data", "data")
+            periods = require_list(
+                self._get(f"/regional/intensity/{span}/regionid/{_region_id(api_zone)}"), "data", "data"
+            )
         return _periods(periods)
 
     def _latest_points(self, api_zone: str) -> tuple[list[tuple[datetime, float]], str]:

@@ -39,8 +39,9 @@ class WattTimeSource(ApiSource):
     default_url = "https://api.watttime.org"
     max_span = timedelta(days=30)  # the API allows 32 days per /v3/historical request
 
-    def __init__(self, username: str | None, password: str | None, base_url: str | None = None,
-                 timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, username: str | None, password: str | None, base_url: str | None = None, timeout_s: float = 5.0
+    ) -> None:
         super().__init__(base_url, timeout_s)
         self._credentials = (username, password) if username and password else None
         self._token: str | None = None
@@ -62,18 +63,31 @@ class WattTimeSource(ApiSource):
     def _get(self, path: str, params: dict[str, str]) -> object:
         token = self._token if self._token and _time.monotonic() < self._token_expires else self._login()
         try:
-            return get_json(f"{self.base_url}{path}", timeout_s=self.timeout_s, params=params,
-                            headers={"Authorization": f"Bearer {token}"})
+            return get_json(
+                f"{self.base_url}{path}",
+                timeout_s=self.timeout_s,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
         except AuthFailed:  # token revoked or expired early: log in once more
             token = self._login()
-            return get_json(f"{self.base_url}{path}", timeout_s=self.timeout_s, params=params,
-                            headers={"Authorization": f"Bearer {token}"})
+            return get_json(
+                f"{self.base_url}{path}",
+                timeout_s=self.timeout_s,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
 
     def _points(self, api_zone: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
-        body = self._get("/v3/historical", {
-            "region": api_zone, "signal_type": "co2_moer",
-            "start": start.isoformat(), "end": end.isoformat(),
-        })
+        body = self._get(
+            "/v3/historical",
+            {
+                "region": api_zone,
+                "signal_type": "co2_moer",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
+        )
         units = require(body, "meta", "units")
         factor = _UNITS_TO_G_PER_KWH.get(units)
         if factor is None:

@@ -42,4 +42,3 @@ def api_zone(api: str, zone: str) -> str:
     known = sorted(our for source, our in table if source == api)
     sample = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
     raise NotConfigured(f"no {api} zone for {zone!r} (mapped zones: {sample})")
-

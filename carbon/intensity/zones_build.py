@@ -14,8 +14,14 @@ from datetime import date
 from pathlib import Path
 
 # The shared datasets folder sits next to the checkout (../shared/datasets).
-CCF_TABLE = (Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloud-carbon-footprint" / "derived"
-             / "ccf_app_region_to_electricitymaps_zone.csv")
+CCF_TABLE = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "datasets"
+    / "cloud-carbon-footprint"
+    / "derived"
+    / "ccf_app_region_to_electricitymaps_zone.csv"
+)
 
 SOURCES = {
     "ccf-em-zones": {
@@ -53,22 +59,73 @@ SOURCES = {
 
 # Countries whose Electricity Maps zone is the ISO 3166-1 code itself (single-zone grids).
 EM_COUNTRY_ZONES = (
-    "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "ID", "IE",
-    "IL", "IS", "KR", "LT", "LU", "LV", "NL", "PL", "PT", "RO", "RS", "SG", "SI", "SK", "TW", "UY", "ZA",
+    "AT",
+    "BE",
+    "BG",
+    "CH",
+    "CY",
+    "CZ",
+    "DE",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GB",
+    "GR",
+    "HR",
+    "HU",
+    "ID",
+    "IE",
+    "IL",
+    "IS",
+    "KR",
+    "LT",
+    "LU",
+    "LV",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "RS",
+    "SG",
+    "SI",
+    "SK",
+    "TW",
+    "UY",
+    "ZA",
 )
 EM_CURATED = {
-    "US-CA": "US-CAL-CISO", "CA-QC": "CA-QC", "CA-ON": "CA-ON", "CA-BC": "CA-BC", "CA-AB": "CA-AB",
-    "US-BA-CISO": "US-CAL-CISO", "US-BA-ERCO": "US-TEX-ERCO", "US-BA-PJM": "US-MIDA-PJM",
-    "US-BA-MISO": "US-MIDW-MISO", "US-BA-NYIS": "US-NY-NYIS", "US-BA-ISNE": "US-NE-ISNE",
-    "US-BA-BPAT": "US-NW-BPAT", "US-BA-SWPP": "US-CENT-SWPP",
-    "DK-81": "DK-DK1", "DK-82": "DK-DK1", "DK-83": "DK-DK1", "DK-84": "DK-DK2", "DK-85": "DK-DK2",
+    "US-CA": "US-CAL-CISO",
+    "CA-QC": "CA-QC",
+    "CA-ON": "CA-ON",
+    "CA-BC": "CA-BC",
+    "CA-AB": "CA-AB",
+    "US-BA-CISO": "US-CAL-CISO",
+    "US-BA-ERCO": "US-TEX-ERCO",
+    "US-BA-PJM": "US-MIDA-PJM",
+    "US-BA-MISO": "US-MIDW-MISO",
+    "US-BA-NYIS": "US-NY-NYIS",
+    "US-BA-ISNE": "US-NE-ISNE",
+    "US-BA-BPAT": "US-NW-BPAT",
+    "US-BA-SWPP": "US-CENT-SWPP",
+    "DK-81": "DK-DK1",
+    "DK-82": "DK-DK1",
+    "DK-83": "DK-DK1",
+    "DK-84": "DK-DK2",
+    "DK-85": "DK-DK2",
 }
 # ISO 3166-2 regions of Denmark: Nordjylland, Midtjylland, Syddanmark lie in DK1; Hovedstaden, Sjælland in DK2.
 ENERGINET = {"DK-81": "DK1", "DK-82": "DK1", "DK-83": "DK1", "DK-84": "DK2", "DK-85": "DK2"}
 UKGRID = {
-    "GB": "national", "GB-ENG": "15", "GB-SCT": "16", "GB-WLS": "17",
+    "GB": "national",
+    "GB-ENG": "15",
+    "GB-SCT": "16",
+    "GB-WLS": "17",
     # London data centres -> region 13 (London); Cardiff -> region 7 (South Wales).
-    "aws:eu-west-2": "13", "gcp:europe-west2": "13", "azure:uksouth": "13", "azure:ukwest": "7",
+    "aws:eu-west-2": "13",
+    "gcp:europe-west2": "13",
+    "azure:uksouth": "13",
+    "azure:ukwest": "7",
 }
 # California ISO Northern is WattTime's documented region for northern California (the Bay Area).
 WATTTIME = {"US-BA-CISO": "CAISO_NORTH", "US-CA": "CAISO_NORTH"}
@@ -89,7 +146,12 @@ def rows(ccf_table: Path) -> list[dict[str, str]]:
     with ccf_table.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["electricity_maps_zone"] and row["electricity_maps_zone"] != "null":
-                add(f"{row['provider']}:{row['region']}", "electricitymaps", row["electricity_maps_zone"], "ccf-em-zones")
+                add(
+                    f"{row['provider']}:{row['region']}",
+                    "electricitymaps",
+                    row["electricity_maps_zone"],
+                    "ccf-em-zones",
+                )
     for our, zone in ENERGINET.items():
         add(our, "energinet", zone, "energinet-co2emis")
     for our, zone in UKGRID.items():

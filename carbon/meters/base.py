@@ -60,8 +60,7 @@ class Meter(Protocol):
         """Warnings the user should see once (unreadable counters and their fix, degraded GPUs)."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class NullMeter:

@@ -50,8 +50,8 @@ def _psutil_cpu_times() -> Any:
         import psutil
 
         return psutil.cpu_times()
-    names = _PROC_STAT_FIELDS[:len(values)]
-    return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[:len(names)]))
+    names = _PROC_STAT_FIELDS[: len(values)]
+    return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[: len(names)]))
 
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -70,8 +70,13 @@ class ModelledMeter:
     name = "modelled"
     poll_s = float("inf")
 
-    def __init__(self, model: Any | None, components: Sequence[str], cpu_times: Callable[[], Any] = _psutil_cpu_times,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        model: Any | None,
+        components: Sequence[str],
+        cpu_times: Callable[[], Any] = _psutil_cpu_times,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.model = model  # carbon.power.PowerModel; may be set after the baseline is taken
         self.components = tuple(components)
         self.cpu_times = cpu_times
@@ -94,8 +99,10 @@ class ModelledMeter:
         if self.model is None or not self.components:
             return []
         power = self.model.power_w(self.last_cpu_util, None)
-        detail = {"cpu": f"CPU utilisation {self.last_cpu_util:.1%}" if self.last_cpu_util is not None else None,
-                  "gpu": "no GPU counter: utilisation unknown, idle..TDP"}
+        detail = {
+            "cpu": f"CPU utilisation {self.last_cpu_util:.1%}" if self.last_cpu_util is not None else None,
+            "gpu": "no GPU counter: utilisation unknown, idle..TDP",
+        }
         return [Measurement(c, power[c].scale(duration_s), METHOD, detail.get(c)) for c in self.components]
 
     def notes(self) -> list[str]:

@@ -68,8 +68,14 @@ class NvmlMeter:
     name = "nvml"
     components = ("gpu",)
 
-    def __init__(self, nvml: Any, gpus: list[Gpu], notes: list[str], model: GpuModel | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        nvml: Any,
+        gpus: list[Gpu],
+        notes: list[str],
+        model: GpuModel | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.nvml = nvml
         self.gpus = gpus
         self.model = model
@@ -87,8 +93,10 @@ class NvmlMeter:
 
     def _degrade(self, gpu: Gpu, error: Exception, now: float) -> None:
         gpu.degraded_since = now
-        self._notes.append(f"GPU {gpu.index} ({gpu.name}): NVML failed mid-run ({error}); its energy from now on is "
-                           "modelled from the GPU's power figures, not measured")
+        self._notes.append(
+            f"GPU {gpu.index} ({gpu.name}): NVML failed mid-run ({error}); its energy from now on is "
+            "modelled from the GPU's power figures, not measured"
+        )
 
     def _poll_one(self, gpu: Gpu, now: float) -> None:
         nvml = self.nvml
@@ -137,11 +145,23 @@ class NvmlMeter:
                 modelled = modelled + self._model_since(gpu, now)
         result = []
         if len(degraded) < len(self.gpus) or measured:
-            result.append(Measurement("gpu", Bounds.exact(measured), METHOD,
-                                      ", ".join(f"gpu{g.index}" for g in self.gpus if g.index not in degraded)))
+            result.append(
+                Measurement(
+                    "gpu",
+                    Bounds.exact(measured),
+                    METHOD,
+                    ", ".join(f"gpu{g.index}" for g in self.gpus if g.index not in degraded),
+                )
+            )
         if degraded:
-            result.append(Measurement("gpu", modelled, DEGRADED_METHOD,
-                                      "NVML error: " + ", ".join(f"gpu{i}" for i in degraded) + " modelled"))
+            result.append(
+                Measurement(
+                    "gpu",
+                    modelled,
+                    DEGRADED_METHOD,
+                    "NVML error: " + ", ".join(f"gpu{i}" for i in degraded) + " modelled",
+                )
+            )
         return result
 
     def process_shares(self, pids: set[int]) -> dict[int, float]:
@@ -172,7 +192,7 @@ class NvmlMeter:
     def close(self) -> None:
         try:
             self.nvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001 - shutting down a driver that already failed is not an error worth raising
+        except Exception:
             pass
 
 
@@ -195,8 +215,12 @@ def _select(nvml: Any, count: int, wanted: list[str] | None) -> list[tuple[int, 
     return chosen
 
 
-def open_nvml(gpu_ids: str | Sequence[str] | None = None, nvml: Any = None, model: GpuModel | None = None,
-              clock: Callable[[], float] = time.monotonic) -> NvmlMeter | NullMeter:
+def open_nvml(
+    gpu_ids: str | Sequence[str] | None = None,
+    nvml: Any = None,
+    model: GpuModel | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> NvmlMeter | NullMeter:
     """The NVML meter, or a null meter when the library, the driver or any GPU is missing."""
     if nvml is None and "pynvml" not in sys.modules and not driver_present():
         return NullMeter("nvml", "no NVIDIA driver on this machine")
@@ -204,7 +228,7 @@ def open_nvml(gpu_ids: str | Sequence[str] | None = None, nvml: Any = None, mode
         try:
             import pynvml as nvml  # type: ignore[no-redef]
         except ImportError:
-            return NullMeter("nvml", "nvidia-ml-py is not installed (pip install 'carbon[gpu]')")
+            return NullMeter("nvml", "nvidia-ml-py is not installed (pip install 'carbon-ledger[gpu]')")
     try:
         nvml.nvmlInit()
     except nvml.NVMLError as error:
@@ -222,12 +246,16 @@ def open_nvml(gpu_ids: str | Sequence[str] | None = None, nvml: Any = None, mode
                 uses_counter = True
             except nvml.NVMLError:
                 uses_counter = False  # pre-Volta: integrate the power readings
-                notes.append(f"GPU {index} ({name}) has no energy counter (older than Volta): its energy is "
-                             "integrated from power readings")
+                notes.append(
+                    f"GPU {index} ({name}) has no energy counter (older than Volta): its energy is "
+                    "integrated from power readings"
+                )
             try:
                 if nvml.nvmlDeviceGetMigMode(handle)[0] == getattr(nvml, "NVML_DEVICE_MIG_ENABLE", 1):
-                    notes.append(f"GPU {index} ({name}) is in MIG mode: its energy is the whole GPU's, shared by "
-                                 "every MIG instance on it")
+                    notes.append(
+                        f"GPU {index} ({name}) is in MIG mode: its energy is the whole GPU's, shared by "
+                        "every MIG instance on it"
+                    )
             except nvml.NVMLError:
                 pass  # no MIG support on this GPU
             gpus.append(Gpu(index, handle, name, uses_counter))

@@ -58,11 +58,13 @@ def unit_delta_uj(previous_uj: int, current_uj: int, max_range_uj: int) -> int:
 
 
 def fix_hint(root: Path) -> str:
-    return (f"RAPL energy counters under {root} are readable by root only (the default since the 2020 RAPL "
-            f"advisory, CVE-2020-8694); CPU and memory energy will be modelled instead. To measure them, run "
-            f"`sudo chmod o+r {root}/intel-rapl:*/energy_uj {root}/intel-rapl:*:*/energy_uj` (until reboot), "
-            f"or make it permanent with a udev rule, e.g. in /etc/udev/rules.d/70-carbon-rapl.rules: "
-            f"ACTION==\"add\", SUBSYSTEM==\"powercap\", KERNEL==\"intel-rapl:*\", RUN+=\"/bin/chmod o+r /sys%p/energy_uj\"")
+    return (
+        f"RAPL energy counters under {root} are readable by root only (the default since the 2020 RAPL "
+        f"advisory, CVE-2020-8694); CPU and memory energy will be modelled instead. To measure them, run "
+        f"`sudo chmod o+r {root}/intel-rapl:*/energy_uj {root}/intel-rapl:*:*/energy_uj` (until reboot), "
+        f"or make it permanent with a udev rule, e.g. in /etc/udev/rules.d/70-carbon-rapl.rules: "
+        f'ACTION=="add", SUBSYSTEM=="powercap", KERNEL=="intel-rapl:*", RUN+="/bin/chmod o+r /sys%p/energy_uj"'
+    )
 
 
 @dataclass
@@ -156,8 +158,14 @@ def select(zones: list[Zone], readable: set[str]) -> dict[str, list[Zone]]:
             if zone.name in readable:
                 cpu.append(zone)
             else:
-                parts = [z for z in zones if zone_id(z.name)[:1] == ident and len(zone_id(z.name)) == 2
-                         and z.kind in ("core", "uncore") and z.name in readable]
+                parts = [
+                    z
+                    for z in zones
+                    if zone_id(z.name)[:1] == ident
+                    and len(zone_id(z.name)) == 2
+                    and z.kind in ("core", "uncore")
+                    and z.name in readable
+                ]
                 cpu.extend(parts)
     if not cpu:
         cpu = [z for z in zones if z.kind == "psys" and z.name in readable]
@@ -194,8 +202,10 @@ class RaplMeter:
                 except (OSError, ValueError) as error:
                     if zone.name not in self._read_errors:
                         self._read_errors.add(zone.name)
-                        self._notes.append(f"RAPL zone {zone.name} could not be read mid-run ({error}); "
-                                           "its energy since the last good reading is missing")
+                        self._notes.append(
+                            f"RAPL zone {zone.name} could not be read mid-run ({error}); "
+                            "its energy since the last good reading is missing"
+                        )
 
     def take(self) -> list[Measurement]:
         self.poll()

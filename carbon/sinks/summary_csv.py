@@ -20,10 +20,38 @@ from carbon.sinks.base import SinkError, write_all
 
 SCHEMA_VERSION = 1
 COLUMNS: tuple[str, ...] = (
-    "run_id", "start", "end", "duration_s", "exit_code", "status", "project", "experiment", "mode", "command",
-    "region", "zone", "provider", "energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low",
-    "co2e_kg_high", "intensity_g_per_kwh", "intensity_basis", "pue", "cpu_kwh", "gpu_kwh", "ram_kwh",
-    "cpu_method", "gpu_method", "ram_method", "intervals", "run_log", "carbon_version", "warnings",
+    "run_id",
+    "start",
+    "end",
+    "duration_s",
+    "exit_code",
+    "status",
+    "project",
+    "experiment",
+    "mode",
+    "command",
+    "region",
+    "zone",
+    "provider",
+    "energy_kwh",
+    "energy_kwh_low",
+    "energy_kwh_high",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "intensity_g_per_kwh",
+    "intensity_basis",
+    "pue",
+    "cpu_kwh",
+    "gpu_kwh",
+    "ram_kwh",
+    "cpu_method",
+    "gpu_method",
+    "ram_method",
+    "intervals",
+    "run_log",
+    "carbon_version",
+    "warnings",
 )
 
 
@@ -39,9 +67,14 @@ HEADER = _line(list(COLUMNS))
 def flatten(summary: dict[str, Any]) -> list[Any]:
     breakdown = summary.get("breakdown") or {}
     location = summary.get("location") or {}
-    merged = {**summary, **{k: v for k, v in breakdown.items()}, "zone": location.get("zone"),
-              "provider": location.get("provider"), "region": location.get("region"),
-              "warnings": " | ".join(summary.get("warnings") or [])}
+    merged = {
+        **summary,
+        **{k: v for k, v in breakdown.items()},
+        "zone": location.get("zone"),
+        "provider": location.get("provider"),
+        "region": location.get("region"),
+        "warnings": " | ".join(summary.get("warnings") or []),
+    }
     return [merged.get(column) for column in COLUMNS]
 
 
@@ -75,8 +108,10 @@ class CsvSummarySink:
         if first != HEADER:
             os.close(self._fd)
             self._fd = None
-            raise SinkError(f"{self.path} has a different header than schema v{SCHEMA_VERSION}; it was edited or "
-                            "written by another tool: move it away")
+            raise SinkError(
+                f"{self.path} has a different header than schema v{SCHEMA_VERSION}; it was edited or "
+                "written by another tool: move it away"
+            )
 
     def interval(self, record: dict[str, Any]) -> None:
         return None

@@ -22,15 +22,26 @@ DEFAULT_TIMEOUT_S = 30.0
 
 # (API GPU name, memory MiB or None for any) -> the model name the bundled gpus table uses.
 _GPU_NAMES = {
-    ("A100", 40960): "A100 SXM4 40GB", ("A100", 81920): "A100 SXM4 80GB", ("H100", None): "H100 SXM",
-    ("H200", None): "H200 SXM", ("V100", 16384): "Tesla V100-SXM2-16GB", ("V100", 32768): "Tesla V100-SXM2-32GB",
+    ("A100", 40960): "A100 SXM4 40GB",
+    ("A100", 81920): "A100 SXM4 80GB",
+    ("H100", None): "H100 SXM",
+    ("H200", None): "H200 SXM",
+    ("V100", 16384): "Tesla V100-SXM2-16GB",
+    ("V100", 32768): "Tesla V100-SXM2-32GB",
     ("T4g", None): "T4",
 }
 # CCF application GPU names (retired types only the CCF table still lists) -> gpus-table names.
 _CCF_GPU_NAMES = {
-    "Nvidia Tesla V100": "Tesla V100-SXM2-16GB", "Nvidia Tesla K80": "Tesla K80", "Nvidia Tesla M60": "Tesla M60",
-    "Nvidia K520": "GRID K520", "Nvidia T4": "T4", "Nvidia A10G": "A10G", "Nvidia Tesla A100": "A100 SXM4 40GB",
-    "AMD Radeon Pro V520": "Radeon Pro V520", "Nvidia Tesla P4": "Tesla P4", "Nvidia Tesla P100": "Tesla P100",
+    "Nvidia Tesla V100": "Tesla V100-SXM2-16GB",
+    "Nvidia Tesla K80": "Tesla K80",
+    "Nvidia Tesla M60": "Tesla M60",
+    "Nvidia K520": "GRID K520",
+    "Nvidia T4": "T4",
+    "Nvidia A10G": "A10G",
+    "Nvidia Tesla A100": "A100 SXM4 40GB",
+    "AMD Radeon Pro V520": "Radeon Pro V520",
+    "Nvidia Tesla P4": "Tesla P4",
+    "Nvidia Tesla P100": "Tesla P100",
 }
 _VENDOR_PREFIX = {"xeon": "Intel", "core": "Intel", "epyc": "AMD", "graviton": "AWS", "graviton2": "AWS"}
 
@@ -101,8 +112,13 @@ class Enrichment:
         key = _generation_key(family)
         if key is None:
             return ""
-        found = sorted({arch for name, arch in self.architectures.items()
-                        if arch and _generation_key(name.split(".", 1)[0]) == key})
+        found = sorted(
+            {
+                arch
+                for name, arch in self.architectures.items()
+                if arch and _generation_key(name.split(".", 1)[0]) == key
+            }
+        )
         return _merge_archs(*found)
 
 
@@ -121,36 +137,74 @@ def _merge_archs(*groups: str) -> str:
 
 
 def enrichment_from_datasets(datasets: Datasets) -> Enrichment:
-    latest = datasets.ccf("aws-instances-latest-2026.csv", ("Instance Type", "vCPUs", "Memory (GiB)", "Platform CPU Name"))
-    app = datasets.derived("ccf_app_aws_ec2_instance_types.csv", (
-        "instance_type", "vcpus", "memory_gb", "cpu_microarchitectures", "gpu_count", "gpu_models",
-        "burstable_baseline_utilization_pct"))
-    teads = {row["Instance type"]: _with_vendor(row["Platform CPU Name"])
-             for row in datasets.teads() if row["Platform CPU Name"]}
-    recent = {row["Instance Type"]: row["Platform CPU Name"] for row in latest
-              if row["Platform CPU Name"] and row["Platform CPU Name"] != "Intel Xeon Family"}
+    latest = datasets.ccf(
+        "aws-instances-latest-2026.csv", ("Instance Type", "vCPUs", "Memory (GiB)", "Platform CPU Name")
+    )
+    app = datasets.derived(
+        "ccf_app_aws_ec2_instance_types.csv",
+        (
+            "instance_type",
+            "vcpus",
+            "memory_gb",
+            "cpu_microarchitectures",
+            "gpu_count",
+            "gpu_models",
+            "burstable_baseline_utilization_pct",
+        ),
+    )
+    teads = {
+        row["Instance type"]: _with_vendor(row["Platform CPU Name"])
+        for row in datasets.teads()
+        if row["Platform CPU Name"]
+    }
+    recent = {
+        row["Instance Type"]: row["Platform CPU Name"]
+        for row in latest
+        if row["Platform CPU Name"] and row["Platform CPU Name"] != "Intel Xeon Family"
+    }
     # Teads names a model for its (documented) types; the 2026 list, of undocumented origin, fills the rest.
     # Where the two disagree (r5d: 8175M vs 8259CL) both architectures are kept as possible.
     cpu = {**recent, **teads}
     app_archs = {row["instance_type"]: normalise_ccf_app(row["cpu_microarchitectures"]) for row in app}
-    archs = {t: _merge_archs(*(architecture(names.get(t, ""), datasets.ccf_data) for names in (teads, recent)),
-                             app_archs.get(t, ""))
-             for t in sorted(set(cpu) | set(app_archs))}
-    baseline = {row["instance_type"]: float(row["burstable_baseline_utilization_pct"]) / 100
-                for row in app if row["burstable_baseline_utilization_pct"]}
+    archs = {
+        t: _merge_archs(
+            *(architecture(names.get(t, ""), datasets.ccf_data) for names in (teads, recent)), app_archs.get(t, "")
+        )
+        for t in sorted(set(cpu) | set(app_archs))
+    }
+    baseline = {
+        row["instance_type"]: float(row["burstable_baseline_utilization_pct"]) / 100
+        for row in app
+        if row["burstable_baseline_utilization_pct"]
+    }
     extra: dict[str, CatalogRow] = {}
     for row in app:
         name, gpu_count = row["instance_type"], number(row["gpu_count"]) or 0
         gpu = "|".join(_CCF_GPU_NAMES.get(g, g) for g in row["gpu_models"].split("|") if g) if gpu_count else ""
         extra[name] = CatalogRow(
-            name, name.split(".", 1)[0], float(row["vcpus"]), float(row["memory_gb"]), archs.get(name, ""),
-            cpu.get(name, ""), gpu, gpu_count, baseline.get(name), "ccf-app")
+            name,
+            name.split(".", 1)[0],
+            float(row["vcpus"]),
+            float(row["memory_gb"]),
+            archs.get(name, ""),
+            cpu.get(name, ""),
+            gpu,
+            gpu_count,
+            baseline.get(name),
+            "ccf-app",
+        )
     for row in latest:
         name = row["Instance Type"]
         if name not in extra and number(row["vCPUs"]) and number(row["Memory (GiB)"]):
             extra[name] = CatalogRow(
-                name, name.split(".", 1)[0], number(row["vCPUs"]), number(row["Memory (GiB)"]),
-                archs.get(name, ""), cpu.get(name, ""), source="ccf-coefficients")
+                name,
+                name.split(".", 1)[0],
+                number(row["vCPUs"]),
+                number(row["Memory (GiB)"]),
+                archs.get(name, ""),
+                cpu.get(name, ""),
+                source="ccf-coefficients",
+            )
     return Enrichment(cpu, archs, baseline, tuple(extra.values()), ("ccf-app", "ccf-coefficients", "teads-ec2"))
 
 
@@ -160,8 +214,11 @@ def enrichment_from_catalog(rows: Iterable[Mapping[str, str]]) -> Enrichment:
     return Enrichment(
         {r["instance_type"]: r["cpu_model"] for r in rows if r.get("cpu_model")},
         {r["instance_type"]: r["cpu_microarchitecture"] for r in rows if r.get("cpu_microarchitecture")},
-        {r["instance_type"]: float(r["burstable_baseline_fraction"]) for r in rows
-         if r.get("burstable_baseline_fraction")},
+        {
+            r["instance_type"]: float(r["burstable_baseline_fraction"])
+            for r in rows
+            if r.get("burstable_baseline_fraction")
+        },
     )
 
 
@@ -173,29 +230,37 @@ def to_rows(types: Mapping[str, Mapping[str, Any]], enrichment: Enrichment, sour
         family = name.split(".", 1)[0]
         gpu_model, gpu_count = _gpus(item)
         cpu = enrichment.cpu_model.get(name) or enrichment.family_value(enrichment.cpu_model, family)
-        arch = (enrichment.architectures.get(name) or enrichment.family_value(enrichment.architectures, family)
-                or enrichment.generation_architectures(family))
+        arch = (
+            enrichment.architectures.get(name)
+            or enrichment.family_value(enrichment.architectures, family)
+            or enrichment.generation_architectures(family)
+        )
         baseline = enrichment.baseline_fraction.get(name) if item.get("BurstablePerformanceSupported") else None
-        rows.append(CatalogRow(
-            instance_type=name,
-            family=family,
-            vcpus=float(item["VCpuInfo"]["DefaultVCpus"]),
-            memory_gb=item["MemoryInfo"]["SizeInMiB"] / 1024,
-            cpu_microarchitecture=arch,
-            cpu_model=cpu,
-            gpu_model=gpu_model,
-            gpu_count=gpu_count,
-            burstable_baseline_fraction=baseline,
-            source=source,
-        ))
+        rows.append(
+            CatalogRow(
+                instance_type=name,
+                family=family,
+                vcpus=float(item["VCpuInfo"]["DefaultVCpus"]),
+                memory_gb=item["MemoryInfo"]["SizeInMiB"] / 1024,
+                cpu_microarchitecture=arch,
+                cpu_model=cpu,
+                gpu_model=gpu_model,
+                gpu_count=gpu_count,
+                burstable_baseline_fraction=baseline,
+                source=source,
+            )
+        )
     rows.extend(r for r in enrichment.extra_rows if r.instance_type not in types)
     return rows
 
 
 def burstable_without_baseline(types: Mapping[str, Mapping[str, Any]], enrichment: Enrichment) -> list[str]:
     """Burstable types with no documented baseline (worth a warning: they are priced as full vCPUs)."""
-    return sorted(n for n, item in types.items()
-                  if item.get("BurstablePerformanceSupported") and n not in enrichment.baseline_fraction)
+    return sorted(
+        n
+        for n, item in types.items()
+        if item.get("BurstablePerformanceSupported") and n not in enrichment.baseline_fraction
+    )
 
 
 def existing_rows(path: Path) -> list[dict[str, str]]:
@@ -215,5 +280,3 @@ def fetch_from_moto(regions: Iterable[str] | None = None) -> dict[str, dict]:
     with mock_aws():
         session = boto3.Session(aws_access_key_id="moto", aws_secret_access_key="moto", region_name="us-east-1")
         return fetch(session, regions)
-
-

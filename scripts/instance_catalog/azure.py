@@ -43,16 +43,22 @@ GPU_SERIES = (
 # partition: NVads A10 v5 gives 1/6 to 2 A10s), microarchitecture). From Microsoft Learn's
 # GPU-accelerated size pages; sizes already in CCF keep CCF's vCPUs, memory and CPUs.
 GPU_SIZES = {
-    "Standard_NC24ads_A100_v4": (24, 220, 1, "EPYC 3rd Gen"), "Standard_NC48ads_A100_v4": (48, 440, 2, "EPYC 3rd Gen"),
+    "Standard_NC24ads_A100_v4": (24, 220, 1, "EPYC 3rd Gen"),
+    "Standard_NC48ads_A100_v4": (48, 440, 2, "EPYC 3rd Gen"),
     "Standard_NC96ads_A100_v4": (96, 880, 4, "EPYC 3rd Gen"),
-    "Standard_NC40ads_H100_v5": (40, 320, 1, "EPYC 4th Gen"), "Standard_NC80adis_H100_v5": (80, 640, 2, "EPYC 4th Gen"),
+    "Standard_NC40ads_H100_v5": (40, 320, 1, "EPYC 4th Gen"),
+    "Standard_NC80adis_H100_v5": (80, 640, 2, "EPYC 4th Gen"),
     "Standard_ND96isr_H100_v5": (96, 1900, 8, "Sapphire Rapids"),
     "Standard_ND96isr_H200_v5": (96, 1850, 8, "Sapphire Rapids"),
-    "Standard_NC8ads_A10_v4": (8, 100, 1, "EPYC 3rd Gen"), "Standard_NC16ads_A10_v4": (16, 200, 1, "EPYC 3rd Gen"),
+    "Standard_NC8ads_A10_v4": (8, 100, 1, "EPYC 3rd Gen"),
+    "Standard_NC16ads_A10_v4": (16, 200, 1, "EPYC 3rd Gen"),
     "Standard_NC32ads_A10_v4": (32, 400, 2, "EPYC 3rd Gen"),
-    "Standard_NV6ads_A10_v5": (6, 55, 1 / 6, "EPYC 3rd Gen"), "Standard_NV12ads_A10_v5": (12, 110, 1 / 3, "EPYC 3rd Gen"),
-    "Standard_NV18ads_A10_v5": (18, 220, 0.5, "EPYC 3rd Gen"), "Standard_NV36ads_A10_v5": (36, 440, 1, "EPYC 3rd Gen"),
-    "Standard_NV36adms_A10_v5": (36, 880, 1, "EPYC 3rd Gen"), "Standard_NV72ads_A10_v5": (72, 880, 2, "EPYC 3rd Gen"),
+    "Standard_NV6ads_A10_v5": (6, 55, 1 / 6, "EPYC 3rd Gen"),
+    "Standard_NV12ads_A10_v5": (12, 110, 1 / 3, "EPYC 3rd Gen"),
+    "Standard_NV18ads_A10_v5": (18, 220, 0.5, "EPYC 3rd Gen"),
+    "Standard_NV36ads_A10_v5": (36, 440, 1, "EPYC 3rd Gen"),
+    "Standard_NV36adms_A10_v5": (36, 880, 1, "EPYC 3rd Gen"),
+    "Standard_NV72ads_A10_v5": (72, 880, 2, "EPYC 3rd Gen"),
 }
 # CCF names that are not the ARM size name once prefixed (the ND A100 v4 size drops "A100").
 _ARM_RENAMES = {"Standard_ND96asr_A100_v4": "Standard_ND96asr_v4"}
@@ -92,12 +98,15 @@ def family(name: str) -> str:
 
 def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
     """One row per ARM size across CCF's Azure tables; also the CCF names that are not VM sizes."""
-    app = datasets.derived("ccf_app_azure_vm_types.csv", ("series", "vm_type", "vcpus", "memory_gb",
-                                                          "cpu_microarchitectures", "gpu_count"))
+    app = datasets.derived(
+        "ccf_app_azure_vm_types.csv", ("series", "vm_type", "vcpus", "memory_gb", "cpu_microarchitectures", "gpu_count")
+    )
     processors = datasets.derived("ccf_app_azure_vmtype_processors.csv", ("vm_type", "cpu_microarchitectures"))
     constrained = datasets.derived("ccf_app_azure_constrained_vcpu.csv", ("vm_type", "vcpus", "memory_gb"))
-    coeff = datasets.ccf("azure-instances.csv", ("Series", "Virtual Machine", "Microarchitecture", "Instance vCPUs",
-                                                 "Instance Memory", "Instance GPUs"))
+    coeff = datasets.ccf(
+        "azure-instances.csv",
+        ("Series", "Virtual Machine", "Microarchitecture", "Instance vCPUs", "Instance Memory", "Instance GPUs"),
+    )
     sizes: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
 
@@ -110,9 +119,13 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
         return sizes.setdefault(name.lower(), {"name": name, "archs": [], "gpus": None})
 
     # The same facts under each table's own column names: size, series, vCPUs, memory, platform, GPUs.
-    for rows, columns in ((app, ("vm_type", "series", "vcpus", "memory_gb", "cpu_microarchitectures", "gpu_count")),
-                          (coeff, ("Virtual Machine", "Series", "Instance vCPUs", "Instance Memory",
-                                   "Microarchitecture", "Instance GPUs"))):
+    for rows, columns in (
+        (app, ("vm_type", "series", "vcpus", "memory_gb", "cpu_microarchitectures", "gpu_count")),
+        (
+            coeff,
+            ("Virtual Machine", "Series", "Instance vCPUs", "Instance Memory", "Microarchitecture", "Instance GPUs"),
+        ),
+    ):
         for row in rows:
             size, series, vcpus, memory_gb, arch, gpus = (row[column] for column in columns)
             item = entry(size, series)
@@ -131,8 +144,17 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
         if item is not None:
             item["archs"].append(row["cpu_microarchitectures"])
     for name, (vcpus, memory_gb, gpus, arch) in GPU_SIZES.items():
-        item = sizes.setdefault(name.lower(), {"name": name, "archs": [arch], "gpus": None, "vcpus": vcpus,
-                                               "memory_gb": memory_gb, "source": "azure-gpu-sizes-docs"})
+        item = sizes.setdefault(
+            name.lower(),
+            {
+                "name": name,
+                "archs": [arch],
+                "gpus": None,
+                "vcpus": vcpus,
+                "memory_gb": memory_gb,
+                "source": "azure-gpu-sizes-docs",
+            },
+        )
         item["gpus"] = item["gpus"] or gpus
     rows = []
     for item in sizes.values():
@@ -141,11 +163,18 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
             continue
         model = gpu_model(item["name"])
         count = item["gpus"] or 0
-        rows.append(CatalogRow(
-            instance_type=item["name"], family=family(item["name"]), vcpus=item["vcpus"],
-            memory_gb=item["memory_gb"], cpu_microarchitecture=normalise_ccf_app("|".join(item["archs"])),
-            gpu_model=model if count else "", gpu_count=count if model else 0, source=item.get("source", "ccf-app"),
-        ))
+        rows.append(
+            CatalogRow(
+                instance_type=item["name"],
+                family=family(item["name"]),
+                vcpus=item["vcpus"],
+                memory_gb=item["memory_gb"],
+                cpu_microarchitecture=normalise_ccf_app("|".join(item["archs"])),
+                gpu_model=model if count else "",
+                gpu_count=count if model else 0,
+                source=item.get("source", "ccf-app"),
+            )
+        )
     return rows, sorted(set(skipped))
 
 
@@ -153,8 +182,9 @@ def _capabilities(sku: Any) -> dict[str, str]:
     return {c.name: c.value for c in (sku.capabilities or [])}
 
 
-def fetch(credential: Any, subscription_id: str, base_url: str | None = None,
-          timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, dict[str, str]]:
+def fetch(
+    credential: Any, subscription_id: str, base_url: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> dict[str, dict[str, str]]:
     """virtualMachines SKUs by name (capabilities of the first location listed), across all locations."""
     from azure.core.exceptions import AzureError
 
@@ -170,8 +200,11 @@ def _fetch(credential: Any, subscription_id: str, base_url: str | None, timeout_
     kwargs: dict[str, Any] = {}
     if base_url and base_url.startswith("http://"):
         kwargs["enforce_https"] = False  # only for an explicitly configured plain-HTTP endpoint (a local double)
-    client = ComputeManagementClient(credential, subscription_id, base_url=base_url) if base_url \
+    client = (
+        ComputeManagementClient(credential, subscription_id, base_url=base_url)
+        if base_url
         else ComputeManagementClient(credential, subscription_id)
+    )
     skus: dict[str, dict[str, str]] = {}
     for sku in client.resource_skus.list(connection_timeout=timeout_s, read_timeout=timeout_s, **kwargs):
         if sku.resource_type == "virtualMachines" and sku.name:
@@ -191,11 +224,18 @@ def rows_from_api(skus: Mapping[str, Mapping[str, str]], known: Iterable[Catalog
             continue
         gpus = number(caps.get("GPUs", "")) or 0
         model = gpu_model(name) or ("unknown GPU" if gpus else "")
-        rows.append(CatalogRow(
-            instance_type=name, family=family(name), vcpus=vcpus, memory_gb=memory_gb,
-            cpu_microarchitecture=archs.get(name.lower(), ""), gpu_model=model if gpus else "", gpu_count=gpus,
-            source="azure-skus-api",
-        ))
+        rows.append(
+            CatalogRow(
+                instance_type=name,
+                family=family(name),
+                vcpus=vcpus,
+                memory_gb=memory_gb,
+                cpu_microarchitecture=archs.get(name.lower(), ""),
+                gpu_model=model if gpus else "",
+                gpu_count=gpus,
+                source="azure-skus-api",
+            )
+        )
     return rows
 
 
@@ -206,8 +246,11 @@ def build(args: Namespace, datasets: Datasets | None, retrieved: str) -> tuple[l
         if skipped:
             import sys
 
-            print(f"update_instance_catalog: note: {len(skipped)} CCF Azure names are not VM sizes or lack "
-                  f"vCPUs/memory and were left out: {', '.join(skipped)}", file=sys.stderr)
+            print(
+                f"update_instance_catalog: note: {len(skipped)} CCF Azure names are not VM sizes or lack "
+                f"vCPUs/memory and were left out: {', '.join(skipped)}",
+                file=sys.stderr,
+            )
     if args.from_bundle_sources:
         if datasets is None:
             raise SourceDataError("--from-bundle-sources for Azure needs --datasets (Cloud Carbon Footprint tables)")
@@ -220,7 +263,7 @@ def build(args: Namespace, datasets: Datasets | None, retrieved: str) -> tuple[l
     meta = TableMeta(
         provider="azure",
         description="Azure VM sizes (ARM names, e.g. Standard_D4s_v5): vCPUs, memory, CCF microarchitectures, "
-                    "GPU model and count of the N-series",
+        "GPU model and count of the N-series",
         sources=pick(*used, retrieved=retrieved),
         licence="Apache-2.0 (Cloud Carbon Footprint tables); VM specifications are facts",
         years=(2023,) if args.from_bundle_sources else (int(retrieved[:4]),),

@@ -35,14 +35,18 @@ def build_aws(args: Namespace, datasets: Datasets | None, retrieved: str) -> tup
     if missing:
         _warn(f"no documented baseline for burstable type(s) {', '.join(missing)}")
     rows = aws.to_rows(types, enrichment, api_source)
-    used = sorted({r.source for r in rows} | set(enrichment.sources) | ({"aws-burstable-docs"} if enrichment.baseline_fraction else set()))
+    used = sorted(
+        {r.source for r in rows}
+        | set(enrichment.sources)
+        | ({"aws-burstable-docs"} if enrichment.baseline_fraction else set())
+    )
     meta = TableMeta(
         provider="aws",
         description="AWS EC2 instance types: vCPUs, memory, CPU model and CCF microarchitecture, GPUs, "
-                    "burstable baseline per vCPU (t2/t3/t3a/t4g)",
+        "burstable baseline per vCPU (t2/t3/t3a/t4g)",
         sources=pick(*used, retrieved=retrieved),
         licence="facts (instance specifications); CPU/microarchitecture columns from CCF (Apache-2.0) "
-                "and Teads (CC BY 4.0)",
+        "and Teads (CC BY 4.0)",
         years=(2021, 2026) if datasets is not None else (int(retrieved[:4]),),
     )
     return rows, meta

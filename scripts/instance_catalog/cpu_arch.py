@@ -14,28 +14,53 @@ from pathlib import Path
 
 # CCF model-list file stem -> CCF architecture name.
 MODEL_LISTS = {
-    "intel-sandybridge": "Sandy Bridge", "intel-ivybridge": "Ivy Bridge", "intel-haswell": "Haswell",
-    "intel-broadwell": "Broadwell", "intel-skylake": "Skylake", "intel-skylake-server": "Skylake",
-    "intel-skylake-client": "Skylake", "intel-coffeelake": "Coffee Lake", "intel-cascadelake": "Cascade Lake",
-    "intel-icelake": "Ice Lake", "intel-sapphirerapids": "Sapphire Rapids",
-    "intel-emeraldrapids": "Emerald Rapids", "intel-graniterapids": "Granite Rapids",
-    "amd-epyc-gen1": "EPYC 1st Gen", "amd-epyc-gen2": "EPYC 2nd Gen", "amd-epyc-gen3": "EPYC 3rd Gen",
-    "amd-epyc-gen4": "EPYC 4th Gen", "amd-epyc-gen5": "EPYC 5th Gen",
+    "intel-sandybridge": "Sandy Bridge",
+    "intel-ivybridge": "Ivy Bridge",
+    "intel-haswell": "Haswell",
+    "intel-broadwell": "Broadwell",
+    "intel-skylake": "Skylake",
+    "intel-skylake-server": "Skylake",
+    "intel-skylake-client": "Skylake",
+    "intel-coffeelake": "Coffee Lake",
+    "intel-cascadelake": "Cascade Lake",
+    "intel-icelake": "Ice Lake",
+    "intel-sapphirerapids": "Sapphire Rapids",
+    "intel-emeraldrapids": "Emerald Rapids",
+    "intel-graniterapids": "Granite Rapids",
+    "amd-epyc-gen1": "EPYC 1st Gen",
+    "amd-epyc-gen2": "EPYC 2nd Gen",
+    "amd-epyc-gen3": "EPYC 3rd Gen",
+    "amd-epyc-gen4": "EPYC 4th Gen",
+    "amd-epyc-gen5": "EPYC 5th Gen",
 }
 
 # Architecture names spelled out in a CPU description (longest first, so "Graviton3E" beats "Graviton3").
 _NAMED = (
-    ("graviton3e", "Graviton3E"), ("graviton4", "Graviton4"), ("graviton3", "Graviton3"),
-    ("graviton2", "Graviton2"), ("granite rapids", "Granite Rapids"), ("emerald rapids", "Emerald Rapids"),
-    ("sapphire rapids", "Sapphire Rapids"), ("ice lake", "Ice Lake"), ("cascade lake", "Cascade Lake"),
-    ("coffee lake", "Coffee Lake"), ("skylake", "Skylake"), ("broadwell", "Broadwell"), ("haswell", "Haswell"),
-    ("ivy bridge", "Ivy Bridge"), ("sandy bridge", "Sandy Bridge"),
+    ("graviton3e", "Graviton3E"),
+    ("graviton4", "Graviton4"),
+    ("graviton3", "Graviton3"),
+    ("graviton2", "Graviton2"),
+    ("granite rapids", "Granite Rapids"),
+    ("emerald rapids", "Emerald Rapids"),
+    ("sapphire rapids", "Sapphire Rapids"),
+    ("ice lake", "Ice Lake"),
+    ("cascade lake", "Cascade Lake"),
+    ("coffee lake", "Coffee Lake"),
+    ("skylake", "Skylake"),
+    ("broadwell", "Broadwell"),
+    ("haswell", "Haswell"),
+    ("ivy bridge", "Ivy Bridge"),
+    ("sandy bridge", "Sandy Bridge"),
 )
 
 # CCF application spellings -> coefficient-file spellings.
 _CCF_APP_ALIASES = {
-    "AMD EPYC 1st Gen": "EPYC 1st Gen", "AMD EPYC 2nd Gen": "EPYC 2nd Gen", "AMD EPYC 3rd Gen": "EPYC 3rd Gen",
-    "AMD EPYC 4th Gen": "EPYC 4th Gen", "AWS Graviton2": "Graviton2", "AWS Graviton": "Graviton",
+    "AMD EPYC 1st Gen": "EPYC 1st Gen",
+    "AMD EPYC 2nd Gen": "EPYC 2nd Gen",
+    "AMD EPYC 3rd Gen": "EPYC 3rd Gen",
+    "AMD EPYC 4th Gen": "EPYC 4th Gen",
+    "AWS Graviton2": "Graviton2",
+    "AWS Graviton": "Graviton",
     "Unknown": "",
 }
 
@@ -76,7 +101,7 @@ def _model_index(ccf_data: str) -> tuple[tuple[tuple[str, ...], str], ...]:
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
     n = len(needle)
-    return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+    return any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
 
 
 def architecture(cpu_model: str, ccf_data: Path) -> str:

@@ -22,10 +22,17 @@ DEFAULT_TIMEOUT_S = 30.0
 
 # Compute API accelerator type ids -> the model name the bundled gpus table uses.
 ACCELERATOR_NAMES = {
-    "nvidia-tesla-a100": rules.A100_40, "nvidia-a100-80gb": rules.A100_80, "nvidia-h100-80gb": rules.H100,
-    "nvidia-h100-mega-80gb": rules.H100, "nvidia-h200-141gb": rules.H200, "nvidia-l4": rules.L4,
-    "nvidia-tesla-t4": "T4", "nvidia-tesla-v100": "Tesla V100-SXM2-16GB", "nvidia-tesla-p100": "Tesla P100",
-    "nvidia-tesla-p4": "Tesla P4", "nvidia-tesla-k80": "Tesla K80",
+    "nvidia-tesla-a100": rules.A100_40,
+    "nvidia-a100-80gb": rules.A100_80,
+    "nvidia-h100-80gb": rules.H100,
+    "nvidia-h100-mega-80gb": rules.H100,
+    "nvidia-h200-141gb": rules.H200,
+    "nvidia-l4": rules.L4,
+    "nvidia-tesla-t4": "T4",
+    "nvidia-tesla-v100": "Tesla V100-SXM2-16GB",
+    "nvidia-tesla-p100": "Tesla P100",
+    "nvidia-tesla-p4": "Tesla P4",
+    "nvidia-tesla-k80": "Tesla K80",
 }
 
 
@@ -41,23 +48,32 @@ def rows_from_rules(names: Iterable[str] | None = None) -> list[CatalogRow]:
         shape = rules.describe(name)
         if shape is None:
             raise CatalogError(f"{name!r} does not follow the machine-type rules")
-        rows.append(_row(shape, shape.vcpus, shape.memory_gb, shape.gpu_model or "", shape.gpu_count,
-                         "gcp-machine-types-docs"))
+        rows.append(
+            _row(shape, shape.vcpus, shape.memory_gb, shape.gpu_model or "", shape.gpu_count, "gcp-machine-types-docs")
+        )
     return rows
 
 
-def _row(shape: rules.MachineShape, vcpus: float, memory_gb: float, gpu_model: str, gpu_count: float,
-         source: str) -> CatalogRow:
+def _row(
+    shape: rules.MachineShape, vcpus: float, memory_gb: float, gpu_model: str, gpu_count: float, source: str
+) -> CatalogRow:
     return CatalogRow(
-        instance_type=shape.name, family=family(shape.name, shape.series), vcpus=float(vcpus), memory_gb=memory_gb,
-        cpu_microarchitecture=shape.microarchitecture or "", cpu_model=shape.cpu_model or "",
-        gpu_model=gpu_model if gpu_count else "", gpu_count=gpu_count,
-        burstable_baseline_fraction=shape.burstable_baseline_fraction, source=source,
+        instance_type=shape.name,
+        family=family(shape.name, shape.series),
+        vcpus=float(vcpus),
+        memory_gb=memory_gb,
+        cpu_microarchitecture=shape.microarchitecture or "",
+        cpu_model=shape.cpu_model or "",
+        gpu_model=gpu_model if gpu_count else "",
+        gpu_count=gpu_count,
+        burstable_baseline_fraction=shape.burstable_baseline_fraction,
+        source=source,
     )
 
 
-def fetch(project: str, credentials: Any = None, api_endpoint: str | None = None,
-          timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[dict[str, Any], dict[str, str]]:
+def fetch(
+    project: str, credentials: Any = None, api_endpoint: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[dict[str, Any], dict[str, str]]:
     """(machine types by name, accelerator type id -> description), first answer per name in zone order.
 
     `credentials` default to Application Default Credentials; `api_endpoint` (e.g. a private
@@ -80,13 +96,15 @@ def _fetch(project: str, credentials: Any, api_endpoint: str | None, timeout_s: 
     accel_client = compute_v1.AcceleratorTypesClient(credentials=credentials, transport="rest", client_options=options)
     machine_types: dict[str, Any] = {}
     pager = machine_client.aggregated_list(
-        request=compute_v1.AggregatedListMachineTypesRequest(project=project), timeout=timeout_s)
+        request=compute_v1.AggregatedListMachineTypesRequest(project=project), timeout=timeout_s
+    )
     for _scope, scoped in sorted(pager, key=lambda item: item[0]):
         for machine in scoped.machine_types:
             machine_types.setdefault(machine.name, machine)
     accelerators: dict[str, str] = {}
     pager = accel_client.aggregated_list(
-        request=compute_v1.AggregatedListAcceleratorTypesRequest(project=project), timeout=timeout_s)
+        request=compute_v1.AggregatedListAcceleratorTypesRequest(project=project), timeout=timeout_s
+    )
     for _scope, scoped in sorted(pager, key=lambda item: item[0]):
         for accel in scoped.accelerator_types:
             accelerators.setdefault(accel.name, accel.description)
@@ -100,7 +118,9 @@ def accelerator_model(type_id: str, descriptions: Mapping[str, str]) -> str:
     return re.sub(r"^NVIDIA\s+", "", description).strip() or type_id
 
 
-def rows_from_api(machine_types: Mapping[str, Any], accelerators: Mapping[str, str]) -> tuple[list[CatalogRow], list[str]]:
+def rows_from_api(
+    machine_types: Mapping[str, Any], accelerators: Mapping[str, str]
+) -> tuple[list[CatalogRow], list[str]]:
     """Rows for the API's types, and the names the series rules do not know (listed without a CPU platform)."""
     rows, unknown = [], []
     for name in sorted(machine_types):
@@ -124,19 +144,23 @@ def build(args: Namespace, datasets: Datasets | None, retrieved: str) -> tuple[l
     if args.from_bundle_sources:
         rows, used = rows_from_rules(), ("gcp-machine-types-docs",)
     else:
-        machine_types, accelerators = fetch(args.project, timeout_s=args.timeout,
-                                            api_endpoint=getattr(args, "api_endpoint", None))
+        machine_types, accelerators = fetch(
+            args.project, timeout_s=args.timeout, api_endpoint=getattr(args, "api_endpoint", None)
+        )
         rows, unknown = rows_from_api(machine_types, accelerators)
         if unknown:
             import sys
 
-            print(f"update_instance_catalog: warning: no series rule for {', '.join(unknown)} "
-                  "(listed without CPU platform or baseline)", file=sys.stderr)
+            print(
+                f"update_instance_catalog: warning: no series rule for {', '.join(unknown)} "
+                "(listed without CPU platform or baseline)",
+                file=sys.stderr,
+            )
         used = ("gcp-compute-api", "gcp-machine-types-docs")
     meta = TableMeta(
         provider="gcp",
         description="Google Compute Engine predefined machine types: vCPUs, memory, CPU platform (CCF "
-                    "microarchitecture names), fixed GPUs of A2/A3/G2, shared-core baselines",
+        "microarchitecture names), fixed GPUs of A2/A3/G2, shared-core baselines",
         sources=pick(*used, retrieved=retrieved),
         licence="facts (machine specifications) from Google Cloud documentation (CC BY 4.0)",
         years=(2025,) if args.from_bundle_sources else (int(retrieved[:4]),),

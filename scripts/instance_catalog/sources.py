@@ -11,40 +11,57 @@ SOURCES = {
     **{source_id: _DATA_SOURCES[source_id] for source_id in SHARED},
     "aws-ec2-api": {
         "title": "AWS EC2 DescribeInstanceTypes, all regions (queried by scripts/update_instance_catalog.py)",
-        "licence": "facts (instance specifications)", "year": 0,
+        "licence": "facts (instance specifications)",
+        "year": 0,
         "url": "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html",
-        "retrieved": ""},
+        "retrieved": "",
+    },
     "aws-ec2-moto": {
         "title": "AWS EC2 DescribeInstanceTypes data as packaged in moto 5.2.1 (moto/ec2/resources), "
-                 "answered through boto3 by moto's EC2 mock",
-        "licence": "Apache-2.0 (moto); facts (instance specifications)", "year": 2025,
-        "url": "https://github.com/getmoto/moto/tree/master/moto/ec2/resources", "retrieved": "2026-11-29"},
+        "answered through boto3 by moto's EC2 mock",
+        "licence": "Apache-2.0 (moto); facts (instance specifications)",
+        "year": 2025,
+        "url": "https://github.com/getmoto/moto/tree/master/moto/ec2/resources",
+        "retrieved": "2026-11-29",
+    },
     "aws-burstable-docs": {
         "title": "AWS EC2 User Guide: burstable performance instances, baseline utilization per vCPU "
-                 "(t2/t3/t3a/t4g; values as transcribed in CCF's AWSInstanceTypes.ts)",
-        "licence": "facts (cited figures)", "year": 2024,
+        "(t2/t3/t3a/t4g; values as transcribed in CCF's AWSInstanceTypes.ts)",
+        "licence": "facts (cited figures)",
+        "year": 2024,
         "url": "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-credits-baseline-concepts.html",
-        "retrieved": "2026-11-29"},
+        "retrieved": "2026-11-29",
+    },
     "gcp-machine-types-docs": {
         "title": "Google Cloud Compute Engine machine families resource and comparison guide "
-                 "(general-purpose, compute-optimized, memory-optimized, accelerator-optimized machine series)",
-        "licence": "CC BY 4.0 (Google Cloud documentation)", "year": 2025,
-        "url": "https://cloud.google.com/compute/docs/machine-resource", "retrieved": "2026-11-29"},
+        "(general-purpose, compute-optimized, memory-optimized, accelerator-optimized machine series)",
+        "licence": "CC BY 4.0 (Google Cloud documentation)",
+        "year": 2025,
+        "url": "https://cloud.google.com/compute/docs/machine-resource",
+        "retrieved": "2026-11-29",
+    },
     "gcp-compute-api": {
         "title": "Google Compute Engine API machineTypes.aggregatedList and acceleratorTypes.aggregatedList",
-        "licence": "facts (machine specifications)", "year": 0,
+        "licence": "facts (machine specifications)",
+        "year": 0,
         "url": "https://cloud.google.com/compute/docs/reference/rest/v1/machineTypes/aggregatedList",
-        "retrieved": ""},
+        "retrieved": "",
+    },
     "azure-gpu-sizes-docs": {
         "title": "Microsoft Learn: GPU-accelerated VM sizes (NC A100 v4, NC H100 v5, ND H100 v5, ND H200 v5, "
-                 "NCads A10 v4, NVads A10 v5 series pages)",
-        "licence": "facts (VM specifications); Microsoft Learn docs CC BY 4.0", "year": 2025,
+        "NCads A10 v4, NVads A10 v5 series pages)",
+        "licence": "facts (VM specifications); Microsoft Learn docs CC BY 4.0",
+        "year": 2025,
         "url": "https://learn.microsoft.com/azure/virtual-machines/sizes/overview#gpu-accelerated",
-        "retrieved": "2026-11-29"},
+        "retrieved": "2026-11-29",
+    },
     "azure-skus-api": {
         "title": "Azure Resource SKUs - List (Microsoft.Compute/skus), virtualMachines capabilities",
-        "licence": "facts (VM specifications)", "year": 0,
-        "url": "https://learn.microsoft.com/rest/api/compute/resource-skus/list", "retrieved": ""},
+        "licence": "facts (VM specifications)",
+        "year": 0,
+        "url": "https://learn.microsoft.com/rest/api/compute/resource-skus/list",
+        "retrieved": "",
+    },
 }
 
 

@@ -20,8 +20,16 @@ from typing import Any
 from carbon import manifest as manifest_mod
 
 COLUMNS = (
-    "instance_type", "family", "vcpus", "memory_gb", "cpu_microarchitecture", "cpu_model",
-    "gpu_model", "gpu_count", "burstable_baseline_fraction", "source",
+    "instance_type",
+    "family",
+    "vcpus",
+    "memory_gb",
+    "cpu_microarchitecture",
+    "cpu_model",
+    "gpu_model",
+    "gpu_count",
+    "burstable_baseline_fraction",
+    "source",
 )
 
 
@@ -98,11 +106,12 @@ def render(rows: Iterable[CatalogRow]) -> str:
     writer.writerow(COLUMNS)
     for row in validate(rows):
         values = astuple(row)
-        writer.writerow([
-            fmt_number(v) if f.name in ("vcpus", "memory_gb", "gpu_count", "burstable_baseline_fraction")
-            else v
-            for f, v in zip(fields(CatalogRow), values)
-        ])
+        writer.writerow(
+            [
+                fmt_number(v) if f.name in ("vcpus", "memory_gb", "gpu_count", "burstable_baseline_fraction") else v
+                for f, v in zip(fields(CatalogRow), values)
+            ]
+        )
     return out.getvalue()
 
 
@@ -146,8 +155,12 @@ def write(out_dir: Path, rows: Iterable[CatalogRow], meta: TableMeta, *, retriev
         "licence": meta.licence,
         "retrieved": retrieved,
         "years": list(meta.years),
-        "units": {"vcpus": "count", "memory_gb": "GB (GiB as the provider states it)", "gpu_count": "count",
-                  "burstable_baseline_fraction": "fraction 0-1 of each vCPU"},
+        "units": {
+            "vcpus": "count",
+            "memory_gb": "GB (GiB as the provider states it)",
+            "gpu_count": "count",
+            "burstable_baseline_fraction": "fraction 0-1 of each vCPU",
+        },
         "rows": text.count("\n") - 1,
         "sha256": manifest_mod.sha256_file(path),
         "columns": list(COLUMNS),

@@ -22,16 +22,29 @@ def build_tables(raw: Path) -> list[Table]:
     us_in_rows, us_in_origin = ember.subdivisions_yearly(raw)
     ca_rows, ca_origin = eccc.subdivisions_yearly(raw)
     subdivisions = Table(
-        "subdivisions", tuple(us_in_rows + ca_rows),
+        "subdivisions",
+        tuple(us_in_rows + ca_rows),
         "Yearly grid carbon intensity of US states (+DC, PR; Ember, lifecycle), Indian states (Ember, lifecycle) "
         "and Canadian provinces/territories (ECCC NIR generation intensity, direct)",
         ("ember-us", "ember-in", "eccc-nir-2022", "eccc-projections-2021", "iso-codes"),
-        {"intensity_g_per_kwh": "gCO2e/kWh (basis per row)"}, tuple(us_in_origin + ca_origin))
+        {"intensity_g_per_kwh": "gCO2e/kWh (basis per row)"},
+        tuple(us_in_origin + ca_origin),
+    )
     pue = reference.pue(raw)
     tables = [
-        countries, countries_monthly, subdivisions, ember.subdivisions_monthly(raw), eia930.build(raw),
-        egrid.build(raw), google.build(raw), hardware.cpus(raw), hardware.microarchitectures(raw),
-        hardware.gpus(raw), pue, reference.constants(raw), reference.equivalents(raw),
+        countries,
+        countries_monthly,
+        subdivisions,
+        ember.subdivisions_monthly(raw),
+        eia930.build(raw),
+        egrid.build(raw),
+        google.build(raw),
+        hardware.cpus(raw),
+        hardware.microarchitectures(raw),
+        hardware.gpus(raw),
+        pue,
+        reference.constants(raw),
+        reference.equivalents(raw),
         regions.build(raw, pue, {r[0] for r in subdivisions.rows}),
     ]
     tables = [t.sorted() for t in tables]
@@ -41,13 +54,28 @@ def build_tables(raw: Path) -> list[Table]:
 
 def sources_map(overrides: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """The manifest's `sources` map; `overrides` (e.g. a new retrieval date when run online) apply to all."""
-    return {key: {**value, **(overrides or {})} if key in _RAW_SOURCES else dict(value)
-            for key, value in SOURCES.items()}
+    return {
+        key: {**value, **(overrides or {})} if key in _RAW_SOURCES else dict(value) for key, value in SOURCES.items()
+    }
 
 
-_RAW_SOURCES = {"ember-yearly", "ember-monthly", "ember-us", "ember-in", "eccc-nir-2022", "eccc-projections-2021",
-                "egrid2022", "eia930-2022", "google-region-carbon", "ccf-coefficients", "codecarbon-cpu",
-                "green-algorithms", "mlco2-impact", "teads-ec2", "carbon-aware-sdk"}
+_RAW_SOURCES = {
+    "ember-yearly",
+    "ember-monthly",
+    "ember-us",
+    "ember-in",
+    "eccc-nir-2022",
+    "eccc-projections-2021",
+    "egrid2022",
+    "eia930-2022",
+    "google-region-carbon",
+    "ccf-coefficients",
+    "codecarbon-cpu",
+    "green-algorithms",
+    "mlco2-impact",
+    "teads-ec2",
+    "carbon-aware-sdk",
+}
 
 
 def _entry(table: Table, data: bytes, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:

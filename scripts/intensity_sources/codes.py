@@ -30,8 +30,10 @@ def iso3_to_iso2() -> dict[str, str]:
 
 
 def subdivisions() -> dict[str, Subdivision]:
-    return {row.get("iso3166_2"): Subdivision(row.get("iso3166_2"), row.get("country_iso2"), row.get("name"))
-            for row in read_csv(SCRIPTS / "iso3166_2.csv", ("iso3166_2", "country_iso2", "name", "aliases"))}
+    return {
+        row.get("iso3166_2"): Subdivision(row.get("iso3166_2"), row.get("country_iso2"), row.get("name"))
+        for row in read_csv(SCRIPTS / "iso3166_2.csv", ("iso3166_2", "country_iso2", "name", "aliases"))
+    }
 
 
 def subdivision_by_name(country_iso2: str) -> dict[str, Subdivision]:
@@ -50,5 +52,9 @@ def lookup_subdivision(names: dict[str, Subdivision], spelling: str, file: str, 
     try:
         return names[plain(spelling)]
     except KeyError:
-        raise RawDataError(file, line, column, f"{spelling!r} is not a known ISO 3166-2 subdivision name "
-                                               "(add it to scripts/iso3166_2.csv aliases)") from None
+        raise RawDataError(
+            file,
+            line,
+            column,
+            f"{spelling!r} is not a known ISO 3166-2 subdivision name (add it to scripts/iso3166_2.csv aliases)",
+        ) from None

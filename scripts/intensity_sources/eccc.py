@@ -15,8 +15,10 @@ from .rawcsv import RawDataError, fmt, parse_number, read_csv
 
 FOLDER = "canada-eccc"
 WORKBOOK = "EN_Electricity_Can_Prov_Terr.xlsx"
-PROJECTIONS = ("Energy-Energie/Grid-O&G-Intensities-Intensites-Reseau-Delectricite-P&G/"
-               "Electricity-grid-intensities-intensites-reseau-delectricite-1.csv")
+PROJECTIONS = (
+    "Energy-Energie/Grid-O&G-Intensities-Intensites-Reseau-Delectricite-P&G/"
+    "Electricity-grid-intensities-intensites-reseau-delectricite-1.csv"
+)
 ROW_LABEL = "generation intensity (g co2 eq / kwh)"
 TITLE_PREFIX = "electricity generation and ghg emission details for "
 LAST_HISTORICAL_YEAR = 2019
@@ -42,7 +44,7 @@ def _nir(raw: Path) -> dict[tuple[str, int], tuple[str, tuple[str, int]]]:
         title = next((c for r in rows[:3] for c in r if isinstance(c, str) and TITLE_PREFIX in c.lower()), None)
         if title is None:
             raise RawDataError(where, 1, None, "no 'Electricity Generation and GHG Emission Details for ...' title")
-        place = title[title.lower().index(TITLE_PREFIX) + len(TITLE_PREFIX):].strip()
+        place = title[title.lower().index(TITLE_PREFIX) + len(TITLE_PREFIX) :].strip()
         place = place[4:] if place.lower().startswith("the ") else place
         if codes.plain(place) == "canada":
             continue
@@ -50,11 +52,22 @@ def _nir(raw: Path) -> dict[tuple[str, int], tuple[str, tuple[str, int]]]:
         header_index = next((i for i, r in enumerate(rows) if any(c in (1990, "1990") for c in r)), None)
         if header_index is None:
             raise RawDataError(where, None, None, "no header row of years")
-        years = {j: int(str(c).rstrip("abcdefghijklmnopqrstuvwxyz")) for j, c in enumerate(rows[header_index])
-                 if c is not None and str(c).rstrip("abcdefghijklmnopqrstuvwxyz").isdigit()}
-        row_index = next((i for i, r in enumerate(rows)
-                          if any(isinstance(c, str) and c.lower().rstrip("abcdefghijklmnopqrstuvwxyz,").startswith(ROW_LABEL)
-                                 for c in r)), None)
+        years = {
+            j: int(str(c).rstrip("abcdefghijklmnopqrstuvwxyz"))
+            for j, c in enumerate(rows[header_index])
+            if c is not None and str(c).rstrip("abcdefghijklmnopqrstuvwxyz").isdigit()
+        }
+        row_index = next(
+            (
+                i
+                for i, r in enumerate(rows)
+                if any(
+                    isinstance(c, str) and c.lower().rstrip("abcdefghijklmnopqrstuvwxyz,").startswith(ROW_LABEL)
+                    for c in r
+                )
+            ),
+            None,
+        )
         if row_index is None:
             raise RawDataError(where, None, None, f"no row labelled {ROW_LABEL!r}")
         for j, year in years.items():
@@ -72,8 +85,14 @@ def subdivisions_yearly(raw: Path) -> tuple[list[tuple[str, ...]], list[tuple[st
     values = {key: (value, origin, "eccc-nir-2022") for key, (value, origin) in _nir(raw).items()}
     names = codes.subdivision_by_name("CA")
     region = "Region (English) / Région (anglais)"
-    for row in read_csv(raw / FOLDER / PROJECTIONS, (region,), label=f"{FOLDER}/{PROJECTIONS.rsplit('/', 1)[1]}",
-                        encoding="cp1252", skip_lines=1, allow_short=True):
+    for row in read_csv(
+        raw / FOLDER / PROJECTIONS,
+        (region,),
+        label=f"{FOLDER}/{PROJECTIONS.rsplit('/', 1)[1]}",
+        encoding="cp1252",
+        skip_lines=1,
+        allow_short=True,
+    ):
         if codes.plain(row.get(region)).startswith("notes"):
             break  # free-text notes follow the table
         if not row.complete:

@@ -21,9 +21,23 @@ def build(raw: Path) -> Table:
         subregion = row.get(ACRONYM)
         if subregion in ("U.S.", "US"):
             subregion = "US"
-        rows.append((subregion, row.get(NAME), str(YEAR), fmt(co2e * G_PER_KWH_PER_LB_PER_MWH, 3),
-                     fmt(co2 * G_PER_KWH_PER_LB_PER_MWH, 3), "direct", "egrid2022"))
+        rows.append(
+            (
+                subregion,
+                row.get(NAME),
+                str(YEAR),
+                fmt(co2e * G_PER_KWH_PER_LB_PER_MWH, 3),
+                fmt(co2 * G_PER_KWH_PER_LB_PER_MWH, 3),
+                "direct",
+                "egrid2022",
+            )
+        )
         origin.append((row.file, row.line))
-    return Table("egrid_subregions", tuple(rows), "EPA eGRID2022 subregion annual output emission rates",
-                 ("egrid2022",), {"co2e_g_per_kwh": "gCO2e/kWh (direct)", "co2_g_per_kwh": "gCO2/kWh (direct)"},
-                 tuple(origin))
+    return Table(
+        "egrid_subregions",
+        tuple(rows),
+        "EPA eGRID2022 subregion annual output emission rates",
+        ("egrid2022",),
+        {"co2e_g_per_kwh": "gCO2e/kWh (direct)", "co2_g_per_kwh": "gCO2/kWh (direct)"},
+        tuple(origin),
+    )

@@ -34,9 +34,16 @@ def build(raw: Path) -> Table:
             try:
                 hour = _hour(row.get("timestamp"))
             except ValueError as error:
-                raise row.error("timestamp", f"{row.get('timestamp')!r} is not an hourly UTC timestamp ({error})") from None
+                raise row.error(
+                    "timestamp", f"{row.get('timestamp')!r} is not an hourly UTC timestamp ({error})"
+                ) from None
             rows.append((f"US-BA-{authority}", hour, fmt(value, 3), "lifecycle", "eia930-2022"))
             origin.append((row.file, row.line))
-    return Table("grid_hourly", tuple(rows), "Hourly 2022 grid carbon intensity of 8 US balancing authorities "
-                 "(zones US-BA-<EIA code>, hour-beginning UTC)", ("eia930-2022",),
-                 {"intensity_g_per_kwh": "gCO2e/kWh (lifecycle, IPCC AR5 median factors)"}, tuple(origin))
+    return Table(
+        "grid_hourly",
+        tuple(rows),
+        "Hourly 2022 grid carbon intensity of 8 US balancing authorities (zones US-BA-<EIA code>, hour-beginning UTC)",
+        ("eia930-2022",),
+        {"intensity_g_per_kwh": "gCO2e/kWh (lifecycle, IPCC AR5 median factors)"},
+        tuple(origin),
+    )

@@ -50,8 +50,11 @@ def _year(row: RawRow) -> int:
 def countries(raw: Path) -> list[Table]:
     mapping = codes.iso3_to_iso2()
     yearly, yearly_origin = [], []
-    for row in read_csv(raw / FOLDER / "api_country_overview_yearly.csv",
-                        ("country_or_region", "country_code", "year", INTENSITY), label=f"{FOLDER}/api_country_overview_yearly.csv"):
+    for row in read_csv(
+        raw / FOLDER / "api_country_overview_yearly.csv",
+        ("country_or_region", "country_code", "year", INTENSITY),
+        label=f"{FOLDER}/api_country_overview_yearly.csv",
+    ):
         place = _country(row, mapping)
         year = _year(row)
         if place is None or year < FIRST_YEAR:
@@ -59,12 +62,24 @@ def countries(raw: Path) -> list[Table]:
         value = row.number(INTENSITY, required=False)
         if value is None:
             continue
-        yearly.append((place[0], place[1], "World" if place == WORLD else row.get("country_or_region"), str(year),
-                       fmt(value), "lifecycle", "ember-yearly"))
+        yearly.append(
+            (
+                place[0],
+                place[1],
+                "World" if place == WORLD else row.get("country_or_region"),
+                str(year),
+                fmt(value),
+                "lifecycle",
+                "ember-yearly",
+            )
+        )
         yearly_origin.append((row.file, row.line))
     monthly, monthly_origin = [], []
-    for row in read_csv(raw / FOLDER / "api_country_overview_monthly.csv",
-                        ("country_or_region", "country_code", "date", INTENSITY), label=f"{FOLDER}/api_country_overview_monthly.csv"):
+    for row in read_csv(
+        raw / FOLDER / "api_country_overview_monthly.csv",
+        ("country_or_region", "country_code", "date", INTENSITY),
+        label=f"{FOLDER}/api_country_overview_monthly.csv",
+    ):
         place = _country(row, mapping)
         if place is None:
             continue
@@ -75,10 +90,22 @@ def countries(raw: Path) -> list[Table]:
         monthly.append((place[0], str(year), str(month), fmt(value), "lifecycle", "ember-monthly"))
         monthly_origin.append((row.file, row.line))
     return [
-        Table("countries", tuple(yearly), "Yearly grid carbon intensity by country (ISO 3166-1) and the world",
-              ("ember-yearly", "iso-codes"), UNITS, tuple(yearly_origin)),
-        Table("countries_monthly", tuple(monthly), "Monthly grid carbon intensity by country and the world",
-              ("ember-monthly",), UNITS, tuple(monthly_origin)),
+        Table(
+            "countries",
+            tuple(yearly),
+            "Yearly grid carbon intensity by country (ISO 3166-1) and the world",
+            ("ember-yearly", "iso-codes"),
+            UNITS,
+            tuple(yearly_origin),
+        ),
+        Table(
+            "countries_monthly",
+            tuple(monthly),
+            "Monthly grid carbon intensity by country and the world",
+            ("ember-monthly",),
+            UNITS,
+            tuple(monthly_origin),
+        ),
     ]
 
 
@@ -117,9 +144,18 @@ def subdivisions_yearly(raw: Path) -> tuple[list[tuple[str, ...]], list[tuple[st
 
 def subdivisions_monthly(raw: Path) -> Table:
     rows, origin = [], []
-    for file, (country, source, skip) in (("api_overview_usa_monthly.csv", US), ("api_overview_ind_monthly.csv", INDIA)):
+    for file, (country, source, skip) in (
+        ("api_overview_usa_monthly.csv", US),
+        ("api_overview_ind_monthly.csv", INDIA),
+    ):
         r, o = _states(raw, file, country, source, skip, monthly=True)
         rows += r
         origin += o
-    return Table("subdivisions_monthly", tuple(rows), "Monthly grid carbon intensity of US states (+DC, PR) and "
-                 "Indian states (ISO 3166-2)", ("ember-us", "ember-in", "iso-codes"), UNITS, tuple(origin))
+    return Table(
+        "subdivisions_monthly",
+        tuple(rows),
+        "Monthly grid carbon intensity of US states (+DC, PR) and Indian states (ISO 3166-2)",
+        ("ember-us", "ember-in", "iso-codes"),
+        UNITS,
+        tuple(origin),
+    )

@@ -42,7 +42,7 @@ def url_for(dataset: Dataset, name: str) -> str:
     return f"{dataset.base_url.rstrip('/')}/{quote(name)}"
 
 
-def _download(url: str, target: Path, timeout_s: float, progress: "_Progress") -> None:
+def _download(url: str, target: Path, timeout_s: float, progress: _Progress) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
@@ -87,7 +87,9 @@ class _Progress:
         width = 24
         filled = int(width * self.done / self.files) if self.files else width
         size = f"{self.bytes / 1e6:.1f}" + (f"/{total / 1e6:.1f}" if total else "") + " MB"
-        self.stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {self.done}/{self.files} {size} {self.name[-50:]:50}")
+        self.stream.write(
+            f"\r[{'#' * filled}{' ' * (width - filled)}] {self.done}/{self.files} {size} {self.name[-50:]:50}"
+        )
         if self.done == self.files:
             self.stream.write("\n")
         self.stream.flush()

@@ -24,10 +24,10 @@ def _intensity_column(year: int) -> str:
 
 def build(raw: Path) -> Table:
     rows, origin = [], []
-    year = LAST_KNOWN_YEAR + 1
-    while (raw / FOLDER / f"{year}.csv").exists():
-        year += 1
-    for year in range(FIRST_YEAR, year):
+    end_year = LAST_KNOWN_YEAR + 1
+    while (raw / FOLDER / f"{end_year}.csv").exists():
+        end_year += 1
+    for year in range(FIRST_YEAR, end_year):
         file = f"{FOLDER}/{year}.csv"
         column = _intensity_column(year)
         for row in read_csv(raw / f"{file}", (REGION, "Location", CFE, column), label=file):
@@ -35,10 +35,18 @@ def build(raw: Path) -> Table:
             if cfe is not None and not 0 <= cfe <= 1:
                 raise RawDataError(row.file, row.line, CFE, f"{cfe} is not a fraction between 0 and 1")
             basis = "lifecycle" if year <= LAST_LIFECYCLE_YEAR else "operational"
-            rows.append(("gcp", row.get(REGION), str(year), fmt(row.number(column)), fmt(cfe), basis,
-                         "google-region-carbon"))
+            rows.append(
+                ("gcp", row.get(REGION), str(year), fmt(row.number(column)), fmt(cfe), basis, "google-region-carbon")
+            )
             origin.append((row.file, row.line))
-    return Table("cloud_region_intensity", tuple(rows), "Google's published grid carbon intensity and hourly "
-                 "carbon-free-energy share per Google Cloud region and year", ("google-region-carbon",),
-                 {"grid_intensity_g_per_kwh": "gCO2e/kWh (lifecycle 2019-2020, operational 2021+)",
-                  "cfe_fraction": "fraction 0-1"}, tuple(origin))
+    return Table(
+        "cloud_region_intensity",
+        tuple(rows),
+        "Google's published grid carbon intensity and hourly carbon-free-energy share per Google Cloud region and year",
+        ("google-region-carbon",),
+        {
+            "grid_intensity_g_per_kwh": "gCO2e/kWh (lifecycle 2019-2020, operational 2021+)",
+            "cfe_fraction": "fraction 0-1",
+        },
+        tuple(origin),
+    )

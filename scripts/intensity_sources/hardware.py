@@ -30,12 +30,24 @@ PROVIDERS = ("aws", "gcp", "azure")
 
 # CCF model-list file -> CCF architecture name (the names of output/coefficients-*-use.csv).
 MODEL_LISTS = {
-    "intel-sandybridge": "Sandy Bridge", "intel-ivybridge": "Ivy Bridge", "intel-haswell": "Haswell",
-    "intel-broadwell": "Broadwell", "intel-skylake": "Skylake", "intel-skylake-server": "Skylake",
-    "intel-skylake-client": "Skylake", "intel-coffeelake": "Coffee Lake", "intel-cascadelake": "Cascade Lake",
-    "intel-icelake": "Ice Lake", "intel-sapphirerapids": "Sapphire Rapids", "intel-emeraldrapids": "Emerald Rapids",
-    "intel-graniterapids": "Granite Rapids", "amd-epyc-gen1": "EPYC 1st Gen", "amd-epyc-gen2": "EPYC 2nd Gen",
-    "amd-epyc-gen3": "EPYC 3rd Gen", "amd-epyc-gen4": "EPYC 4th Gen", "amd-epyc-gen5": "EPYC 5th Gen",
+    "intel-sandybridge": "Sandy Bridge",
+    "intel-ivybridge": "Ivy Bridge",
+    "intel-haswell": "Haswell",
+    "intel-broadwell": "Broadwell",
+    "intel-skylake": "Skylake",
+    "intel-skylake-server": "Skylake",
+    "intel-skylake-client": "Skylake",
+    "intel-coffeelake": "Coffee Lake",
+    "intel-cascadelake": "Cascade Lake",
+    "intel-icelake": "Ice Lake",
+    "intel-sapphirerapids": "Sapphire Rapids",
+    "intel-emeraldrapids": "Emerald Rapids",
+    "intel-graniterapids": "Granite Rapids",
+    "amd-epyc-gen1": "EPYC 1st Gen",
+    "amd-epyc-gen2": "EPYC 2nd Gen",
+    "amd-epyc-gen3": "EPYC 3rd Gen",
+    "amd-epyc-gen4": "EPYC 4th Gen",
+    "amd-epyc-gen5": "EPYC 5th Gen",
 }
 
 # Old Celeron rows whose TDP range ("27.2-29.5 W") lost its dash upstream; any other bad value is an error.
@@ -66,10 +78,15 @@ def microarchitectures(raw: Path) -> Table:
         mean = [sum(t[i] for t in triples) / len(triples) for i in range(3)]
         rows.append(("any", architecture, fmt(mean[0], 6), fmt(mean[1], 6), fmt(mean[2], 6), "ccf-coefficients"))
         origin.append(("(mean of the provider rows)", 0))
-    return Table("microarchitectures", tuple(rows), "Min (idle) and max W per vCPU and GB of memory per chip by "
-                 "CPU microarchitecture, per provider's CCF table; 'any' = mean over the provider tables",
-                 ("ccf-coefficients",), {"min_w_per_vcpu": "W per vCPU (hardware thread)",
-                                         "max_w_per_vcpu": "W per vCPU", "gb_per_chip": "GB"}, tuple(origin))
+    return Table(
+        "microarchitectures",
+        tuple(rows),
+        "Min (idle) and max W per vCPU and GB of memory per chip by "
+        "CPU microarchitecture, per provider's CCF table; 'any' = mean over the provider tables",
+        ("ccf-coefficients",),
+        {"min_w_per_vcpu": "W per vCPU (hardware thread)", "max_w_per_vcpu": "W per vCPU", "gb_per_chip": "GB"},
+        tuple(origin),
+    )
 
 
 def _architecture_index(raw: Path) -> dict[tuple[str, ...], str]:
@@ -95,16 +112,19 @@ def _architecture(key: str, index: dict[tuple[str, ...], str]) -> str:
 def cpus(raw: Path) -> Table:
     index = _architecture_index(raw)
     chosen: dict[str, tuple[tuple[str, ...], tuple[str, int]]] = {}
-    for row in read_csv(raw / f"{GA}/TDP_cpu.csv", ("model", "TDP", "n_cores"), label=f"{GA}/TDP_cpu.csv",
-                        skip_lines=1):
+    for row in read_csv(
+        raw / f"{GA}/TDP_cpu.csv", ("model", "TDP", "n_cores"), label=f"{GA}/TDP_cpu.csv", skip_lines=1
+    ):
         model = row.get("model")
         tdp = row.number("TDP", required=False)
         if model == "Any" or tdp is None:
             continue
         cores = row.number("n_cores", required=False)
         key = cpu_key(model)
-        candidate = ((model, key, fmt(tdp), fmt(cores), "", _architecture(key, index), "green-algorithms"),
-                     (row.file, row.line))
+        candidate = (
+            (model, key, fmt(tdp), fmt(cores), "", _architecture(key, index), "green-algorithms"),
+            (row.file, row.line),
+        )
         if key not in chosen or model < chosen[key][0][0]:
             chosen[key] = candidate
     from_ga = set(chosen)
@@ -120,10 +140,15 @@ def cpus(raw: Path) -> Table:
         if key not in chosen or model < chosen[key][0][0]:
             chosen[key] = candidate
     rows = tuple(v[0] for v in chosen.values())
-    return Table("cpus", rows, "CPU thermal design power per chip (and cores where known) by model, keyed by "
-                 "carbon.hardware_names.cpu_key; microarchitecture from CCF's model lists",
-                 ("codecarbon-cpu", "green-algorithms", "ccf-coefficients"), {"tdp_w": "W per chip"},
-                 tuple(v[1] for v in chosen.values()))
+    return Table(
+        "cpus",
+        rows,
+        "CPU thermal design power per chip (and cores where known) by model, keyed by "
+        "carbon.hardware_names.cpu_key; microarchitecture from CCF's model lists",
+        ("codecarbon-cpu", "green-algorithms", "ccf-coefficients"),
+        {"tdp_w": "W per chip"},
+        tuple(v[1] for v in chosen.values()),
+    )
 
 
 def gpu_idle_fraction(raw: Path) -> tuple[Decimal, Decimal, Decimal]:
@@ -142,8 +167,9 @@ def gpu_idle_fraction(raw: Path) -> tuple[Decimal, Decimal, Decimal]:
 def _aliases(chosen: dict, idle_fraction: Decimal) -> None:
     """Boards under the names NVML reports (scripts/gpu_aliases.csv): either the same part as a row
     of the raw tables (its TDP and source), or a datasheet figure cited in the alias file."""
-    for row in read_csv(ALIASES, ("model", "same_as", "tdp_w", "memory_gb", "source", "note"),
-                        label="scripts/gpu_aliases.csv"):
+    for row in read_csv(
+        ALIASES, ("model", "same_as", "tdp_w", "memory_gb", "source", "note"), label="scripts/gpu_aliases.csv"
+    ):
         key = gpu_key(row.get("model"))
         if key in chosen:
             raise row.error("model", f"{row.get('model')!r} is already in the GPU tables")
@@ -155,8 +181,10 @@ def _aliases(chosen: dict, idle_fraction: Decimal) -> None:
             tdp, source = Decimal(target[0][2]), target[0][5]
         else:
             tdp, source = row.number("tdp_w"), row.get("source")
-        chosen[key] = ((row.get("model"), key, fmt(tdp), fmt(tdp * idle_fraction, 1), fmt(memory), source),
-                       (row.file, row.line))
+        chosen[key] = (
+            (row.get("model"), key, fmt(tdp), fmt(tdp * idle_fraction, 1), fmt(memory), source),
+            (row.file, row.line),
+        )
 
 
 def gpus(raw: Path) -> Table:
@@ -179,18 +207,26 @@ def gpus(raw: Path) -> Table:
             continue
         if not row.complete:
             raise row.error(None, f"row has {len(row.values)} fields, the header has {row.width} (truncated?)")
-        offer(row.get("name"), row.number("tdp_watts"), row.number("memory", required=False), "mlco2-impact",
-              (row.file, row.line))
+        offer(
+            row.get("name"),
+            row.number("tdp_watts"),
+            row.number("memory", required=False),
+            "mlco2-impact",
+            (row.file, row.line),
+        )
     for row in read_csv(raw / f"{GA}/TDP_gpu.csv", ("model", "TDP"), label=f"{GA}/TDP_gpu.csv", skip_lines=1):
         tdp = row.number("TDP", required=False)
         if row.get("model") == "Any" or tdp is None:
             continue
         offer(row.get("model"), tdp, row.number("memory", required=False), "green-algorithms", (row.file, row.line))
     _aliases(chosen, idle_fraction)
-    return Table("gpus", tuple(v[0] for v in chosen.values()),
-                 "GPU/TPU board power (TDP) by model, keyed by carbon.hardware_names.gpu_key; idle_w = TDP x "
-                 f"{fmt(idle_fraction, 4)} (median GPU idle/full-load ratio in the Teads EC2 dataset); mlco2 fixes: "
-                 "GTX 750 55 W, A100 PCIe 80GB 300 W (split from 40GB 250 W), V100-SXM2-16GB 300 W",
-                 ("mlco2-impact", "green-algorithms", "teads-ec2", "nvidia-datasheets"),
-                 {"tdp_w": "W", "idle_w": "W", "memory_gb": "GB"},
-                 tuple(v[1] for v in chosen.values()))
+    return Table(
+        "gpus",
+        tuple(v[0] for v in chosen.values()),
+        "GPU/TPU board power (TDP) by model, keyed by carbon.hardware_names.gpu_key; idle_w = TDP x "
+        f"{fmt(idle_fraction, 4)} (median GPU idle/full-load ratio in the Teads EC2 dataset); mlco2 fixes: "
+        "GTX 750 55 W, A100 PCIe 80GB 300 W (split from 40GB 250 W), V100-SXM2-16GB 300 W",
+        ("mlco2-impact", "green-algorithms", "teads-ec2", "nvidia-datasheets"),
+        {"tdp_w": "W", "idle_w": "W", "memory_gb": "GB"},
+        tuple(v[1] for v in chosen.values()),
+    )

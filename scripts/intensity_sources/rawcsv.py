@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Iterator
 
 
 class RawDataError(ValueError):
@@ -41,12 +41,14 @@ class RawRow:
         return RawDataError(self.file, self.line, column, message)
 
     def number(self, column: str, *, required: bool = True, decimal_comma: bool = False) -> Decimal | None:
-        return parse_number(self.get(column), self.file, self.line, column, required=required,
-                            decimal_comma=decimal_comma)
+        return parse_number(
+            self.get(column), self.file, self.line, column, required=required, decimal_comma=decimal_comma
+        )
 
 
-def parse_number(text: str, file: str, line: int | None, column: str, *, required: bool = True,
-                 decimal_comma: bool = False) -> Decimal | None:
+def parse_number(
+    text: str, file: str, line: int | None, column: str, *, required: bool = True, decimal_comma: bool = False
+) -> Decimal | None:
     text = text.strip()
     if text.lower() in ("", "nan", "none", "null", "-", "–", "unk"):
         if required:
@@ -70,8 +72,15 @@ def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
         raise RawDataError(str(path), None, None, f"not {encoding} text: {error}") from None
 
 
-def read_csv(path: Path, required: tuple[str, ...], *, label: str | None = None, encoding: str = "utf-8-sig",
-             skip_lines: int = 0, allow_short: bool = False) -> Iterator[RawRow]:
+def read_csv(
+    path: Path,
+    required: tuple[str, ...],
+    *,
+    label: str | None = None,
+    encoding: str = "utf-8-sig",
+    skip_lines: int = 0,
+    allow_short: bool = False,
+) -> Iterator[RawRow]:
     """Rows of a CSV whose header must contain `required`; a short row (a truncated file) is an error,
     not padding, unless `allow_short` (a source known to omit trailing empty fields)."""
     name = label or path.name
@@ -86,8 +95,9 @@ def read_csv(path: Path, required: tuple[str, ...], *, label: str | None = None,
         raise RawDataError(name, 1 + skip_lines, None, "file is empty (no header)") from None
     missing = [c for c in required if c not in header]
     if missing:
-        raise RawDataError(name, 1 + skip_lines, missing[0],
-                           f"header lacks column(s) {', '.join(map(repr, missing))}; found {header}")
+        raise RawDataError(
+            name, 1 + skip_lines, missing[0], f"header lacks column(s) {', '.join(map(repr, missing))}; found {header}"
+        )
     width = len(header)
     needed = width if not allow_short else (max(header.index(c) for c in required) + 1 if required else 0)
     for cells in reader:

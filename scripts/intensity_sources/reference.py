@@ -35,15 +35,23 @@ GA_EQUIVALENTS = {
 
 
 def _curated(kind: str) -> list[RawRow]:
-    return [row for row in read_csv(CURATED, ("table", "name", "year", "value", "value_low", "value_high", "unit",
-                                              "source", "note"), label="scripts/reference_values.csv")
-            if row.get("table") == kind]
+    return [
+        row
+        for row in read_csv(
+            CURATED,
+            ("table", "name", "year", "value", "value_low", "value_high", "unit", "source", "note"),
+            label="scripts/reference_values.csv",
+        )
+        if row.get("table") == kind
+    ]
 
 
 def region_pues() -> dict[str, tuple[str, str, str]]:
     """'provider:region' -> (pue, year, source) from the curated list."""
-    return {row.get("name"): (fmt(row.number("value")), row.get("year"), row.get("source"))
-            for row in _curated("region_pue")}
+    return {
+        row.get("name"): (fmt(row.number("value")), row.get("year"), row.get("source"))
+        for row in _curated("region_pue")
+    }
 
 
 def pue(raw: Path) -> Table:
@@ -55,14 +63,21 @@ def pue(raw: Path) -> Table:
         scope = "default" if row.get("name") in ("onprem", "unknown") else "fleet"
         rows.append((row.get("name"), row.get("year"), fmt(value), scope, row.get("source")))
         origin.append((row.file, row.line))
-    for row in read_csv(raw / f"{GA}/defaults_PUE.csv", ("provider", "PUE", "source"), label=f"{GA}/defaults_PUE.csv",
-                        skip_lines=1):
+    for row in read_csv(
+        raw / f"{GA}/defaults_PUE.csv", ("provider", "PUE", "source"), label=f"{GA}/defaults_PUE.csv", skip_lines=1
+    ):
         if row.get("provider") == "Unknown":
             rows.append(("unknown", str(UNKNOWN_PUE_YEAR), fmt(row.number("PUE")), "default", "green-algorithms"))
             origin.append((row.file, row.line))
-    return Table("pue", tuple(rows), "Data-centre PUE by provider and year (provider-reported fleet figures where "
-                 "published), the industry average for an unknown data centre and the on-premises default",
-                 tuple(sorted({r[4] for r in rows})), {"pue": "ratio (total facility / IT energy)"}, tuple(origin))
+    return Table(
+        "pue",
+        tuple(rows),
+        "Data-centre PUE by provider and year (provider-reported fleet figures where "
+        "published), the industry average for an unknown data centre and the on-premises default",
+        tuple(sorted({r[4] for r in rows})),
+        {"pue": "ratio (total facility / IT energy)"},
+        tuple(origin),
+    )
 
 
 def _ga_reference(raw: Path) -> dict[str, RawRow]:
@@ -81,25 +96,52 @@ def _ga_any(raw: Path, name: str, column: str) -> Decimal:
 def constants(raw: Path) -> Table:
     rows, origin = [], []
     for row in _curated("constants"):
-        rows.append((row.get("name"), fmt(row.number("value")), fmt(row.number("value_low", required=False)),
-                     fmt(row.number("value_high", required=False)), row.get("unit"), row.get("source")))
+        rows.append(
+            (
+                row.get("name"),
+                fmt(row.number("value")),
+                fmt(row.number("value_low", required=False)),
+                fmt(row.number("value_high", required=False)),
+                row.get("unit"),
+                row.get("source"),
+            )
+        )
         origin.append((row.file, row.line))
     idle, idle_low, idle_high = hardware.gpu_idle_fraction(raw)
     rows += [
-        ("default_cpu_w_per_core", fmt(_ga_any(raw, "TDP_cpu.csv", "TDP_per_core")), "", "", "W per core",
-         "green-algorithms"),
+        (
+            "default_cpu_w_per_core",
+            fmt(_ga_any(raw, "TDP_cpu.csv", "TDP_per_core")),
+            "",
+            "",
+            "W per core",
+            "green-algorithms",
+        ),
         ("default_gpu_tdp_w", fmt(_ga_any(raw, "TDP_gpu.csv", "TDP_per_core")), "", "", "W", "green-algorithms"),
-        ("default_gpu_idle_fraction", fmt(idle, 4), fmt(idle_low, 4), fmt(idle_high, 4), "fraction of TDP",
-         "teads-ec2"),
+        (
+            "default_gpu_idle_fraction",
+            fmt(idle, 4),
+            fmt(idle_low, 4),
+            fmt(idle_high, 4),
+            "fraction of TDP",
+            "teads-ec2",
+        ),
     ]
     origin += [(f"{GA}/TDP_cpu.csv", 0), (f"{GA}/TDP_gpu.csv", 0), (hardware.TEADS, 0)]
     memory = _ga_reference(raw).get("memoryPower")
     if memory is not None:
-        rows.append(("memory_w_per_gb_green_algorithms", fmt(memory.number("value")), "", "", "W/GB",
-                     "green-algorithms"))
+        rows.append(
+            ("memory_w_per_gb_green_algorithms", fmt(memory.number("value")), "", "", "W/GB", "green-algorithms")
+        )
         origin.append((memory.file, memory.line))
-    return Table("constants", tuple(rows), "Named model constants with low/high where sources disagree",
-                 tuple(sorted({r[5] for r in rows})), {"value": "see the unit column"}, tuple(origin))
+    return Table(
+        "constants",
+        tuple(rows),
+        "Named model constants with low/high where sources disagree",
+        tuple(sorted({r[5] for r in rows})),
+        {"value": "see the unit column"},
+        tuple(origin),
+    )
 
 
 def equivalents(raw: Path) -> Table:
@@ -114,6 +156,11 @@ def equivalents(raw: Path) -> Table:
     for row in _curated("equivalents"):
         rows.append((row.get("name"), fmt(row.number("value")), row.get("unit"), row.get("year"), row.get("source")))
         origin.append((row.file, row.line))
-    return Table("equivalents", tuple(rows), "Everyday equivalents for reports (car km, household days, phone "
-                 "charges, TV hours...)", tuple(sorted({r[4] for r in rows})), {"value": "see the unit column"},
-                 tuple(origin))
+    return Table(
+        "equivalents",
+        tuple(rows),
+        "Everyday equivalents for reports (car km, household days, phone charges, TV hours...)",
+        tuple(sorted({r[4] for r in rows})),
+        {"value": "see the unit column"},
+        tuple(origin),
+    )

@@ -57,8 +57,11 @@ def build(raw: Path, pue_table: Table, subdivision_codes: set[str]) -> Table:
         if scope == "fleet" and (provider not in fleet or int(year) > int(fleet[provider][1])):
             fleet[provider] = (value, year, source)
     rows, origin = [], []
-    for row in read_csv(CATALOG, ("provider", "region", "location_name", "country_iso2", "subdivision_iso3166_2",
-                                  "citation"), label="scripts/region_catalog.csv"):
+    for row in read_csv(
+        CATALOG,
+        ("provider", "region", "location_name", "country_iso2", "subdivision_iso3166_2", "citation"),
+        label="scripts/region_catalog.csv",
+    ):
         provider, region = row.get("provider"), row.get("region")
         code = f"{provider}:{region}"
         subdivision = row.get("subdivision_iso3166_2")
@@ -74,11 +77,16 @@ def build(raw: Path, pue_table: Table, subdivision_codes: set[str]) -> Table:
             pue = (value, "fleet", year, source)
         else:
             raise row.error("provider", f"no PUE for provider {provider!r}")
-        rows.append((provider, region, row.get("location_name"), row.get("country_iso2"), subdivision, lat, lon, zone,
-                     *pue))
+        rows.append(
+            (provider, region, row.get("location_name"), row.get("country_iso2"), subdivision, lat, lon, zone, *pue)
+        )
         origin.append((row.file, row.line))
-    return Table("cloud_regions", tuple(rows), "Public AWS, Google Cloud and Azure regions with location, ISO codes, "
-                 "coordinates (Azure), the grid zone used for intensity, and PUE",
-                 ("provider-docs", "carbon-aware-sdk", "ccf-app", "green-algorithms", "aws-pue", "dcd-pue-2024"),
-                 {"latitude": "decimal degrees (WGS84)", "longitude": "decimal degrees (WGS84)",
-                  "pue": "ratio"}, tuple(origin))
+    return Table(
+        "cloud_regions",
+        tuple(rows),
+        "Public AWS, Google Cloud and Azure regions with location, ISO codes, "
+        "coordinates (Azure), the grid zone used for intensity, and PUE",
+        ("provider-docs", "carbon-aware-sdk", "ccf-app", "green-algorithms", "aws-pue", "dcd-pue-2024"),
+        {"latitude": "decimal degrees (WGS84)", "longitude": "decimal degrees (WGS84)", "pue": "ratio"},
+        tuple(origin),
+    )

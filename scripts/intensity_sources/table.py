@@ -8,26 +8,65 @@ from dataclasses import dataclass, field
 
 # The contract of docs/data-schema.md: table -> (columns, key columns, intensity columns in g/kWh).
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "countries": (("iso2", "iso3", "name", "year", "intensity_g_per_kwh", "basis", "source"),
-                  ("iso2", "year"), ("intensity_g_per_kwh",)),
-    "countries_monthly": (("iso2", "year", "month", "intensity_g_per_kwh", "basis", "source"),
-                          ("iso2", "year", "month"), ("intensity_g_per_kwh",)),
-    "subdivisions": (("iso3166_2", "country_iso2", "name", "year", "intensity_g_per_kwh", "basis", "source"),
-                     ("iso3166_2", "year"), ("intensity_g_per_kwh",)),
-    "subdivisions_monthly": (("iso3166_2", "year", "month", "intensity_g_per_kwh", "basis", "source"),
-                             ("iso3166_2", "year", "month"), ("intensity_g_per_kwh",)),
-    "grid_hourly": (("zone", "timestamp_utc", "intensity_g_per_kwh", "basis", "source"),
-                    ("zone", "timestamp_utc"), ("intensity_g_per_kwh",)),
-    "egrid_subregions": (("subregion", "name", "year", "co2e_g_per_kwh", "co2_g_per_kwh", "basis", "source"),
-                         ("subregion", "year"), ("co2e_g_per_kwh", "co2_g_per_kwh")),
-    "cloud_regions": (("provider", "region", "location_name", "country_iso2", "subdivision_iso3166_2", "latitude",
-                       "longitude", "zone", "pue", "pue_scope", "pue_year", "pue_source"),
-                      ("provider", "region"), ()),
-    "cloud_region_intensity": (("provider", "region", "year", "grid_intensity_g_per_kwh", "cfe_fraction", "basis",
-                                "source"), ("provider", "region", "year"), ("grid_intensity_g_per_kwh",)),
+    "countries": (
+        ("iso2", "iso3", "name", "year", "intensity_g_per_kwh", "basis", "source"),
+        ("iso2", "year"),
+        ("intensity_g_per_kwh",),
+    ),
+    "countries_monthly": (
+        ("iso2", "year", "month", "intensity_g_per_kwh", "basis", "source"),
+        ("iso2", "year", "month"),
+        ("intensity_g_per_kwh",),
+    ),
+    "subdivisions": (
+        ("iso3166_2", "country_iso2", "name", "year", "intensity_g_per_kwh", "basis", "source"),
+        ("iso3166_2", "year"),
+        ("intensity_g_per_kwh",),
+    ),
+    "subdivisions_monthly": (
+        ("iso3166_2", "year", "month", "intensity_g_per_kwh", "basis", "source"),
+        ("iso3166_2", "year", "month"),
+        ("intensity_g_per_kwh",),
+    ),
+    "grid_hourly": (
+        ("zone", "timestamp_utc", "intensity_g_per_kwh", "basis", "source"),
+        ("zone", "timestamp_utc"),
+        ("intensity_g_per_kwh",),
+    ),
+    "egrid_subregions": (
+        ("subregion", "name", "year", "co2e_g_per_kwh", "co2_g_per_kwh", "basis", "source"),
+        ("subregion", "year"),
+        ("co2e_g_per_kwh", "co2_g_per_kwh"),
+    ),
+    "cloud_regions": (
+        (
+            "provider",
+            "region",
+            "location_name",
+            "country_iso2",
+            "subdivision_iso3166_2",
+            "latitude",
+            "longitude",
+            "zone",
+            "pue",
+            "pue_scope",
+            "pue_year",
+            "pue_source",
+        ),
+        ("provider", "region"),
+        (),
+    ),
+    "cloud_region_intensity": (
+        ("provider", "region", "year", "grid_intensity_g_per_kwh", "cfe_fraction", "basis", "source"),
+        ("provider", "region", "year"),
+        ("grid_intensity_g_per_kwh",),
+    ),
     "cpus": (("model", "key", "tdp_w", "cores", "threads", "microarchitecture", "source"), ("key",), ()),
-    "microarchitectures": (("provider", "microarchitecture", "min_w_per_vcpu", "max_w_per_vcpu", "gb_per_chip",
-                            "source"), ("provider", "microarchitecture"), ()),
+    "microarchitectures": (
+        ("provider", "microarchitecture", "min_w_per_vcpu", "max_w_per_vcpu", "gb_per_chip", "source"),
+        ("provider", "microarchitecture"),
+        (),
+    ),
     "gpus": (("model", "key", "tdp_w", "idle_w", "memory_gb", "source"), ("key",), ()),
     "pue": (("provider", "year", "pue", "scope", "source"), ("provider", "year"), ()),
     "equivalents": (("name", "value", "unit", "year", "source"), ("name",), ()),
@@ -54,13 +93,12 @@ class Table:
     def file(self) -> str:
         return f"{self.name}.csv"
 
-    def sorted(self) -> "Table":
+    def sorted(self) -> Table:
         """Rows in key order (numbers compared as numbers), so that output never depends on input order."""
         keys = [self.columns.index(k) for k in SCHEMA[self.name][1]]
         order = sorted(range(len(self.rows)), key=lambda i: tuple(_sort_key(self.rows[i][k]) for k in keys))
         origin = tuple(self.origin[i] for i in order) if self.origin else ()
-        return Table(self.name, tuple(self.rows[i] for i in order), self.description, self.sources, self.units,
-                     origin)
+        return Table(self.name, tuple(self.rows[i] for i in order), self.description, self.sources, self.units, origin)
 
     def render(self) -> bytes:
         handle = io.StringIO()

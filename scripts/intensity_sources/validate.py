@@ -15,8 +15,14 @@ from .table import SCHEMA, Table
 MAX_INTENSITY = 2000.0
 BASES = {"lifecycle", "operational", "direct"}
 PROVIDERS = {"aws", "gcp", "azure"}
-REQUIRED_CONSTANTS = {"memory_w_per_gb", "default_cpu_w_per_core", "default_gpu_tdp_w", "default_gpu_idle_fraction",
-                      "default_min_w_per_vcpu", "default_max_w_per_vcpu"}
+REQUIRED_CONSTANTS = {
+    "memory_w_per_gb",
+    "default_cpu_w_per_core",
+    "default_gpu_tdp_w",
+    "default_gpu_idle_fraction",
+    "default_min_w_per_vcpu",
+    "default_max_w_per_vcpu",
+}
 REQUIRED_EQUIVALENTS = {"car_g_co2e_per_km", "tv_kwh_per_hour", "us_household_kwh_per_day", "smartphone_charge_kwh"}
 
 
@@ -110,11 +116,14 @@ def check(tables: list[Table]) -> None:
         _check_rows(table)
     zones = {r[0] for r in by_name["countries"].rows} | {r[0] for r in by_name["subdivisions"].rows}
     regions = by_name["cloud_regions"]
-    for index, cells in enumerate(regions.rows):
+    for index in range(len(regions.rows)):
         row = _Row(regions, index)
         if row.values["zone"] not in zones:
-            raise row.error("zone", f"zone {row.values['zone']!r} of {row.values['provider']}:{row.values['region']} "
-                                    "has no country or subdivision intensity")
+            raise row.error(
+                "zone",
+                f"zone {row.values['zone']!r} of {row.values['provider']}:{row.values['region']} "
+                "has no country or subdivision intensity",
+            )
     known = {(r[0], r[1]) for r in regions.rows}
     published = by_name["cloud_region_intensity"]
     for index, cells in enumerate(published.rows):

@@ -30,7 +30,9 @@ def normalise(frame: Any, lines: Any) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
 
-    frame = frame.rename(columns={c: ALIASES.get(str(c).strip().lower(), str(c).strip().lower()) for c in frame.columns})
+    frame = frame.rename(
+        columns={c: ALIASES.get(str(c).strip().lower(), str(c).strip().lower()) for c in frame.columns}
+    )
     frame = frame.loc[:, ~frame.columns.duplicated()]
     frame["line"] = np.asarray(lines, dtype=np.int64)
     raw_start = frame["start"] if "start" in frame else pd.Series([None] * len(frame), index=frame.index)
@@ -125,6 +127,3 @@ def read_jsonl(path: str | Path) -> ReadResult:
     if bad:
         rejects = pd.concat([rejects, pd.DataFrame(bad, columns=list(rejects.columns))], ignore_index=True)
     return ReadResult(jobs, rejects.sort_values("line", kind="stable").reset_index(drop=True), str(path))
-
-
-

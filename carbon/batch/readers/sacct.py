@@ -23,9 +23,32 @@ from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_fram
 
 # The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
 DEFAULT_FIELDS = (
-    "State", "JobID", "ReqCPUS", "ReqMem", "ReqNodes", "Constraints", "Submit", "Eligible", "Start", "Elapsed",
-    "Suspended", "End", "ExitCode", "DerivedExitCode", "AllocNodes", "NCPUS", "MaxDiskRead", "MaxDiskWrite",
-    "MaxPages", "MaxRSS", "MaxVMSize", "CPUTime", "UserCPU", "SystemCPU", "TotalCPU", "Partition",
+    "State",
+    "JobID",
+    "ReqCPUS",
+    "ReqMem",
+    "ReqNodes",
+    "Constraints",
+    "Submit",
+    "Eligible",
+    "Start",
+    "Elapsed",
+    "Suspended",
+    "End",
+    "ExitCode",
+    "DerivedExitCode",
+    "AllocNodes",
+    "NCPUS",
+    "MaxDiskRead",
+    "MaxDiskWrite",
+    "MaxPages",
+    "MaxRSS",
+    "MaxVMSize",
+    "CPUTime",
+    "UserCPU",
+    "SystemCPU",
+    "TotalCPU",
+    "Partition",
 )
 _DEFAULT_MIN_FIELDS = 25
 
@@ -45,8 +68,12 @@ def _strings(values: Any) -> Any:
         return values.cast(pa.string())
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.ArrowDtype):
         return pa.array(values.array).cast(pa.string())
-    return pa.array(pd.Series(values, dtype=object).astype(object).where(pd.notna(values), None) if isinstance(values, pd.Series)
-                    else list(values), type=pa.string())
+    return pa.array(
+        pd.Series(values, dtype=object).astype(object).where(pd.notna(values), None)
+        if isinstance(values, pd.Series)
+        else list(values),
+        type=pa.string(),
+    )
 
 
 def _arrow_series(array: Any, index: Any) -> Any:
@@ -92,7 +119,6 @@ def _per_distinct(values: Any, parse: Any) -> Any:
     A log's durations, sizes, states and TRES strings repeat (a million jobs hold a few
     thousand distinct elapsed times): parsing the dictionary instead of every row makes the
     regular-expression kernels cost next to nothing."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -124,8 +150,13 @@ def _parse_duration_s(strings: Any) -> Any:
     import pyarrow.compute as pc
 
     parts = pc.extract_regex(strings, _DURATION)
-    days, hours = np.nan_to_num(_numbers(pc.struct_field(parts, "d"))), np.nan_to_num(_numbers(pc.struct_field(parts, "h")))
-    return days * 86400 + hours * 3600 + _numbers(pc.struct_field(parts, "m")) * 60 + _numbers(pc.struct_field(parts, "s"))
+    days, hours = (
+        np.nan_to_num(_numbers(pc.struct_field(parts, "d"))),
+        np.nan_to_num(_numbers(pc.struct_field(parts, "h"))),
+    )
+    return (
+        days * 86400 + hours * 3600 + _numbers(pc.struct_field(parts, "m")) * 60 + _numbers(pc.struct_field(parts, "s"))
+    )
 
 
 def parse_memory_gb(values: Any) -> tuple[Any, Any]:
@@ -169,7 +200,9 @@ def _times(values: Any) -> Any:
     import pyarrow.compute as pc
 
     parsed = pc.strptime(pc.fill_null(_strings(values), ""), format=_TIME_FORMAT, unit="s", error_is_null=True)
-    return pd.Series(pd.to_datetime(parsed.to_numpy(zero_copy_only=False)), index=getattr(values, "index", None)).dt.tz_localize("UTC")
+    return pd.Series(
+        pd.to_datetime(parsed.to_numpy(zero_copy_only=False)), index=getattr(values, "index", None)
+    ).dt.tz_localize("UTC")
 
 
 def _text_array(data: bytes) -> Any:
@@ -210,8 +243,10 @@ def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, list[s
     width = len(names)
     counts = pc.count_substring(lines, "|").to_numpy(zero_copy_only=False)[data] + 1
     good = (counts >= min_fields) & (counts <= width)
-    rejects = [(int(i) + 1, f"malformed line: {int(c)} fields, expected {width}", lines[int(i)].as_py())
-               for i, c in zip(data[~good], counts[~good])]
+    rejects = [
+        (int(i) + 1, f"malformed line: {int(c)} fields, expected {width}", lines[int(i)].as_py())
+        for i, c in zip(data[~good], counts[~good])
+    ]
     kept_index = data[good]
     kept = pc.take(lines, pa.array(kept_index))
     del lines
@@ -252,8 +287,14 @@ def _shape(chunks: Any) -> _Shape:
         newlines += chunk.count(b"\n")
         previous = chunk
     lines = head.split(b"\n", 2)
-    return _Shape(lines[0], lines[1] if len(lines) > 1 else b"", has_cr, has_comment, newlines,
-                  newlines > 0 and previous.endswith(b"\n"))
+    return _Shape(
+        lines[0],
+        lines[1] if len(lines) > 1 else b"",
+        has_cr,
+        has_comment,
+        newlines,
+        newlines > 0 and previous.endswith(b"\n"),
+    )
 
 
 def _file_chunks(path: str | Path, size: int = 2**26) -> Any:
@@ -262,8 +303,9 @@ def _file_chunks(path: str | Path, size: int = 2**26) -> Any:
             yield chunk
 
 
-def _regular_table(data: bytes | None, fields: Sequence[str] | None, wanted: Sequence[str],
-                   path: str | Path | None = None) -> Any:
+def _regular_table(
+    data: bytes | None, fields: Sequence[str] | None, wanted: Sequence[str], path: str | Path | None = None
+) -> Any:
     """The usual log, read by Arrow's multi-threaded CSV parser: (table of the wanted fields as
     raw string columns `f<position>`, line numbers, names, width), or None when the file is not
     regular: every line a record with the same number of fields, no header past the first
@@ -297,11 +339,21 @@ def _regular_table(data: bytes | None, fields: Sequence[str] | None, wanted: Seq
             pa.py_buffer(data) if data is not None else str(path),  # a path is read in blocks, never whole
             read_options=csv.ReadOptions(autogenerate_column_names=True, skip_rows=1 if header else 0),
             # A line with another number of fields is an error (ArrowInvalid): that file is not regular.
-            parse_options=csv.ParseOptions(delimiter="|", quote_char=False, escape_char=False, double_quote=False,
-                                           newlines_in_values=False, ignore_empty_lines=True),
-            convert_options=csv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(count)},
-                                               include_columns=[f"f{i}" for i in columns],
-                                               strings_can_be_null=False, quoted_strings_can_be_null=False))
+            parse_options=csv.ParseOptions(
+                delimiter="|",
+                quote_char=False,
+                escape_char=False,
+                double_quote=False,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+            ),
+            convert_options=csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(count)},
+                include_columns=[f"f{i}" for i in columns],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     first_number = 2 if header else 1
@@ -324,7 +376,7 @@ def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
     ends = np.concatenate([ends, [len(data)]])
     texts = []
     for number in numbers.tolist():
-        text = data[starts[number - 1]:ends[number - 1]].decode("utf-8", errors="replace")
+        text = data[starts[number - 1] : ends[number - 1]].decode("utf-8", errors="replace")
         texts.append(text + "|" * max(0, width - text.count("|") - 1))
     return texts
 
@@ -344,24 +396,50 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
     present = [name for name in wanted if name in positions]
     if isinstance(lines, pa.Table):
         # Fields past the file's last one are empty, as `_split_lines` pads them.
-        columns = {name: pd.arrays.ArrowExtensionArray(
-            pc.utf8_trim_whitespace(lines[f"f{positions[name]}"]) if f"f{positions[name]}" in lines.column_names
-            else pa.nulls(lines.num_rows, pa.string()).fill_null("")) for name in present}
+        columns = {
+            name: pd.arrays.ArrowExtensionArray(
+                pc.utf8_trim_whitespace(lines[f"f{positions[name]}"])
+                if f"f{positions[name]}" in lines.column_names
+                else pa.nulls(lines.num_rows, pa.string()).fill_null("")
+            )
+            for name in present
+        }
         columns["_line"] = numbers
         return pd.DataFrame(columns)
     last = max((positions[name] for name in present), default=0)
     parts = pc.split_pattern(lines, "|", max_splits=last + 1)
     # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
-    columns = {name: pd.arrays.ArrowExtensionArray(pc.utf8_trim_whitespace(pc.list_element(parts, positions[name])))
-               for name in present}
+    columns = {
+        name: pd.arrays.ArrowExtensionArray(pc.utf8_trim_whitespace(pc.list_element(parts, positions[name])))
+        for name in present
+    }
     columns["_line"] = numbers
     columns["_text"] = pd.arrays.ArrowExtensionArray(lines)
     return pd.DataFrame(columns)
 
 
-_JOB_FIELDS = ("JobID", "State", "Start", "End", "Elapsed", "NCPUS", "AllocCPUS", "ReqCPUS", "AllocNodes", "ReqNodes",
-               "ReqMem", "AllocTRES", "TotalCPU", "ConsumedEnergyRaw", "Constraints", "Features", "Partition", "User",
-               "Account", "WCKey")
+_JOB_FIELDS = (
+    "JobID",
+    "State",
+    "Start",
+    "End",
+    "Elapsed",
+    "NCPUS",
+    "AllocCPUS",
+    "ReqCPUS",
+    "AllocNodes",
+    "ReqNodes",
+    "ReqMem",
+    "AllocTRES",
+    "TotalCPU",
+    "ConsumedEnergyRaw",
+    "Constraints",
+    "Features",
+    "Partition",
+    "User",
+    "Account",
+    "WCKey",
+)
 _STEP_FIELDS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw")
 
 
@@ -403,18 +481,23 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     is_step = pc.match_substring(pa.array(job_id.array), ".").to_numpy(zero_copy_only=False)
     bad_id = pc.equal(key_array, "").to_numpy(zero_copy_only=False)
     if bad_id.any():
-        rejected.append(rejects_frame(numbers[bad_id], "malformed line: empty JobID",
-                                      line_texts(numbers[bad_id]) if isinstance(kept, pa.Table)
-                                      else pc.filter(kept, pa.array(bad_id))))
+        rejected.append(
+            rejects_frame(
+                numbers[bad_id],
+                "malformed line: empty JobID",
+                line_texts(numbers[bad_id]) if isinstance(kept, pa.Table) else pc.filter(kept, pa.array(bad_id)),
+            )
+        )
 
     def part(lines: Any, mask: Any, wanted: Sequence[str]) -> Any:
         selected = pa.array(mask)
         if isinstance(lines, pa.Table):  # filter only the fields this part reads
             positions = _positions(names)
-            lines = lines.select(sorted({f"f{positions[name]}" for name in wanted if name in positions}
-                                        & set(lines.column_names)))
+            lines = lines.select(
+                sorted({f"f{positions[name]}" for name in wanted if name in positions} & set(lines.column_names))
+            )
         frame = _fields(pc.filter(lines, selected), numbers[mask], names, wanted)
-        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key_array, selected))
+        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key_array, selected))  # noqa: F821 (closure; freed by a later del)
         return frame
 
     jobs = part(kept, ~is_step & ~bad_id, _JOB_FIELDS)
@@ -429,13 +512,17 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     del job_keys
     orphan = job_of < 0
     if orphan.any():
-        rejected.append(rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", texts(steps, orphan)))
+        rejected.append(
+            rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", texts(steps, orphan))
+        )
     steps, job_of = steps[~orphan], job_of[~orphan]
 
     def column(frame: Any, name: str) -> Any:
         if name in frame:
             return frame[name]
-        return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index)
+        return pd.Series(
+            pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index
+        )
 
     # Steps add what the job line lacks: peak memory, CPU time, measured energy.
     folded = pd.DataFrame({"_job": job_of})
@@ -443,16 +530,19 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     folded["cpu_s"] = parse_duration_s(column(steps, "TotalCPU"))
     folded["energy_j"] = _floats(column(steps, "ConsumedEnergyRaw"))
     del steps
-    by_job = folded.groupby("_job", sort=False).agg(rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"),
-                                                   energy_j=("energy_j", "max"))
+    by_job = folded.groupby("_job", sort=False).agg(
+        rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"), energy_j=("energy_j", "max")
+    )
     by_job["cpu_s"] = by_job["cpu_s"].where(by_job["cpu_s"] > 0)
 
     start = _times(column(jobs, "Start"))
     end = _times(column(jobs, "End"))
     elapsed_s = parse_duration_s(column(jobs, "Elapsed"))
     state_text = column(jobs, "State")  # fields come trimmed
-    state = _arrow_series(_per_distinct(state_text, lambda texts: pc.utf8_upper(pc.replace_substring_regex(texts, r" .*$", ""))),
-                          state_text.index)
+    state = _arrow_series(
+        _per_distinct(state_text, lambda texts: pc.utf8_upper(pc.replace_substring_regex(texts, r" .*$", ""))),
+        state_text.index,
+    )
     # A running job has no end yet: it has used start + elapsed so far.
     end = end.where(end.notna(), start + pd.to_timedelta(elapsed_s, unit="s"))
     start_text = column(jobs, "Start")
@@ -492,26 +582,29 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     constraints = column(jobs, "Constraints")
     if "Constraints" not in jobs and "Features" in jobs:
         constraints = jobs["Features"]
-    table = pd.DataFrame({
-        "line": jobs["_line"].to_numpy(),
-        "job_id": pd.arrays.ArrowExtensionArray(_strings(jobs["JobID"])),
-        "start": start.array,
-        "end": end.array,
-        "hardware": _optional_texts(constraints),
-        "partition": _optional_texts(column(jobs, "Partition")),
-        "cpus": cpus,
-        "cpu_time_s": cpu_s,
-        "cpu_util": util,
-        "memory_gb": memory,
-        "memory_used_gb": extra["rss_gb"].to_numpy(),
-        "gpus": gpus,
-        "gpu_model": gpu_model,
-        "measured_kwh": np.where(energy_j > 0, energy_j / 3.6e6, np.nan),
-        "state": pd.arrays.ArrowExtensionArray(_strings(state)),
-        "user": _optional_texts(column(jobs, "User")),
-        "account": _optional_texts(column(jobs, "Account")),
-        "project": _optional_texts(column(jobs, "WCKey")),
-    }, copy=False)
+    table = pd.DataFrame(
+        {
+            "line": jobs["_line"].to_numpy(),
+            "job_id": pd.arrays.ArrowExtensionArray(_strings(jobs["JobID"])),
+            "start": start.array,
+            "end": end.array,
+            "hardware": _optional_texts(constraints),
+            "partition": _optional_texts(column(jobs, "Partition")),
+            "cpus": cpus,
+            "cpu_time_s": cpu_s,
+            "cpu_util": util,
+            "memory_gb": memory,
+            "memory_used_gb": extra["rss_gb"].to_numpy(),
+            "gpus": gpus,
+            "gpu_model": gpu_model,
+            "measured_kwh": np.where(energy_j > 0, energy_j / 3.6e6, np.nan),
+            "state": pd.arrays.ArrowExtensionArray(_strings(state)),
+            "user": _optional_texts(column(jobs, "User")),
+            "account": _optional_texts(column(jobs, "Account")),
+            "project": _optional_texts(column(jobs, "WCKey")),
+        },
+        copy=False,
+    )
     table["start"] = pd.to_datetime(table["start"], utc=True)
     table["end"] = pd.to_datetime(table["end"], utc=True)
     rejects = pd.concat(rejected, ignore_index=True) if rejected else empty_rejects()
