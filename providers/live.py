@@ -55,7 +55,7 @@ def aws_instance_type(
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
         raise LiveLookupUnavailable(
-            "boto3 is not installed (pip install 'carbon[aws]'); cannot look up the type live"
+            "boto3 is not installed (pip install 'carbon-ledger[aws]'); cannot look up the type live"
         ) from None
     session = boto3.session.Session(region_name=region or None)
     if session.get_credentials() is None:
@@ -103,7 +103,9 @@ def gcp_machine_type(
         from google.api_core import exceptions as api_exceptions
         from google.cloud import compute_v1
     except ImportError:
-        raise LiveLookupUnavailable("google-cloud-compute is not installed (pip install 'carbon[gcp]')") from None
+        raise LiveLookupUnavailable(
+            "google-cloud-compute is not installed (pip install 'carbon-ledger[gcp]')"
+        ) from None
     try:
         google.auth.default()
     except Exception as error:  # google.auth raises DefaultCredentialsError and transport errors
@@ -146,7 +148,7 @@ def azure_vm_size(
         from azure.mgmt.compute import ComputeManagementClient
     except ImportError:
         raise LiveLookupUnavailable(
-            "azure-mgmt-compute/azure-identity are not installed (pip install 'carbon[azure]')"
+            "azure-mgmt-compute/azure-identity are not installed (pip install 'carbon-ledger[azure]')"
         ) from None
 
     # A sovereign cloud, a proxy (and the tests' double) is named by CARBON_AZURE_MANAGEMENT_ENDPOINT.
