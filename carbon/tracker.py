@@ -28,11 +28,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from carbon.errors import UserInputError
 from carbon.meters.base import Measurement, NullMeter
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
+from carbon.track_options import TrackOptions, method_parameters_of, parameters_of
 
 J_PER_KWH = 3.6e6
-MODES = ("machine", "process")
 WORLD_WARNING = (
     "no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
     "average intensity with a range from the lowest to the highest national figure; set --region"
@@ -278,65 +279,33 @@ def energy_from(measurements: Sequence[Measurement], shares: dict[str, float] | 
 class Tracker:
     """Measures (or models) the energy of a stretch of work and prices it; see the module docstring.
 
-    Options (each also a setting: argument > CARBON_* > config file > default): region, interval_s,
-    output_dir (None with `write=False`: no files), project, experiment. Others: mode ("machine" or
-    "process"), pid (the process-mode root, default this process), gpu_ids ("0,1" style), detect
-    (provider detection when no region is given), on_note (where warnings go, default stderr).
+    Takes the fields of `carbon.track_options.TrackOptions` as keyword arguments (region,
+    interval_s, output_dir, project, experiment, pue, mode, pid, gpu_ids, detect, write, command,
+    on_note, sinks); `options` keeps them.
     """
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        interval_s: float | None = None,
-        output_dir: str | None = None,
-        project: str | None = None,
-        experiment: str | None = None,
-        mode: str = "machine",
-        pid: int | None = None,
-        gpu_ids: str | Sequence[str] | None = None,
-        detect: bool = True,
-        write: bool = True,
-        pue: float | None = None,
-        command: str | None = None,
-        on_note: Callable[[str], None] | None = None,
-        sinks: Sequence[Any] | None = None,
-    ) -> None:
+    @method_parameters_of(TrackOptions)
+    def __init__(self, **options: Any) -> None:
+        self._configure(TrackOptions(**options))
+
+    @classmethod
+    def from_options(cls, options: TrackOptions) -> Tracker:
+        """A tracker for options already gathered (the decorator starts one per call this way)."""
+        tracker = cls.__new__(cls)
+        tracker._configure(options)
+        return tracker
+
+    def _configure(self, options: TrackOptions) -> None:
         from carbon.config import load
 
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.options = dict(
-            region=region,
-            interval_s=interval_s,
-            output_dir=output_dir,
-            project=project,
-            experiment=experiment,
-            mode=mode,
-            pid=pid,
-            gpu_ids=gpu_ids,
-            detect=detect,
-            write=write,
-            pue=pue,
-            command=command,
-            on_note=on_note,
-            sinks=sinks,
-        )
-        self.config = load(
-            {
-                "region": region,
-                "interval_s": interval_s,
-                "output_dir": output_dir,
-                "project": project,
-                "experiment": experiment,
-                "pue": pue,
-            }
-        )
+        self.options = options
+        self.config = load(options.settings())
         if not self.config.interval_s > 0:
-            raise ValueError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
-        self.mode, self.pid, self.gpu_ids, self.detect, self.command = mode, pid, gpu_ids, detect, command
-        self.on_note = on_note or _default_note
-        self.sinks = list(sinks) if sinks is not None else self._file_sinks(write)
+            raise UserInputError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
+        self.mode, self.pid, self.gpu_ids = options.mode, options.pid, options.gpu_ids
+        self.detect, self.command = options.detect, options.command
+        self.on_note = options.on_note or _default_note
+        self.sinks = list(options.sinks) if options.sinks is not None else self._file_sinks(options.write)
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
         self.estimate: Estimate | None = None
         self._sampler: _Sampler | None = None
@@ -395,14 +364,15 @@ class Tracker:
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with Tracker(**options):
+            with Tracker.from_options(options):
                 return function(*args, **kwargs)
 
         return wrapper
 
 
+@parameters_of(TrackOptions)
 def track(**options: Any) -> Tracker:
-    """`with carbon.track(region="FR"):` or `@carbon.track(project="x")`; see Tracker for the options."""
+    """`with carbon.track(region="FR"):` or `@carbon.track(project="x")`; the options are TrackOptions'."""
     return Tracker(**options)
 
 
