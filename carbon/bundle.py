@@ -121,9 +121,9 @@ def derived(function: F) -> F:
         return cached(str(data_dir()), *args)
 
     wrapper.__doc__, wrapper.__name__ = function.__doc__, function.__name__
-    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]  # lru_cache's API, kept for callers
     _DERIVED_CACHES.append(cached.cache_clear)
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # same call signature as `function`, one argument more in the key
 
 
 def clear_cache() -> None:

@@ -72,9 +72,9 @@ def constant(name: str) -> Bounds:
 
 
 @derived
-def _microarchitectures() -> dict[str, list[dict[str, float]]]:
+def _microarchitectures() -> dict[str, list[dict[str, Any]]]:
     """microarchitecture (lower-case) -> coefficient rows from every provider table."""
-    rows: dict[str, list[dict[str, float]]] = {}
+    rows: dict[str, list[dict[str, Any]]] = {}
     for row in table("microarchitectures"):
         rows.setdefault(row["microarchitecture"].lower(), []).append(
             {
@@ -98,7 +98,8 @@ def _coefficient(archs: list[str], provider: str | None, key: str) -> Bounds | N
     """Central: the provider's own table (else 'any'), averaged over the possible architectures;
     range: the spread of that coefficient over every table and every possible architecture."""
     table_rows = _microarchitectures()
-    centrals, spread = [], []
+    centrals: list[float] = []
+    spread: list[float] = []
     for arch in archs:
         rows = table_rows.get(arch.lower())
         if not rows:
@@ -280,18 +281,23 @@ def _gpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
         }
     what = f"unknown GPU model {hardware.gpu_model!r}" if hardware.gpu_model else "GPU model not given"
     warnings.append(f"{what}: using the default GPU TDP with a wider range")
-    tdp = constant("default_gpu_tdp_w")
+    default_tdp = constant("default_gpu_tdp_w")
     sources.append(
         _source(
-            "gpu_power", constants()["default_gpu_tdp_w"][1], f"{what}: default TDP {tdp.central:g} W", method="default"
+            "gpu_power",
+            constants()["default_gpu_tdp_w"][1],
+            f"{what}: default TDP {default_tdp.central:g} W",
+            method="default",
         )
     )
     return {
         "gpu_count": hardware.gpu_count,
         "gpu_idle_w": Bounds(
-            tdp.central * idle_fraction.central, tdp.low * idle_fraction.low, tdp.high * idle_fraction.high
+            default_tdp.central * idle_fraction.central,
+            default_tdp.low * idle_fraction.low,
+            default_tdp.high * idle_fraction.high,
         ),
-        "gpu_tdp_w": tdp,
+        "gpu_tdp_w": default_tdp,
     }
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from carbon import catalog
 from carbon.bundle import derived, table
@@ -153,7 +154,7 @@ def resolve_hardware(
                 raise EstimateError(str(error)) from None
             warnings.append(warning)
         hardware = found
-    changes = {}
+    changes: dict[str, Any] = {}
     if cpus is not None:
         if cpus <= 0:
             raise EstimateError(f"--cpus must be positive, got {cpus:g}")

@@ -355,7 +355,7 @@ class Tracker:
     def __enter__(self) -> Tracker:
         return self.start()
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: object) -> None:
         self.stop(exit_code=None if kind is None else 1)
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -468,8 +468,10 @@ class _Sampler:
             self.warnings.append(f"CPU/memory energy modelled: {self.rapl.reason}")
 
     def _meter_sources(self) -> tuple[Source, ...]:
+        from carbon.meters.rapl import RaplMeter
+
         sources = []
-        if self.rapl.available():
+        if isinstance(self.rapl, RaplMeter) and self.rapl.available():
             zones = "; ".join(f"{c}: {', '.join(self.rapl.zone_names(c))}" for c in self.rapl.components)
             sources.append(Source("energy_cpu", "RAPL energy counters (Linux powercap)", None, None, "measured", zones))
         if self.nvml.available():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import http.client
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from carbon.providers.base import Deadline
 
@@ -103,6 +103,6 @@ def request(
         connection.close()
 
 
-def _where(parts) -> str:
+def _where(parts: SplitResult) -> str:
     """host:port/path for messages; the query is kept, headers never are."""
     return f"{parts.netloc}{parts.path}"

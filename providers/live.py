@@ -167,7 +167,10 @@ def azure_vm_size(
             )
             for sku in client.resource_skus.list(filter=f"location eq '{location}'", **options):
                 if sku.resource_type == "virtualMachines" and (sku.name or "").lower() == vm_size.lower():
-                    return _azure_hardware(vm_size, {c.name: c.value for c in sku.capabilities or []})
+                    return _azure_hardware(
+                        vm_size,
+                        {c.name: c.value for c in sku.capabilities or [] if c.name is not None and c.value is not None},
+                    )
         except AzureError as error:
             raise LiveLookupUnavailable(f"resource SKU lookup failed ({type(error).__name__})") from None
         return None

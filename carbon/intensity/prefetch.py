@@ -58,7 +58,7 @@ class IntensityPrefetcher:
     def __enter__(self) -> IntensityPrefetcher:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def request(self, zone: str, time: datetime) -> None:

@@ -226,7 +226,7 @@ def open_nvml(
         return NullMeter("nvml", "no NVIDIA driver on this machine")
     if nvml is None:
         try:
-            import pynvml as nvml  # type: ignore[no-redef]
+            import pynvml as nvml  # type: ignore[no-redef]  # the module stands in for the injected one
         except ImportError:
             return NullMeter("nvml", "nvidia-ml-py is not installed (pip install 'carbon-ledger[gpu]')")
     try:
