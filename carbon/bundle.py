@@ -15,13 +15,15 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from carbon.errors import DataError
+
 F = TypeVar("F", bound=Callable[..., Any])
 _DERIVED_CACHES: list[Callable[[], None]] = []
 
 MANIFEST_NAME = "manifest.json"
 
 
-class BundleError(RuntimeError):
+class BundleError(DataError):
     """The bundled data is missing or does not match its manifest."""
 
 

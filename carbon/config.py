@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from carbon.errors import UserInputError
+
 
 def _str(value: Any) -> str:
     return str(value)
@@ -115,7 +117,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A setting has a value that cannot be used; the message names the setting and its origin."""
 
 

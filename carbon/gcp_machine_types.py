@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from carbon.errors import UserInputError
+
 if TYPE_CHECKING:
     from carbon.model import Hardware
 
@@ -248,7 +250,7 @@ _CUSTOM = re.compile(r"(?:([a-z][a-z0-9]*)-)?custom-(\d+|micro|small|medium)-(\d
 _E2_SHARED = {"micro": 0.125, "small": 0.25, "medium": 0.5}
 
 
-class MachineTypeError(ValueError):
+class MachineTypeError(UserInputError):
     """A name that is not a Compute Engine machine type."""
 
 

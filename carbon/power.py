@@ -16,6 +16,7 @@ from typing import Any
 
 from carbon import catalog
 from carbon.bundle import derived, table
+from carbon.errors import UserInputError
 from carbon.model import Bounds, Energy, Hardware, Source, Usage
 
 UNKNOWN_UTIL_CENTRAL = 0.5
@@ -244,7 +245,7 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
         return {"cpu_method": "tdp", "vcpus": vcpus or 0.0, "cpu_tdp_w": _widen(per_core.scale(cores), 0.5, 1.5)}
     # 3. Only a vCPU count: the fleet-average coefficients, spread over every microarchitecture.
     if not vcpus:
-        raise ValueError("hardware has no CPU: give an instance type, a vCPU count or a CPU model")
+        raise UserInputError("hardware has no CPU: give an instance type, a vCPU count or a CPU model")
     all_rows = [r for rows in _microarchitectures().values() for r in rows]
     min_c, max_c = constant("default_min_w_per_vcpu"), constant("default_max_w_per_vcpu")
     min_b = Bounds(

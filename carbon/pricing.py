@@ -11,6 +11,7 @@ from typing import Any
 
 from carbon import catalog
 from carbon.bundle import derived, table
+from carbon.errors import UserInputError
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.static import BundledSource, provider_published
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
@@ -19,7 +20,7 @@ from carbon.provenance import describe
 from carbon.regions import resolve
 
 
-class EstimateError(ValueError):
+class EstimateError(UserInputError):
     """The inputs cannot give an estimate; the message says what to change."""
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from carbon.errors import UserInputError
+from carbon.errors import CarbonError, UserInputError
 from carbon.meters.base import Measurement, NullMeter
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
 from carbon.track_options import TrackOptions, method_parameters_of, parameters_of
@@ -125,7 +125,7 @@ def resolve_environment(region: str | None, detect: bool, deadline_s: float | No
             from carbon.providers import detect_environment
 
             detection = detect_environment(deadline_s, region=region)
-        except Exception as error:
+        except CarbonError as error:  # e.g. a bad setting; each provider's own faults are isolated inside
             warnings.append(f"provider detection failed ({type(error).__name__}: {error})")
     hardware = None
     location = resolve_region(region) if region else None
@@ -137,7 +137,7 @@ def resolve_environment(region: str | None, detect: bool, deadline_s: float | No
         if location is None:
             try:
                 location = detection.location()
-            except Exception as error:
+            except CarbonError as error:
                 warnings.append(f"detected region {detection.region!r} has no location ({error})")
     hardware = hardware or local_hardware()
     if location is None:
@@ -449,7 +449,7 @@ class _Sampler:
             environment = replace(environment, hardware=hardware)
         try:
             model = power_model(hardware)
-        except ValueError as error:
+        except UserInputError as error:
             self._note(f"hardware {hardware.to_dict()} cannot be modelled ({error}); using this machine's CPU count")
             model = power_model(local_hardware())
         covered = set(self.rapl.components) | set(self.nvml.components)
@@ -519,7 +519,7 @@ class _Sampler:
                     else:
                         self.rapl.poll()
                         self.nvml.poll()
-            except Exception as error:
+            except Exception as error:  # the loop must go on measuring; the run's warnings name the failure
                 self._note(
                     f"tracker interval failed ({type(error).__name__}: {error}); its energy may be missing "
                     "from the totals; measuring goes on"

@@ -20,6 +20,8 @@ from typing import Generic, TypeVar
 from carbon.providers.base import FALLBACK_PROVIDER, Deadline, Detection, ProbeTiming, Provider, load_providers
 from carbon.providers.host import HostFacts, gather
 
+from carbon.errors import CarbonError
+
 T = TypeVar("T")
 # Time kept at the end of the deadline to collect the probes' answers.
 SETTLE_S = 0.02
@@ -165,7 +167,7 @@ def detect_environment(
                 else fallback.detect(deadline, facts)
             )
             outcome = "detected" if answer is not None else "not detected"
-        except Exception as error:  # e.g. a broken config file: say so rather than crash the tracker
+        except CarbonError as error:  # e.g. a broken config file: say so rather than crash the tracker
             answer, outcome = None, f"error: {type(error).__name__}: {error}"
         return answer, ProbeTiming(fallback.name, time.monotonic() - local_started, outcome)
 

@@ -15,10 +15,12 @@ from urllib.parse import SplitResult, urlsplit
 
 from carbon.providers.base import Deadline
 
+from carbon.errors import NetworkError
+
 MAX_BODY_BYTES = 256 * 1024
 
 
-class MetadataError(Exception):
+class MetadataError(NetworkError):
     """A metadata request failed; subclasses say how. Messages never contain header values."""
 
 

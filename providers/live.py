@@ -13,13 +13,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from carbon.errors import NetworkError
 from carbon.model import Hardware
 
 CACHE_EXPIRE_S = 90 * 24 * 3600
 LIVE_TIMEOUT_S = 10.0
 
 
-class LiveLookupUnavailable(Exception):
+class LiveLookupUnavailable(NetworkError):
     """The lookup cannot be made here (SDK missing, no credentials, API error); the message says which."""
 
 
@@ -101,6 +102,7 @@ def gcp_machine_type(
     try:
         import google.auth
         from google.api_core import exceptions as api_exceptions
+        from google.auth.exceptions import GoogleAuthError
         from google.cloud import compute_v1
     except ImportError:
         raise LiveLookupUnavailable(
@@ -108,7 +110,7 @@ def gcp_machine_type(
         ) from None
     try:
         google.auth.default()
-    except Exception as error:  # google.auth raises DefaultCredentialsError and transport errors
+    except GoogleAuthError as error:  # DefaultCredentialsError, TransportError, ...
         raise LiveLookupUnavailable(f"no Google credentials ({type(error).__name__})") from None
 
     # A private or proxied endpoint (and the tests' double) is named by CARBON_GCP_COMPUTE_ENDPOINT.

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from carbon.errors import UserInputError
 from carbon.intensity.base import IntensityError, IntensitySource, IntensityValue
 from carbon.intensity.http import FetchError
 from carbon.intensity.live import ApiSource, annotate
@@ -27,7 +28,7 @@ MARGINAL_SOURCES = ("watttime",)
 T = TypeVar("T")
 
 
-class ChainConfigError(ValueError):
+class ChainConfigError(UserInputError):
     """`intensity_sources` names an unknown source or mixes marginal and average signals."""
 
 

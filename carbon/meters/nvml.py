@@ -14,6 +14,7 @@ Selection: `gpu_ids` is a CUDA_VISIBLE_DEVICES-style list ("0,2" or GPU UUIDs); 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -190,10 +191,8 @@ class NvmlMeter:
         return notes
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(self.nvml.NVMLError):  # a driver already gone: nothing left to release
             self.nvml.nvmlShutdown()
-        except Exception:
-            pass
 
 
 def _select(nvml: Any, count: int, wanted: list[str] | None) -> list[tuple[int, Any]]:
