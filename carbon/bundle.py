@@ -15,13 +15,15 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from carbon.errors import DataError
+
 F = TypeVar("F", bound=Callable[..., Any])
 _DERIVED_CACHES: list[Callable[[], None]] = []
 
 MANIFEST_NAME = "manifest.json"
 
 
-class BundleError(RuntimeError):
+class BundleError(DataError):
     """The bundled data is missing or does not match its manifest."""
 
 
@@ -121,9 +123,9 @@ def derived(function: F) -> F:
         return cached(str(data_dir()), *args)
 
     wrapper.__doc__, wrapper.__name__ = function.__doc__, function.__name__
-    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]  # lru_cache's API, kept for callers
     _DERIVED_CACHES.append(cached.cache_clear)
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # same call signature as `function`, one argument more in the key
 
 
 def clear_cache() -> None:

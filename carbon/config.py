@@ -7,10 +7,13 @@ traced to the setting that caused it. Secrets are masked whenever a value is sho
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from carbon.errors import UserInputError
 
 
 def _str(value: Any) -> str:
@@ -114,7 +117,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A setting has a value that cannot be used; the message names the setting and its origin."""
 
 
@@ -135,10 +138,10 @@ def find_config_file(start: Path | None = None) -> Path | None:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

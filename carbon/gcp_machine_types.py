@@ -14,6 +14,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from carbon.errors import UserInputError
+
+if TYPE_CHECKING:
+    from carbon.model import Hardware
 
 # GPU names as the bundled gpus table spells them.
 A100_40 = "A100 SXM4 40GB"
@@ -244,7 +250,7 @@ _CUSTOM = re.compile(r"(?:([a-z][a-z0-9]*)-)?custom-(\d+|micro|small|medium)-(\d
 _E2_SHARED = {"micro": 0.125, "small": 0.25, "medium": 0.5}
 
 
-class MachineTypeError(ValueError):
+class MachineTypeError(UserInputError):
     """A name that is not a Compute Engine machine type."""
 
 
@@ -315,9 +321,10 @@ def _by_rule(name: str) -> MachineShape | None:
     if not match:
         return None
     series_name, shape, vcpus = match.group(1), match.group(2), int(match.group(3))
-    series = SERIES.get(series_name)
-    if series is None or shape not in series.gb_per_vcpu or vcpus <= 0:
+    found = SERIES.get(series_name)
+    if found is None or shape not in found.gb_per_vcpu or vcpus <= 0:
         return None
+    series = found
     memory_gb = vcpus * series.gb_per_vcpu[shape]
     if series.floor_memory:
         memory_gb = math.floor(memory_gb)
@@ -350,7 +357,7 @@ def predefined_names() -> list[str]:
     return sorted(names)
 
 
-def hardware(machine_type: str):
+def hardware(machine_type: str) -> Hardware | None:
     """`carbon.model.Hardware` for any predefined or custom name by the rules, GPUs and baseline included."""
     from carbon.model import Hardware
 

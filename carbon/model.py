@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from carbon.errors import UserInputError
+
 # Methods a factor can have been obtained by; sources name one of these.
 METHODS = ("measured", "modelled", "provider-published", "dataset", "default", "user")
 
@@ -124,11 +126,11 @@ class Usage:
 
     def __post_init__(self) -> None:
         if not (self.duration_s >= 0) or math.isinf(self.duration_s):
-            raise ValueError(f"duration must be a finite non-negative number of seconds, got {self.duration_s}")
+            raise UserInputError(f"duration must be a finite non-negative number of seconds, got {self.duration_s}")
         for name in ("cpu_util", "gpu_util"):
             value = getattr(self, name)
             if value is not None and not (0.0 <= value <= 1.0):
-                raise ValueError(f"{name} must be a fraction between 0 and 1, got {value}")
+                raise UserInputError(f"{name} must be a fraction between 0 and 1, got {value}")
 
     @property
     def duration_h(self) -> float:

@@ -16,6 +16,7 @@ from typing import Any
 
 from carbon import catalog
 from carbon.bundle import derived, table
+from carbon.errors import UserInputError
 from carbon.model import Bounds, Energy, Hardware, Source, Usage
 
 UNKNOWN_UTIL_CENTRAL = 0.5
@@ -72,9 +73,9 @@ def constant(name: str) -> Bounds:
 
 
 @derived
-def _microarchitectures() -> dict[str, list[dict[str, float]]]:
+def _microarchitectures() -> dict[str, list[dict[str, Any]]]:
     """microarchitecture (lower-case) -> coefficient rows from every provider table."""
-    rows: dict[str, list[dict[str, float]]] = {}
+    rows: dict[str, list[dict[str, Any]]] = {}
     for row in table("microarchitectures"):
         rows.setdefault(row["microarchitecture"].lower(), []).append(
             {
@@ -98,7 +99,8 @@ def _coefficient(archs: list[str], provider: str | None, key: str) -> Bounds | N
     """Central: the provider's own table (else 'any'), averaged over the possible architectures;
     range: the spread of that coefficient over every table and every possible architecture."""
     table_rows = _microarchitectures()
-    centrals, spread = [], []
+    centrals: list[float] = []
+    spread: list[float] = []
     for arch in archs:
         rows = table_rows.get(arch.lower())
         if not rows:
@@ -243,7 +245,7 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
         return {"cpu_method": "tdp", "vcpus": vcpus or 0.0, "cpu_tdp_w": _widen(per_core.scale(cores), 0.5, 1.5)}
     # 3. Only a vCPU count: the fleet-average coefficients, spread over every microarchitecture.
     if not vcpus:
-        raise ValueError("hardware has no CPU: give an instance type, a vCPU count or a CPU model")
+        raise UserInputError("hardware has no CPU: give an instance type, a vCPU count or a CPU model")
     all_rows = [r for rows in _microarchitectures().values() for r in rows]
     min_c, max_c = constant("default_min_w_per_vcpu"), constant("default_max_w_per_vcpu")
     min_b = Bounds(
@@ -280,18 +282,23 @@ def _gpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
         }
     what = f"unknown GPU model {hardware.gpu_model!r}" if hardware.gpu_model else "GPU model not given"
     warnings.append(f"{what}: using the default GPU TDP with a wider range")
-    tdp = constant("default_gpu_tdp_w")
+    default_tdp = constant("default_gpu_tdp_w")
     sources.append(
         _source(
-            "gpu_power", constants()["default_gpu_tdp_w"][1], f"{what}: default TDP {tdp.central:g} W", method="default"
+            "gpu_power",
+            constants()["default_gpu_tdp_w"][1],
+            f"{what}: default TDP {default_tdp.central:g} W",
+            method="default",
         )
     )
     return {
         "gpu_count": hardware.gpu_count,
         "gpu_idle_w": Bounds(
-            tdp.central * idle_fraction.central, tdp.low * idle_fraction.low, tdp.high * idle_fraction.high
+            default_tdp.central * idle_fraction.central,
+            default_tdp.low * idle_fraction.low,
+            default_tdp.high * idle_fraction.high,
         ),
-        "gpu_tdp_w": tdp,
+        "gpu_tdp_w": default_tdp,
     }
 
 

@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from carbon import catalog
 from carbon.bundle import derived, table
+from carbon.errors import UserInputError
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.static import BundledSource, provider_published
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
@@ -18,7 +20,7 @@ from carbon.provenance import describe
 from carbon.regions import resolve
 
 
-class EstimateError(ValueError):
+class EstimateError(UserInputError):
     """The inputs cannot give an estimate; the message says what to change."""
 
 
@@ -153,7 +155,7 @@ def resolve_hardware(
                 raise EstimateError(str(error)) from None
             warnings.append(warning)
         hardware = found
-    changes = {}
+    changes: dict[str, Any] = {}
     if cpus is not None:
         if cpus <= 0:
             raise EstimateError(f"--cpus must be positive, got {cpus:g}")

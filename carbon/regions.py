@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from carbon.bundle import derived, last_rows, optional_float, rows_for, table
+from carbon.errors import UserInputError
 from carbon.intensity.static import has_hourly, hourly_zones
 from carbon.model import Location
 
@@ -20,7 +21,7 @@ PROVIDERS = ("aws", "gcp", "azure")
 WORLD = Location(region="WORLD", zone="WORLD", country=None, name="World")
 
 
-class UnknownRegion(ValueError):
+class UnknownRegion(UserInputError):
     """The code names no region we have data for; the message lists the closest valid codes."""
 
 

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from carbon.errors import CarbonError, UserInputError
 from carbon.meters.base import Measurement, NullMeter
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
+from carbon.track_options import TrackOptions, method_parameters_of, parameters_of
 
 J_PER_KWH = 3.6e6
-MODES = ("machine", "process")
 WORLD_WARNING = (
     "no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
     "average intensity with a range from the lowest to the highest national figure; set --region"
@@ -124,7 +125,7 @@ def resolve_environment(region: str | None, detect: bool, deadline_s: float | No
             from carbon.providers import detect_environment
 
             detection = detect_environment(deadline_s, region=region)
-        except Exception as error:
+        except CarbonError as error:  # e.g. a bad setting; each provider's own faults are isolated inside
             warnings.append(f"provider detection failed ({type(error).__name__}: {error})")
     hardware = None
     location = resolve_region(region) if region else None
@@ -136,7 +137,7 @@ def resolve_environment(region: str | None, detect: bool, deadline_s: float | No
         if location is None:
             try:
                 location = detection.location()
-            except Exception as error:
+            except CarbonError as error:
                 warnings.append(f"detected region {detection.region!r} has no location ({error})")
     hardware = hardware or local_hardware()
     if location is None:
@@ -278,65 +279,33 @@ def energy_from(measurements: Sequence[Measurement], shares: dict[str, float] | 
 class Tracker:
     """Measures (or models) the energy of a stretch of work and prices it; see the module docstring.
 
-    Options (each also a setting: argument > CARBON_* > config file > default): region, interval_s,
-    output_dir (None with `write=False`: no files), project, experiment. Others: mode ("machine" or
-    "process"), pid (the process-mode root, default this process), gpu_ids ("0,1" style), detect
-    (provider detection when no region is given), on_note (where warnings go, default stderr).
+    Takes the fields of `carbon.track_options.TrackOptions` as keyword arguments (region,
+    interval_s, output_dir, project, experiment, pue, mode, pid, gpu_ids, detect, write, command,
+    on_note, sinks); `options` keeps them.
     """
 
-    def __init__(
-        self,
-        *,
-        region: str | None = None,
-        interval_s: float | None = None,
-        output_dir: str | None = None,
-        project: str | None = None,
-        experiment: str | None = None,
-        mode: str = "machine",
-        pid: int | None = None,
-        gpu_ids: str | Sequence[str] | None = None,
-        detect: bool = True,
-        write: bool = True,
-        pue: float | None = None,
-        command: str | None = None,
-        on_note: Callable[[str], None] | None = None,
-        sinks: Sequence[Any] | None = None,
-    ) -> None:
+    @method_parameters_of(TrackOptions)
+    def __init__(self, **options: Any) -> None:
+        self._configure(TrackOptions(**options))
+
+    @classmethod
+    def from_options(cls, options: TrackOptions) -> Tracker:
+        """A tracker for options already gathered (the decorator starts one per call this way)."""
+        tracker = cls.__new__(cls)
+        tracker._configure(options)
+        return tracker
+
+    def _configure(self, options: TrackOptions) -> None:
         from carbon.config import load
 
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.options = dict(
-            region=region,
-            interval_s=interval_s,
-            output_dir=output_dir,
-            project=project,
-            experiment=experiment,
-            mode=mode,
-            pid=pid,
-            gpu_ids=gpu_ids,
-            detect=detect,
-            write=write,
-            pue=pue,
-            command=command,
-            on_note=on_note,
-            sinks=sinks,
-        )
-        self.config = load(
-            {
-                "region": region,
-                "interval_s": interval_s,
-                "output_dir": output_dir,
-                "project": project,
-                "experiment": experiment,
-                "pue": pue,
-            }
-        )
+        self.options = options
+        self.config = load(options.settings())
         if not self.config.interval_s > 0:
-            raise ValueError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
-        self.mode, self.pid, self.gpu_ids, self.detect, self.command = mode, pid, gpu_ids, detect, command
-        self.on_note = on_note or _default_note
-        self.sinks = list(sinks) if sinks is not None else self._file_sinks(write)
+            raise UserInputError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
+        self.mode, self.pid, self.gpu_ids = options.mode, options.pid, options.gpu_ids
+        self.detect, self.command = options.detect, options.command
+        self.on_note = options.on_note or _default_note
+        self.sinks = list(options.sinks) if options.sinks is not None else self._file_sinks(options.write)
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
         self.estimate: Estimate | None = None
         self._sampler: _Sampler | None = None
@@ -386,7 +355,7 @@ class Tracker:
     def __enter__(self) -> Tracker:
         return self.start()
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: object) -> None:
         self.stop(exit_code=None if kind is None else 1)
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -395,14 +364,15 @@ class Tracker:
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with Tracker(**options):
+            with Tracker.from_options(options):
                 return function(*args, **kwargs)
 
         return wrapper
 
 
+@parameters_of(TrackOptions)
 def track(**options: Any) -> Tracker:
-    """`with carbon.track(region="FR"):` or `@carbon.track(project="x")`; see Tracker for the options."""
+    """`with carbon.track(region="FR"):` or `@carbon.track(project="x")`; the options are TrackOptions'."""
     return Tracker(**options)
 
 
@@ -479,7 +449,7 @@ class _Sampler:
             environment = replace(environment, hardware=hardware)
         try:
             model = power_model(hardware)
-        except ValueError as error:
+        except UserInputError as error:
             self._note(f"hardware {hardware.to_dict()} cannot be modelled ({error}); using this machine's CPU count")
             model = power_model(local_hardware())
         covered = set(self.rapl.components) | set(self.nvml.components)
@@ -498,8 +468,10 @@ class _Sampler:
             self.warnings.append(f"CPU/memory energy modelled: {self.rapl.reason}")
 
     def _meter_sources(self) -> tuple[Source, ...]:
+        from carbon.meters.rapl import RaplMeter
+
         sources = []
-        if self.rapl.available():
+        if isinstance(self.rapl, RaplMeter) and self.rapl.available():
             zones = "; ".join(f"{c}: {', '.join(self.rapl.zone_names(c))}" for c in self.rapl.components)
             sources.append(Source("energy_cpu", "RAPL energy counters (Linux powercap)", None, None, "measured", zones))
         if self.nvml.available():
@@ -547,7 +519,7 @@ class _Sampler:
                     else:
                         self.rapl.poll()
                         self.nvml.poll()
-            except Exception as error:
+            except Exception as error:  # the loop must go on measuring; the run's warnings name the failure
                 self._note(
                     f"tracker interval failed ({type(error).__name__}: {error}); its energy may be missing "
                     "from the totals; measuring goes on"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from carbon.errors import UserInputError
+
 _DURATION_UNITS_S = {
     "ms": 0.001,
     "s": 1.0,
@@ -25,13 +27,13 @@ def parse_duration_s(text: str) -> float:
     """'3h' -> 10800; '1h30m' -> 5400; '45' -> 45 (seconds); 'HH:MM:SS' -> seconds."""
     value = text.strip().lower()
     if not value:
-        raise ValueError("empty duration")
+        raise UserInputError("empty duration")
     if value.startswith("-"):
-        raise ValueError(f"duration must not be negative: {text!r}")
+        raise UserInputError(f"duration must not be negative: {text!r}")
     if ":" in value:
         parts = value.split(":")
         if len(parts) > 3 or not all(re.fullmatch(r"\d+(?:\.\d+)?", p) for p in parts):
-            raise ValueError(f"cannot read duration {text!r}; use e.g. 3h, 90m, 1h30m or HH:MM:SS")
+            raise UserInputError(f"cannot read duration {text!r}; use e.g. 3h, 90m, 1h30m or HH:MM:SS")
         total = 0.0
         for part in parts:
             total = total * 60 + float(part)
@@ -42,11 +44,11 @@ def parse_duration_s(text: str) -> float:
             break
         number, unit = match.groups()
         if unit not in _DURATION_UNITS_S and unit != "":
-            raise ValueError(f"unknown duration unit {unit!r} in {text!r}; use ms, s, m, h, d or w")
+            raise UserInputError(f"unknown duration unit {unit!r} in {text!r}; use ms, s, m, h, d or w")
         total += float(number) * _DURATION_UNITS_S.get(unit, 1.0)
         position = match.end()
     if position != len(value) or position == 0:
-        raise ValueError(f"cannot read duration {text!r}; use e.g. 3h, 90m, 1h30m or HH:MM:SS")
+        raise UserInputError(f"cannot read duration {text!r}; use e.g. 3h, 90m, 1h30m or HH:MM:SS")
     return total
 
 
@@ -58,5 +60,5 @@ def parse_time(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"cannot read time {text!r}; use ISO 8601, e.g. 2024-03-01 or 2024-03-01T14:00Z") from None
+        raise UserInputError(f"cannot read time {text!r}; use ISO 8601, e.g. 2024-03-01 or 2024-03-01T14:00Z") from None
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)

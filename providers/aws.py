@@ -17,12 +17,19 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from carbon.providers.base import Deadline, Detection, HardwareMatch
-from carbon.providers.http import MetadataBadResponse, MetadataError, MetadataTimeout, MetadataUnreachable, request
+from carbon.providers.http import (
+    MetadataBadResponse,
+    MetadataError,
+    MetadataTimeout,
+    MetadataUnreachable,
+    Response,
+    request,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from carbon.providers.host import HostFacts
 
-    from carbon.model import Location
+    from carbon.model import Hardware, Location
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 TOKEN_PATH = "/latest/api/token"
@@ -91,7 +98,7 @@ class ImdsClient:
             raise ImdsError(f"IMDS answered {answer.status} for {path}")
         return answer.text().strip()
 
-    def _get(self, path: str, deadline: Deadline):
+    def _get(self, path: str, deadline: Deadline) -> Response:
         headers = {TOKEN_HEADER: self._token} if self._token else {}
         return request("GET", f"{self.endpoint}/latest/meta-data/{path}", deadline=deadline, headers=headers)
 
@@ -197,7 +204,7 @@ class AwsProvider:
         if live:
             from carbon.providers.live import aws_instance_type
 
-            def lookup(kind: str):
+            def lookup(kind: str) -> tuple[Hardware | None, str]:
                 return aws_instance_type(kind, region)
 
         return cloud_hardware("aws", instance_type, lookup)
@@ -287,7 +294,9 @@ def _ecs_detection(uri: str, deadline: Deadline, fargate_hint: bool = False) -> 
     evidence = (f"ecs: task metadata v4 at {uri} (LaunchType={launch or 'unknown'})",)
     if launch != "FARGATE" and not (fargate_hint and not launch):
         return Detection("aws", None, region, zone, evidence, service="ecs-ec2", source="aws")
-    limits = task.get("Limits") if isinstance(task.get("Limits"), dict) else {}
+    limits = task.get("Limits")
+    if not isinstance(limits, dict):
+        limits = {}
     try:
         # Task-level limits: CPU in vCPUs, memory in MiB (task metadata v4 reference).
         hardware = Hardware(

@@ -20,7 +20,7 @@ from carbon.providers.http import MetadataError, MetadataTimeout, request
 if TYPE_CHECKING:  # pragma: no cover
     from carbon.providers.host import HostFacts
 
-    from carbon.model import Location
+    from carbon.model import Hardware, Location
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 API_VERSION = "2021-02-01"
@@ -153,7 +153,7 @@ class AzureProvider:
         if live and detection is not None:
             from carbon.providers.live import azure_vm_size
 
-            def lookup(kind: str):
+            def lookup(kind: str) -> tuple[Hardware | None, str]:
                 return azure_vm_size(kind, detection.attribute("subscription"), detection.region)
 
         return cloud_hardware("azure", instance_type, lookup)

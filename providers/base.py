@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from carbon.errors import CarbonError
+
 if TYPE_CHECKING:  # pragma: no cover
     from carbon.providers.host import HostFacts
 
@@ -153,7 +155,7 @@ class Provider(Protocol):
         """The grid location of one of this provider's regions; raises ValueError when unknown."""
 
 
-class ProviderLoadError(Exception):
+class ProviderLoadError(CarbonError):
     """An installed `carbon.providers` entry point could not be loaded or is not a Provider."""
 
 

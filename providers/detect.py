@@ -15,10 +15,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from carbon.providers.base import FALLBACK_PROVIDER, Deadline, Detection, ProbeTiming, Provider, load_providers
 from carbon.providers.host import HostFacts, gather
+
+from carbon.errors import CarbonError
 
 T = TypeVar("T")
 # Time kept at the end of the deadline to collect the probes' answers.
@@ -103,7 +105,7 @@ def probe_all(
     return None, timings
 
 
-class _Background:
+class _Background(Generic[T]):
     """A function started in a daemon thread now, whose result is collected only if needed."""
 
     def __init__(self, function: Callable[[], T]) -> None:
@@ -158,9 +160,14 @@ def detect_environment(
             return None
         local_started = time.monotonic()
         try:
-            answer = fallback.detect(deadline, facts, region=region) if region else fallback.detect(deadline, facts)
+            answer = (
+                # the on-prem fallback also takes the configured region; the Provider protocol does not
+                fallback.detect(deadline, facts, region=region)  # type: ignore[call-arg]
+                if region
+                else fallback.detect(deadline, facts)
+            )
             outcome = "detected" if answer is not None else "not detected"
-        except Exception as error:  # e.g. a broken config file: say so rather than crash the tracker
+        except CarbonError as error:  # e.g. a broken config file: say so rather than crash the tracker
             answer, outcome = None, f"error: {type(error).__name__}: {error}"
         return answer, ProbeTiming(fallback.name, time.monotonic() - local_started, outcome)
 

@@ -19,7 +19,7 @@ from carbon.providers.http import MetadataError, request
 if TYPE_CHECKING:  # pragma: no cover
     from carbon.providers.host import HostFacts
 
-    from carbon.model import Location
+    from carbon.model import Hardware, Location
 
 DEFAULT_HOST = "169.254.169.254"
 FLAVOR_HEADER = "Metadata-Flavor"
@@ -190,13 +190,13 @@ class GcpProvider:
         if live and detection is not None:
             from carbon.providers.live import gcp_machine_type
 
-            def lookup(kind: str):
+            def lookup(kind: str) -> tuple[Hardware | None, str]:
                 return gcp_machine_type(kind, detection.attribute("project"), detection.zone)
 
         match = cloud_hardware("gcp", instance_type, lookup)
         accelerator = detection.attribute("accelerator_type") if detection else None
-        if match.hardware is not None and accelerator and not match.hardware.gpu_count:
-            count = int(detection.attribute("accelerator_count") or 1)  # type: ignore[union-attr]
+        if detection is not None and match.hardware is not None and accelerator and not match.hardware.gpu_count:
+            count = int(detection.attribute("accelerator_count") or 1)
             hardware = replace(match.hardware, gpu_model=accelerator, gpu_count=count)
             return HardwareMatch(hardware, match.method, match.warnings)
         return match

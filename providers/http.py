@@ -11,14 +11,16 @@ from __future__ import annotations
 import http.client
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from carbon.providers.base import Deadline
+
+from carbon.errors import NetworkError
 
 MAX_BODY_BYTES = 256 * 1024
 
 
-class MetadataError(Exception):
+class MetadataError(NetworkError):
     """A metadata request failed; subclasses say how. Messages never contain header values."""
 
 
@@ -103,6 +105,6 @@ def request(
         connection.close()
 
 
-def _where(parts) -> str:
+def _where(parts: SplitResult) -> str:
     """host:port/path for messages; the query is kept, headers never are."""
     return f"{parts.netloc}{parts.path}"

@@ -13,13 +13,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from carbon.errors import NetworkError
 from carbon.model import Hardware
 
 CACHE_EXPIRE_S = 90 * 24 * 3600
 LIVE_TIMEOUT_S = 10.0
 
 
-class LiveLookupUnavailable(Exception):
+class LiveLookupUnavailable(NetworkError):
     """The lookup cannot be made here (SDK missing, no credentials, API error); the message says which."""
 
 
@@ -55,7 +56,7 @@ def aws_instance_type(
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
         raise LiveLookupUnavailable(
-            "boto3 is not installed (pip install 'carbon[aws]'); cannot look up the type live"
+            "boto3 is not installed (pip install 'carbon-ledger[aws]'); cannot look up the type live"
         ) from None
     session = boto3.session.Session(region_name=region or None)
     if session.get_credentials() is None:
@@ -101,12 +102,15 @@ def gcp_machine_type(
     try:
         import google.auth
         from google.api_core import exceptions as api_exceptions
+        from google.auth.exceptions import GoogleAuthError
         from google.cloud import compute_v1
     except ImportError:
-        raise LiveLookupUnavailable("google-cloud-compute is not installed (pip install 'carbon[gcp]')") from None
+        raise LiveLookupUnavailable(
+            "google-cloud-compute is not installed (pip install 'carbon-ledger[gcp]')"
+        ) from None
     try:
         google.auth.default()
-    except Exception as error:  # google.auth raises DefaultCredentialsError and transport errors
+    except GoogleAuthError as error:  # DefaultCredentialsError, TransportError, ...
         raise LiveLookupUnavailable(f"no Google credentials ({type(error).__name__})") from None
 
     # A private or proxied endpoint (and the tests' double) is named by CARBON_GCP_COMPUTE_ENDPOINT.
@@ -146,7 +150,7 @@ def azure_vm_size(
         from azure.mgmt.compute import ComputeManagementClient
     except ImportError:
         raise LiveLookupUnavailable(
-            "azure-mgmt-compute/azure-identity are not installed (pip install 'carbon[azure]')"
+            "azure-mgmt-compute/azure-identity are not installed (pip install 'carbon-ledger[azure]')"
         ) from None
 
     # A sovereign cloud, a proxy (and the tests' double) is named by CARBON_AZURE_MANAGEMENT_ENDPOINT.
@@ -165,7 +169,10 @@ def azure_vm_size(
             )
             for sku in client.resource_skus.list(filter=f"location eq '{location}'", **options):
                 if sku.resource_type == "virtualMachines" and (sku.name or "").lower() == vm_size.lower():
-                    return _azure_hardware(vm_size, {c.name: c.value for c in sku.capabilities or []})
+                    return _azure_hardware(
+                        vm_size,
+                        {c.name: c.value for c in sku.capabilities or [] if c.name is not None and c.value is not None},
+                    )
         except AzureError as error:
             raise LiveLookupUnavailable(f"resource SKU lookup failed ({type(error).__name__})") from None
         return None

@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from update_extra import missing_update_module
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "intensity_data"
 DEFAULT_DATASETS = REPO.parent / "shared" / "datasets"
@@ -68,6 +70,17 @@ def _datasets(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return run(args)
+    except ModuleNotFoundError as error:
+        message = missing_update_module(error)
+        if message is None:
+            raise
+        print(f"update_instance_catalog: error: {message}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     from instance_catalog.ccf import SourceDataError
     from instance_catalog.table import ApiError, CatalogError, write
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from batch_support import (
     AWS_PUE,
-    DATASET,
     FIXTURES,
     US_2022_02,
     bundle,  # noqa: F401  (the fixture, used through pytestmark)
 )
 
 pytestmark = pytest.mark.usefixtures("bundle")
+
+from datasets import unpacked
 
 from carbon.batch.output import write_table
 from carbon.cli import main
@@ -112,9 +108,9 @@ def test_failed_write_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(not DATASET.exists(), reason="../shared/datasets/slurm-sacct not present")
-def test_full_fixture_from_the_command_line(capsys):
-    assert main(["batch", str(DATASET / "sacct-output-v1.txt"), "--region", "aws:us-east-1", "--engine", "dask"]) == 0
+def test_full_fixture_from_the_command_line(capsys, tmp_path):
+    log = unpacked("slurm-sacct/sacct-output-v1.txt", tmp_path)
+    assert main(["batch", str(log), "--region", "aws:us-east-1", "--engine", "dask"]) == 0
     assert "read 483, estimated 483, rejected 0" in capsys.readouterr().out
 
 

@@ -3,21 +3,16 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from batch_support import (
     AWS_PUE,
     BROADWELL,
     CASCADE_LAKE,
     CISO_2022_02_18,
-    DATASET,
     FIXTURES,
     FR_2022_02,
     MEMORY_W_PER_GB,
@@ -27,6 +22,8 @@ from batch_support import (
 )
 
 pytestmark = pytest.mark.usefixtures("bundle")
+
+from datasets import unpacked
 
 from carbon.batch.engine import Settings, estimate_frame
 from carbon.batch.factors import Factors
@@ -218,9 +215,9 @@ def test_rejects_keep_their_line(tmp_path):
     assert result.read == 5 == len(result.results) + len(result.rejects)
 
 
-@pytest.mark.skipif(not DATASET.exists(), reason="../shared/datasets/slurm-sacct not present")
-def test_full_fixture_every_job_accounted_for():
-    result = estimate_logs([DATASET / "sacct-output-v2.txt"], settings=Settings(region="aws:us-east-1"))
+def test_full_fixture_every_job_accounted_for(tmp_path):
+    log = unpacked("slurm-sacct/sacct-output-v2.txt", tmp_path)
+    result = estimate_logs([log], settings=Settings(region="aws:us-east-1"))
     assert result.read == 483 and len(result.results) == 483 and len(result.rejects) == 0
     assert (result.results["co2e_kg_low"] <= result.results["co2e_kg"]).all()
     assert (result.results["co2e_kg"] <= result.results["co2e_kg_high"]).all()

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from batch_support import DATASET, FIXTURES
+from batch_support import FIXTURES
+from datasets import unpacked
 
 from carbon.batch.hardware import load_map
 from carbon.batch.readers import read
@@ -267,10 +264,9 @@ def test_hardware_map(tmp_path):
         load_map(path)
 
 
-@pytest.mark.skipif(not DATASET.exists(), reason="../shared/datasets/slurm-sacct not present")
 @pytest.mark.parametrize("name", ["sacct-output-v1.txt", "sacct-output-v2.txt"])
-def test_full_sacct_fixture(name):
-    result = read(DATASET / name, "sacct")
+def test_full_sacct_fixture(name, tmp_path):
+    result = read(unpacked(f"slurm-sacct/{name}", tmp_path), "sacct")
     # PROVENANCE.md: 483 jobs + 395 steps; 261 OUT_OF_MEMORY, 129 FAILED, 91 CANCELLED by ..., 2 COMPLETED.
     assert len(result.jobs) == 483 and len(result.rejects) == 0
     assert result.jobs["state"].value_counts().to_dict() == {

@@ -6,21 +6,17 @@ Expected figures are AWS's published specifications (m5.xlarge 4 vCPU / 16 GiB; 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import boto3
 import pytest
-from moto import mock_aws
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from datasets import SAMPLES
 from instance_catalog import aws
 from instance_catalog.ccf import Datasets
 from instance_catalog.cpu_arch import architecture
 from instance_catalog.table import ApiError
+from moto import mock_aws
 
-RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW}")
+# The samples keep the raw rows of the families asserted below (m5, t3, c7g, r6a, p4d, p3).
+RAW = SAMPLES
 CCF_DATA = RAW / "cloud-carbon-footprint" / "ccf-coefficients" / "data"
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -34,7 +30,7 @@ def api_types():
 
 @pytest.fixture(scope="module")
 def rows(api_types):
-    enrichment = aws.enrichment_from_datasets(Datasets(RAW)) if RAW.is_dir() else aws.Enrichment()
+    enrichment = aws.enrichment_from_datasets(Datasets(RAW))
     return {r.instance_type: r for r in aws.to_rows(api_types, enrichment, "aws-ec2-moto")}
 
 
@@ -58,14 +54,12 @@ def test_gpu_partitions_are_fractional_counts(rows):
     assert (rows["g6f.large"].gpu_model, rows["g6f.large"].gpu_count) == ("L4", 0.125)
 
 
-@needs_raw
 def test_t3_micro_is_burstable_with_aws_documented_10_percent_baseline(rows):
     assert rows["t3.micro"].burstable_baseline_fraction == 0.10
     assert rows["t3.nano"].burstable_baseline_fraction == 0.05
     assert rows["m5.xlarge"].burstable_baseline_fraction is None
 
 
-@needs_raw
 def test_cpu_models_and_microarchitectures_come_from_the_datasets(rows):
     assert rows["m5.xlarge"].cpu_model == "Intel Xeon Platinum 8175M"
     assert rows["m5.xlarge"].cpu_microarchitecture == "Skylake"
@@ -75,14 +69,12 @@ def test_cpu_models_and_microarchitectures_come_from_the_datasets(rows):
     assert set(rows["p4d.24xlarge"].cpu_microarchitecture.split("|")) == {"Cascade Lake", "Skylake"}
 
 
-@needs_raw
 def test_retired_types_only_ccf_lists_are_kept(rows, api_types):
     assert "p3.2xlarge" not in api_types
     p3 = rows["p3.2xlarge"]
     assert (p3.vcpus, p3.memory_gb, p3.gpu_count, p3.source) == (8, 61, 1, "ccf-app")
 
 
-@needs_raw
 @pytest.mark.parametrize(
     "cpu, arch",
     [
@@ -149,7 +141,6 @@ def test_api_refusal_is_a_typed_error():
         aws.fetch(OneClientSession(), ["us-east-1"])
 
 
-@needs_raw
 def test_cli_offline_build_is_byte_identical_across_runs(tmp_path):
     import update_instance_catalog
 

@@ -4,17 +4,13 @@ against a loopback ARM double (nextLink paging, bearer-token auth, api-version).
 from __future__ import annotations
 
 import json
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from azure.core.credentials import AccessToken
 from fixtures.azure_compute_api import AzureComputeApi, disk_sku, vm_sku
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from instance_catalog import azure
 from instance_catalog.table import ApiError, CatalogRow
 

@@ -4,22 +4,19 @@ power model can join on, manifest consistency, and the lookups other modules rel
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import pytest
+from datasets import FULL, SAMPLES, needs_full_datasets
+from instance_catalog.azure import arm_name
 
 from carbon import bundle, catalog, manifest
 from carbon import gcp_machine_types as rules
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from instance_catalog.azure import arm_name
-
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "intensity_data"
-RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-CCF = RAW / "cloud-carbon-footprint"
-needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW}")
+# Coverage is measured against CCF's whole instance lists: those tests need the full raw folder.
+CCF = FULL / "cloud-carbon-footprint"
 # GPU models in the catalogs that the bundled gpus table (mlco2/Green Algorithms) has no row for yet.
 GPUS_WITHOUT_TDP_ROW = {
     "A100 SXM4 40GB",
@@ -49,7 +46,7 @@ def _coverage(names: set[str], wanted: list[str]) -> float:
     return sum(1 for name in wanted if name.lower() in names) / len(wanted)
 
 
-@needs_raw
+@needs_full_datasets
 def test_aws_covers_ccf_2026_instance_list():
     names = {r["instance_type"].lower() for r in _rows("aws")}
     wanted = [r["Instance Type"] for r in _raw(CCF / "ccf-coefficients/data/aws-instances-latest-2026.csv")]
@@ -58,7 +55,7 @@ def test_aws_covers_ccf_2026_instance_list():
     assert _coverage(names, wanted_app) >= 0.95
 
 
-@needs_raw
+@needs_full_datasets
 def test_gcp_covers_ccf_lists_and_agrees_on_shapes():
     names = {r["instance_type"] for r in _rows("gcp")}
     latest = _raw(CCF / "ccf-coefficients/data/gcp-instances-latest-2026.csv")
@@ -78,7 +75,7 @@ def test_gcp_covers_ccf_lists_and_agrees_on_shapes():
     assert disagree == ["a2-ultragpu-1g"]
 
 
-@needs_raw
+@needs_full_datasets
 def test_azure_covers_ccf_lists():
     names = {r["instance_type"].lower() for r in _rows("azure")}
     for path, column in (
@@ -90,12 +87,14 @@ def test_azure_covers_ccf_lists():
         assert found / len(wanted) >= 0.95, path
 
 
-@needs_raw
 @pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
 def test_microarchitectures_are_ccf_coefficient_names(provider):
     known = set()
     for p in ("aws", "gcp", "azure"):
-        known |= {r["Architecture"] for r in _raw(CCF / f"ccf-coefficients/output/coefficients-{p}-use.csv")}
+        known |= {
+            r["Architecture"]
+            for r in _raw(SAMPLES / f"cloud-carbon-footprint/ccf-coefficients/output/coefficients-{p}-use.csv")
+        }
     used = {a for r in _rows(provider) for a in r["cpu_microarchitecture"].split("|") if a}
     # First-generation Graviton (a1) has no CCF coefficient; the power model falls back for it.
     assert used - known <= {"Graviton"}

@@ -7,19 +7,14 @@ from the code under test.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import google.oauth2.credentials
 import pytest
 from fixtures.gcp_compute_api import GcpComputeApi, accelerator_type, machine_type
 from google.auth.credentials import AnonymousCredentials
-
-from carbon import gcp_machine_types as rules
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from instance_catalog import gcp
 from instance_catalog.table import ApiError
+
+from carbon import gcp_machine_types as rules
 
 
 @pytest.mark.parametrize(

@@ -4,18 +4,16 @@ other builders' entries and sources, and the CLI's offline builds."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+import update_instance_catalog
+from datasets import FULL, needs_full_datasets
+from instance_catalog.table import CatalogError, CatalogRow, TableMeta, render, write
 
 from carbon import manifest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import update_instance_catalog
-from instance_catalog.table import CatalogError, CatalogRow, TableMeta, render, write
-
-RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+RAW = FULL
 META = TableMeta(
     "gcp",
     "test table",
@@ -112,7 +110,7 @@ def test_cli_offline_gcp_build_is_byte_identical_across_runs(tmp_path, capsys):
     assert "instances_gcp.csv" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not RAW.is_dir(), reason="raw datasets not present")
+@needs_full_datasets
 def test_cli_offline_azure_build_is_deterministic(tmp_path):
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:

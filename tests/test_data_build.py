@@ -9,20 +9,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from datasets import FULL, needs_full_datasets
 
 REPO = Path(__file__).resolve().parents[1]
-RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-sys.path.insert(0, str(REPO / "scripts"))
+RAW = FULL
 
 import update_intensity_data as updater
 from intensity_sources.sources import raw_paths
 
-pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW} (../shared/datasets)")
+pytestmark = needs_full_datasets
 
 MY_TABLES = (
     "countries",

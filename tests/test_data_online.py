@@ -7,20 +7,19 @@ import functools
 import http.server
 import json
 import socket
-import sys
 import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
+from datasets import FULL, needs_full_datasets
 
 REPO = Path(__file__).resolve().parents[1]
-RAW = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-sys.path.insert(0, str(REPO / "scripts"))
+RAW = FULL
 
 import update_intensity_data as updater
 
-pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw datasets not found at {RAW} (../shared/datasets)")
+pytestmark = needs_full_datasets
 
 TABLES = ("countries", "subdivisions", "cloud_regions", "cloud_region_intensity", "cpus", "gpus", "grid_hourly")
 
@@ -91,7 +90,6 @@ def test_a_stalled_server_times_out(silent_server, tmp_path, monkeypatch, capsys
 
 
 def test_a_newly_published_google_year_is_picked_up(tmp_path, monkeypatch):
-    sys.path.insert(0, str(REPO / "scripts"))
     from intensity_sources.sources import raw_paths
 
     mirror = tmp_path / "mirror"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import statistics
-from pathlib import Path
 
 import pytest
+from datasets import csv_rows, read_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,15 +20,11 @@ import carbon
 from carbon.cli import main
 from carbon.model import Bounds
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-needs_datasets = pytest.mark.skipif(not DATASETS.exists(), reason="raw datasets (../shared/datasets) not present")
-
 
 def _ember(file: str, column: str, name: str, year: int) -> float:
-    with (DATASETS / "ember/data" / file).open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row[column] == name and int(row["year"]) == year:
-                return float(row["emissions_intensity_gco2_per_kwh"])
+    for row in csv_rows(f"ember/data/{file}"):
+        if row[column] == name and int(row["year"]) == year:
+            return float(row["emissions_intensity_gco2_per_kwh"])
     raise KeyError((name, year))
 
 
@@ -41,20 +37,18 @@ def ember_state(state: str, year: int) -> float:
 
 
 def google_region(region: str, year: int) -> float:
-    path = DATASETS / f"google-region-carbon-info/region-carbon-info/data/yearly/{year}.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.reader(handle):
-            if row and row[0] == region:
-                return float(row[3])
+    for row in csv.reader(
+        read_text(f"google-region-carbon-info/region-carbon-info/data/yearly/{year}.csv").splitlines()
+    ):
+        if row and row[0] == region:
+            return float(row[3])
     raise KeyError((region, year))
 
 
 def ccf_aws_coefficients(architecture: str) -> tuple[float, float]:
-    path = DATASETS / "cloud-carbon-footprint/ccf-coefficients/output/coefficients-aws-use.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["Architecture"] == architecture:
-                return float(row["Min Watts"]), float(row["Max Watts"])
+    for row in csv_rows("cloud-carbon-footprint/ccf-coefficients/output/coefficients-aws-use.csv"):
+        if row["Architecture"] == architecture:
+            return float(row["Min Watts"]), float(row["Max Watts"])
     raise KeyError(architecture)
 
 
@@ -63,7 +57,6 @@ def run_json(capsys, *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-@needs_datasets
 def test_energy_in_a_country_and_year(capsys):
     # 10 kWh of IT energy in France in 2022; not a cloud region, so the on-premises PUE of 1.0.
     intensity = ember_country("FRA", 2022)
@@ -77,7 +70,6 @@ def test_energy_in_a_country_and_year(capsys):
     assert result["location"] == {"provider": None, "region": "FR", "zone": "FR", "country": "FR"}
 
 
-@needs_datasets
 def test_alpha3_name_and_alpha2_are_the_same_place(capsys):
     a = run_json(capsys, "--region", "FRA", "--energy-kwh", "1")
     b = run_json(capsys, "--region", "france", "--energy-kwh", "1")
@@ -85,7 +77,6 @@ def test_alpha3_name_and_alpha2_are_the_same_place(capsys):
     assert a["co2e_kg"] == b["co2e_kg"] == c["co2e_kg"]
 
 
-@needs_datasets
 def test_us_state_uses_the_state_grid(capsys):
     intensity = ember_state("California", 2023)
     result = run_json(capsys, "--region", "US-CA", "--energy-kwh", "2", "--year", "2023")
@@ -93,7 +84,6 @@ def test_us_state_uses_the_state_grid(capsys):
     assert result["co2e_kg"] == pytest.approx(2 * intensity / 1000)
 
 
-@needs_datasets
 def test_google_region_uses_googles_published_figure(capsys):
     intensity = google_region("europe-west1", 2023)
     result = run_json(capsys, "--region", "GCP:Europe-West1", "--energy-kwh", "1", "--year", "2023", "--pue", "1.1")
@@ -103,7 +93,6 @@ def test_google_region_uses_googles_published_figure(capsys):
     assert result["co2e_kg"] == pytest.approx(1 * 1.1 * intensity / 1000)
 
 
-@needs_datasets
 def test_m5_xlarge_worked_example(capsys):
     """The README's worked example: m5.xlarge, 1 h at 50 % CPU in aws:us-east-1 (Virginia).
 
@@ -111,8 +100,8 @@ def test_m5_xlarge_worked_example(capsys):
     CCF's AWS coefficients per vCPU for that platform: W = 4 x (min + 0.5 (max - min)).
     Memory 16 GB x 0.392 W/GB. IT energy x 1 h; facility energy x AWS PUE; x Virginia's intensity.
     """
-    with (DATASETS / "cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv").open() as handle:
-        row = next(r for r in csv.DictReader(handle) if r["instance_type"] == "m5.xlarge")
+    rows = csv_rows("cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv")
+    row = next(r for r in rows if r["instance_type"] == "m5.xlarge")
     assert (float(row["vcpus"]), float(row["memory_gb"])) == (4.0, 16.0)
     archs = row["cpu_microarchitectures"].split("|")
     min_w = statistics.mean(ccf_aws_coefficients(a)[0] for a in archs)
@@ -143,7 +132,6 @@ def test_m5_xlarge_worked_example(capsys):
     assert {"intensity", "pue", "cpu_power", "memory_power"} <= set(result["sources"])
 
 
-@needs_datasets
 def test_latex_snippet_names_the_factors(capsys):
     assert (
         main(
@@ -304,14 +292,13 @@ def test_monthly_start_uses_the_month():
     assert result.intensity_g_per_kwh.central == value.intensity_g_per_kwh.central
 
 
-@needs_datasets
 def test_year_beyond_the_data_uses_latest_and_says_so():
     result = carbon.estimate("FR", energy_kwh=1, year=2031)
     source = result.to_dict()["sources"]["intensity"]
     assert "2031 asked" in source["detail"]
-    years = []
-    with (DATASETS / "ember/data/api_country_overview_yearly.csv").open(newline="", encoding="utf-8") as handle:
-        years = [int(r["year"]) for r in csv.DictReader(handle) if r["country_code"] == "FRA"]
+    years = [
+        int(r["year"]) for r in csv_rows("ember/data/api_country_overview_yearly.csv") if r["country_code"] == "FRA"
+    ]
     assert source["year"] == max(years)
 
 
@@ -328,15 +315,12 @@ def test_annual_range_is_the_monthly_spread():
     assert statistics.mean(months) == pytest.approx(value.intensity_g_per_kwh.central, rel=0.15)
 
 
-@needs_datasets
 def test_balancing_authority_is_priced_by_the_hour():
     """US-BA-CISO has an hourly 2022 series (EIA-930 via SustainDC): a start time picks its hour,
     a year alone gives the mean of the year's hours with the lowest and highest hour as range."""
     from datetime import datetime, timezone
 
-    path = DATASETS / "eia930-hourly-2022/data/CarbonIntensity/CISO_NG_&_avgCI.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["avg_CI"]]
+    rows = [r for r in csv_rows("eia930-hourly-2022/data/CarbonIntensity/CISO_NG_&_avgCI.csv") if r["avg_CI"]]
     hour_value = next(float(r["avg_CI"]) for r in rows if r["timestamp"].startswith("2022-06-01 13:00"))
     values = [float(r["avg_CI"]) for r in rows]
     at_hour = carbon.estimate("US-BA-CISO", energy_kwh=1, start=datetime(2022, 6, 1, 13, 30, tzinfo=timezone.utc))

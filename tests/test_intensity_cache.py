@@ -5,6 +5,7 @@ Requests are counted at the loopback server, i.e. what really went over the wire
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import time
 from datetime import datetime, timedelta, timezone
@@ -14,7 +15,7 @@ from fixtures.electricitymaps_api import ElectricityMapsApi
 from fixtures.intensity_bundle import clear_caches, make_bundle
 from fixtures.intensity_worker import lookup
 
-from carbon.intensity.cache import CachedSource, CacheWarning, IntensityCache
+from carbon.intensity.cache import CachedSource, IntensityCache
 from carbon.intensity.electricitymaps import ElectricityMapsSource
 from carbon.intensity.http import FetchError
 
@@ -120,14 +121,39 @@ def test_429_backs_off_for_retry_after_across_hours(em, tmp_path, bundle_dir):
     assert em.count() == 2
 
 
-def test_corrupted_cache_rebuilt_with_warning(em, tmp_path, bundle_dir):
+def test_corrupted_cache_rebuilt_with_warning(em, tmp_path, bundle_dir, caplog):
     folder = tmp_path / "cache" / "intensity"
     folder.mkdir(parents=True)
     (folder / "cache.db").write_bytes(b"this is not an sqlite database" * 100)
-    with pytest.warns(CacheWarning, match="rebuilt"):
+    with caplog.at_level(logging.WARNING, logger="carbon.intensity.cache"):
         value = cached(em, tmp_path).at("FR", PAST)
     assert value.intensity_g_per_kwh.central == 50.0
     assert any(p.name.startswith("intensity.corrupt-") for p in (tmp_path / "cache").iterdir())
+    assert [r.name for r in caplog.records] == ["carbon.intensity.cache"]
+    assert "rebuilt" in caplog.records[0].getMessage()
+
+
+def test_a_bug_inside_a_cache_operation_is_not_taken_for_corruption(tmp_path):
+    """A TypeError (or ImportError) is a bug: it propagates, and the user's cache stays where it is."""
+    cache = IntensityCache(tmp_path)
+    cache.store_failure("k", "HTTP 503", 60)
+
+    def buggy(_cache):
+        raise TypeError("unsupported operand")
+
+    with pytest.raises(TypeError, match="unsupported operand"):
+        cache._call(buggy)
+    assert [p.name for p in tmp_path.iterdir()] == ["intensity"]  # not moved aside
+    assert isinstance(cache.read("k"), FetchError)
+
+
+def test_an_entry_of_another_layout_is_dropped_and_logged(tmp_path, caplog):
+    cache = IntensityCache(tmp_path)
+    cache._call(lambda c: c.set("old", ("v", "FR", 0.0)))  # an older version's shorter tuple
+    with caplog.at_level(logging.WARNING, logger="carbon.intensity.cache"):
+        assert cache.read("old") is None
+    assert "dropped unreadable intensity cache entry old" in caplog.text
+    assert cache._call(lambda c: c.get("old")) is None
 
 
 def test_series_reads_cached_hours_and_fetches_the_rest_once(em, tmp_path, bundle_dir):

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-
 from carbon.providers import aws, azure, gcp
 from carbon.providers.base import Deadline
 from carbon.providers.http import MetadataBadResponse, MetadataTimeout, MetadataUnreachable, request

@@ -12,11 +12,8 @@ import time
 import types
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-
 import dmi
+import pytest
 from carbon.providers import detect_environment
 from carbon.providers.base import load_providers
 from ecs_metadata import EcsMetadata

@@ -70,10 +70,6 @@ def test_azure_capabilities_become_hardware():
 def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tmp_path):
     """On a VM, Application Default Credentials come from the metadata server's service-account
     token; machineTypes.get then answers for the type the catalog lacks, and the answer is cached."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
     from fixtures.gcp_compute_api import GcpComputeApi, machine_type
     from metadata_gcp import MetadataGcp
 
@@ -115,10 +111,6 @@ def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tm
 def test_azure_vm_size_looked_up_with_the_vms_managed_identity(monkeypatch, tmp_path):
     """On a VM, DefaultAzureCredential takes the managed identity's token from IMDS; the Resource SKUs
     API then answers for the size the catalog lacks, and the answer is cached."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
     from fixtures.azure_compute_api import AzureComputeApi, vm_sku
     from imds_azure import ImdsAzure
 

@@ -3,30 +3,22 @@ model (its microarchitecture's coefficients) and the region decides the grid."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-
 import dmi
+from datasets import csv_rows
 from imds_aws import ImdsAws
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
 
 
-@pytest.mark.skipif(not DATASETS.exists(), reason="raw datasets (../shared/datasets) not present")
 def test_carbon_run_prices_an_emulated_m5_xlarge_with_its_platform_and_grid(tmp_path):
-    with (DATASETS / "cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv").open() as handle:
-        architecture = next(r for r in csv.DictReader(handle) if r["instance_type"] == "m5.xlarge")[
-            "cpu_microarchitectures"
-        ]
+    rows = csv_rows("cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv")
+    architecture = next(r for r in rows if r["instance_type"] == "m5.xlarge")["cpu_microarchitectures"]
     (tmp_path / "carbon.toml").write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARBON_", "AWS_"))}
     with ImdsAws(instance_type="m5.xlarge", region="us-east-1", zone="us-east-1b", http_tokens="required") as imds:

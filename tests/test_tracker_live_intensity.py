@@ -3,17 +3,14 @@ run with the API down completes with the bundled value and the reason recorded."
 
 from __future__ import annotations
 
-import csv
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
+from datasets import csv_rows
 from fixtures.electricitymaps_api import ElectricityMapsApi
 
 import carbon
-
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 @pytest.fixture
@@ -51,15 +48,13 @@ def test_tracked_run_is_priced_with_the_api_value_for_its_hour(tmp_path, live_en
     assert estimate.co2e_kg.central == pytest.approx(estimate.energy_kwh.central * 31.0 / 1000)
 
 
-@pytest.mark.skipif(not DATASETS.exists(), reason="raw datasets (../shared/datasets) not present")
 def test_tracked_run_with_the_api_down_uses_the_bundled_value_and_says_why(tmp_path, live_env):
     live_env.setenv("CARBON_ELECTRICITYMAPS_URL", "http://127.0.0.1:9/v3")  # nothing listens on the discard port
-    with (DATASETS / "ember/data/api_country_overview_yearly.csv").open(newline="", encoding="utf-8") as handle:
-        france = {
-            int(r["year"]): float(r["emissions_intensity_gco2_per_kwh"])
-            for r in csv.DictReader(handle)
-            if r["country_code"] == "FRA"
-        }
+    france = {
+        int(r["year"]): float(r["emissions_intensity_gco2_per_kwh"])
+        for r in csv_rows("ember/data/api_country_overview_yearly.csv")
+        if r["country_code"] == "FRA"
+    }
     estimate = _track(tmp_path)
     # This year is past the data: Ember's latest French year stands in, and the detail says why.
     assert estimate.intensity_g_per_kwh.central == pytest.approx(france[max(france)])

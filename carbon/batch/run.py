@@ -194,7 +194,8 @@ def estimate_logs(
     from carbon.batch.readers import read
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
-    tables, rejects, sources, read_count = [], [], [], 0
+    tables, rejects, read_count = [], [], 0
+    sources: list[np.ndarray] = []  # per log: the index of its file, one per job
     for path in paths:
         result = read(path, format_name, fields)
         read_count += result.records

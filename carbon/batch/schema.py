@@ -95,7 +95,7 @@ def arrow_texts(array: Any) -> Any:
     if len(array) < 4096 or pc.count_distinct(sample, mode="all").as_py() * 4 > len(sample):
         return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
     encoded = array.dictionary_encode()
-    texts = np.append(np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object), None)
+    texts = np.append(np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object), [None])
     return texts[encoded.indices.fill_null(-1).to_numpy()]  # -1: the appended None
 
 

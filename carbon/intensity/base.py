@@ -11,14 +11,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from carbon.errors import CarbonError, DataError
 from carbon.model import Bounds, Source
 
 GRANULARITIES = ("hour", "month", "year")
 BASES = ("lifecycle", "operational", "direct", "marginal")
 
 
-class IntensityError(LookupError):
-    """No value could be had for a zone and time; the message says why."""
+class IntensityError(CarbonError, LookupError):
+    """No value could be had for a zone and time; the message says why.
+
+    The root of intensity lookups, caught by the fallback chain whatever the cause; each failure
+    is also in the family of its cause: a live API's (`FetchError`, a NetworkError) or the
+    bundle's (`NoBundledIntensity`, a DataError).
+    """
+
+
+class NoBundledIntensity(IntensityError, DataError):
+    """The bundled tables have no figure for the zone."""
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,24 @@ latest value is kept for a short TTL. A failure is kept too (briefly, or for the
 Retry-After after an HTTP 429), so that a dead API costs one request per TTL, not one per lookup.
 Concurrent processes asking for the same key take a diskcache `Lock` and re-read after getting
 it: the first one fetches, the others find its answer, so N processes make ONE upstream request.
-A cache file that SQLite cannot read is moved aside and rebuilt with a warning, never a crash.
+A cache file that SQLite cannot read is moved aside and rebuilt with a logged warning, never a
+crash; any other exception is a bug and propagates (it must not cost the user's cache).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import pickle
 import shutil
 import sqlite3
 import time as _time
-import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from carbon.errors import DataError
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.http import FetchError, RateLimited
 from carbon.intensity.live import HOUR, ApiSource, annotate, floor_hour, utc
@@ -29,18 +32,23 @@ LATEST_TTL_S = 300.0
 FAILURE_TTL_S = 60.0
 DEFAULT_BACKOFF_S = 60.0  # an HTTP 429 without Retry-After
 SUBFOLDER = "intensity"
-_CORRUPT = (sqlite3.DatabaseError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError)
+# What a damaged cache raises: SQLite's errors (a file that is not a database, a malformed page),
+# pickle's for a truncated or garbled value (diskcache pickles values), and file-system errors.
+_CORRUPT = (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, OSError)
+ENTRY_FIELDS = 13  # ("v", zone, start, granularity, central, low, high, basis, dataset, year, licence, method, detail)
+
+logger = logging.getLogger(__name__)
 
 
-class CacheWarning(RuntimeWarning):
-    """The cache could not be read and was rebuilt (or bypassed); values are fetched again."""
+class CacheEntryError(DataError):
+    """A cache entry is not laid out as this version writes them (an older or newer carbon wrote it)."""
 
 
 def key_for(source: str, zone: str, hour: datetime) -> str:
     return f"{source}|{zone.upper()}|{hour:%Y-%m-%dT%H}"
 
 
-def _encode(value: IntensityValue) -> tuple:
+def _encode(value: IntensityValue) -> tuple[Any, ...]:
     s = value.source
     b = value.intensity_g_per_kwh
     return (
@@ -61,8 +69,12 @@ def _encode(value: IntensityValue) -> tuple:
 
 
 def _decode(raw: Any) -> IntensityValue | FetchError:
-    if raw[0] == "fail":
+    if isinstance(raw, tuple) and len(raw) == 2 and raw[0] == "fail":
         return FetchError(raw[1])
+    if not (isinstance(raw, tuple) and len(raw) == ENTRY_FIELDS and raw[0] == "v"):
+        raise CacheEntryError(
+            f"unknown entry layout {type(raw).__name__} of {len(raw) if isinstance(raw, tuple) else '?'}"
+        )
     _, zone, start, granularity, central, low, high, basis, dataset, year, licence, method, detail = raw
     return IntensityValue(
         zone,
@@ -103,7 +115,7 @@ class IntensityCache:
 
             try:
                 self._cache = diskcache.Cache(str(self.directory), timeout=self.lock_timeout_s)
-            except _CORRUPT + (OSError,) as error:
+            except _CORRUPT as error:
                 self._rebuild(error)
         return self._cache
 
@@ -115,18 +127,19 @@ class IntensityCache:
                 self._cache.close()
             self._cache = None
         aside = self.directory.with_name(f"{self.directory.name}.corrupt-{int(_time.time())}")
-        warnings.warn(
-            f"intensity cache {self.directory} unreadable ({type(error).__name__}: {error}); "
-            f"moved to {aside.name} and rebuilt",
-            CacheWarning,
-            stacklevel=3,
+        logger.warning(
+            "intensity cache %s unreadable (%s: %s); moved to %s and rebuilt",
+            self.directory,
+            type(error).__name__,
+            error,
+            aside.name,
         )
         try:
             if self.directory.exists():
                 shutil.move(str(self.directory), str(aside))
             self._cache = diskcache.Cache(str(self.directory), timeout=self.lock_timeout_s)
         except (OSError, sqlite3.DatabaseError) as second:
-            warnings.warn(f"intensity cache disabled for this process: {second}", CacheWarning, stacklevel=3)
+            logger.warning("intensity cache disabled for this process: %s", second)
             self._cache, self._bypassed = None, True
 
     def _call(self, operation: Callable[[Any], Any], default: Any = None) -> Any:
@@ -146,9 +159,9 @@ class IntensityCache:
             return None
         try:
             return _decode(raw)
-        except _CORRUPT as error:  # an entry written by an incompatible version: drop it
+        except CacheEntryError as error:  # written by an incompatible version: drop it, fetch again
             self._call(lambda c: c.delete(key))
-            warnings.warn(f"dropped unreadable cache entry {key}: {error}", CacheWarning, stacklevel=2)
+            logger.warning("dropped unreadable intensity cache entry %s: %s", key, error)
             return None
 
     def store(self, key: str, value: IntensityValue, expire_s: float | None) -> None:

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from carbon.errors import UserInputError
 from carbon.intensity.base import IntensityError, IntensitySource, IntensityValue
 from carbon.intensity.http import FetchError
-from carbon.intensity.live import annotate
+from carbon.intensity.live import ApiSource, annotate
+
+if TYPE_CHECKING:
+    from carbon.config import Config
 
 LIVE_SOURCES = ("electricitymaps", "watttime", "ukgrid", "energinet")
 BUNDLED = "bundled"
@@ -24,11 +28,11 @@ MARGINAL_SOURCES = ("watttime",)
 T = TypeVar("T")
 
 
-class ChainConfigError(ValueError):
+class ChainConfigError(UserInputError):
     """`intensity_sources` names an unknown source or mixes marginal and average signals."""
 
 
-def make_live(name: str, config=None):
+def make_live(name: str, config: Config | None = None) -> ApiSource:
     """One live source from the settings (keys, timeout); base URLs from CARBON_<NAME>_URL."""
     from carbon.config import load
 
@@ -160,7 +164,7 @@ def _bundled_zone(zone: str) -> str:
     return resolve(zone).zone
 
 
-def build_chain(config=None, names: Sequence[str] | None = None, use_cache: bool = True) -> Chain:
+def build_chain(config: Config | None = None, names: Sequence[str] | None = None, use_cache: bool = True) -> Chain:
     """The chain the settings describe, each live link behind the user's shared cache."""
     from carbon.config import load
 

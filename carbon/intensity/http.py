@@ -13,10 +13,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from carbon.errors import NetworkError
 from carbon.intensity.base import IntensityError
 
 
-class FetchError(IntensityError):
+class FetchError(IntensityError, NetworkError):
     """A live API gave no usable answer; `reason` is the short phrase recorded in the fallback detail."""
 
     def __init__(self, reason: str, url: str = "") -> None:

@@ -16,15 +16,18 @@ that is ending give pending fetches a bounded moment, so short runs can still be
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time as _time
 from datetime import datetime, timezone
 
+from carbon.errors import CarbonError
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.chain import Chain
 from carbon.intensity.live import annotate, floor_hour
 
+logger = logging.getLogger(__name__)
 PENDING = "live value for this hour not fetched yet (prefetch pending)"
 _STOP = object()
 
@@ -58,7 +61,7 @@ class IntensityPrefetcher:
     def __enter__(self) -> IntensityPrefetcher:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def request(self, zone: str, time: datetime) -> None:
@@ -108,8 +111,11 @@ class IntensityPrefetcher:
                 value, reasons = self.chain.live(zone, hour)
                 if value is not None:
                     value = annotate(value, reasons)
-            except Exception as error:
+            except CarbonError as error:
                 value, reasons = None, [f"prefetch error {type(error).__name__}: {error}"]
+            except Exception as error:  # a bug: logged with its traceback; the thread keeps serving
+                logger.exception("intensity prefetch for %s at %s failed", zone, hour)
+                value, reasons = None, [f"prefetch bug {type(error).__name__}: {error}"]
             with self._idle:
                 self._done[item] = (value, reasons, _time.monotonic())
                 self._pending.discard(item)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from carbon.bundle import derived, rows_for, table_text
-from carbon.intensity.base import IntensityError, IntensityValue
+from carbon.intensity.base import IntensityValue, NoBundledIntensity
 from carbon.model import Bounds, Source
 from carbon.provenance import describe
 
@@ -80,7 +80,7 @@ class BundledSource:
         if not series and has_hourly(zone):
             return _year_from_hours(zone, year)
         if not series:
-            raise IntensityError(f"no bundled intensity for zone {zone!r}")
+            raise NoBundledIntensity(f"no bundled intensity for zone {zone!r}")
         years = sorted(series)
         if year is None:
             used, note = years[-1], f"latest year available ({years[-1]})"

@@ -32,7 +32,7 @@ class Shares:
         return {"cpu": round(self.cpu, 6), "ram": round(self.ram, 6)}
 
 
-def _psutil():
+def _psutil() -> Any:
     import psutil
 
     return psutil

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from carbon.errors import HardwareError
 from carbon.model import Bounds
 
 COMPONENTS = ("cpu", "ram", "gpu")
 
 
-class MeterError(RuntimeError):
+class MeterError(HardwareError):
     """A meter cannot read its hardware; the message says why and, where there is one, the fix."""
 
 

@@ -14,6 +14,7 @@ Selection: `gpu_ids` is a CUDA_VISIBLE_DEVICES-style list ("0,2" or GPU UUIDs); 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -190,10 +191,8 @@ class NvmlMeter:
         return notes
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(self.nvml.NVMLError):  # a driver already gone: nothing left to release
             self.nvml.nvmlShutdown()
-        except Exception:
-            pass
 
 
 def _select(nvml: Any, count: int, wanted: list[str] | None) -> list[tuple[int, Any]]:
@@ -226,7 +225,7 @@ def open_nvml(
         return NullMeter("nvml", "no NVIDIA driver on this machine")
     if nvml is None:
         try:
-            import pynvml as nvml  # type: ignore[no-redef]
+            import pynvml as nvml  # type: ignore[no-redef]  # the module stands in for the injected one
         except ImportError:
             return NullMeter("nvml", "nvidia-ml-py is not installed (pip install 'carbon-ledger[gpu]')")
     try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +42,8 @@ METHOD = "measured:rapl"
 
 
 def powercap_root(environ: dict[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ  # type: ignore[assignment]
-    return Path(environ.get(ROOT_ENV) or DEFAULT_ROOT)
+    variables: Mapping[str, str] = os.environ if environ is None else environ
+    return Path(variables.get(ROOT_ENV) or DEFAULT_ROOT)
 
 
 def zone_id(name: str) -> tuple[int, ...]:

@@ -10,9 +10,16 @@ from __future__ import annotations
 import os
 from typing import Any, Protocol
 
+from carbon.errors import UserInputError
 
-class SinkError(OSError):
-    """A sink cannot write where it was told to; the message names the path and the reason."""
+
+class SinkError(UserInputError, OSError):
+    """A sink cannot write where it was told to; the message names the path and the reason.
+
+    A user-input error: the folder is the user's choice and the disk the user's machine, so the fix
+    is theirs (another --output, free space), and the CLI says so in one line (exit 2). Still an
+    OSError, as the failure it wraps, for callers that catch file errors.
+    """
 
 
 class Sink(Protocol):

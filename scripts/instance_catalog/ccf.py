@@ -10,13 +10,15 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from carbon.errors import DataError
+
 CCF = "cloud-carbon-footprint"
 CCF_DATA = f"{CCF}/ccf-coefficients/data"
 CCF_DERIVED = f"{CCF}/derived"
 TEADS = "teads-ec2/valohai-wattson/data/aws_instances_dataset.csv"
 
 
-class SourceDataError(ValueError):
+class SourceDataError(DataError):
     """A raw table is missing or lacks a column the build needs."""
 
 

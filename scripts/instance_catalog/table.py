@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon import manifest as manifest_mod
+from carbon.errors import DataError, NetworkError
 
 COLUMNS = (
     "instance_type",
@@ -37,11 +38,11 @@ COLUMNS = (
 SHARED_SOURCE_IDS = frozenset({"ccf-coefficients", "ccf-app", "teads-ec2", "mlco2-impact"})
 
 
-class CatalogError(ValueError):
+class CatalogError(DataError):
     """The built table breaks the contract; nothing was written."""
 
 
-class ApiError(RuntimeError):
+class ApiError(NetworkError):
     """The provider's API refused or failed (auth, permission, network); nothing was written."""
 
 

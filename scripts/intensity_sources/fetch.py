@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
+from carbon.errors import NetworkError
+
 from .sources import DATASETS, Dataset
 
 MIRROR_ENV = "CARBON_DATASETS_MIRROR"
@@ -23,7 +25,7 @@ CHUNK = 1 << 16
 USER_AGENT = "carbon-intensity-updater/1 (+https://github.com/carbon/carbon)"
 
 
-class FetchError(RuntimeError):
+class FetchError(NetworkError):
     """A raw file could not be downloaded."""
 
 

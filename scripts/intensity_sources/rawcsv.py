@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 
+from carbon.errors import DataError
 
-class RawDataError(ValueError):
+
+class RawDataError(DataError):
     """A raw file (or a built table) is not what its parser expects."""
 
     def __init__(self, file: str, line: int | None, column: str | None, message: str):

@@ -20,9 +20,11 @@ from carbon.batch.schema import ReadResult
 
 def _row(record: dict[str, Any], number: int) -> dict[str, Any]:
     breakdown = record.get("breakdown") or {}
-    parts = [breakdown.get(k) for k in ("cpu_kwh", "gpu_kwh", "ram_kwh", "other_kwh") if breakdown.get(k) is not None]
+    parts = [
+        float(breakdown[k]) for k in ("cpu_kwh", "gpu_kwh", "ram_kwh", "other_kwh") if breakdown.get(k) is not None
+    ]
     if parts:
-        it_kwh = float(sum(parts))
+        it_kwh = sum(parts)
     elif record.get("energy_kwh") is not None:
         it_kwh = float(record["energy_kwh"]) / float(record.get("pue") or 1.0)
     else:
