@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         module.add_arguments(sub)
         _common_options(sub, top=False)
-        sub.set_defaults(_run=module.run)
+        sub.set_defaults(_run=module.run, _prog=sub.prog)
     return parser
 
 
@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from carbon.cli.logs import configure
 
     configure(verbose=args.verbose, quiet=args.quiet, debug=args.debug)
-    command = f"carbon {args.command}"
+    command = args._prog  # "carbon data verify": a subcommand with actions names the action too
     try:
         return int(args._run(args) or 0)
     except BrokenPipeError:  # `carbon regions | head`: the reader left, nothing to report

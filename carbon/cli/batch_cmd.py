@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from carbon.cli import options
 
@@ -171,7 +172,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) ->
             (args.summary, lambda: summary.by_dimension(result.results)),
         ):
             if path:
-                progress(f"writing {path}", 0, None)
+                progress(f"writing {Path(path).name}", 0, None)
                 write_table(table(), path)
     if not args.rejects and len(result.rejects):
         for row in result.rejects.head(5).itertuples(index=False):

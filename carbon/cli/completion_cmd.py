@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+_PATH_METAVARS = ("FILE", "DIR", "LOG")  # arguments that name files: fish offers paths for these
+
+
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     for action in parser._actions:  # argparse has no public walk over its tree
         if isinstance(action, argparse._SubParsersAction):
@@ -53,11 +56,14 @@ def _options(prog: str, parser: argparse.ArgumentParser, condition: str) -> list
         if isinstance(action, argparse._SubParsersAction) or action.help == argparse.SUPPRESS:
             continue
         described = f" -d {_quote(action.help)}" if action.help else ""
+        paths = action.metavar in _PATH_METAVARS
         if not action.option_strings:
             if action.choices:
                 lines.append(
                     f"complete -c {prog} -n {_quote(condition)} -a {_quote(' '.join(action.choices))}{described}"
                 )
+            elif paths:
+                lines.append(f"complete -c {prog} -n {_quote(condition)} -F")
             continue
         flags = " ".join(
             f"-l {flag[2:]}" if flag.startswith("--") else f"-s {flag[1:]}" for flag in action.option_strings
@@ -67,7 +73,7 @@ def _options(prog: str, parser: argparse.ArgumentParser, condition: str) -> list
         elif action.nargs == 0:
             takes = ""
         else:
-            takes = " -r"
+            takes = " -r -F" if paths else " -r"
         lines.append(f"complete -c {prog} -n {_quote(condition)} {flags}{takes}{described}")
     return lines
 

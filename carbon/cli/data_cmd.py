@@ -27,16 +27,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         epilog="example:\n  carbon data status --format json",
         formatter_class=parser.formatter_class,
     )
+    status.set_defaults(_prog=status.prog)
     status.add_argument(
         "--format", choices=("text", "json"), default="text", help="text for people (default) or json for programs"
     )
-    actions.add_parser(
+    verify = actions.add_parser(
         "verify",
         help="check the installed bundle against manifest.json (exit 1 on a mismatch)",
         description="check the installed bundle against manifest.json (exit 1 on a mismatch)",
         epilog="example:\n  carbon data verify",
         formatter_class=parser.formatter_class,
     )
+    verify.set_defaults(_prog=verify.prog)
 
 
 def _age_days(entry: dict, today) -> int | None:
