@@ -6,6 +6,7 @@ traced to the setting that caused it. Secrets are masked whenever a value is sho
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -20,8 +21,45 @@ def _str(value: Any) -> str:
     return str(value)
 
 
-def _float(value: Any) -> float:
-    return float(value)
+def number(
+    value: Any, *, minimum: float, exclusive: bool = False, maximum: float | None = None, unit: str = ""
+) -> float:
+    """A finite number at or above `minimum` (strictly above with `exclusive`) and at most `maximum`,
+    else ValueError naming the value as given. The one range check for a setting, whether it comes
+    from a flag, CARBON_* or a file."""
+    shown = repr(value) if isinstance(value, str) else str(value)
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number{f' of {unit}' if unit else ''}, got {shown}") from None
+    if not math.isfinite(result):
+        raise ValueError(f"must be a finite number, got {shown}")
+    if result < minimum or (exclusive and result == minimum):
+        relation = "above" if exclusive else "at least"
+        raise ValueError(f"must be {relation} {minimum:g}{f' {unit}' if unit else ''}, got {shown}")
+    if maximum is not None and result > maximum:
+        raise ValueError(f"must be at most {maximum:g}{f' {unit}' if unit else ''}, got {shown}")
+    return result
+
+
+def _interval_s(value: Any) -> float:
+    # Below 0.1 s the run log would grow by megabytes a second and the meters cannot resolve it.
+    return number(value, minimum=0.1, unit="seconds")
+
+
+def _timeout_s(value: Any) -> float:
+    return number(value, minimum=0.0, exclusive=True, unit="seconds")
+
+
+def _deadline_s(value: Any) -> float:
+    # 0 is meaningful for detection: probe nothing, use what the environment says.
+    return number(value, minimum=0.0, unit="seconds")
+
+
+def _pue(value: Any) -> float:
+    # PUE = facility energy / IT energy: below 1 would mean the building makes energy; no data
+    # centre reports above 3 (the pricing's own bound).
+    return number(value, minimum=1.0, maximum=3.0)
 
 
 def _bool(value: Any) -> bool:
@@ -61,19 +99,19 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("region", _str, None, "region code used when none is detected (FR, US-CA, aws:us-east-1)"),
-    Setting("interval_s", _float, 10.0, "tracker sampling interval in seconds"),
+    Setting("interval_s", _interval_s, 10.0, "tracker sampling interval in seconds (at least 0.1)"),
     Setting("output_dir", _str, "carbon-runs", "folder for run logs and the runs summary CSV"),
     Setting("project", _str, None, "project name recorded with every run"),
     Setting("experiment", _str, None, "experiment name recorded with every run"),
-    Setting("detect_timeout_s", _float, 1.0, "shared deadline for cloud metadata probes, seconds"),
+    Setting("detect_timeout_s", _deadline_s, 1.0, "shared deadline for cloud metadata probes, seconds"),
     Setting("geoip", _bool, False, "opt-in geo-IP lookup of the region when nothing else names it"),
-    Setting("pue", _float, None, "override the data-centre PUE"),
+    Setting("pue", _pue, None, "override the data-centre PUE (1.0 to 3.0)"),
     Setting("intensity_sources", _list, ("bundled",), "fallback chain of intensity sources, first tried first"),
     Setting("electricitymaps_token", _str, None, "Electricity Maps API token", secret=True),
     Setting("watttime_username", _str, None, "WattTime user name"),
     Setting("watttime_password", _str, None, "WattTime password", secret=True),
     Setting("cache_dir", _str, None, "on-disk cache folder (default: ~/.cache/carbon)"),
-    Setting("http_timeout_s", _float, 5.0, "timeout of each live intensity request, seconds"),
+    Setting("http_timeout_s", _timeout_s, 5.0, "timeout of each live intensity request, seconds"),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -146,6 +184,12 @@ def _read_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist (from CARBON_CONFIG)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {error.start}): save it as UTF-8") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
     if path.name == "pyproject.toml":
@@ -190,6 +234,11 @@ def load(
     if unknown_args:
         raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown_args))}")
     return Config(**values, origins=origins)
+
+
+def parse(name: str, value: Any) -> Any:
+    """The setting `name` parsed and range-checked as `load` does it (for a command-line flag's type)."""
+    return _BY_NAME[name].parse(value)
 
 
 def field_names() -> tuple[str, ...]:

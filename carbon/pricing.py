@@ -18,6 +18,7 @@ from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, U
 from carbon.power import power_model
 from carbon.provenance import describe
 from carbon.regions import resolve
+from carbon.units import ENERGY_KWH, quantity
 
 
 class EstimateError(UserInputError):
@@ -247,7 +248,9 @@ def estimate(
             raise EstimateError("give either --energy-kwh or the hardware, not both")
         energy = Energy(other_kwh=Bounds.exact(energy_kwh), methods=(("other", "user"),))
         usage = Usage(duration_s=duration_s) if duration_s is not None else None
-        sources.append(Source("energy", "user", None, None, "user", f"{energy_kwh:g} kWh IT energy given"))
+        sources.append(
+            Source("energy", "user", None, None, "user", f"{quantity(energy_kwh, ENERGY_KWH)} IT energy given")
+        )
         return price(energy, location, intensity, pue_bounds, tuple(sources), usage=usage, warnings=tuple(warnings))
     if duration_s is None:
         raise EstimateError("give --duration (e.g. 3h) with the hardware, or --energy-kwh")

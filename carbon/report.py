@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from carbon.bundle import derived, table
 from carbon.model import Estimate
+from carbon.units import ENERGY_KWH, LENGTH_KM, MASS_KG, figure, quantity
 
 KM_PER_MILE = 1.609344
 
@@ -81,25 +82,18 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     return Comparison(provider, low[1], low[0], low[2], high[1], high[0], high[2])
 
 
-def _fmt_count(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-
-
-def _fmt_scaled(value: float, small: str, unit: str, large: str) -> str:
-    """Three significant figures in the unit that keeps the number between 1 and 1000."""
-    if value >= 1000:
-        return f"{value / 1000:.3g} {large}"
-    if value >= 1:
-        return f"{value:.3g} {unit}"
-    return f"{value * 1000:.3g} {small}"
-
-
 def _fmt_mass(kg: float) -> str:
-    return _fmt_scaled(kg, "g", "kg", "t")
+    return quantity(kg, MASS_KG)
 
 
 def _fmt_energy(kwh: float) -> str:
-    return _fmt_scaled(kwh, "Wh", "kWh", "MWh")
+    return quantity(kwh, ENERGY_KWH)
+
+
+def _fmt_equivalent(item: Equivalent) -> str:
+    if item.unit == "km":
+        return f"{quantity(item.value, LENGTH_KM)} {item.label}"
+    return " ".join(part for part in (figure(item.value), item.unit, item.label) if part)
 
 
 def summary(estimate: Estimate, with_comparison: bool = True) -> str:
@@ -109,11 +103,15 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
         f"CO2e:       {_fmt_mass(co2e.central)}  (range {_fmt_mass(co2e.low)} - {_fmt_mass(co2e.high)})",
         f"Energy:     {_fmt_energy(energy.central)}  (range {_fmt_energy(energy.low)} - {_fmt_energy(energy.high)}, PUE included)",
         f"Region:     {where.region}" + (f" ({where.name})" if where.name else "") + f", grid zone {where.zone}",
-        f"Intensity:  {intensity.central:.4g} gCO2e/kWh ({estimate.intensity_basis or 'basis unknown'}"
-        + (f", range {intensity.low:.4g}-{intensity.high:.4g}" if intensity.low != intensity.high else "")
+        f"Intensity:  {figure(intensity.central)} gCO2e/kWh ({estimate.intensity_basis or 'basis unknown'}"
+        + (f", range {figure(intensity.low)}-{figure(intensity.high)}" if intensity.low != intensity.high else "")
         + ")",
-        f"PUE:        {estimate.pue.central:.3g}"
-        + (f" (range {estimate.pue.low:.3g}-{estimate.pue.high:.3g})" if estimate.pue.low != estimate.pue.high else ""),
+        f"PUE:        {figure(estimate.pue.central)}"
+        + (
+            f" (range {figure(estimate.pue.low)}-{figure(estimate.pue.high)})"
+            if estimate.pue.low != estimate.pue.high
+            else ""
+        ),
     ]
     parts = [(name, getattr(estimate.energy, f"{name}_kwh").central) for name in ("cpu", "gpu", "ram", "other")]
     shown = [f"{name} {_fmt_energy(value)}" for name, value in parts if value > 0]
@@ -128,7 +126,7 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
         )
     lines.append("Equivalent to:")
     for item in equivalents(estimate):
-        lines.append("  " + " ".join(part for part in (_fmt_count(item.value), item.unit, item.label) if part))
+        lines.append("  " + _fmt_equivalent(item))
     if with_comparison:
         comparison = compare_regions(estimate)
         if comparison:
@@ -178,6 +176,11 @@ def _hardware_text(estimate: Estimate) -> str:
     return ", ".join(parts)
 
 
+def _latex(value: float) -> str:
+    """A figure for LaTeX: grouped thousands with a thin space, "<" in math mode."""
+    return figure(value).replace(",", "\\,").replace("< ", "$<$ ")
+
+
 def latex(estimate: Estimate) -> str:
     """A paragraph for a paper's acknowledgements or appendix, plus a BibTeX entry for the tool."""
     from carbon import __version__
@@ -186,7 +189,7 @@ def latex(estimate: Estimate) -> str:
     co2e, energy = estimate.co2e_kg, estimate.energy_kwh
     duration = ""
     if estimate.usage is not None and estimate.usage.duration_s:
-        duration = f" over {estimate.usage.duration_h:.3g}~h"
+        duration = f" over {figure(estimate.usage.duration_h)}~h"
     source_text = ""
     if intensity_source is not None:
         year = f", {intensity_source.year}" if intensity_source.year else ""
@@ -198,10 +201,10 @@ def latex(estimate: Estimate) -> str:
         f"The computations{duration} used {_latex_escape(_hardware_text(estimate))} in "
         f"{_latex_escape(estimate.location.region)}"
         + (f" ({_latex_escape(estimate.location.name)})" if estimate.location.name else "")
-        + f", drawing an estimated {energy.central:.3g}~kWh of electricity "
-        f"(range {energy.low:.3g}--{energy.high:.3g}~kWh, data-centre PUE {estimate.pue.central:.3g} included). "
-        f"At a grid carbon intensity of {estimate.intensity_g_per_kwh.central:.4g}~gCO$_2$e/kWh{source_text}, "
-        f"this corresponds to {co2e.central:.3g}~kgCO$_2$e (range {co2e.low:.3g}--{co2e.high:.3g}~kgCO$_2$e), "
+        + f", drawing an estimated {_latex(energy.central)}~kWh of electricity "
+        f"(range {_latex(energy.low)}--{_latex(energy.high)}~kWh, data-centre PUE {_latex(estimate.pue.central)} included). "
+        f"At a grid carbon intensity of {_latex(estimate.intensity_g_per_kwh.central)}~gCO$_2$e/kWh{source_text}, "
+        f"this corresponds to {_latex(co2e.central)}~kgCO$_2$e (range {_latex(co2e.low)}--{_latex(co2e.high)}~kgCO$_2$e), "
         f"estimated with carbon~{__version__}~\\cite{{carbon_tool}}.\n"
     )
     bibtex = (

@@ -161,7 +161,7 @@ def test_summary_shows_equivalents_and_comparison(capsys):
     out = capsys.readouterr().out
     for text in (
         "CO2e:",
-        "km driven",
+        " m driven",  # 15 g at ~120 g/km is ~126 m: the distance in metres below 1 km
         "miles driven",
         "hours of television",
         "household",

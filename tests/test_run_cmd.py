@@ -216,8 +216,8 @@ def test_tracker_killed_with_sigkill_leaves_every_finished_interval(tmp_path, en
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--output", "{blocker}/runs"], "cannot write the run log"),
-        (["--summary", "{blocker}/s.json"], "cannot write the summary file"),
+        (["--output", "{blocker}/runs"], "a-file is a file, not a folder"),
+        (["--summary", "{blocker}/s.json"], "a-file does not exist"),
         (["--region", "Atlantis"], "Atlantis"),
         (["--interval", "0"], "--interval"),
     ],

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -40,36 +39,22 @@ def estimate_with_what_if(jobs: Any, settings: Settings, factors: Factors) -> An
     return base
 
 
-class Progress:
-    """A one-line progress bar on stderr, shown only for large inputs."""
-
-    def __init__(self, total: int, label: str, minimum: int = 200_000) -> None:
-        self.total, self.label, self.shown = total, label, total >= minimum
-
-    def update(self, done: int) -> None:
-        if self.shown:
-            width = 30
-            filled = int(width * done / max(self.total, 1))
-            print(
-                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def close(self) -> None:
-        if self.shown:
-            print(file=sys.stderr)
+# progress(step, done, total): how a long run reports what it is doing (total None while unknown);
+# the command line turns it into a display, the library prints nothing itself.
+ProgressCallback = Callable[[str, int, "int | None"], None]
 
 
-def _pandas(jobs: Any, settings: Settings, factors: Factors) -> Any:
+def _no_progress(step: str, done: int, total: int | None) -> None:
+    return None
+
+
+def _pandas(jobs: Any, settings: Settings, factors: Factors, progress: ProgressCallback = _no_progress) -> Any:
     from concurrent.futures import ThreadPoolExecutor
 
-    progress = Progress(len(jobs), "estimating")
+    progress("pricing", 0, len(jobs))
     if len(jobs) <= CHUNK_ROWS:
         priced = estimate_with_what_if(jobs, settings, factors)
-        progress.update(len(jobs))
-        progress.close()
+        progress("pricing", len(jobs), len(jobs))
         return priced
     columns: list[StitchedColumns] = []
     allocating = threading.Lock()
@@ -84,8 +69,7 @@ def _pandas(jobs: Any, settings: Settings, factors: Factors) -> Any:
 
     with ThreadPoolExecutor(THREADS) as pool:
         for done in pool.map(price, range(0, len(jobs), CHUNK_ROWS)):  # in order
-            progress.update(done)
-    progress.close()
+            progress("pricing", done, len(jobs))
     return columns[0].frame()
 
 
@@ -187,6 +171,7 @@ def estimate_logs(
     engine: str = "pandas",
     scheduler: str | None = None,
     partitions: int = 4,
+    progress: ProgressCallback = _no_progress,
 ) -> BatchResult:
     import numpy as np
     import pandas as pd
@@ -197,7 +182,10 @@ def estimate_logs(
     tables, rejects, read_count = [], [], 0
     sources: list[np.ndarray] = []  # per log: the index of its file, one per job
     for path in paths:
+        step = f"reading {Path(path).name}"
+        progress(step, 0, None)
         result = read(path, format_name, fields)
+        progress(step, result.records, result.records)
         read_count += result.records
         tables.append(result.jobs)
         sources.append(np.full(len(result.jobs), len(sources), dtype=np.int32))
@@ -207,9 +195,11 @@ def estimate_logs(
     jobs = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
     del tables
     if engine == "dask":
+        progress("pricing", 0, len(jobs))
         priced = _dask(jobs, settings, hardware_map, scheduler, partitions)
+        progress("pricing", len(jobs), len(jobs))
     elif engine == "pandas":
-        priced = _pandas(jobs, settings, Factors(hardware_map=hardware_map))
+        priced = _pandas(jobs, settings, Factors(hardware_map=hardware_map), progress)
     else:
         raise ValueError(f"unknown engine {engine!r}; use pandas or dask")
     del jobs

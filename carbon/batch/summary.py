@@ -60,10 +60,18 @@ def by_dimension(results: Any) -> Any:
 
 
 def text(summary: dict[str, float]) -> str:
+    from carbon.units import ENERGY_KWH, MASS_KG, quantity
+
+    def energy(name: str) -> str:
+        return quantity(summary[name], ENERGY_KWH)
+
+    def mass(name: str) -> str:
+        return quantity(summary[name], MASS_KG)
+
     return (
-        f"{summary['jobs']} jobs: {summary['energy_kwh']:.4g} kWh "
-        f"({summary['energy_kwh_low']:.4g}-{summary['energy_kwh_high']:.4g}), "
-        f"{summary['co2e_kg']:.4g} kg CO2e ({summary['co2e_kg_low']:.4g}-{summary['co2e_kg_high']:.4g}); "
+        f"{summary['jobs']:,} jobs: {energy('energy_kwh')} "
+        f"({energy('energy_kwh_low')} - {energy('energy_kwh_high')}), "
+        f"{mass('co2e_kg')} CO2e ({mass('co2e_kg_low')} - {mass('co2e_kg_high')}); "
         f"failed jobs {summary['failed_share']:.1%}, cancelled {summary['cancelled_share']:.1%}, "
         f"memory requested but unused {summary['unused_memory_share']:.1%} of the CO2e"
     )

@@ -1,8 +1,14 @@
 """The `carbon` command: a thin layer over the API, one module per subcommand.
 
-Each module in COMMANDS exposes `add_arguments(parser)` and `run(args) -> int`, and keeps its
-top level light (heavy imports inside `run`), so that `carbon --help` and `carbon estimate`
-stay fast. Adding a command is one module plus one line here.
+Each module named in COMMANDS exposes `HELP` (one line), `EXAMPLES` (shown under `--help`),
+`add_arguments(parser)` and `run(args) -> int`, and keeps its top level light (heavy imports
+inside `run`), so that `carbon --help` and `carbon estimate` stay fast. Adding a command is one
+module plus one line in COMMANDS.
+
+Every failure leaves as one line on stderr, `carbon CMD: error: ...`, with a fixed exit status:
+2 for the user's input (options, settings, files, region codes; argparse's own errors too), 1
+for anything else carbon raised on purpose (data, network, hardware, the file system), and 1
+with a request for a bug report for anything unexpected; `--debug` adds the traceback.
 """
 
 from __future__ import annotations
@@ -12,56 +18,167 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# (command name, module under carbon.cli, one-line help)
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("detect", "detect_cmd", "detect the cloud provider, instance type, region and hardware, with evidence"),
-    ("config", "config_cmd", "show every setting and where its value came from"),
-    ("estimate", "estimate_cmd", "offline CO2e for a region and energy, or hardware and a duration"),
-    ("regions", "regions_cmd", "list region codes with their grid zone and intensity"),
-    ("intensity", "intensity_cmd", "grid intensity of a zone now, at a time, or as an hourly series"),
-    ("cache", "cache_cmd", "show or clear the shared cache of live intensity values"),
-    ("batch", "batch_cmd", "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"),
-    ("run", "run_cmd", "run a command and measure its energy and CO2e (-- CMD ARGS)"),
-    ("data", "data_cmd", "status and verification of the bundled datasets"),
+# (command name, module under carbon.cli), in the order `carbon --help` lists them.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("detect", "detect_cmd"),
+    ("config", "config_cmd"),
+    ("estimate", "estimate_cmd"),
+    ("regions", "regions_cmd"),
+    ("intensity", "intensity_cmd"),
+    ("cache", "cache_cmd"),
+    ("batch", "batch_cmd"),
+    ("run", "run_cmd"),
+    ("data", "data_cmd"),
+    ("completion", "completion_cmd"),
 )
+
+EXAMPLES = """examples:
+  carbon estimate --region FR --energy-kwh 12
+  carbon run --region FR -- python train.py
+  carbon batch jobs.txt --region aws:us-east-1 --out results.parquet
+  carbon -v intensity DE --at 2024-03-01T14:00Z"""
 
 
 class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
+    """Bad input from the user, found by the CLI itself: one line, exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error of the command
+    (`carbon estimate: error: argument --duration: ...`, exit 2); `--help` stays complete."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]  # argparse's is NoReturn too
+        _say(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """-v/-q/--debug, accepted before or after the subcommand (a subcommand's copy never resets
+    what was given before it: its defaults are suppressed)."""
+    default = {} if top else {"default": argparse.SUPPRESS}
+    group = parser.add_argument_group("output and diagnostics")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        help="more messages from the library on stderr (-v: info, -vv: debug)",
+        **({"default": 0} if top else default),
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only errors on stderr: no warnings, no progress display",
+        **({"default": False} if top else default),
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error (and debug messages)",
+        **({"default": False} if top else default),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     from carbon import __version__
 
-    parser = argparse.ArgumentParser(prog="carbon", description="Measure and estimate the CO2e of computing.")
-    parser.add_argument("--version", action="version", version=f"carbon {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = ArgumentParser(
+        prog="carbon",
+        description="Measure and estimate the CO2e of computing.",
+        epilog=EXAMPLES,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"carbon {__version__}", help="print the version")
+    _common_options(parser, top=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     subparsers.required = True
-    for name, module_name, help_text in COMMANDS:
+    for name, module_name in COMMANDS:
         module = importlib.import_module(f"carbon.cli.{module_name}")
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub = subparsers.add_parser(
+            name, help=module.HELP, description=module.HELP, epilog=module.EXAMPLES, formatter_class=_formatter
+        )
         module.add_arguments(sub)
-        sub.set_defaults(_run=module.run)
+        _common_options(sub, top=False)
+        sub.set_defaults(_run=module.run, _prog=sub.prog)
     return parser
 
 
+def _say(message: str) -> None:
+    """One line on stderr, whatever the message holds."""
+    print(" ".join(str(message).split()), file=sys.stderr)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean the user's input cannot be used. Named one by one: a bare ValueError
+    from the model is a bug and must not read as bad input."""
+    from carbon.config import ConfigError
+    from carbon.errors import UserInputError
+    from carbon.intensity.chain import ChainConfigError
+    from carbon.pricing import EstimateError
+    from carbon.regions import UnknownRegion
+
+    return (UsageError, UserInputError, ConfigError, UnknownRegion, EstimateError, ChainConfigError)
+
+
+def _known_failures() -> tuple[type[BaseException], ...]:
+    """Failures carbon expects and explains (data, network, hardware, the file system): exit 1."""
+    from carbon.bundle import BundleError
+    from carbon.errors import CarbonError
+    from carbon.intensity.base import IntensityError
+    from carbon.meters.base import MeterError
+
+    return (CarbonError, BundleError, IntensityError, MeterError, OSError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or an argparse error already printed
+        return stop.code if isinstance(stop.code, int) else 2
+    from carbon.cli.logs import configure
+
+    configure(verbose=args.verbose, quiet=args.quiet, debug=args.debug)
+    command = args._prog  # "carbon data verify": a subcommand with actions names the action too
     try:
         return int(args._run(args) or 0)
-    except UsageError as error:
-        print(f"carbon {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
+    except BrokenPipeError:  # `carbon regions | head`: the reader left, nothing to report
+        sys.stdout = None  # type: ignore[assignment]  # no flush error at exit
         return 0
+    except KeyboardInterrupt:
+        _say(f"{command}: interrupted")
+        return 130
+    except Exception as error:
+        return _report(error, command, args.debug)
 
 
-def usage_errors():
-    """The exceptions that mean the user's input was wrong, for commands to translate into UsageError."""
-    from carbon.config import ConfigError
+def _report(error: Exception, command: str, debug: bool) -> int:
+    """One line for the error, its exit status, and the traceback only with --debug."""
+    if debug:
+        import traceback
 
-    return (ConfigError, ValueError)
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    if isinstance(error, _user_errors()):
+        _say(f"{command}: error: {error}")
+        return 2
+    if isinstance(error, _known_failures()):
+        if isinstance(error, OSError) and error.strerror:
+            where = f": {error.filename}" if error.filename else ""
+            _say(f"{command}: error: {error.strerror}{where}")
+        else:
+            _say(f"{command}: error: {error}")
+        return 1
+    from carbon import __version__
+
+    traceback_hint = "its traceback above" if debug else "the traceback that --debug shows"
+    _say(
+        f"{command}: internal error ({type(error).__name__}: {error}): this is a bug in carbon {__version__}; "
+        f"please report it to the maintainers with the command line and {traceback_hint}"
+    )
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,42 +1,116 @@
-"""`carbon batch`: re-price a whole log of past jobs (Slurm sacct, CSV, Parquet, JSON lines, run logs)."""
+"""`carbon batch`: re-price a whole log of past jobs (Slurm sacct, CSV, Parquet, JSON lines, run logs).
+
+Everything the user gave is checked before the first log is read: the logs exist and are files,
+the regions resolve, the hardware map parses, and every output path can be written and is
+neither an input nor another output."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from carbon.cli import options
+
+HELP = "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"
+EXAMPLES = """examples:
+  sacct --allusers --parsable2 --format=JobID,User,Partition,Start,End,AllocCPUS,ReqMem,State > jobs.txt
+  carbon batch jobs.txt --region aws:us-east-1 --out results.parquet --rejects rejects.csv
+  carbon batch jobs.csv --region FR --summary totals.csv --what-if-region SE --what-if-shift -6
+  carbon batch huge.parquet --region DE --engine dask --out results.parquet"""
+
+MAX_SHIFT_H = 8784.0  # a leap year of hours: the furthest a job can be moved in time and still be priced
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logs", nargs="+", metavar="LOG", help="job logs to read")
+    parser.add_argument("logs", nargs="+", metavar="LOG", help="job logs to read, e.g. jobs.txt (several allowed)")
     parser.add_argument(
         "--format",
         choices=("sacct", "csv", "parquet", "jsonl", "runs"),
         help="log format (default: by suffix; sacct text otherwise)",
     )
-    parser.add_argument("--fields", help="sacct field order, as given to sacct --format, for logs without a header")
-    parser.add_argument("--region", help="region for jobs whose log names none (FR, US-CA, aws:us-east-1)")
-    parser.add_argument("--hardware", metavar="FILE", help="TOML map of partitions / node features to hardware")
+    parser.add_argument(
+        "--fields",
+        type=options.text,
+        help="sacct field order, as given to sacct --format, for logs without a header, e.g. JobID,Start,End,AllocCPUS",
+    )
+    parser.add_argument(
+        "--region", type=options.text, help="region for jobs whose log names none, e.g. FR, US-CA, aws:us-east-1"
+    )
+    parser.add_argument(
+        "--hardware",
+        metavar="FILE",
+        type=options.text,
+        help="TOML map of partitions / node features to hardware, e.g. partitions.toml",
+    )
     parser.add_argument(
         "--granularity",
         choices=("hour", "month", "year"),
         default="hour",
         help="finest grid intensity to use (default: hour where the bundle has a series)",
     )
-    parser.add_argument("--what-if-region", metavar="R", help="also price every job as if it ran in region R")
+    parser.add_argument(
+        "--what-if-region",
+        metavar="R",
+        type=options.text,
+        help="also price every job as if it ran in region R, e.g. SE",
+    )
     parser.add_argument(
         "--what-if-shift",
         metavar="HOURS",
-        type=float,
+        type=options.number(-MAX_SHIFT_H, maximum=MAX_SHIFT_H, unit="hours"),
         default=0.0,
-        help="also price every job as if it started HOURS later (negative: earlier)",
+        help="also price every job as if it started HOURS later (negative: earlier), e.g. -6",
     )
-    parser.add_argument("--out", metavar="FILE", help="per-job results: .parquet, else CSV")
-    parser.add_argument("--rejects", metavar="FILE", help="CSV of records not estimated, with line and reason")
+    parser.add_argument("--out", metavar="FILE", help="per-job results: .parquet, else CSV, e.g. results.parquet")
     parser.add_argument(
-        "--summary", metavar="FILE", help="CSV of totals by user, account, partition, project, month, state"
+        "--rejects", metavar="FILE", help="CSV of records not estimated, with line and reason, e.g. rejects.csv"
     )
-    parser.add_argument("--engine", choices=("pandas", "dask"), default="pandas")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a local cluster)")
+    parser.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="CSV of totals by user, account, partition, project, month, state, e.g. totals.csv",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("pandas", "dask"),
+        default="pandas",
+        help="pandas: in memory (default); dask: parallel, and a Parquet log with --out streams larger than memory",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        type=options.text,
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)",
+    )
+
+
+def _check(args: argparse.Namespace, streaming: bool):
+    """Every input readable, every output writable and distinct, the regions valid; the hardware map."""
+    from carbon.batch.hardware import HardwareMap, load_map
+    from carbon.cli import UsageError
+    from carbon.cli.options import Output, check_inputs, check_outputs
+    from carbon.regions import resolve
+
+    inputs = [("LOG", log) for log in args.logs] + ([("--hardware", args.hardware)] if args.hardware else [])
+    check_inputs(inputs)
+    outputs = [
+        Output(option, path, folder=(option == "--out" and streaming))
+        for option, path in (("--out", args.out), ("--rejects", args.rejects), ("--summary", args.summary))
+        if path is not None
+    ]
+    check_outputs(outputs, inputs)
+    if args.fields is not None and not all(field.strip() for field in args.fields.split(",")):
+        raise UsageError(f"--fields {args.fields!r} has an empty field name")
+    for region in (args.region, args.what_if_region):
+        if region:
+            resolve(region)
+    if not args.hardware:
+        return HardwareMap()
+    try:
+        return load_map(args.hardware)
+    except ValueError as error:  # the user's map file: its parser says what is wrong and where
+        raise UsageError(f"--hardware: {error}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,42 +125,37 @@ def run(args: argparse.Namespace) -> int:
             import dask.distributed  # noqa: F401
         except ImportError:
             raise UsageError("--engine dask needs dask: pip install 'carbon-ledger[dask]'") from None
-    from pathlib import Path
-
-    from carbon.batch import summary
     from carbon.batch.engine import Settings
-    from carbon.batch.hardware import HardwareMap, load_map
-    from carbon.batch.output import write_table
     from carbon.batch.readers import guess_format
-    from carbon.batch.run import estimate_logs
-    from carbon.regions import UnknownRegion, resolve
 
-    for log in args.logs:
-        if not Path(log).is_file():
-            raise UsageError(f"no such log file: {log}")
-    try:
-        for region in (args.region, args.what_if_region):
-            if region:
-                resolve(region)
-        hardware_map = load_map(args.hardware) if args.hardware else HardwareMap()
-    except (UnknownRegion, ValueError) as error:
-        raise UsageError(str(error).strip("'\"")) from None
+    engine = "dask" if args.scheduler else args.engine
+    streaming = (
+        engine == "dask"
+        and args.out
+        and len(args.logs) == 1
+        and (args.format or guess_format(args.logs[0])) == "parquet"
+    )
+    hardware_map = _check(args, bool(streaming))
     settings = Settings(
         region=args.region,
         granularity=args.granularity,
         what_if_region=args.what_if_region,
         what_if_shift_h=args.what_if_shift,
     )
-    fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
-    engine = "dask" if args.scheduler else args.engine
-    if (
-        engine == "dask"
-        and args.out
-        and len(args.logs) == 1
-        and (args.format or guess_format(args.logs[0])) == "parquet"
-    ):
+    if streaming:
         return _stream(args, settings, hardware_map)
-    try:
+    return _in_memory(args, settings, hardware_map, engine)
+
+
+def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) -> int:
+    from carbon.batch import summary
+    from carbon.batch.output import write_table
+    from carbon.batch.run import estimate_logs
+    from carbon.cli.progress import Progress
+    from carbon.units import MASS_KG, quantity
+
+    fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
+    with Progress.for_stderr(args.quiet) as progress:
         result = estimate_logs(
             args.logs,
             format_name=args.format,
@@ -95,20 +164,21 @@ def run(args: argparse.Namespace) -> int:
             hardware_map=hardware_map,
             engine=engine,
             scheduler=args.scheduler,
+            progress=progress,
         )
-    except (ValueError, OSError) as error:
-        raise UsageError(str(error)) from None
-    if args.out:
-        write_table(result.results, args.out)
-    if args.rejects:
-        write_table(result.rejects, args.rejects)
-    elif len(result.rejects):
+        for path, table in (
+            (args.out, lambda: result.results),
+            (args.rejects, lambda: result.rejects),
+            (args.summary, lambda: summary.by_dimension(result.results)),
+        ):
+            if path:
+                progress(f"writing {Path(path).name}", 0, None)
+                write_table(table(), path)
+    if not args.rejects and len(result.rejects):
         for row in result.rejects.head(5).itertuples(index=False):
             print(f"{row.source}:{row.line}: {row.reason}", file=sys.stderr)
         if len(result.rejects) > 5:
             print(f"... {len(result.rejects) - 5} more (write them all with --rejects FILE)", file=sys.stderr)
-    if args.summary:
-        write_table(summary.by_dimension(result.results), args.summary)
     print(f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}")
     totals = summary.totals(result.results)
     print(summary.text(totals))
@@ -123,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
                 ],
             )
         )
-        print(f"what if {where}: {moved:.4g} kg CO2e ({moved - totals['co2e_kg']:+.4g} kg)")
+        change = quantity(moved - totals["co2e_kg"], MASS_KG, signed=True)
+        print(f"what if {where}: {quantity(moved, MASS_KG)} CO2e ({change})")
     return 0
 
 
@@ -131,6 +202,7 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     """A Parquet log with Dask: partition by partition, results as a Parquet dataset directory at --out."""
     from carbon.batch.output import write_table
     from carbon.batch.run import stream_parquet
+    from carbon.units import ENERGY_KWH, MASS_KG, quantity
 
     result = stream_parquet(
         args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
@@ -139,9 +211,16 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
         write_table(result.rejects, args.rejects)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
     totals = result.totals
+
+    def energy(name: str) -> str:
+        return quantity(totals[name], ENERGY_KWH)
+
+    def mass(name: str) -> str:
+        return quantity(totals[name], MASS_KG)
+
     print(
-        f"{result.estimated} jobs: {totals['energy_kwh']:.4g} kWh ({totals['energy_kwh_low']:.4g}-{totals['energy_kwh_high']:.4g}), "
-        f"{totals['co2e_kg']:.4g} kg CO2e ({totals['co2e_kg_low']:.4g}-{totals['co2e_kg_high']:.4g}); "
+        f"{result.estimated:,} jobs: {energy('energy_kwh')} ({energy('energy_kwh_low')} - {energy('energy_kwh_high')}), "
+        f"{mass('co2e_kg')} CO2e ({mass('co2e_kg_low')} - {mass('co2e_kg_high')}); "
         f"results in the Parquet dataset {args.out}"
     )
     return 0

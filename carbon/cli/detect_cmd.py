@@ -6,20 +6,34 @@ The top level stays light: detection and the catalogs load inside `run`.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from carbon.cli import options
+
+HELP = "detect the cloud provider, instance type, region and hardware, with evidence"
+EXAMPLES = """examples:
+  carbon detect
+  carbon detect --timeout 3 --format json
+  carbon detect --region FR --no-live"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text for people (default) or json for programs"
+    )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=options.setting("detect_timeout_s"),
         default=None,
         metavar="SECONDS",
-        help="shared deadline for metadata probes (default CARBON_DETECT_TIMEOUT or 1)",
+        help="shared deadline for metadata probes, e.g. 3 (default CARBON_DETECT_TIMEOUT or 1)",
     )
-    parser.add_argument("--region", default=None, help="region code used off the cloud (default CARBON_REGION)")
+    parser.add_argument(
+        "--region",
+        type=options.text,
+        default=None,
+        help="region code used off the cloud, e.g. FR (default CARBON_REGION)",
+    )
     parser.add_argument(
         "--no-live",
         action="store_true",
@@ -85,23 +99,33 @@ def _text(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def check_detect_timeout() -> None:
+    """CARBON_DETECT_TIMEOUT (read by the providers) gets the range check of the detect_timeout_s setting."""
+    import os
+
+    from carbon import config
     from carbon.cli import UsageError
-    from carbon.config import ConfigError, load
+
+    text = os.environ.get("CARBON_DETECT_TIMEOUT")
+    if text:
+        try:
+            config.parse("detect_timeout_s", text)
+        except ValueError as error:
+            raise UsageError(f"CARBON_DETECT_TIMEOUT: {error}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from carbon.cli.output import dumps
+    from carbon.config import load
+    from carbon.errors import DataError
     from carbon.providers import detect_environment
 
-    try:
-        load()  # a broken config file is the user's to fix: say so before detecting anything
-    except ConfigError as error:
-        raise UsageError(str(error)) from None
-    if args.timeout is not None and args.timeout < 0:
-        raise UsageError(f"--timeout must not be negative, got {args.timeout:g}")
-    try:
-        detection = detect_environment(args.timeout, region=args.region)
-    except ValueError as error:  # a bad CARBON_DETECT_TIMEOUT or config setting
-        raise UsageError(str(error)) from None
+    load()  # a broken config file is the user's to fix: say so before detecting anything
+    if args.timeout is None:
+        check_detect_timeout()
+    detection = detect_environment(args.timeout, region=args.region)
     if detection is None:
-        raise UsageError("no provider is installed (the carbon.providers entry points are missing)")
+        raise DataError("no provider is installed (the carbon.providers entry points are missing)")
     document = describe(detection, live=not args.no_live)
-    print(json.dumps(document, indent=2) if args.format == "json" else _text(document))
+    print(dumps(document) if args.format == "json" else _text(document))
     return 0

@@ -3,51 +3,73 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
+from carbon.cli import options
 
-def _fraction(text: str) -> float:
-    """Utilisation as 0.5 or 50%."""
-    value = text.strip()
-    number = float(value[:-1]) / 100 if value.endswith("%") else float(value)
-    if not 0 <= number <= 1:
-        raise argparse.ArgumentTypeError(f"utilisation must be between 0 and 1 (or 0%-100%), got {text}")
-    return number
+HELP = "offline CO2e for a region and energy, or hardware and a duration"
+EXAMPLES = """examples:
+  carbon estimate --region FR --energy-kwh 12
+  carbon estimate --region aws:us-east-1 --instance-type m5.xlarge --duration 3h
+  carbon estimate --region DE --cpus 16 --memory-gb 64 --gpus 2 --gpu-model A100 --duration 1h30m --start 2024-03-01T14:00Z
+  carbon estimate --region gcp:europe-west1 --energy-kwh 40 --format json"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--region", required=True, help="FR, FRA, US-CA, aws:us-east-1, gcp:europe-west1, azure:westeurope"
+        "--region",
+        required=True,
+        type=options.text,
+        help="where it ran: FR, FRA, US-CA, aws:us-east-1, gcp:europe-west1, azure:westeurope",
     )
-    parser.add_argument("--energy-kwh", type=float, help="IT energy already known, in kWh (PUE is applied on top)")
-    parser.add_argument("--instance-type", help="cloud instance type, e.g. m5.xlarge, n2-standard-8, Standard_D4s_v5")
-    parser.add_argument("--cpus", type=float, help="vCPUs (hardware threads) used")
-    parser.add_argument("--cpu-model", help="CPU model, e.g. 'Intel Xeon Gold 6248'")
-    parser.add_argument("--memory-gb", type=float, help="memory allocated, GB")
-    parser.add_argument("--gpus", type=int, default=0, help="number of GPUs")
-    parser.add_argument("--gpu-model", help="GPU model, e.g. A100 SXM4 80GB")
-    parser.add_argument("--duration", help="how long it ran: 3h, 90m, 1h30m, 45s, HH:MM:SS")
-    parser.add_argument("--cpu-util", type=_fraction, help="average CPU utilisation, 0-1 or 0%%-100%%")
-    parser.add_argument("--gpu-util", type=_fraction, help="average GPU utilisation, 0-1 or 0%%-100%%")
+    parser.add_argument(
+        "--energy-kwh",
+        type=options.number(0.0),
+        metavar="KWH",
+        help="IT energy already known, in kWh (PUE is applied on top), e.g. 12.5",
+    )
+    parser.add_argument("--instance-type", type=options.text, help="cloud instance type, e.g. m5.xlarge, n2-standard-8")
+    parser.add_argument(
+        "--cpus", type=options.number(0.0, exclusive=True), metavar="N", help="vCPUs (hardware threads) used, e.g. 16"
+    )
+    parser.add_argument(
+        "--cpu-model", type=options.text, metavar="MODEL", help="CPU model, e.g. 'Intel Xeon Gold 6248'"
+    )
+    parser.add_argument("--memory-gb", type=options.number(0.0), metavar="GB", help="memory allocated in GB, e.g. 64")
+    parser.add_argument(
+        "--gpus", type=options.count(0), default=0, metavar="N", help="number of GPUs, e.g. 2 (default 0)"
+    )
+    parser.add_argument("--gpu-model", type=options.text, metavar="MODEL", help="GPU model, e.g. 'A100 SXM4 80GB'")
+    parser.add_argument(
+        "--duration",
+        type=options.duration_s,
+        metavar="TIME",
+        help="how long it ran: 3h, 90m, 1h30m, 45 (seconds), HH:MM:SS",
+    )
+    parser.add_argument("--cpu-util", type=options.fraction, metavar="U", help="average CPU utilisation: 0.5 or 50%%")
+    parser.add_argument("--gpu-util", type=options.fraction, metavar="U", help="average GPU utilisation: 0.9 or 90%%")
     when = parser.add_mutually_exclusive_group()
-    when.add_argument("--year", type=int, help="price with the intensity of this year")
-    when.add_argument("--start", help="price with the intensity at this time (ISO 8601)")
-    parser.add_argument("--pue", type=float, help="override the data-centre PUE")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    when.add_argument("--year", type=options.year, help="price with the intensity of this year, e.g. 2023")
+    when.add_argument(
+        "--start",
+        type=options.time,
+        metavar="TIME",
+        help="price with the intensity at this time, e.g. 2024-03-01T14:00Z",
+    )
+    parser.add_argument(
+        "--pue", type=options.setting("pue"), help="data-centre PUE, 1.0 to 3.0, e.g. 1.2; default: the provider's"
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text for people (default) or json for programs"
+    )
     parser.add_argument("--latex", action="store_true", help="print a LaTeX snippet and BibTeX entry for a paper")
 
 
 def run(args: argparse.Namespace) -> int:
     from carbon.cli import UsageError
     from carbon.intensity.base import IntensityError
-    from carbon.pricing import EstimateError, estimate
-    from carbon.regions import UnknownRegion
-    from carbon.units import parse_duration_s, parse_time
+    from carbon.pricing import estimate
 
     try:
-        duration_s = parse_duration_s(args.duration) if args.duration is not None else None
-        start = parse_time(args.start) if args.start else None
         result = estimate(
             args.region,
             energy_kwh=args.energy_kwh,
@@ -57,21 +79,23 @@ def run(args: argparse.Namespace) -> int:
             memory_gb=args.memory_gb,
             gpus=args.gpus,
             gpu_model=args.gpu_model,
-            duration_s=duration_s,
+            duration_s=args.duration,
             cpu_util=args.cpu_util,
             gpu_util=args.gpu_util,
             year=args.year,
-            start=start,
+            start=args.start,
             pue=args.pue,
         )
-    except (UnknownRegion, EstimateError, IntensityError, ValueError) as error:
-        raise UsageError(str(error).strip("'\"")) from None
+    except IntensityError as error:  # the region and time the user named have no intensity
+        raise UsageError(str(error)) from None
     from carbon import report
 
     if args.latex:
         print(report.latex(result))
         return 0
     if args.format == "json":
+        from carbon.cli.output import print_json
+
         payload = result.to_dict()
         payload["equivalents"] = [
             {"label": e.label, "value": e.value, "unit": e.unit} for e in report.equivalents(result)
@@ -79,8 +103,7 @@ def run(args: argparse.Namespace) -> int:
         comparison = report.compare_regions(result)
         if comparison is not None:
             payload["comparison"] = comparison.__dict__
-        json.dump(payload, sys.stdout, indent=2)
-        print()
+        print_json(payload)
         return 0
     print(report.summary(result))
     return 0

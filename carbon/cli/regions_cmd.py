@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+HELP = "list region codes with their grid zone and intensity"
+EXAMPLES = """examples:
+  carbon regions
+  carbon regions --provider aws
+  carbon regions --provider gcp --format json"""
+
+_HEADER = ("REGION", "ZONE", "g/kWh", "YEAR", "BASIS", "NAME")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--provider", choices=("aws", "gcp", "azure"), help="only this provider's regions")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--provider", choices=("aws", "gcp", "azure"), help="only this provider's regions, e.g. aws")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text for people (default) or json for programs"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from carbon.cli.output import print_json
     from carbon.pricing import intensity_for
     from carbon.regions import all_regions
+    from carbon.units import figure
 
     rows = []
     for location in all_regions(args.provider):
@@ -31,11 +42,19 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     if args.format == "json":
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return 0
+    line = "{:<28} {:<8} {:>7}  {:<4}  {:<11} {}"
+    print(line.format(*_HEADER))
     for row in rows:
         print(
-            f"{row['region']:<28} {row['zone']:<8} {row['intensity_g_per_kwh']:>8.1f} g/kWh  {row['year']}  "
-            f"{row['basis']:<11} {row['name'] or ''}"
+            line.format(
+                row["region"],
+                row["zone"],
+                figure(row["intensity_g_per_kwh"]),
+                row["year"],
+                row["basis"],
+                row["name"] or "",
+            )
         )
     return 0

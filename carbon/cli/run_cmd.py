@@ -11,48 +11,88 @@ from __future__ import annotations
 import argparse
 import sys
 
+from carbon.cli import options
+
+HELP = "run a command and measure its energy and CO2e (-- CMD ARGS)"
+EXAMPLES = """examples:
+  carbon run --region FR -- python train.py --epochs 10
+  carbon run --interval 30 --output runs/ --project llm --summary run.json -- ./train.sh
+  carbon run --mode process --gpus 0,1 -- torchrun train.py
+
+The exit status is the command's own (128 + the signal that ended it). Every option, setting and
+output path is checked before the command starts."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval",
-        type=float,
+        type=options.setting("interval_s"),
         default=None,
         metavar="SECONDS",
-        help="seconds between records in the run log (default: the interval_s setting, 10)",
+        help="seconds between records in the run log, at least 0.1, e.g. 30 (default: the interval_s setting, 10)",
     )
     parser.add_argument(
         "--output",
+        type=options.text,
         default=None,
         metavar="DIR",
-        help="folder for the run log and runs.v1.csv (default: the output_dir setting, carbon-runs)",
+        help="folder for the run log and runs.v1.csv, e.g. runs/ (default: the output_dir setting, carbon-runs)",
     )
-    parser.add_argument("--project", default=None, help="project name recorded with the run")
-    parser.add_argument("--experiment", default=None, help="experiment name recorded with the run")
+    parser.add_argument(
+        "--project", type=options.text, default=None, help="project name recorded with the run, e.g. llm"
+    )
+    parser.add_argument(
+        "--experiment", type=options.text, default=None, help="experiment name recorded with the run, e.g. lr-sweep"
+    )
     parser.add_argument(
         "--region",
+        type=options.text,
         default=None,
-        help="where the machine is (FR, US-CA, aws:us-east-1); default: CARBON_REGION, else detected",
+        help="where the machine is, e.g. FR, US-CA, aws:us-east-1; default: CARBON_REGION, else detected",
     )
     parser.add_argument(
         "--summary",
         default=None,
         metavar="FILE",
-        help="also write the final summary as JSON (the keys of `carbon estimate --format json`)",
+        help="also write the final summary as JSON (the keys of `carbon estimate --format json`), e.g. run.json",
     )
     parser.add_argument(
         "--mode",
         choices=("machine", "process"),
         default="machine",
-        help="machine: the whole machine's energy; process: the share attributed to the command",
+        help="machine: the whole machine's energy (default); process: the share attributed to the command",
     )
     parser.add_argument(
         "--gpus",
+        type=options.text,
         default=None,
         metavar="IDS",
-        help="GPUs to meter, CUDA_VISIBLE_DEVICES style (0,1 or UUIDs); default all",
+        help="GPUs to meter, CUDA_VISIBLE_DEVICES style, e.g. 0,1 or UUIDs; default all",
     )
-    parser.add_argument("--pue", type=float, default=None, help="data-centre PUE, if known")
-    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    parser.add_argument(
+        "--pue", type=options.setting("pue"), default=None, help="data-centre PUE if known, 1.0 to 3.0, e.g. 1.1"
+    )
+    parser.add_argument(
+        "cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run, e.g. -- python train.py"
+    )
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Before the command starts: the log folder (from --output or the output_dir setting) and the
+    summary file can be written, and are not the same path."""
+    from carbon.cli.detect_cmd import check_detect_timeout
+    from carbon.cli.options import Output, check_outputs
+    from carbon.config import load
+
+    config = load({"output_dir": args.output, "interval_s": args.interval, "pue": args.pue})
+    origin = config.origins.get("output_dir", "default")
+    folder = "--output" if origin == "argument" else f"output_dir ({origin})"
+    outputs = [Output(folder, config.output_dir, folder=True)]
+    if args.summary is not None:
+        outputs.append(Output("--summary", args.summary))
+    check_outputs(outputs)
+    if args.region is None and config.region is None:
+        check_detect_timeout()  # detection will run: its deadline must be usable
 
 
 def exit_status(returncode: int) -> int:
@@ -96,7 +136,7 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
     import os
     import shlex
 
-    from carbon.cli import UsageError, usage_errors
+    from carbon.cli import UsageError
     from carbon.sinks.base import SinkError
     from carbon.tracker import Tracker
 
@@ -115,8 +155,6 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
         )
         return tracker.start()
     except SinkError as error:
-        raise UsageError(str(error)) from None
-    except usage_errors() as error:
         raise UsageError(str(error)) from None
 
 
@@ -157,8 +195,7 @@ def run(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise UsageError("give the command to run after --, e.g. carbon run -- python train.py")
-    if args.interval is not None and not args.interval > 0:
-        raise UsageError(f"--interval must be a positive number of seconds, got {args.interval:g}")
+    check_outputs(args)
     summary_file = _SummaryFile(args.summary) if args.summary else None
     try:
         tracker = _start_tracker(args, command)
@@ -173,11 +210,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"carbon run: the measurement failed ({type(error).__name__}: {error})", file=sys.stderr)
         return status
     from carbon.report import summary
+    from carbon.units import figure
 
     print(summary(estimate), file=sys.stderr)
     log = f", log {tracker.run_log}" if tracker.run_log else ""
     duration_s = estimate.usage.duration_s if estimate.usage else 0.0
-    print(f"Run:        {tracker.run_id}, exit status {status}, {duration_s:.3g} s{log}", file=sys.stderr)
+    print(f"Run:        {tracker.run_id}, exit status {status}, {figure(duration_s)} s{log}", file=sys.stderr)
     if summary_file is not None:
         summary_file.write({**estimate.to_dict(), "duration_s": duration_s, "exit_code": status})
     return status
