@@ -39,3 +39,19 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _cli_logging_restored():
+    """The CLI configures the `carbon` logger and warning filters for its process; a test that calls
+    `main()` in-process must not leave them behind for the next test (caplog reads propagated records)."""
+    import logging
+    import warnings
+
+    logger = logging.getLogger("carbon")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    with warnings.catch_warnings():
+        yield
+    logger.handlers[:] = saved[0]
+    logger.setLevel(saved[1])
+    logger.propagate = saved[2]
