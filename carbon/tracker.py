@@ -270,9 +270,8 @@ def energy_from(measurements: Sequence[Measurement], shares: dict[str, float] | 
 class Tracker:
     """Measures (or models) the energy of a stretch of work and prices it; see the module docstring.
 
-    Takes the fields of `carbon.track_options.TrackOptions` as keyword arguments (region,
-    interval_s, output_dir, project, experiment, pue, mode, pid, gpu_ids, detect, write, command,
-    on_note, sinks); `options` keeps them.
+    Takes the fields of `carbon.track_options.TrackOptions` as keyword arguments (its signature is
+    theirs, for type checkers and help()); `options` keeps them.
     """
 
     @method_parameters_of(TrackOptions)
