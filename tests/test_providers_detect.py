@@ -13,17 +13,17 @@ import time
 import types
 from pathlib import Path
 
-import dmi
 import pytest
 from carbon.providers import detect_environment
 from carbon.providers.base import load_providers
+
+import dmi
+from carbon.cli import main
 from ecs_metadata import EcsMetadata
 from fake_nvml import FakeGpu, make_nvml
 from imds_aws import ImdsAws
 from imds_azure import ImdsAzure
 from metadata_gcp import MetadataGcp
-
-from carbon.cli import main
 
 # A hung double holds a request for 30 s; ending within deadline + SLACK_S proves the deadline cut it,
 # with room for a loaded test machine. The exact figures are in benchmarks/detect.py.
