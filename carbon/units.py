@@ -7,19 +7,6 @@ from datetime import datetime, timezone
 
 from carbon.errors import UserInputError
 
-J_PER_KWH = 3.6e6  # joules in a kilowatt-hour
-
-
-def utc(time: datetime) -> datetime:
-    """`time` in UTC; a naive time is taken as UTC already."""
-    return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
-
-
-def floor_hour(time: datetime) -> datetime:
-    """The start of the UTC hour holding `time` (intensities are priced per hour)."""
-    return utc(time).replace(minute=0, second=0, microsecond=0)
-
-
 _DURATION_UNITS_S = {
     "ms": 0.001,
     "s": 1.0,
@@ -34,6 +21,18 @@ _DURATION_UNITS_S = {
     "w": 604800.0,
 }
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)")
+
+J_PER_KWH = 3.6e6  # joules in a kilowatt-hour
+
+
+def utc(time: datetime) -> datetime:
+    """`time` in UTC; a naive time is taken as UTC already."""
+    return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
+
+
+def floor_hour(time: datetime) -> datetime:
+    """The start of the UTC hour holding `time` (intensities are priced per hour)."""
+    return utc(time).replace(minute=0, second=0, microsecond=0)
 
 
 def parse_duration_s(text: str) -> float:
@@ -74,4 +73,4 @@ def parse_time(text: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UserInputError(f"cannot read time {text!r}; use ISO 8601, e.g. 2024-03-01 or 2024-03-01T14:00Z") from None
-    return utc(parsed)
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
