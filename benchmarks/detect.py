@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 sys.path.insert(0, str(ROOT))
 
-import dmi
 from carbon.providers import detect_environment
 from carbon.providers.base import load_providers
 from carbon.providers.host import gather
+
+import dmi
 from imds_aws import ImdsAws
 from imds_azure import ImdsAzure
 from metadata_gcp import MetadataGcp

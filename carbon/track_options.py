@@ -26,7 +26,7 @@ def _setting() -> Any:
     return field(default=None, metadata={"setting": True})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrackOptions:
     """Every option of a tracked run.
 

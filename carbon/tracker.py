@@ -17,9 +17,9 @@ carbon.meters.attribution): stated as attribution in every record, never as a me
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,8 +32,9 @@ from carbon.errors import CarbonError, UserInputError
 from carbon.meters.base import Measurement, NullMeter
 from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
 from carbon.track_options import TrackOptions, method_parameters_of, parameters_of
+from carbon.units import J_PER_KWH, floor_hour
 
-J_PER_KWH = 3.6e6
+logger = logging.getLogger(__name__)
 WORLD_WARNING = (
     "no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
     "average intensity with a range from the lowest to the highest national figure; set --region"
@@ -41,7 +42,8 @@ WORLD_WARNING = (
 
 
 def _default_note(text: str) -> None:
-    print(f"carbon: {text}", file=sys.stderr, flush=True)
+    """Where a run's warnings go as they happen, unless the caller gives `on_note` (they stay in the result too)."""
+    logger.warning("%s", text)
 
 
 def utc_iso(moment: datetime) -> str:
@@ -50,7 +52,7 @@ def utc_iso(moment: datetime) -> str:
 
 def interval_end(start: datetime, interval_s: float) -> datetime:
     """The end of an interval starting at `start`: `interval_s` later, or the next hour boundary if sooner."""
-    next_hour = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    next_hour = floor_hour(start) + timedelta(hours=1)
     return min(start + timedelta(seconds=interval_s), next_hour)
 
 
@@ -82,21 +84,10 @@ def resolve_region(code: str) -> Location:
 
 
 def local_hardware() -> Hardware:
-    """This machine's CPU count and memory (from /proc/meminfo where there is one, else psutil)."""
-    memory_gb = None
-    try:
-        with open("/proc/meminfo", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"MemTotal:"):
-                    memory_gb = int(line.split()[1]) * 1024 / 1e9
-                    break
-    except OSError:
-        pass
-    if memory_gb is None:
-        import psutil
+    """This machine's hardware as the on-premises provider reports it (CPU model, memory, GPUs)."""
+    from carbon.providers.onprem import local_hardware as host_hardware
 
-        memory_gb = psutil.virtual_memory().total / 1e9
-    return Hardware(vcpus=float(os.cpu_count() or 1), memory_gb=memory_gb)
+    return host_hardware()[0]
 
 
 def world_range(year: int) -> Bounds:
@@ -174,7 +165,7 @@ class IntervalPricer:
     def intensity(self, moment: datetime) -> Any:
         if self.prefetcher is not None:
             return self._lookup(moment)
-        hour = moment.replace(minute=0, second=0, microsecond=0)
+        hour = floor_hour(moment)
         value = self._static.get(hour)
         if value is None:
             value = self._static[hour] = self._lookup(moment)
@@ -279,9 +270,8 @@ def energy_from(measurements: Sequence[Measurement], shares: dict[str, float] | 
 class Tracker:
     """Measures (or models) the energy of a stretch of work and prices it; see the module docstring.
 
-    Takes the fields of `carbon.track_options.TrackOptions` as keyword arguments (region,
-    interval_s, output_dir, project, experiment, pue, mode, pid, gpu_ids, detect, write, command,
-    on_note, sinks); `options` keeps them.
+    Takes the fields of `carbon.track_options.TrackOptions` as keyword arguments (its signature is
+    theirs, for type checkers and help()); `options` keeps them.
     """
 
     @method_parameters_of(TrackOptions)

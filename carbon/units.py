@@ -34,6 +34,18 @@ _PART = re.compile(rf"({_NUMBER})\s*([a-z]+)\s*")
 _CLOCK_PART = re.compile(r"\d+(?:\.\d+)?")
 _HELP = "use e.g. 3h, 90m, 1h30m, 45 (seconds) or HH:MM:SS"
 
+J_PER_KWH = 3.6e6  # joules in a kilowatt-hour
+
+
+def utc(time: datetime) -> datetime:
+    """`time` in UTC; a naive time is taken as UTC already."""
+    return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
+
+
+def floor_hour(time: datetime) -> datetime:
+    """The start of the UTC hour holding `time` (intensities are priced per hour)."""
+    return utc(time).replace(minute=0, second=0, microsecond=0)
+
 
 def parse_duration_s(text: str) -> float:
     """'3h' -> 10800; '1h30m' -> 5400; '45' -> 45 (seconds); 'HH:MM:SS' -> seconds.

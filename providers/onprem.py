@@ -7,14 +7,16 @@ which prints what it found so that the guess is visible. `CARBON_PROC_ROOT` poin
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carbon.providers.base import Deadline, Detection, HardwareMatch
 from carbon.providers.http import MetadataError, request
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pragma: no cover
     from carbon.providers.host import HostFacts
@@ -67,28 +69,18 @@ def parse_meminfo_gb(text: str) -> float | None:
 
 
 def nvidia_gpus() -> tuple[str | None, int, str]:
-    """(first GPU's name, count, note) through NVML; no library or no driver -> (None, 0, why)."""
+    """(first GPU's name, count, note) through NVML, opened as the tracker's GPU meter opens it;
+    no library, no driver or no GPU -> (None, 0, why)."""
+    from carbon.meters.base import NullMeter
+    from carbon.meters.nvml import open_nvml
+
+    meter = open_nvml()
+    if isinstance(meter, NullMeter):
+        return None, 0, f"nvml: {meter.reason}"
     try:
-        import pynvml
-    except ImportError:
-        return None, 0, "nvml: nvidia-ml-py not installed"
-    try:
-        pynvml.nvmlInit()
-    except Exception as error:  # NVMLError_LibraryNotFound, _DriverNotLoaded, ...
-        return None, 0, f"nvml: not available ({type(error).__name__})"
-    try:
-        count = int(pynvml.nvmlDeviceGetCount())
-        name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0)) if count else None
-        if isinstance(name, bytes):
-            name = name.decode("utf-8", "replace")
-        return name, count, f"nvml: {count} GPU(s)"
-    except Exception as error:
-        return None, 0, f"nvml: query failed ({type(error).__name__})"
+        return meter.gpus[0].name, len(meter.gpus), f"nvml: {len(meter.gpus)} GPU(s)"
     finally:
-        try:
-            pynvml.nvmlShutdown()
-        except Exception:  # shutting down a half-initialised NVML must not hide the answer
-            pass
+        meter.close()
 
 
 def local_hardware(environ: Mapping[str, str] | None = None) -> tuple[Hardware, tuple[str, ...]]:
@@ -171,7 +163,7 @@ class OnPremProvider:
             url = facts.environ.get("CARBON_GEOIP_URL") or DEFAULT_GEOIP_URL
             region, note = geoip_region(url, Deadline.after(GEOIP_TIMEOUT_S))
             evidence.append(note)
-            print(f"carbon: {note}", file=sys.stderr)
+            logger.info("%s", note)
         else:
             warnings.append(
                 "no region: set CARBON_REGION (or region in carbon.toml, or --region); "

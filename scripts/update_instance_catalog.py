@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from update_extra import missing_update_module
+from update_extra import reporting_missing_extra
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "intensity_data"
@@ -70,14 +70,7 @@ def _datasets(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        return run(args)
-    except ModuleNotFoundError as error:
-        message = missing_update_module(error)
-        if message is None:
-            raise
-        print(f"update_instance_catalog: error: {message}", file=sys.stderr)
-        return 2
+    return reporting_missing_extra("update_instance_catalog", lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from batch_support import (
     AWS_PUE,
     FIXTURES,
     US_2022_02,
     bundle,  # noqa: F401  (the fixture, used through pytestmark)
 )
-
-pytestmark = pytest.mark.usefixtures("bundle")
-
-from datasets import unpacked
-
 from carbon.batch.output import write_table
 from carbon.cli import main
+from datasets import unpacked
 
 ESTIMATE_KEYS = (
     "energy_kwh",
@@ -28,6 +25,8 @@ ESTIMATE_KEYS = (
     "intensity_g_per_kwh",
     "pue",
 )
+
+pytestmark = pytest.mark.usefixtures("bundle")
 
 
 def test_sacct_to_parquet_with_rejects(tmp_path, capsys):

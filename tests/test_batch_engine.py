@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 import pytest
+
 from batch_support import (
     AWS_PUE,
     BROADWELL,
@@ -20,16 +21,14 @@ from batch_support import (
     US_2022_02,
     bundle,  # noqa: F401  (the fixture, used through pytestmark)
 )
-
-pytestmark = pytest.mark.usefixtures("bundle")
-
-from datasets import unpacked
-
 from carbon.batch.engine import Settings, estimate_frame
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap, HardwareSpec
 from carbon.batch.run import estimate_logs
 from carbon.batch.schema import conform
+from datasets import unpacked
+
+pytestmark = pytest.mark.usefixtures("bundle")
 
 C5_MIN = ((SKYLAKE[0] + CASCADE_LAKE[0]) / 2, min(SKYLAKE[0], CASCADE_LAKE[0]), max(SKYLAKE[0], CASCADE_LAKE[0]))
 C5_MAX = ((SKYLAKE[1] + CASCADE_LAKE[1]) / 2, min(SKYLAKE[1], CASCADE_LAKE[1]), max(SKYLAKE[1], CASCADE_LAKE[1]))

@@ -9,12 +9,12 @@ import math
 
 import pandas as pd
 import pytest
-from batch_support import FIXTURES
-from datasets import unpacked
 
+from batch_support import FIXTURES
 from carbon.batch.hardware import load_map
 from carbon.batch.readers import read
 from carbon.batch.readers.sacct import parse_duration_s, parse_gpus, parse_memory_gb
+from datasets import unpacked
 
 
 def by_id(result):

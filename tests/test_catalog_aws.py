@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from datasets import SAMPLES
 from instance_catalog import aws
 from instance_catalog.ccf import Datasets
 from instance_catalog.cpu_arch import architecture
 from instance_catalog.table import ApiError
-from moto import mock_aws
 
 # The samples keep the raw rows of the families asserted below (m5, t3, c7g, r6a, p4d, p3).
 RAW = SAMPLES

@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 from azure.core.credentials import AccessToken
 from fixtures.azure_compute_api import AzureComputeApi, disk_sku, vm_sku
+
 from instance_catalog import azure
 from instance_catalog.table import ApiError, CatalogRow
 

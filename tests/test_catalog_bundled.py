@@ -7,11 +7,11 @@ import csv
 from pathlib import Path
 
 import pytest
-from datasets import FULL, SAMPLES, needs_full_datasets
-from instance_catalog.azure import arm_name
 
 from carbon import bundle, catalog, manifest
 from carbon import gcp_machine_types as rules
+from datasets import FULL, SAMPLES, needs_full_datasets
+from instance_catalog.azure import arm_name
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "intensity_data"

@@ -11,10 +11,10 @@ import google.oauth2.credentials
 import pytest
 from fixtures.gcp_compute_api import GcpComputeApi, accelerator_type, machine_type
 from google.auth.credentials import AnonymousCredentials
-from instance_catalog import gcp
-from instance_catalog.table import ApiError
 
 from carbon import gcp_machine_types as rules
+from instance_catalog import gcp
+from instance_catalog.table import ApiError
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+
 import update_instance_catalog
+from carbon import manifest
 from datasets import FULL, needs_full_datasets
 from instance_catalog.table import CatalogError, CatalogRow, TableMeta, render, write
-
-from carbon import manifest
 
 RAW = FULL
 META = TableMeta(

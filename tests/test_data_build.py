@@ -13,13 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+import update_intensity_data as updater
 from datasets import FULL, needs_full_datasets
+from intensity_sources.sources import raw_paths
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = FULL
-
-import update_intensity_data as updater
-from intensity_sources.sources import raw_paths
 
 pytestmark = needs_full_datasets
 

@@ -12,12 +12,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
+import update_intensity_data as updater
 from datasets import FULL, needs_full_datasets
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = FULL
-
-import update_intensity_data as updater
 
 pytestmark = needs_full_datasets
 

@@ -64,3 +64,68 @@ def test_no_exception_class_outside_the_tree():
         if issubclass(value, BaseException) and not issubclass(value, CarbonError):
             outside.append(path)
     assert outside == []
+
+
+# --- broad handlers narrowed: a bug is no longer dressed up as an expected failure ---------------
+
+
+class _Chain:
+    """A chain whose live lookup fails with `error`; the fallback says which reasons it got."""
+
+    links = ("live",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def live(self, zone, hour):
+        raise self.error
+
+    def fallback(self, zone, time, reasons):
+        return reasons
+
+
+def _prefetched_reasons(error: Exception) -> list[str]:
+    from datetime import datetime, timezone
+
+    from carbon.intensity.prefetch import IntensityPrefetcher
+
+    moment = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    with IntensityPrefetcher(_Chain(error)) as prefetcher:
+        prefetcher.request("FR", moment)
+        assert prefetcher.wait(5.0)
+        return prefetcher.get("FR", moment)
+
+
+def test_prefetch_records_an_expected_failure_as_a_reason(caplog):
+    from carbon.intensity.http import FetchError
+
+    assert _prefetched_reasons(FetchError("HTTP 503")) == ["prefetch error FetchError: HTTP 503"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_prefetch_logs_a_bug_with_its_traceback(caplog):
+    reasons = _prefetched_reasons(TypeError("unsupported operand"))
+    assert reasons == ["prefetch bug TypeError: unsupported operand"]
+    [record] = [r for r in caplog.records if r.name == "carbon.intensity.prefetch"]
+    assert record.levelname == "ERROR" and record.exc_info is not None
+
+
+def test_tracker_detection_reports_a_bad_setting_but_lets_a_bug_through(monkeypatch):
+    import carbon.providers
+
+    from carbon.config import ConfigError
+    from carbon.tracker import resolve_environment
+
+    def bad_setting(*args, **kwargs):
+        raise ConfigError("CARBON_DETECT_TIMEOUT_S: expected a number")
+
+    monkeypatch.setattr(carbon.providers, "detect_environment", bad_setting)
+    environment = resolve_environment("FR", detect=True, deadline_s=0.1)
+    assert any("provider detection failed (ConfigError" in w for w in environment.warnings)
+
+    def bug(*args, **kwargs):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(carbon.providers, "detect_environment", bug)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        resolve_environment("FR", detect=True, deadline_s=0.1)

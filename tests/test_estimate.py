@@ -12,13 +12,13 @@ import json
 import statistics
 
 import pytest
-from datasets import csv_rows, read_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import carbon
 from carbon.cli import main
 from carbon.model import Bounds
+from datasets import csv_rows, read_text
 
 
 def _ember(file: str, column: str, name: str, year: int) -> float:

@@ -174,3 +174,16 @@ def test_info_and_clear(em, tmp_path, bundle_dir):
     assert info["entries"] == 14 and info["directory"].endswith("intensity")
     assert source.cache.clear() == info["entries"]
     assert source.cache.info()["entries"] == 0
+
+
+def test_one_back_off_rule_for_single_hours_and_series(tmp_path):
+    """Retry-After is obeyed as sent, 0 included; only a 429 without it waits DEFAULT_BACKOFF_S."""
+    from carbon.intensity.cache import DEFAULT_BACKOFF_S
+    from carbon.intensity.http import RateLimited
+
+    cache = IntensityCache(tmp_path)
+    assert cache.back_off("em", RateLimited("HTTP 429", "u", 0.0)) == 0.0
+    cache.check_backoff("em")  # nothing to wait for
+    assert cache.back_off("em", RateLimited("HTTP 429", "u", None)) == DEFAULT_BACKOFF_S
+    with pytest.raises(FetchError, match="back-off"):
+        cache.check_backoff("em")

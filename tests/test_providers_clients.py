@@ -9,6 +9,7 @@ import pytest
 from carbon.providers import aws, azure, gcp
 from carbon.providers.base import Deadline
 from carbon.providers.http import MetadataBadResponse, MetadataTimeout, MetadataUnreachable, request
+
 from ecs_metadata import EcsMetadata
 from imds_aws import ImdsAws
 from imds_azure import ImdsAzure

@@ -7,21 +7,23 @@ test proves "no network call" by the doubles' empty request logs, not by trustin
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 import types
 from pathlib import Path
 
-import dmi
 import pytest
 from carbon.providers import detect_environment
 from carbon.providers.base import load_providers
+
+import dmi
+from carbon.cli import main
 from ecs_metadata import EcsMetadata
+from fake_nvml import FakeGpu, make_nvml
 from imds_aws import ImdsAws
 from imds_azure import ImdsAzure
 from metadata_gcp import MetadataGcp
-
-from carbon.cli import main
 
 # A hung double holds a request for 30 s; ending within deadline + SLACK_S proves the deadline cut it,
 # with room for a loaded test machine. The exact figures are in benchmarks/detect.py.
@@ -258,14 +260,11 @@ def test_on_premises_arm_cpuinfo_and_region_argument(host, monkeypatch):
 
 
 def test_nvml_gpus_are_counted_through_the_library(host, monkeypatch):
+    fake = make_nvml([FakeGpu(name="NVIDIA A100-SXM4-80GB", uuid=f"GPU-{i}") for i in range(2)])
     calls = []
-    fake = types.SimpleNamespace(
-        nvmlInit=lambda: calls.append("init"),
-        nvmlShutdown=lambda: calls.append("shutdown"),
-        nvmlDeviceGetCount=lambda: 2,
-        nvmlDeviceGetHandleByIndex=lambda i: i,
-        nvmlDeviceGetName=lambda handle: b"NVIDIA A100-SXM4-80GB",
-    )
+    init, shutdown = fake.nvmlInit, fake.nvmlShutdown
+    monkeypatch.setattr(fake, "nvmlInit", lambda: (calls.append("init"), init())[1])
+    monkeypatch.setattr(fake, "nvmlShutdown", lambda: (calls.append("shutdown"), shutdown())[1])
     monkeypatch.setitem(sys.modules, "pynvml", fake)
     use_dmi(host, monkeypatch, dmi.LAPTOP)
     hardware = detect_environment(1.0).reported_hardware
@@ -273,7 +272,7 @@ def test_nvml_gpus_are_counted_through_the_library(host, monkeypatch):
     assert calls == ["init", "shutdown"]
 
 
-def test_geoip_is_opt_in_and_says_what_it_found(host, monkeypatch, clouds, capsys):
+def test_geoip_is_opt_in_and_says_what_it_found(host, monkeypatch, clouds, caplog):
     from metadata_server import MetadataServer, Reply
 
     class GeoIp(MetadataServer):
@@ -289,9 +288,10 @@ def test_geoip_is_opt_in_and_says_what_it_found(host, monkeypatch, clouds, capsy
         monkeypatch.setenv("CARBON_GEOIP_URL", geo.url + "/json/")
         assert detect_environment(1.0).region is None and geo.requests() == []
         monkeypatch.setenv("CARBON_GEOIP", "true")
-        found = detect_environment(1.0)
+        with caplog.at_level(logging.INFO, logger="carbon.providers.onprem"):
+            found = detect_environment(1.0)
     assert found.region == "FR"  # FR-IDF has no grid data in the bundle: the country is used
-    assert "geoip" in capsys.readouterr().err
+    assert [r.getMessage() for r in caplog.records] == [f"geoip: {geo.url}/json/ says FR"]
 
 
 def test_no_token_ever_appears_in_output(host, monkeypatch, clouds, capsys, caplog):

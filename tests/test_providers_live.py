@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+import moto
 import pytest
-
-moto = pytest.importorskip("moto")
-
 from carbon.providers import live
 
 
@@ -71,6 +69,7 @@ def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tm
     """On a VM, Application Default Credentials come from the metadata server's service-account
     token; machineTypes.get then answers for the type the catalog lacks, and the answer is cached."""
     from fixtures.gcp_compute_api import GcpComputeApi, machine_type
+
     from metadata_gcp import MetadataGcp
 
     for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG"):
@@ -112,6 +111,7 @@ def test_azure_vm_size_looked_up_with_the_vms_managed_identity(monkeypatch, tmp_
     """On a VM, DefaultAzureCredential takes the managed identity's token from IMDS; the Resource SKUs
     API then answers for the size the catalog lacks, and the answer is cached."""
     from fixtures.azure_compute_api import AzureComputeApi, vm_sku
+
     from imds_azure import ImdsAzure
 
     for name in (

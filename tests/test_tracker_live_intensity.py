@@ -7,10 +7,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from datasets import csv_rows
 from fixtures.electricitymaps_api import ElectricityMapsApi
 
 import carbon
+from datasets import csv_rows
 
 
 @pytest.fixture

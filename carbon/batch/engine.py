@@ -17,7 +17,6 @@ from typing import Any
 
 from carbon.batch.factors import Factors, with_parts
 
-GRANULARITIES = ("hour", "month", "year")
 FAILED_STATES = ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "PREEMPTED")
 
 OUTPUT_COLUMNS = (

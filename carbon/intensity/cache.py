@@ -25,8 +25,9 @@ from typing import Any
 from carbon.errors import DataError
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.http import FetchError, RateLimited
-from carbon.intensity.live import HOUR, ApiSource, annotate, floor_hour, utc
+from carbon.intensity.live import HOUR, ApiSource, annotate
 from carbon.model import Bounds, Source
+from carbon.units import floor_hour, utc
 
 LATEST_TTL_S = 300.0
 FAILURE_TTL_S = 60.0
@@ -184,6 +185,19 @@ class IntensityCache:
     def set_backoff(self, source: str, seconds: float) -> None:
         self._call(lambda c: c.set(f"backoff|{source}", _time.time() + seconds, expire=seconds))
 
+    def check_backoff(self, source: str) -> None:
+        """Raise while `source` is backing off after an HTTP 429 (any key: the source as a whole waits)."""
+        left = self.backoff_left_s(source)
+        if left > 0:
+            raise FetchError(f"HTTP 429 back-off, {left:.0f} s left (Retry-After)")
+
+    def back_off(self, source: str, error: RateLimited) -> float:
+        """The one back-off rule after an HTTP 429: the server's Retry-After when it sent one (even 0),
+        else DEFAULT_BACKOFF_S. Returns the seconds the source now waits."""
+        wait_s = error.retry_after_s if error.retry_after_s is not None else DEFAULT_BACKOFF_S
+        self.set_backoff(source, wait_s)
+        return wait_s
+
     def info(self) -> dict[str, Any]:
         entries = self._call(lambda c: len(c), 0)
         volume = self._call(lambda c: c.volume(), 0)
@@ -209,9 +223,7 @@ class IntensityCache:
         key = key_for(source, zone, hour)
         found = self.read(key)
         if found is None:
-            left = self.backoff_left_s(source)
-            if left > 0:
-                raise FetchError(f"HTTP 429 back-off, {left:.0f} s left (Retry-After)")
+            self.check_backoff(source)
             cache = self._open()
             if cache is None:
                 found = self._fetch_and_store(key, source, zone, hour, fetch, latest)
@@ -238,8 +250,7 @@ class IntensityCache:
         try:
             values = fetch()
         except RateLimited as error:
-            wait_s = error.retry_after_s if error.retry_after_s is not None else DEFAULT_BACKOFF_S
-            self.set_backoff(source, wait_s)
+            wait_s = self.back_off(source, error)
             self.store_failure(key, error.reason, max(wait_s, 1.0))
             return FetchError(error.reason)
         except FetchError as error:
@@ -315,13 +326,11 @@ class CachedSource:
         found = {h: self.cache.read(key_for(self.name, zone, h)) for h in hours}
         missing = [h for h, v in found.items() if not isinstance(v, IntensityValue)]
         if missing:
-            left = self.cache.backoff_left_s(self.name)
-            if left > 0:
-                raise FetchError(f"HTTP 429 back-off, {left:.0f} s left (Retry-After)")
+            self.cache.check_backoff(self.name)
             try:
                 fetched = self.live.fetch(zone, missing[0], missing[-1] + HOUR)
             except RateLimited as error:
-                self.cache.set_backoff(self.name, error.retry_after_s or DEFAULT_BACKOFF_S)
+                self.cache.back_off(self.name, error)
                 raise
             self.cache.store_hours(self.name, zone, fetched)
             found.update((value.start, value) for value in fetched)

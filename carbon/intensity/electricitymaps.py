@@ -18,7 +18,8 @@ from carbon.intensity.http import (
     require,
     require_list,
 )
-from carbon.intensity.live import ApiSource, floor_hour, parse_time
+from carbon.intensity.live import ApiSource, parse_time
+from carbon.units import floor_hour
 
 
 class ElectricityMapsSource(ApiSource):

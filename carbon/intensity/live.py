@@ -16,16 +16,9 @@ from datetime import datetime, timedelta, timezone
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.http import FetchError
 from carbon.model import Bounds, Source
+from carbon.units import floor_hour, utc
 
 HOUR = timedelta(hours=1)
-
-
-def utc(time: datetime) -> datetime:
-    return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
-
-
-def floor_hour(time: datetime) -> datetime:
-    return utc(time).replace(minute=0, second=0, microsecond=0)
 
 
 def parse_time(text: str) -> datetime:

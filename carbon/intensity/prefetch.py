@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 from carbon.errors import CarbonError
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.chain import Chain
-from carbon.intensity.live import annotate, floor_hour
+from carbon.intensity.live import annotate
+from carbon.units import floor_hour
 
 logger = logging.getLogger(__name__)
 PENDING = "live value for this hour not fetched yet (prefetch pending)"

@@ -16,6 +16,7 @@ from carbon.bundle import derived, rows_for, table_text
 from carbon.intensity.base import IntensityValue, NoBundledIntensity
 from carbon.model import Bounds, Source
 from carbon.provenance import describe
+from carbon.units import floor_hour, utc
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,6 @@ class _Row:
     value: float
     basis: str
     source: str
-
-
-def _utc(time: datetime) -> datetime:
-    return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
 
 
 def _table_of(zone: str, kind: str) -> str:
@@ -110,9 +107,9 @@ class BundledSource:
         )
 
     def at(self, zone: str, time: datetime) -> IntensityValue:
-        time = _utc(time)
+        time = utc(time)
         if has_hourly(zone):
-            hour = time.replace(minute=0, second=0, microsecond=0)
+            hour = floor_hour(time)
             row = _hourly(zone).get(hour)
             if row is not None:
                 return IntensityValue(
@@ -138,7 +135,7 @@ class BundledSource:
 
     def series(self, zone: str, start: datetime, end: datetime) -> list[IntensityValue]:
         """One value per period of the finest granularity available, covering [start, end)."""
-        start, end = _utc(start), _utc(end)
+        start, end = utc(start), utc(end)
         values: list[IntensityValue] = []
         cursor = start
         while cursor < end:

@@ -23,7 +23,8 @@ from carbon.intensity.http import (
     require,
     require_list,
 )
-from carbon.intensity.live import ApiSource, floor_hour, parse_time
+from carbon.intensity.live import ApiSource, parse_time
+from carbon.units import floor_hour
 
 G_PER_KWH_PER_LB_PER_MWH = 0.45359237
 _UNITS_TO_G_PER_KWH = {"lbs_co2_per_mwh": G_PER_KWH_PER_LB_PER_MWH, "kg_co2_per_mwh": 1.0}

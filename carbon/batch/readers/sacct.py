@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
+from carbon.units import J_PER_KWH
 
 # The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
 DEFAULT_FIELDS = (
@@ -597,7 +598,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
             "memory_used_gb": extra["rss_gb"].to_numpy(),
             "gpus": gpus,
             "gpu_model": gpu_model,
-            "measured_kwh": np.where(energy_j > 0, energy_j / 3.6e6, np.nan),
+            "measured_kwh": np.where(energy_j > 0, energy_j / J_PER_KWH, np.nan),
             "state": pd.arrays.ArrowExtensionArray(_strings(state)),
             "user": _optional_texts(column(jobs, "User")),
             "account": _optional_texts(column(jobs, "Account")),
