@@ -301,6 +301,10 @@ class Tracker:
         command: str | None = None,
         on_note: Callable[[str], None] | None = None,
         sinks: Sequence[Any] | None = None,
+        mlflow: bool = False,
+        comet: bool | None = None,
+        prometheus_port: int | None = None,
+        embodied: bool = False,
     ) -> None:
         from carbon.config import load
 
@@ -321,6 +325,10 @@ class Tracker:
             command=command,
             on_note=on_note,
             sinks=sinks,
+            mlflow=mlflow,
+            comet=comet,
+            prometheus_port=prometheus_port,
+            embodied=embodied,
         )
         self.config = load(
             {
@@ -336,7 +344,11 @@ class Tracker:
             raise ValueError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
         self.mode, self.pid, self.gpu_ids, self.detect, self.command = mode, pid, gpu_ids, detect, command
         self.on_note = on_note or _default_note
+        from carbon.sinks.integrations import integration_sinks
+
         self.sinks = list(sinks) if sinks is not None else self._file_sinks(write)
+        self.sinks += integration_sinks(mlflow=mlflow, comet=comet, prometheus_port=prometheus_port)
+        self.embodied = embodied
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
         self.estimate: Estimate | None = None
         self._sampler: _Sampler | None = None
@@ -370,6 +382,10 @@ class Tracker:
             raise RuntimeError("stop() called on a tracker that was not started")
         if self.estimate is None:
             self.estimate = self._sampler.stop(exit_code)
+            for sink in self.sinks:
+                finish = getattr(sink, "finish", None)  # sinks that need the Estimate itself (LaTeX)
+                if finish is not None:
+                    finish(self.estimate)
         return self.estimate
 
     @contextmanager

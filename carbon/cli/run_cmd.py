@@ -52,6 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="GPUs to meter, CUDA_VISIBLE_DEVICES style (0,1 or UUIDs); default all",
     )
     parser.add_argument("--pue", type=float, default=None, help="data-centre PUE, if known")
+    parser.add_argument(
+        "--mlflow", action="store_true", help="log to the active MLflow run (MLFLOW_RUN_ID) or a new one"
+    )
+    parser.add_argument(
+        "--comet",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="log to the running comet_ml experiment (default: when one is running and comet_auto is on)",
+    )
+    parser.add_argument(
+        "--prometheus-port", type=int, default=None, metavar="N", help="serve Prometheus metrics on 127.0.0.1:N"
+    )
+    parser.add_argument(
+        "--embodied", action="store_true", help="also report the hardware's embodied (manufacturing) emissions"
+    )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
 
 
@@ -112,6 +127,10 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
             gpu_ids=args.gpus,
             pue=args.pue,
             command=shlex.join(command),
+            mlflow=args.mlflow,
+            comet=args.comet,
+            prometheus_port=args.prometheus_port,
+            embodied=args.embodied,
         )
         return tracker.start()
     except SinkError as error:
