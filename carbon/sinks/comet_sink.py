@@ -12,13 +12,19 @@ from carbon.errors import UserInputError
 from carbon.sinks.experiment import ExperimentSink
 
 
+def current_experiment(comet_ml: Any) -> Any:
+    """The experiment comet_ml holds as running, unless it has ended (comet_ml keeps the last one)."""
+    getter = getattr(comet_ml, "get_running_experiment", None) or comet_ml.get_global_experiment
+    experiment = getter()
+    return None if experiment is None or getattr(experiment, "ended", False) else experiment
+
+
 def running_experiment() -> Any:
     try:
         import comet_ml
     except ImportError:
         raise UserInputError("Comet logging needs the comet_ml package: pip install 'carbon-ledger[comet]'") from None
-    getter = getattr(comet_ml, "get_running_experiment", None) or comet_ml.get_global_experiment
-    return getter()
+    return current_experiment(comet_ml)
 
 
 class CometSink(ExperimentSink):

@@ -14,8 +14,9 @@ def comet_running() -> bool:
     comet_ml = sys.modules.get("comet_ml")
     if comet_ml is None:
         return False
-    getter = getattr(comet_ml, "get_running_experiment", None) or getattr(comet_ml, "get_global_experiment", None)
-    return getter is not None and getter() is not None
+    from carbon.sinks.comet_sink import current_experiment
+
+    return current_experiment(comet_ml) is not None
 
 
 def integration_sinks(
