@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("batch", "batch_cmd", "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"),
     ("run", "run_cmd", "run a command and measure its energy and CO2e (-- CMD ARGS)"),
     ("data", "data_cmd", "status and verification of the bundled datasets"),
+    ("monitor", "monitor_cmd", "measure this machine continuously: daily logs and a Prometheus endpoint"),
 )
 
 
