@@ -282,6 +282,9 @@ class Tracker:
     output_dir (None with `write=False`: no files), project, experiment. Others: mode ("machine" or
     "process"), pid (the process-mode root, default this process), gpu_ids ("0,1" style), detect
     (provider detection when no region is given), on_note (where warnings go, default stderr).
+    Integrations: mlflow (log to the active MLflow run or a new one), comet (None: when a comet_ml
+    experiment is running), prometheus_port (serve metrics on 127.0.0.1), embodied (add the
+    hardware's embodied emissions apart, over embodied_lifetime_years or the table's lifetime).
     """
 
     def __init__(
@@ -305,6 +308,7 @@ class Tracker:
         comet: bool | None = None,
         prometheus_port: int | None = None,
         embodied: bool = False,
+        embodied_lifetime_years: float | None = None,
     ) -> None:
         from carbon.config import load
 
@@ -329,9 +333,11 @@ class Tracker:
             comet=comet,
             prometheus_port=prometheus_port,
             embodied=embodied,
+            embodied_lifetime_years=embodied_lifetime_years,
         )
         self.config = load(
             {
+                "embodied_lifetime_years": embodied_lifetime_years,
                 "region": region,
                 "interval_s": interval_s,
                 "output_dir": output_dir,
@@ -342,6 +348,9 @@ class Tracker:
         )
         if not self.config.interval_s > 0:
             raise ValueError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
+        lifetime = self.config.embodied_lifetime_years
+        if embodied and lifetime is not None and not lifetime > 0:
+            raise ValueError(f"the hardware lifetime must be a positive number of years, got {lifetime:g}")
         self.mode, self.pid, self.gpu_ids, self.detect, self.command = mode, pid, gpu_ids, detect, command
         self.on_note = on_note or _default_note
         from carbon.sinks.integrations import integration_sinks
@@ -682,6 +691,7 @@ class _Sampler:
             detail=f"{totals.intervals} interval(s) each priced at the {granularity} "
             f"value for its own time; first: {first.source.detail}",
         )
+        embodied = self._embodied(totals.duration_s)
         estimate = Estimate(
             energy=totals.energy,
             pue=self.pricer.pue,
@@ -715,7 +725,23 @@ class _Sampler:
         )
         if exit_code is not None:
             extra["exit_code"] = exit_code
+        if embodied is not None:  # reported apart: co2e_kg stays operational
+            estimate = replace(estimate, sources=(*estimate.sources, *embodied.sources))
+            extra.update(embodied.to_dict())
         return estimate.with_extra(**extra)
+
+    def _embodied(self, duration_s: float) -> Any:
+        """The hardware's embodied emissions for the run, when asked for and published for it."""
+        if not self.tracker.embodied:
+            return None
+        from carbon.embodied import NoEmbodiedFigure, embodied_for
+
+        assert self.pricer is not None
+        try:
+            return embodied_for(self.pricer.environment.hardware, duration_s, self.config.embodied_lifetime_years)
+        except NoEmbodiedFigure as error:
+            self._note(f"embodied emissions not reported: {error}")
+            return None
 
 
 def _version() -> str:

@@ -91,3 +91,54 @@ def test_gcp_range_spans_its_microarchitecture_rows():
     )
     assert low <= central <= high
     assert amortised_kg(Bounds(central, low, high), 3.0, 35040.0, 0.5).central == pytest.approx(central * 3 / 35040 / 2)
+
+
+def test_carbon_run_embodied_on_an_emulated_m5_xlarge(tmp_path):
+    """`carbon run --embodied` on EC2 emulated through IMDSv2 (loopback server): the detected instance
+    type's row, amortised over the run's duration."""
+    import os
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    import dmi
+    from imds_aws import ImdsAws
+
+    (tmp_path / "carbon.toml").write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CARBON_", "AWS_"))}
+    with ImdsAws(instance_type="m5.xlarge", region="us-east-1", zone="us-east-1b", http_tokens="required") as imds:
+        env.update(
+            AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url,
+            CARBON_DMI_ROOT=str(dmi.write_dmi(tmp_path / "dmi", dmi.AWS_NITRO)),
+            CARBON_POWERCAP_ROOT=str(tmp_path / "no-powercap"),
+            CARBON_CONFIG=str(tmp_path / "carbon.toml"),
+            CARBON_CACHE_DIR=str(tmp_path / "cache"),
+        )
+        summary = tmp_path / "summary.json"
+        command = [sys.executable, "-m", "carbon", "run", "--interval", "0.2", "--output", str(tmp_path / "runs")]
+        command += ["--summary", str(summary), "--embodied", "--lifetime-years", "5", "--"]
+        command += [sys.executable, "-c", "import time; time.sleep(0.5)"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(summary.read_text())
+    assert result["hardware"]["instance_type"] == "m5.xlarge"
+    hours = result["duration_s"] / 3600
+    assert result["embodied_co2e_kg"] == pytest.approx(1610.79 * hours / (5 * 8760) * 4 / 96)
+    assert result["embodied"]["lifetime_origin"] == "user: 5 years"
+    assert "Embodied:" in done.stderr
+
+
+def test_tracker_without_an_instance_type_notes_it_and_carries_on(tmp_path, monkeypatch):
+    import sys
+
+    import carbon
+
+    monkeypatch.setenv("CARBON_POWERCAP_ROOT", str(tmp_path / "no-powercap"))
+    monkeypatch.setenv("CARBON_CONFIG", str(tmp_path / "carbon.toml"))
+    (tmp_path / "carbon.toml").write_text("")
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    notes: list[str] = []
+    with carbon.track(region="FR", write=False, detect=False, embodied=True, on_note=notes.append) as tracker:
+        pass
+    assert "embodied_co2e_kg" not in tracker.estimate.to_dict()
+    assert any("embodied emissions not reported" in note for note in notes)

@@ -64,9 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prometheus-port", type=int, default=None, metavar="N", help="serve Prometheus metrics on 127.0.0.1:N"
     )
-    parser.add_argument(
-        "--embodied", action="store_true", help="also report the hardware's embodied (manufacturing) emissions"
-    )
+    from carbon.cli.estimate_cmd import add_embodied_arguments
+
+    add_embodied_arguments(parser)
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
 
 
@@ -131,6 +131,7 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
             comet=args.comet,
             prometheus_port=args.prometheus_port,
             embodied=args.embodied,
+            embodied_lifetime_years=args.lifetime_years,
         )
         return tracker.start()
     except SinkError as error:
