@@ -74,9 +74,15 @@ class Embodied:
         }
 
 
+def amortised(platform_kg: Any, duration_h: Any, lifetime_h: float, share: Any) -> Any:
+    """The one formula: the host's embodied kg, times the fraction of its lifetime used, times the
+    share of the host held. Numbers or numpy arrays (the batch engine prices a column at once)."""
+    return platform_kg * (duration_h / lifetime_h) * share
+
+
 def amortised_kg(platform_kg: Bounds, duration_h: float, lifetime_h: float, share: float) -> Bounds:
-    """The one formula: the host's embodied kg, times the fraction of its lifetime used, times the share held."""
-    return platform_kg.scale(duration_h / lifetime_h * share)
+    """`amortised` on each end of the host's range."""
+    return Bounds(*(amortised(value, duration_h, lifetime_h, share) for value in platform_kg.as_tuple()))
 
 
 def default_lifetime_h() -> float:

@@ -142,3 +142,26 @@ def test_tracker_without_an_instance_type_notes_it_and_carries_on(tmp_path, monk
         pass
     assert "embodied_co2e_kg" not in tracker.estimate.to_dict()
     assert any("embodied emissions not reported" in note for note in notes)
+
+
+def test_carbon_batch_embodied_per_job(tmp_path, capsys):
+    import pandas as pd
+
+    log = tmp_path / "jobs.csv"
+    log.write_text(
+        "job_id,start,end,region,instance_type,cpus\n"
+        "1,2024-03-01T00:00:00Z,2024-03-01T02:00:00Z,aws:us-east-1,m5.xlarge,4\n"
+        "2,2024-03-01T00:00:00Z,2024-03-01T03:00:00Z,aws:us-east-1,m5.xlarge,2\n"
+        "3,2024-03-01T00:00:00Z,2024-03-01T01:00:00Z,FR,,8\n"
+    )
+    out = tmp_path / "out.csv"
+    assert main(["batch", str(log), "--out", str(out), "--embodied"]) == 0
+    printed = capsys.readouterr().out
+    results = pd.read_csv(out).set_index("job_id")
+    # by hand: 1610.79 kg x hours / 35040 h x job vCPUs / 96 host vCPUs
+    assert results.loc[1, "embodied_co2e_kg"] == pytest.approx(1610.79 * 2 / 35040 * 4 / 96)
+    assert results.loc[2, "embodied_co2e_kg"] == pytest.approx(1610.79 * 3 / 35040 * 2 / 96)
+    assert results.loc[2, "embodied_co2e_kg_low"] == pytest.approx(1200 * 3 / 35040 * 2 / 96)
+    assert pd.isna(results.loc[3, "embodied_co2e_kg"])  # no instance type: no figure
+    total = 1610.79 * (2 * 4 + 3 * 2) / 35040 / 96
+    assert f"embodied: {total:.4g} kg CO2e" in printed and "1 job(s) without a cloud instance type" in printed

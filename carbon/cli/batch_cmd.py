@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--summary", metavar="FILE", help="CSV of totals by user, account, partition, project, month, state"
     )
+    from carbon.cli.estimate_cmd import add_embodied_arguments
+
+    add_embodied_arguments(parser)
     parser.add_argument("--engine", choices=("pandas", "dask"), default="pandas")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a local cluster)")
 
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             import dask.distributed  # noqa: F401
         except ImportError:
             raise UsageError("--engine dask needs dask: pip install 'carbon-ledger[dask]'") from None
+    from dataclasses import replace
     from pathlib import Path
 
     from carbon.batch import summary
@@ -79,12 +83,17 @@ def run(args: argparse.Namespace) -> int:
     )
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
     engine = "dask" if args.scheduler else args.engine
+    lifetime_h = _lifetime_h(args) if args.embodied else None
     if (
         engine == "dask"
         and args.out
         and len(args.logs) == 1
         and (args.format or guess_format(args.logs[0])) == "parquet"
     ):
+        if args.embodied:
+            raise UsageError(
+                "--embodied is not available when Dask streams a Parquet log to --out; use --engine pandas"
+            )
         return _stream(args, settings, hardware_map)
     try:
         result = estimate_logs(
@@ -98,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ValueError, OSError) as error:
         raise UsageError(str(error)) from None
+    if lifetime_h is not None:
+        from carbon.batch.embodied import add_embodied
+
+        result = replace(result, results=add_embodied(result.results, lifetime_h))
     if args.out:
         write_table(result.results, args.out)
     if args.rejects:
@@ -112,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}")
     totals = summary.totals(result.results)
     print(summary.text(totals))
+    if lifetime_h is not None:
+        from carbon.batch.embodied import totals_text
+
+        print(totals_text(result.results, lifetime_h))
     if args.what_if_region or args.what_if_shift:
         moved = float(result.results["what_if_co2e_kg"].sum())
         where = " ".join(
@@ -125,6 +142,20 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"what if {where}: {moved:.4g} kg CO2e ({moved - totals['co2e_kg']:+.4g} kg)")
     return 0
+
+
+def _lifetime_h(args: argparse.Namespace) -> float:
+    """The lifetime for --embodied, checked before any log is read."""
+    from carbon.cli import UsageError
+    from carbon.cli.estimate_cmd import lifetime_years
+    from carbon.embodied import HOURS_PER_YEAR, default_lifetime_h
+
+    years = lifetime_years(args)
+    if years is None:
+        return default_lifetime_h()
+    if not years > 0:
+        raise UsageError(f"the hardware lifetime must be a positive number of years, got {years:g}")
+    return years * HOURS_PER_YEAR
 
 
 def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
