@@ -356,7 +356,9 @@ class Tracker:
         from carbon.sinks.integrations import integration_sinks
 
         self.sinks = list(sinks) if sinks is not None else self._file_sinks(write)
-        self.sinks += integration_sinks(mlflow=mlflow, comet=comet, prometheus_port=prometheus_port)
+        self.sinks += integration_sinks(
+            mlflow=mlflow, comet=comet, prometheus_port=prometheus_port, comet_auto=self.config.comet_auto
+        )
         self.embodied = embodied
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
         self.estimate: Estimate | None = None

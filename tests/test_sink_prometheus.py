@@ -163,3 +163,13 @@ def test_grafana_dashboard_queries_only_exported_metrics():
         "carbon_grid_intensity_grams_per_kwh",
     }
     assert used and used <= exported
+
+
+def test_carbon_monitor_bad_options_are_one_line_errors(tmp_path, capsys):
+    from carbon.cli import main
+
+    assert main(["monitor", "--region", "NOWHERE", "--log-dir", str(tmp_path / "logs")]) == 2
+    assert "unknown region" in capsys.readouterr().err
+    assert main(["monitor", "--region", "FR", "--prometheus-port", "70000", "--log-dir", str(tmp_path)]) == 2
+    assert "between 0 and 65535" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored

@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
     if args.interval is not None and not args.interval > 0:
         raise UsageError(f"--interval must be a positive number of seconds, got {args.interval:g}")
     sinks: list = [DailyJsonlSink(args.log_dir)]
-    stop = threading.Event()
     try:
         if args.prometheus_port is not None:
             from carbon.sinks.prometheus_sink import PrometheusSink
@@ -50,13 +49,15 @@ def run(args: argparse.Namespace) -> int:
         tracker = Tracker(
             region=args.region, interval_s=args.interval, mode="machine", pue=args.pue, sinks=sinks, comet=False
         )
-        previous = {
-            sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-        }
-        tracker.start()
-    except (SinkError, *usage_errors()) as error:
+    except usage_errors() as error:
         raise UsageError(str(error)) from None
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        try:
+            tracker.start()
+        except (SinkError, *usage_errors()) as error:
+            raise UsageError(str(error)) from None
         where = f", metrics on http://{args.listen}:{sinks[1].port}/metrics" if len(sinks) > 1 else ""
         print(
             f"carbon monitor: logging to {args.log_dir}{where}; stop with SIGTERM or Ctrl-C",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from carbon.errors import UserInputError
+from carbon.sinks.base import SinkError
 from carbon.sinks.metrics import MetricStream, artifacts
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,12 @@ class ExperimentSink:
             logger.warning("%s: %s failed (%s: %s); measuring goes on", self.name, what, type(error).__name__, error)
 
     def open(self, run: dict[str, Any]) -> None:
-        self._open(run)
+        try:
+            self._open(run)
+        except UserInputError:
+            raise
+        except Exception as error:  # an unreachable server, a bad tracking URI: one line, before the work
+            raise SinkError(f"{self.name}: cannot open the run ({type(error).__name__}: {error})") from error
 
     def interval(self, record: dict[str, Any]) -> None:
         step, metrics, params = self.stream.interval(record)

@@ -20,17 +20,16 @@ def comet_running() -> bool:
 
 
 def integration_sinks(
-    *, mlflow: bool = False, comet: bool | None = None, prometheus_port: int | None = None
+    *, mlflow: bool = False, comet: bool | None = None, prometheus_port: int | None = None, comet_auto: bool = True
 ) -> list[Any]:
+    """`comet=None` means: when a comet_ml experiment is running and `comet_auto` (the setting) is on."""
     sinks: list[Any] = []
     if mlflow:
         from carbon.sinks.mlflow_sink import MlflowSink
 
         sinks.append(MlflowSink())
     if comet is None:
-        from carbon.config import load
-
-        comet = load().comet_auto and comet_running()
+        comet = comet_auto and comet_running()
     if comet:
         from carbon.sinks.comet_sink import CometSink
 
