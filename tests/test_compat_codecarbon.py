@@ -124,3 +124,15 @@ def test_a_foreign_emissions_csv_is_set_aside_not_overwritten(tmp_path):
         pass
     assert (tmp_path / "emissions.csv.bak").read_text() == "a,b\n1,2\n"
     assert (tmp_path / "emissions.csv").read_text().splitlines()[0] == CODECARBON_HEADER
+
+
+def test_region_names_as_codecarbon_takes_them(tmp_path):
+    with OfflineEmissionsTracker(country_iso_code="USA", region="california", output_dir=str(tmp_path)):
+        pass
+    with OfflineEmissionsTracker(country_iso_code="CAN", region="Quebec", output_dir=str(tmp_path)):
+        pass
+    rows = list(csv.DictReader((tmp_path / "emissions.csv").open()))
+    assert [(r["country_iso_code"], r["region"]) for r in rows] == [("USA", "US-CA"), ("CAN", "CA-QC")]
+    # Quebec's hydro grid and California's differ by more than a factor of ten
+    intensity = [float(r["emissions"]) / float(r["energy_consumed"]) * 1000 for r in rows]
+    assert intensity[1] * 10 < intensity[0]

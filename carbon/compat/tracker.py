@@ -152,6 +152,18 @@ def _log_level(value: Any) -> int:
     return level
 
 
+def subdivision_code(country_iso2: str | None, region: str) -> str | None:
+    """CodeCarbon's `region` (a subdivision name such as "california", any case) or an ISO 3166-2
+    code, as the ISO 3166-2 code of a subdivision of that country with bundled figures."""
+    from carbon.bundle import last_rows
+
+    wanted = region.strip().lower()
+    for entry in last_rows("subdivisions"):
+        if entry["country_iso2"] == country_iso2 and wanted in (entry["name"].lower(), entry["iso3166_2"].lower()):
+            return entry["iso3166_2"]
+    return None
+
+
 def offline_region(
     country_iso_code: str | None, region: str | None, cloud_provider: str | None, cloud_region: str | None
 ) -> str:
@@ -169,12 +181,9 @@ def offline_region(
             )
         country = resolve(country_iso_code)
         if region:
-            try:
-                place = resolve(region)
-            except UnknownRegion:
-                place = None
-            if place is not None and place.country == country.country and place.subdivision:
-                return place.region
+            code = subdivision_code(country.country, region)
+            if code is not None:
+                return code
             logger.warning(
                 "region %r is not a subdivision of %s carbon knows; the country's figure is used",
                 region,
