@@ -39,6 +39,7 @@ MY_TABLES = (
     "pue",
     "equivalents",
     "constants",
+    "embodied",
 )
 
 
