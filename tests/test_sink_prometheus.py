@@ -173,3 +173,27 @@ def test_carbon_monitor_bad_options_are_one_line_errors(tmp_path, capsys):
     assert main(["monitor", "--region", "FR", "--prometheus-port", "70000", "--log-dir", str(tmp_path)]) == 2
     assert "between 0 and 65535" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+def test_carbon_run_prometheus_port_is_scraped_by_the_command_itself(tmp_path):
+    """The measured command scrapes carbon's endpoint while it runs (a real client over loopback)."""
+    import socket
+
+    from carbon.cli import main
+
+    with socket.socket() as probe:  # a free port for carbon run to bind
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    scraped = tmp_path / "scraped.txt"
+    child = (
+        "import time, urllib.request\n"
+        "time.sleep(0.8)\n"
+        f"text = urllib.request.urlopen('http://127.0.0.1:{port}/metrics', timeout=5).read()\n"
+        f"open({str(scraped)!r}, 'wb').write(text)\n"
+    )
+    command = ["run", "--region", "FR", "--interval", "0.2", "--output", str(tmp_path / "runs")]
+    assert main([*command, "--prometheus-port", str(port), "--", sys.executable, "-c", child]) == 0
+    families = {f.name: f.samples for f in text_string_to_metric_families(scraped.read_text())}
+    (emitted,) = [s for s in families["carbon_emissions_grams"] if s.name == "carbon_emissions_grams_total"]
+    assert emitted.value > 0 and emitted.labels["region"] == "FR"
+    assert {s.labels["component"] for s in families["carbon_power_watts"]} == {"cpu", "ram"}
