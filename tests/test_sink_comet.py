@@ -64,6 +64,8 @@ def test_running_offline_experiment_gets_metrics_params_and_artifacts(tmp_path):
     assert sum(value for _, value in co2e) == pytest.approx(estimate.co2e_kg.central)
     names = {m["metricName"] for m in metrics}
     assert {"carbon_energy_kwh", "carbon_power_cpu_w", "carbon_intensity_g_per_kwh", "carbon_co2e_kg_total"} <= names
+    finals = {m["metricName"]: float(m["metricValue"]) for m in metrics if m["metricName"].startswith("carbon_run_")}
+    assert finals["carbon_run_co2e_kg_high"] == pytest.approx(estimate.co2e_kg.high)
     params = {
         m["payload"]["param"]["paramName"]: m["payload"]["param"]["paramValue"]
         for m in messages

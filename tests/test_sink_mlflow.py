@@ -58,6 +58,12 @@ def test_track_mlflow_starts_a_run_and_logs_intervals_params_and_artifacts(tmp_p
     assert sum(m.value for m in co2e) == pytest.approx(estimate.co2e_kg.central)
     total = client.get_metric_history(run.info.run_id, "carbon_co2e_kg_total")
     assert max(total, key=lambda m: m.step).value == pytest.approx(estimate.co2e_kg.central)
+    final = run.data.metrics  # the run totals with their ranges
+    co2e_range = estimate.co2e_kg
+    assert final["carbon_run_co2e_kg"] == pytest.approx(co2e_range.central)
+    assert final["carbon_run_co2e_kg_low"] == pytest.approx(co2e_range.low)
+    assert final["carbon_run_co2e_kg_high"] == pytest.approx(co2e_range.high)
+    assert co2e_range.low < co2e_range.high  # modelled CPU: a real range, not a point
     power = client.get_metric_history(run.info.run_id, "carbon_power_cpu_w")
     assert all(m.value > 0 for m in power)
     names = {a.path for a in client.list_artifacts(run.info.run_id, "carbon")}

@@ -48,6 +48,7 @@ class CometSink(ExperimentSink):
             self.experiment.log_parameters(params)
         self.experiment.log_metrics(metrics, step=step)
 
-    def _finish(self, files: dict[str, str]) -> None:
+    def _finish(self, metrics: dict[str, float], files: dict[str, str]) -> None:
+        self.experiment.log_metrics(metrics)
         for name, text in files.items():
             self.experiment.log_asset_data(text, name=name)

@@ -3,7 +3,7 @@ never allowed to stop the measuring or the user's work.
 
 A subclass implements `_open(run)` (find or start the experiment run; errors here propagate so that
 a misconfigured tracker fails before the work starts), `_log(step, metrics, params)` and
-`_finish(files)`. The tracker calls `finish(estimate)` after `close(summary)`, because the LaTeX
+`_finish(metrics, files)`. The tracker calls `finish(estimate)` after `close(summary)`, because the LaTeX
 snippet is rendered from the Estimate itself.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from carbon.errors import UserInputError
 from carbon.sinks.base import SinkError
-from carbon.sinks.metrics import MetricStream, artifacts
+from carbon.sinks.metrics import MetricStream, artifacts, summary_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class ExperimentSink:
 
     def finish(self, estimate: Any) -> None:
         try:
-            self._finish(artifacts(self.summary or estimate.to_dict(), estimate))
+            summary = self.summary or estimate.to_dict()
+            self._finish(summary_metrics(summary), artifacts(summary, estimate))
         except Exception as error:
             self._warn("logging the summary", error)
 
@@ -63,5 +64,5 @@ class ExperimentSink:
     def _log(self, step: int, metrics: dict[str, float], params: dict[str, str] | None) -> None:
         raise NotImplementedError
 
-    def _finish(self, files: dict[str, str]) -> None:
+    def _finish(self, metrics: dict[str, float], files: dict[str, str]) -> None:
         raise NotImplementedError

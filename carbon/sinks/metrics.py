@@ -8,7 +8,9 @@ same figures under the same names and none repeats the arithmetic:
   component over the interval), `carbon_intensity_g_per_kwh`, and the running totals
   `carbon_energy_kwh_total`, `carbon_co2e_kg_total`;
 - once, from the first interval: parameters (region, zone, provider, hardware, methods, PUE);
-- at the end: the summary JSON and the LaTeX snippet as text artifacts.
+- at the end: the run's totals with their ranges, `carbon_run_energy_kwh`, `carbon_run_co2e_kg`
+  (and `_low`, `_high`; `carbon_run_embodied_co2e_kg` too when asked for), and the summary JSON
+  and the LaTeX snippet as text artifacts.
 """
 
 from __future__ import annotations
@@ -64,11 +66,13 @@ class MetricStream:
     def __init__(self) -> None:
         self.energy_kwh = 0.0
         self.co2e_kg = 0.0
+        self.steps = 0  # intervals seen
         self.params_sent = False
 
     def interval(self, record: dict[str, Any]) -> tuple[int, dict[str, float], dict[str, str] | None]:
         """(step, metrics, params or None once sent)."""
         metrics = interval_metrics(record)
+        self.steps += 1
         self.energy_kwh += metrics["carbon_energy_kwh"]
         self.co2e_kg += metrics["carbon_co2e_kg"]
         metrics["carbon_energy_kwh_total"] = self.energy_kwh
@@ -77,6 +81,17 @@ class MetricStream:
         if not self.params_sent:
             params, self.params_sent = run_params(record), True
         return int(record["seq"]), metrics, params
+
+
+def summary_metrics(summary: dict[str, Any]) -> dict[str, float]:
+    """The run's totals with their low and high ends, from its summary."""
+    metrics = {}
+    for key in ("energy_kwh", "co2e_kg", "embodied_co2e_kg"):
+        for suffix in ("", "_low", "_high"):
+            value = summary.get(key + suffix)
+            if isinstance(value, (int, float)):
+                metrics[f"carbon_run_{key}{suffix}"] = float(value)
+    return metrics
 
 
 def artifacts(summary: dict[str, Any], estimate: Any) -> dict[str, str]:

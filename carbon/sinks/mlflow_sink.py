@@ -58,8 +58,9 @@ class MlflowSink(ExperimentSink):
             params=[Param(key, value) for key, value in (params or {}).items()],
         )
 
-    def _finish(self, files: dict[str, str]) -> None:
+    def _finish(self, metrics: dict[str, float], files: dict[str, str]) -> None:
         try:
+            self._log(self.stream.steps, metrics, None)  # the run totals: the step after the last interval
             for name, text in files.items():
                 self.client.log_text(self.run_id, text, f"carbon/{name}")
         finally:
