@@ -105,3 +105,17 @@ def test_carbon_run_mlflow_logs_the_command_run(tmp_path):
         "carbon/carbon_summary.json",
         "carbon/carbon_summary.tex",
     }
+
+
+def test_carbon_run_mlflow_resumes_the_run_named_by_mlflow_run_id(tmp_path, monkeypatch):
+    from carbon.cli import main
+
+    with mlflow.start_run(run_name="pipeline-step") as made:
+        pass
+    monkeypatch.setenv("MLFLOW_RUN_ID", made.info.run_id)
+    command = ["run", "--region", "FR", "--interval", "0.15", "--output", str(tmp_path / "runs"), "--mlflow", "--"]
+    assert main([*command, sys.executable, "-c", "import time; time.sleep(0.5)"]) == 0
+    client = MlflowClient()
+    run = client.get_run(made.info.run_id)
+    assert run.info.run_name == "pipeline-step"
+    assert len(client.get_metric_history(made.info.run_id, "carbon_co2e_kg")) >= 2

@@ -9,6 +9,7 @@ Install with `pip install 'carbon-ledger[mlflow]'`.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -37,7 +38,9 @@ class MlflowSink(ExperimentSink):
         mlflow = _mlflow()
         active = mlflow.active_run()
         if active is None:
-            active = mlflow.start_run(run_name=f"carbon-{run['run_id']}")
+            # MLFLOW_RUN_ID names a run to resume (e.g. set for `carbon run` by a pipeline): keep its name
+            resuming = bool(os.environ.get("MLFLOW_RUN_ID"))
+            active = mlflow.start_run(run_name=None if resuming else f"carbon-{run['run_id']}")
             self.started_here = True
         self.run_id = active.info.run_id
         self.client = mlflow.tracking.MlflowClient()
