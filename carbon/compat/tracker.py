@@ -314,20 +314,27 @@ class BaseEmissionsTracker:
             self.stop_task()
         from carbon import __version__
 
-        estimate = self._tracker.stop()
+        # As CodeCarbon: a failed measurement never breaks the user's script; it is logged with its trace.
+        try:
+            estimate = self._tracker.stop()
+        except Exception:
+            logger.exception("the measurement failed; no emissions are reported")
+            return None
         self.final_estimate = estimate
         self.final_emissions = estimate.co2e_kg.central
         if self._csv is not None:
-            self._csv.append(
-                row(
-                    estimate,
-                    project_name=self._project_name,
-                    run_id=self.run_id,
-                    experiment_id=self._experiment_id,
-                    tracking_mode=self._tracking_mode,
-                    carbon_version=__version__,
-                )
+            values = row(
+                estimate,
+                project_name=self._project_name,
+                run_id=self.run_id,
+                experiment_id=self._experiment_id,
+                tracking_mode=self._tracking_mode,
+                carbon_version=__version__,
             )
+            try:
+                self._csv.append(values)
+            except OSError as error:
+                logger.error("cannot write %s (%s); the emissions are still returned", self._csv.path, error)
         return self.final_emissions
 
     def __enter__(self) -> BaseEmissionsTracker:
