@@ -20,6 +20,7 @@ def _store(monkeypatch, tmp_path):
     monkeypatch.setenv("CARBON_CONFIG", str(tmp_path / "carbon.toml"))
     (tmp_path / "carbon.toml").write_text("")
     monkeypatch.setitem(sys.modules, "pynvml", None)
+    monkeypatch.chdir(tmp_path)  # the store's default artifact root is ./mlruns: keep it in tmp_path
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
