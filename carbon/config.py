@@ -62,6 +62,10 @@ def _pue(value: Any) -> float:
     return number(value, minimum=1.0, maximum=3.0)
 
 
+def _lifetime_years(value: Any) -> float:
+    return number(value, minimum=0.0, exclusive=True, unit="years")
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -112,6 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("watttime_password", _str, None, "WattTime password", secret=True),
     Setting("cache_dir", _str, None, "on-disk cache folder (default: ~/.cache/carbon)"),
     Setting("http_timeout_s", _timeout_s, 5.0, "timeout of each live intensity request, seconds"),
+    Setting("comet_auto", _bool, True, "log runs to an active comet_ml experiment when there is one"),
+    Setting(
+        "embodied_lifetime_years",
+        _lifetime_years,
+        None,
+        "hardware lifetime for embodied emissions (default: the table's)",
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -133,6 +144,8 @@ class Config:
     watttime_password: str | None = None
     cache_dir: str | None = None
     http_timeout_s: float = 5.0
+    comet_auto: bool = True
+    embodied_lifetime_years: float | None = None
     # setting name -> where its value came from ("argument", "env CARBON_X", "file PATH", "default")
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -113,6 +113,11 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
             else ""
         ),
     ]
+    extra = dict(estimate.extra)
+    if "embodied_co2e_kg" in extra:
+        from carbon.embodied import embodied_lines
+
+        lines[1:1] = embodied_lines(extra)
     parts = [(name, getattr(estimate.energy, f"{name}_kwh").central) for name in ("cpu", "gpu", "ram", "other")]
     shown = [f"{name} {_fmt_energy(value)}" for name, value in parts if value > 0]
     if shown:
@@ -205,8 +210,17 @@ def latex(estimate: Estimate) -> str:
         f"(range {_latex(energy.low)}--{_latex(energy.high)}~kWh, data-centre PUE {_latex(estimate.pue.central)} included). "
         f"At a grid carbon intensity of {_latex(estimate.intensity_g_per_kwh.central)}~gCO$_2$e/kWh{source_text}, "
         f"this corresponds to {_latex(co2e.central)}~kgCO$_2$e (range {_latex(co2e.low)}--{_latex(co2e.high)}~kgCO$_2$e), "
-        f"estimated with carbon~{__version__}~\\cite{{carbon_tool}}.\n"
+        f"estimated with carbon~{__version__}~\\cite{{carbon_tool}}."
     )
+    embodied = dict(estimate.extra).get("embodied")
+    if embodied is not None:
+        extra = dict(estimate.extra)
+        paragraph += (
+            f" Manufacturing the hardware adds an estimated {extra['embodied_co2e_kg']:.3g}~kgCO$_2$e of embodied emissions "
+            f"(range {extra['embodied_co2e_kg_low']:.3g}--{extra['embodied_co2e_kg_high']:.3g}~kgCO$_2$e; the host's share "
+            f"over a {embodied['lifetime_years']:.3g}-year lifetime, Cloud Carbon Footprint coefficients), not included above."
+        )
+    paragraph += "\n"
     bibtex = (
         "@software{carbon_tool,\n"
         "  title   = {carbon: measure and estimate the CO2e of computing},\n"

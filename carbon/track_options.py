@@ -36,7 +36,10 @@ class TrackOptions:
     ("0,1" or a sequence; default all). detect: ask the cloud metadata services when no region is
     set. write: keep the run log and the runs CSV in output_dir. command: recorded with the run.
     on_note: where the run's warnings go as they happen (default: the `carbon.tracker` logger).
-    sinks: where records go instead of the files.
+    sinks: where records go instead of the files. Integrations: mlflow (log to the active MLflow
+    run or a new one), comet (None: when a comet_ml experiment is running and the comet_auto
+    setting is on), prometheus_port (serve metrics on 127.0.0.1), embodied (add the hardware's
+    embodied emissions apart, over embodied_lifetime_years or the table's lifetime).
     """
 
     region: str | None = _setting()
@@ -45,6 +48,7 @@ class TrackOptions:
     project: str | None = _setting()
     experiment: str | None = _setting()
     pue: float | None = _setting()
+    embodied_lifetime_years: float | None = _setting()
     mode: str = "machine"
     pid: int | None = None
     gpu_ids: str | Sequence[str] | None = None
@@ -53,10 +57,17 @@ class TrackOptions:
     command: str | None = None
     on_note: Callable[[str], None] | None = None
     sinks: Sequence[Any] | None = None
+    mlflow: bool = False
+    comet: bool | None = None
+    prometheus_port: int | None = None
+    embodied: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise UserInputError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        lifetime = self.embodied_lifetime_years
+        if self.embodied and lifetime is not None and not lifetime > 0:
+            raise UserInputError(f"the hardware lifetime must be a positive number of years, got {lifetime:g}")
 
     def settings(self) -> dict[str, Any]:
         """The fields that are settings, by name, for `carbon.config.load` (None: not given here)."""

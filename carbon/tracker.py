@@ -287,6 +287,7 @@ class Tracker:
 
     def _configure(self, options: TrackOptions) -> None:
         from carbon.config import load
+        from carbon.sinks.integrations import integration_sinks
 
         self.options = options
         self.config = load(options.settings())
@@ -296,6 +297,13 @@ class Tracker:
         self.detect, self.command = options.detect, options.command
         self.on_note = options.on_note or _default_note
         self.sinks = list(options.sinks) if options.sinks is not None else self._file_sinks(options.write)
+        self.sinks += integration_sinks(
+            mlflow=options.mlflow,
+            comet=options.comet,
+            prometheus_port=options.prometheus_port,
+            comet_auto=self.config.comet_auto,
+        )
+        self.embodied = options.embodied
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
         self.estimate: Estimate | None = None
         self._sampler: _Sampler | None = None
@@ -329,6 +337,10 @@ class Tracker:
             raise RuntimeError("stop() called on a tracker that was not started")
         if self.estimate is None:
             self.estimate = self._sampler.stop(exit_code)
+            for sink in self.sinks:
+                finish = getattr(sink, "finish", None)  # sinks that need the Estimate itself (LaTeX)
+                if finish is not None:
+                    finish(self.estimate)
         return self.estimate
 
     @contextmanager
@@ -628,6 +640,7 @@ class _Sampler:
             detail=f"{totals.intervals} interval(s) each priced at the {granularity} "
             f"value for its own time; first: {first.source.detail}",
         )
+        embodied = self._embodied(totals.duration_s)
         estimate = Estimate(
             energy=totals.energy,
             pue=self.pricer.pue,
@@ -661,7 +674,23 @@ class _Sampler:
         )
         if exit_code is not None:
             extra["exit_code"] = exit_code
+        if embodied is not None:  # reported apart: co2e_kg stays operational
+            estimate = replace(estimate, sources=(*estimate.sources, *embodied.sources))
+            extra.update(embodied.to_dict())
         return estimate.with_extra(**extra)
+
+    def _embodied(self, duration_s: float) -> Any:
+        """The hardware's embodied emissions for the run, when asked for and published for it."""
+        if not self.tracker.embodied:
+            return None
+        from carbon.embodied import NoEmbodiedFigure, embodied_for
+
+        assert self.pricer is not None
+        try:
+            return embodied_for(self.pricer.environment.hardware, duration_s, self.config.embodied_lifetime_years)
+        except NoEmbodiedFigure as error:
+            self._note(f"embodied emissions not reported: {error}")
+            return None
 
 
 def _version() -> str:

@@ -38,6 +38,7 @@ MY_TABLES = (
     "pue",
     "equivalents",
     "constants",
+    "embodied",
 )
 
 

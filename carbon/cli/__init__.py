@@ -29,6 +29,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("batch", "batch_cmd"),
     ("run", "run_cmd"),
     ("data", "data_cmd"),
+    ("monitor", "monitor_cmd"),
     ("completion", "completion_cmd"),
 )
 

@@ -71,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="CSV of totals by user, account, partition, project, month, state, e.g. totals.csv",
     )
+    from carbon.cli.estimate_cmd import add_embodied_arguments
+
+    add_embodied_arguments(parser)
     parser.add_argument(
         "--engine",
         choices=("pandas", "dask"),
@@ -142,12 +145,17 @@ def run(args: argparse.Namespace) -> int:
         what_if_region=args.what_if_region,
         what_if_shift_h=args.what_if_shift,
     )
+    lifetime_h = _lifetime_h(args) if args.embodied else None
     if streaming:
+        if args.embodied:
+            raise UsageError(
+                "--embodied is not available when Dask streams a Parquet log to --out; use --engine pandas"
+            )
         return _stream(args, settings, hardware_map)
-    return _in_memory(args, settings, hardware_map, engine)
+    return _in_memory(args, settings, hardware_map, engine, lifetime_h)
 
 
-def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) -> int:
+def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, lifetime_h: float | None) -> int:
     from carbon.batch import summary
     from carbon.batch.output import write_table
     from carbon.batch.run import estimate_logs
@@ -166,6 +174,12 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) ->
             scheduler=args.scheduler,
             progress=progress,
         )
+        if lifetime_h is not None:
+            from dataclasses import replace
+
+            from carbon.batch.embodied import add_embodied
+
+            result = replace(result, results=add_embodied(result.results, lifetime_h))
         for path, table in (
             (args.out, lambda: result.results),
             (args.rejects, lambda: result.rejects),
@@ -182,6 +196,10 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) ->
     print(f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}")
     totals = summary.totals(result.results)
     print(summary.text(totals))
+    if lifetime_h is not None:
+        from carbon.batch.embodied import totals_text
+
+        print(totals_text(result.results, lifetime_h))
     if args.what_if_region or args.what_if_shift:
         moved = float(result.results["what_if_co2e_kg"].sum())
         where = " ".join(
@@ -196,6 +214,20 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) ->
         change = quantity(moved - totals["co2e_kg"], MASS_KG, signed=True)
         print(f"what if {where}: {quantity(moved, MASS_KG)} CO2e ({change})")
     return 0
+
+
+def _lifetime_h(args: argparse.Namespace) -> float:
+    """The lifetime for --embodied, checked before any log is read."""
+    from carbon.cli import UsageError
+    from carbon.cli.estimate_cmd import lifetime_years
+    from carbon.embodied import HOURS_PER_YEAR, default_lifetime_h
+
+    years = lifetime_years(args)
+    if years is None:
+        return default_lifetime_h()
+    if not years > 0:
+        raise UsageError(f"the hardware lifetime must be a positive number of years, got {years:g}")
+    return years * HOURS_PER_YEAR
 
 
 def _stream(args: argparse.Namespace, settings, hardware_map) -> int:

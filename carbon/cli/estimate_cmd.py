@@ -62,6 +62,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("text", "json"), default="text", help="text for people (default) or json for programs"
     )
     parser.add_argument("--latex", action="store_true", help="print a LaTeX snippet and BibTeX entry for a paper")
+    add_embodied_arguments(parser)
+
+
+def add_embodied_arguments(parser: argparse.ArgumentParser) -> None:
+    """--embodied and --lifetime-years, shared by estimate, run and batch."""
+    parser.add_argument(
+        "--embodied",
+        action="store_true",
+        help="also report the hardware's embodied (manufacturing) emissions, apart from the operational CO2e",
+    )
+    parser.add_argument(
+        "--lifetime-years",
+        type=options.number(0.0, exclusive=True),
+        default=None,
+        metavar="YEARS",
+        help="hardware lifetime for --embodied (default: the embodied_lifetime_years setting, else CCF's 4 years)",
+    )
+
+
+def lifetime_years(args: argparse.Namespace) -> float | None:
+    """--lifetime-years, else the embodied_lifetime_years setting; None means the table's default."""
+    if args.lifetime_years is not None:
+        return args.lifetime_years
+    from carbon.config import load
+
+    return load().embodied_lifetime_years
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except IntensityError as error:  # the region and time the user named have no intensity
         raise UsageError(str(error)) from None
+    if args.embodied:
+        from carbon.embodied import with_embodied
+
+        result = with_embodied(result, lifetime_years(args))
     from carbon import report
 
     if args.latex:

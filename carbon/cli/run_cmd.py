@@ -73,6 +73,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pue", type=options.setting("pue"), default=None, help="data-centre PUE if known, 1.0 to 3.0, e.g. 1.1"
     )
     parser.add_argument(
+        "--mlflow", action="store_true", help="log to the active MLflow run (MLFLOW_RUN_ID) or a new one"
+    )
+    parser.add_argument(
+        "--comet",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="log to the running comet_ml experiment (default: when one is running and comet_auto is on)",
+    )
+    parser.add_argument(
+        "--prometheus-port",
+        type=options.count(1),
+        default=None,
+        metavar="N",
+        help="serve Prometheus metrics on 127.0.0.1:N, e.g. 9464",
+    )
+    from carbon.cli.estimate_cmd import add_embodied_arguments
+
+    add_embodied_arguments(parser)
+    parser.add_argument(
         "cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run, e.g. -- python train.py"
     )
 
@@ -152,6 +171,11 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
             gpu_ids=args.gpus,
             pue=args.pue,
             command=shlex.join(command),
+            mlflow=args.mlflow,
+            comet=args.comet,
+            prometheus_port=args.prometheus_port,
+            embodied=args.embodied,
+            embodied_lifetime_years=args.lifetime_years,
         )
         return tracker.start()
     except SinkError as error:

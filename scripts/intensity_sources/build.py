@@ -12,7 +12,7 @@ from typing import Any
 
 from carbon import manifest as manifest_io
 
-from . import eccc, egrid, eia930, ember, google, hardware, reference, regions, validate
+from . import eccc, egrid, eia930, ember, embodied, google, hardware, reference, regions, validate
 from .sources import SOURCES
 from .table import Table
 
@@ -45,6 +45,7 @@ def build_tables(raw: Path) -> list[Table]:
         pue,
         reference.constants(raw),
         reference.equivalents(raw),
+        embodied.build(raw),
         regions.build(raw, pue, {r[0] for r in subdivisions.rows}),
     ]
     tables = [t.sorted() for t in tables]

@@ -288,6 +288,9 @@ DATASETS: tuple[Dataset, ...] = (
         "https://raw.githubusercontent.com/cloud-carbon-footprint/ccf-coefficients/HEAD/",
         "ccf-coefficients/",
         ("output/coefficients-aws-use.csv", "output/coefficients-gcp-use.csv", "output/coefficients-azure-use.csv")
+        + ("output/coefficients-aws-embodied.csv", "output/coefficients-gcp-embodied.csv")
+        + ("output/coefficients-azure-embodied.csv", "data/aws-instances.csv", "data/aws-instances-latest-2026.csv")
+        + ("data/gcp-instances.csv", "data/azure-instances.csv")
         + tuple(
             f"data/{name}.csv"
             for name in (

@@ -71,6 +71,20 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "pue": (("provider", "year", "pue", "scope", "source"), ("provider", "year"), ()),
     "equivalents": (("name", "value", "unit", "year", "source"), ("name",), ()),
     "constants": (("name", "value", "value_low", "value_high", "unit", "source"), ("name",), ()),
+    "embodied": (
+        (
+            "provider",
+            "instance_type",
+            "instance_vcpus",
+            "platform_vcpus",
+            "platform_embodied_kg",
+            "platform_embodied_kg_low",
+            "platform_embodied_kg_high",
+            "source",
+        ),
+        ("provider", "instance_type"),
+        (),
+    ),
 }
 
 

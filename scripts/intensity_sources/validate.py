@@ -16,6 +16,7 @@ MAX_INTENSITY = 2000.0
 BASES = {"lifecycle", "operational", "direct"}
 PROVIDERS = {"aws", "gcp", "azure"}
 REQUIRED_CONSTANTS = {
+    "server_lifespan_h",
     "memory_w_per_gb",
     "default_cpu_w_per_core",
     "default_gpu_tdp_w",
