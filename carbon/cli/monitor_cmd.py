@@ -38,31 +38,25 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from carbon.cli import UsageError, usage_errors
-    from carbon.sinks.base import SinkError
+    from carbon.cli import UsageError
     from carbon.sinks.daily_jsonl import DailyJsonlSink
     from carbon.tracker import Tracker
 
     if args.interval is not None and not args.interval > 0:
         raise UsageError(f"--interval must be a positive number of seconds, got {args.interval:g}")
     sinks: list = [DailyJsonlSink(args.log_dir)]
-    try:
-        if args.prometheus_port is not None:
-            from carbon.sinks.prometheus_sink import PrometheusSink
+    # Bad options and unwritable folders raise carbon's user-input errors: one line, exit 2.
+    if args.prometheus_port is not None:
+        from carbon.sinks.prometheus_sink import PrometheusSink
 
-            sinks.append(PrometheusSink(args.prometheus_port, address=args.listen))
-        tracker = Tracker(
-            region=args.region, interval_s=args.interval, mode="machine", pue=args.pue, sinks=sinks, comet=False
-        )
-    except usage_errors() as error:
-        raise UsageError(str(error)) from None
+        sinks.append(PrometheusSink(args.prometheus_port, address=args.listen))
+    tracker = Tracker(
+        region=args.region, interval_s=args.interval, mode="machine", pue=args.pue, sinks=sinks, comet=False
+    )
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        try:
-            tracker.start()
-        except (SinkError, *usage_errors()) as error:
-            raise UsageError(str(error)) from None
+        tracker.start()
         where = f", metrics on http://{args.listen}:{sinks[1].port}/metrics" if len(sinks) > 1 else ""
         print(
             f"carbon monitor: logging to {args.log_dir}{where}; stop with SIGTERM or Ctrl-C",
@@ -75,10 +69,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    from carbon.units import ENERGY_KWH, MASS_KG, quantity
+
     co2e = estimate.co2e_kg
     print(
-        f"carbon monitor: stopped; {estimate.energy_kwh.central:.4g} kWh, {co2e.central * 1000:.4g} g CO2e "
-        f"(range {co2e.low * 1000:.4g}-{co2e.high * 1000:.4g} g) over {tracker.run_id}",
+        f"carbon monitor: stopped; {quantity(estimate.energy_kwh.central, ENERGY_KWH)}, "
+        f"{quantity(co2e.central, MASS_KG)} CO2e (range {quantity(co2e.low, MASS_KG)} - {quantity(co2e.high, MASS_KG)})"
+        f" over {tracker.run_id}",
         file=sys.stderr,
     )
     return 0
