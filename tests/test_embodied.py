@@ -81,7 +81,7 @@ def test_without_an_instance_type_or_with_a_bad_lifetime_one_line_error(capsys):
     assert "need a cloud instance type" in capsys.readouterr().err
     args = ["estimate", "--region", "aws:us-east-1", "--instance-type", "m5.xlarge", "--duration", "1h"]
     assert main([*args, "--embodied", "--lifetime-years", "0"]) == 2
-    assert "lifetime must be a positive" in capsys.readouterr().err
+    assert "argument --lifetime-years: must be above 0" in capsys.readouterr().err
 
 
 def test_gcp_range_spans_its_microarchitecture_rows():

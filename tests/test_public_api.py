@@ -76,7 +76,13 @@ def test_the_decorator_passes_every_option_on(tmp_path, monkeypatch):
         command="cmd",
         on_note=lambda _: None,
         sinks=[],
+        embodied_lifetime_years=5.0,
+        mlflow=True,
+        comet=False,
+        prometheus_port=0,
+        embodied=True,
     )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     # every field is given a non-default value: a field added later fails this test until added here
     assert set(given) == {f.name for f in dataclasses.fields(TrackOptions)}
 
