@@ -102,7 +102,7 @@ def intensity_for(location: Location, *, year: int | None = None, start: datetim
     when_year = start.year if start is not None else year
     if location.provider:
         region = location.region.split(":", 1)[1]
-        published = provider_published(location.provider, region, when_year)
+        published = provider_published(location.provider, region, when_year, location.zone)
         if published is not None:
             return published
     source = BundledSource()

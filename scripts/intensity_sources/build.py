@@ -82,7 +82,9 @@ def _entry(table: Table, data: bytes, sources: dict[str, dict[str, Any]]) -> dic
     import hashlib
 
     used = sorted(set(table.sources))
+    dropped = {"dropped": table.dropped} if table.dropped else {}
     return {
+        **dropped,
         "file": table.file,
         "description": table.description,
         "sources": used,
