@@ -267,7 +267,10 @@ def estimate(
     warnings.extend(model.warnings)
     sources.extend(model.sources)
     if cpu_util is None:
-        warnings.append("CPU utilisation not given: range spans idle to full load (--cpu-util narrows it)")
+        warnings.append(
+            f"CPU utilisation not given: unknown, central {model.default_cpu_util:.0%}, "
+            "range idle to full load (--cpu-util narrows it)"
+        )
     if hardware.gpu_count and gpu_util is None:
         warnings.append("GPU utilisation not given: range spans idle to TDP (--gpu-util narrows it)")
     return price(
