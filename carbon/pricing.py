@@ -1,7 +1,8 @@
 """Offline estimation: a region plus energy, or plus hardware and a duration, gives an Estimate.
 
-`price` is the one place where energy becomes CO2e; the tracker and the batch engine call it
-(or, for batch, the same factors) rather than repeating the arithmetic.
+`price` is the one place where energy becomes CO2e for one estimate; its arithmetic is
+`facility_energy_kwh` and `co2e_kg` (floats or numpy arrays), which the batch engine calls on
+whole columns, with the same `pue_for` and `intensity_for` factors.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ from carbon import catalog
 from carbon.bundle import derived, table
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.static import BundledSource, provider_published
-from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
+from carbon.model import (  # noqa: F401  (co2e_kg, facility_energy_kwh: the arithmetic, re-exported)
+    Bounds,
+    Energy,
+    Estimate,
+    Hardware,
+    Location,
+    Source,
+    Usage,
+    co2e_kg,
+    facility_energy_kwh,
+)
 from carbon.power import power_model
 from carbon.provenance import describe
 from carbon.regions import resolve
