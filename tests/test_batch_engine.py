@@ -316,7 +316,11 @@ def test_dask_streams_a_parquet_log_partition_by_partition(tmp_path):
     assert 2_501 in set(streamed.rejects["line"])
     back = pd.read_parquet(tmp_path / "out.parquet").sort_values("line").reset_index(drop=True)
     np.testing.assert_allclose(back["co2e_kg"], in_memory.results["co2e_kg"], rtol=1e-12)
-    assert streamed.totals["co2e_kg"] == pytest.approx(in_memory.results["co2e_kg"].sum(), rel=1e-12)
+    expected = in_memory.results.groupby("intensity_basis")["co2e_kg"].sum()  # CO2e only per basis
+    assert {b: t["co2e_kg"] for b, t in streamed.totals["by_basis"].items()} == pytest.approx(
+        expected.to_dict(), rel=1e-12
+    )
+    assert streamed.totals["energy_kwh"] == pytest.approx(in_memory.results["energy_kwh"].sum(), rel=1e-12)
 
 
 def test_unrecorded_or_running_cpu_time_is_unknown_not_idle():

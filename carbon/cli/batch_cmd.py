@@ -110,10 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if args.summary:
         write_table(summary.by_dimension(result.results), args.summary)
     print(f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}")
-    totals = summary.totals(result.results)
-    print(summary.text(totals))
+    print(summary.text(summary.totals(result.results)))
     if args.what_if_region or args.what_if_shift:
-        moved = float(result.results["what_if_co2e_kg"].sum())
         where = " ".join(
             filter(
                 None,
@@ -123,12 +121,13 @@ def run(args: argparse.Namespace) -> int:
                 ],
             )
         )
-        print(f"what if {where}: {moved:.4g} kg CO2e ({moved - totals['co2e_kg']:+.4g} kg)")
+        print(summary.what_if_text(result.results, where))
     return 0
 
 
 def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     """A Parquet log with Dask: partition by partition, results as a Parquet dataset directory at --out."""
+    from carbon.batch import summary
     from carbon.batch.output import write_table
     from carbon.batch.run import stream_parquet
 
@@ -138,10 +137,6 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     if args.rejects:
         write_table(result.rejects, args.rejects)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
-    totals = result.totals
-    print(
-        f"{result.estimated} jobs: {totals['energy_kwh']:.4g} kWh ({totals['energy_kwh_low']:.4g}-{totals['energy_kwh_high']:.4g}), "
-        f"{totals['co2e_kg']:.4g} kg CO2e ({totals['co2e_kg_low']:.4g}-{totals['co2e_kg_high']:.4g}); "
-        f"results in the Parquet dataset {args.out}"
-    )
+    print(summary.text(result.totals))
+    print(f"results in the Parquet dataset {args.out}")
     return 0
