@@ -29,6 +29,9 @@ def _utc(time: datetime) -> datetime:
     return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)
 
 
+EGRID_PREFIX = "US-EGRID-"  # eGRID subregions as zones: US-EGRID-CAMX (direct basis, annual only)
+
+
 def _table_of(zone: str, kind: str) -> str:
     """Countries (and WORLD) are keyed by ISO alpha-2, sub-national grids by ISO 3166-2 ('US-CA')."""
     return ("subdivisions" if "-" in zone else "countries") + kind
@@ -36,6 +39,11 @@ def _table_of(zone: str, kind: str) -> str:
 
 @derived
 def _yearly(zone: str) -> dict[int, _Row]:
+    if zone.startswith(EGRID_PREFIX):
+        return {
+            int(row["year"]): _Row(float(row["co2e_g_per_kwh"]), row["basis"], row["source"])
+            for row in rows_for("egrid_subregions", zone[len(EGRID_PREFIX) :])
+        }
     return {
         int(row["year"]): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
         for row in rows_for(_table_of(zone, ""), zone)
@@ -94,7 +102,10 @@ class BundledSource:
             used = years[bisect.bisect_right(years, year) - 1]
             note = f"{year} asked; nearest earlier year {used} used"
         row = series[used]
-        bounds, spread = annual_range(zone, used, row.value, row.basis, {y: r.value for y, r in series.items()})
+        # eGRID has no months: its range is the US grid's months, relative (annual_range).
+        months_zone = "US" if zone.startswith(EGRID_PREFIX) else zone
+        annual = {y: r.value for y, r in series.items()}
+        bounds, spread = annual_range(months_zone, used, row.value, row.basis, annual, months_zone != zone)
         return IntensityValue(
             zone=zone,
             start=datetime(used, 1, 1, tzinfo=timezone.utc),

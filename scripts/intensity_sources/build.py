@@ -46,6 +46,7 @@ def build_tables(raw: Path) -> list[Table]:
         reference.constants(raw),
         reference.equivalents(raw),
         regions.build(raw, pue, {r[0] for r in subdivisions.rows}),
+        regions.subdivision_aliases(),
     ]
     tables = [t.sorted() for t in tables]
     validate.check(tables)

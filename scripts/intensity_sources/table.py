@@ -39,6 +39,7 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("subregion", "year"),
         ("co2e_g_per_kwh", "co2_g_per_kwh"),
     ),
+    "subdivision_aliases": (("former_code", "iso3166_2", "source"), ("former_code",), ()),
     "cloud_regions": (
         (
             "provider",
