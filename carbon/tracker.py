@@ -698,7 +698,9 @@ class _Sampler:
         tasks = {
             name: {
                 "energy_kwh": t.facility_kwh.central,
-                "co2e_kg": t.co2e_kg.central,
+                # A task whose intervals were priced on several bases has no one CO2e figure.
+                "co2e_kg": t.co2e_kg.central if len(t.by_basis) < 2 else None,
+                "co2e_by_basis": {basis: part["co2e_kg"] for basis, part in t.basis_report().items()},
                 "duration_s": t.duration_s,
                 "intervals": t.intervals,
             }
