@@ -66,7 +66,8 @@ def test_what_if_compares_only_within_a_basis(tmp_path, capsys):
     assert main(["batch", str(log), "--what-if-region", "FR"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("what if"))
     # FR is lifecycle (Ember): only the aws:us-east-1 job ran on that basis too.
-    assert "kg CO2e lifecycle (not compared: the jobs ran on direct, lifecycle, operational)" in line
+    assert "kg CO2e lifecycle (" in line and "kg for the 1 jobs that ran on lifecycle too)" in line
+    assert "; 3 jobs not compared (they ran on direct, operational)" in line
 
 
 def _estimate(basis: str, co2e_g_per_kwh: float) -> Estimate:

@@ -99,8 +99,8 @@ def text(summary: dict[str, Any]) -> str:
 
 
 def what_if_text(results: Any, where: str) -> str:
-    """The what-if total per basis, with its difference from the jobs as they ran where both are on
-    that basis (the same jobs on both sides); never a difference across bases."""
+    """The what-if total per basis; its difference from the jobs as they ran only over the jobs
+    that ran on that basis too (never a difference across bases)."""
     import pandas as pd
 
     before = _bases(results)
@@ -108,12 +108,14 @@ def what_if_text(results: Any, where: str) -> str:
     parts = []
     for basis in sorted(set(after)):
         rows = after == basis
-        moved = float(results.loc[rows, "what_if_co2e_kg"].sum())
-        text = f"{moved:.4g} kg CO2e {basis}"
-        if (before[rows] == basis).all():
-            text += f" ({moved - float(results.loc[rows, 'co2e_kg'].sum()):+.4g} kg)"
-        else:
-            ran_on = ", ".join(sorted(pd.unique(before[rows])))
-            text += f" (not compared: the jobs ran on {ran_on})"
+        text = f"{float(results.loc[rows, 'what_if_co2e_kg'].sum()):.4g} kg CO2e {basis}"
+        same = rows & (before == basis)
+        if same.any():
+            change = float(results.loc[same, "what_if_co2e_kg"].sum() - results.loc[same, "co2e_kg"].sum())
+            text += f" ({change:+.4g} kg for the {int(same.sum())} jobs that ran on {basis} too)"
+        other = rows & ~same
+        if other.any():
+            ran_on = ", ".join(sorted(pd.unique(before[other])))
+            text += f"; {int(other.sum())} jobs not compared (they ran on {ran_on})"
         parts.append(text)
     return f"what if {where}: " + "; ".join(parts)
