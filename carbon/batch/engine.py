@@ -384,21 +384,32 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
     memory_gb, modelled = what.memory_gb[order], ~measured[order]
     to_kwh = (duration_s / 3600.0 / 1000.0)[order]  # as PowerModel.energy: W x hours / 1000
     other = other_kwh[order]
+    cpu_unknown, gpu_unknown = np.isnan(cpu_util), np.isnan(gpu_util)
     parts = [np.zeros(len(order)) for _ in range(3)]  # central cpu, ram, gpu
     it_kwh = [np.empty(len(order)) for _ in ENDS]
     for first, stop in runs:
         model, rows = what.models[what.model_codes[order[first]]], slice(first, stop)
         unknown = {"cpu": util_bounds(None, model.default_cpu_util), "gpu": util_bounds(None)}
         scale = np.where(modelled[rows], to_kwh[rows], 0.0)  # measured jobs: no modelled part
+        any_unknown = cpu_unknown[rows].any()
         for i, end in enumerate(ENDS):
-            u = np.where(np.isnan(cpu_util[rows]), getattr(unknown["cpu"], end), cpu_util[rows])
+            u = (
+                np.where(cpu_unknown[rows], getattr(unknown["cpu"], end), cpu_util[rows])
+                if any_unknown
+                else cpu_util[rows]
+            )
             cpu = model.cpu_power_w_at(u, end) * scale
             ram = model.ram_power_w_at(memory_gb[rows], end) * scale
-            g = np.where(np.isnan(gpu_util[rows]), getattr(unknown["gpu"], end), gpu_util[rows])
-            gpu = model.gpu_power_w_at(g, end) * scale
-            it_kwh[i][rows] = cpu + ram + gpu + other[rows]  # Energy.it_kwh's order
+            if model.gpu_count:  # as PowerModel.gpu_power_w: no GPU, no term
+                g = np.where(gpu_unknown[rows], getattr(unknown["gpu"], end), gpu_util[rows])
+                gpu = model.gpu_power_w_at(g, end) * scale
+                it_kwh[i][rows] = cpu + ram + gpu + other[rows]  # Energy.it_kwh's order
+                if i == 0:
+                    parts[2][rows] = gpu
+            else:
+                it_kwh[i][rows] = cpu + ram + other[rows]
             if i == 0:
-                parts[0][rows], parts[1][rows], parts[2][rows] = cpu, ram, gpu
+                parts[0][rows], parts[1][rows] = cpu, ram
     return _Energy(*(_unsort(a, order) for a in parts), other_kwh, [_unsort(a, order) for a in it_kwh], measured, util)
 
 
@@ -406,7 +417,11 @@ def _runs(codes: Any) -> tuple[Any, list[tuple[int, int]]]:
     """(a stable order that sorts the codes, the [first, stop) slice of each code in that order)."""
     import numpy as np
 
-    order = np.argsort(codes, kind="stable")
+    if len(codes) == 0:
+        return codes, []
+    # Codes are dense (0..keys-1): in 16 bits numpy's stable sort is a radix sort (about 40x
+    # faster than on 64-bit codes, measured on 300 k jobs).
+    order = np.argsort(codes.astype(np.int16 if codes.max() < 2**15 else np.int64), kind="stable")
     edges = [0, *(np.flatnonzero(np.diff(codes[order])) + 1).tolist(), len(order)]
     return order, [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
