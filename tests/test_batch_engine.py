@@ -345,3 +345,22 @@ def test_unrecorded_or_running_cpu_time_is_unknown_not_idle():
     assert out.loc["recorded", "cpu_kwh"] == pytest.approx((0.74 + 0.01 * (3.5 - 0.74)) / 1000, rel=1e-12)
     # The unknown job's range reaches full load; the recorded one's stays near idle.
     assert out.loc["zero", "energy_kwh_high"] > 3.5 / 1000 > out.loc["recorded", "energy_kwh_high"]
+
+
+def test_sacct_total_cpu_zero_and_running_jobs_are_unknown_utilisation(tmp_path):
+    """Read from sacct text: TotalCPU 00:00:00 and a RUNNING job are priced as unknown (central 50 %,
+    fleet-average 0.74-3.5 W per vCPU), a recorded TotalCPU as recorded."""
+    log = tmp_path / "jobs.txt"
+    log.write_text(
+        "JobID|State|Start|End|Elapsed|NCPUS|TotalCPU|ReqMem|Partition\n"
+        "1|COMPLETED|2022-02-10T00:00:00|2022-02-10T01:00:00|01:00:00|2|00:00:00|0n|p\n"
+        "2|RUNNING|2022-02-10T00:00:00|Unknown|01:00:00|2|00:10:00|0n|p\n"
+        "3|COMPLETED|2022-02-10T00:00:00|2022-02-10T01:00:00|01:00:00|2|00:36:00|0n|p\n"
+    )
+    results = estimate_logs([log], settings=Settings(region="FR")).results.set_index("job_id")
+    unknown_kwh = 2 * (0.74 + 0.5 * (3.5 - 0.74)) / 1000  # 2 vCPUs, 1 h
+    for job in ("1", "2"):
+        assert np.isnan(results.loc[job, "cpu_util"])
+        assert results.loc[job, "cpu_kwh"] == pytest.approx(unknown_kwh, rel=1e-12)
+    assert results.loc["3", "cpu_util"] == pytest.approx(0.3)  # 36 min of CPU over 2 CPUs x 60 min
+    assert results.loc["3", "cpu_kwh"] == pytest.approx(2 * (0.74 + 0.3 * (3.5 - 0.74)) / 1000, rel=1e-12)
