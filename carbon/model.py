@@ -170,6 +170,16 @@ class Energy:
         )
 
 
+def facility_energy_kwh(it_kwh: Any, pue: Any) -> Any:
+    """IT energy times PUE; floats or numpy arrays, so the estimate and the batch engine share it."""
+    return it_kwh * pue
+
+
+def co2e_kg(energy_kwh: Any, intensity_g_per_kwh: Any) -> Any:
+    """Facility energy times grid intensity, in kg; floats or numpy arrays."""
+    return energy_kwh * intensity_g_per_kwh / 1000.0
+
+
 @dataclass(frozen=True)
 class Estimate:
     """The answer: facility energy (PUE included) times grid intensity, with ranges and sources."""
@@ -187,12 +197,14 @@ class Estimate:
 
     @property
     def energy_kwh(self) -> Bounds:
-        """Facility energy: IT energy times PUE."""
-        return self.energy.it_kwh.times(self.pue)
+        """Facility energy: IT energy times PUE, end by end."""
+        it, pue = self.energy.it_kwh, self.pue
+        return Bounds(*(facility_energy_kwh(a, b) for a, b in zip(it.as_tuple(), pue.as_tuple())))
 
     @property
     def co2e_kg(self) -> Bounds:
-        return self.energy_kwh.times(self.intensity_g_per_kwh).scale(1.0 / 1000.0)
+        energy, intensity = self.energy_kwh, self.intensity_g_per_kwh
+        return Bounds(*(co2e_kg(a, b) for a, b in zip(energy.as_tuple(), intensity.as_tuple())))
 
     def with_extra(self, **values: Any) -> Estimate:
         merged = dict(self.extra)

@@ -20,6 +20,7 @@ from carbon.errors import UserInputError
 from carbon.model import Bounds, Energy, Hardware, Source, Usage
 
 UNKNOWN_UTIL_CENTRAL = 0.5
+ENDS = ("central", "low", "high")  # the order of Bounds.as_tuple()
 
 
 def _mean(values: Any) -> float:
@@ -138,33 +139,35 @@ class PowerModel:
     sources: tuple[Source, ...]
     warnings: tuple[str, ...]
 
+    # The *_at methods take one end of the coefficients' ranges ("central", "low", "high") and a
+    # utilisation that may be a float or a numpy array: the batch engine calls them per kind of
+    # hardware with every job's utilisation at once, the Bounds methods below per estimate.
+
+    def cpu_power_w_at(self, util: Any, end: str) -> Any:
+        if self.cpu_method == "vcpu":
+            low_w, high_w = getattr(self.min_w_per_vcpu, end), getattr(self.max_w_per_vcpu, end)
+            return vcpu_power_w(self.vcpus, low_w, high_w, util)
+        # Lower idle fraction means less draw at partial load, so the low end pairs with it.
+        return tdp_power_w(getattr(self.cpu_tdp_w, end), util, getattr(self.cpu_idle_fraction, end))
+
+    def ram_power_w_at(self, memory_gb: Any, end: str) -> Any:
+        return memory_power_w(memory_gb, getattr(self.memory_w_per_gb, end))
+
+    def gpu_power_w_at(self, util: Any, end: str) -> Any:
+        return gpu_power_w(self.gpu_count, getattr(self.gpu_idle_w, end), getattr(self.gpu_tdp_w, end), util)
+
     def cpu_power_w(self, cpu_util: float | None) -> Bounds:
         util = util_bounds(cpu_util, self.default_cpu_util)
-        if self.cpu_method == "vcpu":
-            return Bounds(
-                vcpu_power_w(self.vcpus, self.min_w_per_vcpu.central, self.max_w_per_vcpu.central, util.central),
-                vcpu_power_w(self.vcpus, self.min_w_per_vcpu.low, self.max_w_per_vcpu.low, util.low),
-                vcpu_power_w(self.vcpus, self.min_w_per_vcpu.high, self.max_w_per_vcpu.high, util.high),
-            )
-        # Lower idle fraction means less draw at partial load, so the low end pairs with it.
-        return Bounds(
-            tdp_power_w(self.cpu_tdp_w.central, util.central, self.cpu_idle_fraction.central),
-            tdp_power_w(self.cpu_tdp_w.low, util.low, self.cpu_idle_fraction.low),
-            tdp_power_w(self.cpu_tdp_w.high, util.high, self.cpu_idle_fraction.high),
-        )
+        return Bounds(*(self.cpu_power_w_at(getattr(util, end), end) for end in ENDS))
 
     def ram_power_w(self) -> Bounds:
-        return self.memory_w_per_gb.scale(self.memory_gb)
+        return Bounds(*(self.ram_power_w_at(self.memory_gb, end) for end in ENDS))
 
     def gpu_power_w(self, gpu_util: float | None) -> Bounds:
         if self.gpu_count == 0:
             return Bounds.exact(0.0)
         util = util_bounds(gpu_util)
-        return Bounds(
-            gpu_power_w(self.gpu_count, self.gpu_idle_w.central, self.gpu_tdp_w.central, util.central),
-            gpu_power_w(self.gpu_count, self.gpu_idle_w.low, self.gpu_tdp_w.low, util.low),
-            gpu_power_w(self.gpu_count, self.gpu_idle_w.high, self.gpu_tdp_w.high, util.high),
-        )
+        return Bounds(*(self.gpu_power_w_at(getattr(util, end), end) for end in ENDS))
 
     def power_w(self, cpu_util: float | None, gpu_util: float | None) -> dict[str, Bounds]:
         return {"cpu": self.cpu_power_w(cpu_util), "ram": self.ram_power_w(), "gpu": self.gpu_power_w(gpu_util)}

@@ -1,7 +1,8 @@
 """Offline estimation: a region plus energy, or plus hardware and a duration, gives an Estimate.
 
-`price` is the one place where energy becomes CO2e; the tracker and the batch engine call it
-(or, for batch, the same factors) rather than repeating the arithmetic.
+`price` is the one place where energy becomes CO2e for one estimate; its arithmetic is
+`facility_energy_kwh` and `co2e_kg` (floats or numpy arrays), which the batch engine calls on
+whole columns, with the same `pue_for` and `intensity_for` factors.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from carbon.bundle import derived, table
 from carbon.errors import UserInputError
 from carbon.intensity.base import IntensityValue
 from carbon.intensity.static import BundledSource, provider_published
-from carbon.model import Bounds, Energy, Estimate, Hardware, Location, Source, Usage
+from carbon.model import (  # noqa: F401  (co2e_kg, facility_energy_kwh: the arithmetic, re-exported)
+    Bounds,
+    Energy,
+    Estimate,
+    Hardware,
+    Location,
+    Source,
+    Usage,
+    co2e_kg,
+    facility_energy_kwh,
+)
 from carbon.power import power_model
 from carbon.provenance import describe
 from carbon.regions import resolve
@@ -105,7 +116,7 @@ def intensity_for(location: Location, *, year: int | None = None, start: datetim
     when_year = start.year if start is not None else year
     if location.provider:
         region = location.region.split(":", 1)[1]
-        published = provider_published(location.provider, region, when_year)
+        published = provider_published(location.provider, region, when_year, location.zone)
         if published is not None:
             return published
     source = BundledSource()
@@ -272,7 +283,10 @@ def estimate(
     warnings.extend(model.warnings)
     sources.extend(model.sources)
     if cpu_util is None:
-        warnings.append("CPU utilisation not given: range spans idle to full load (--cpu-util narrows it)")
+        warnings.append(
+            f"CPU utilisation not given: unknown, central {model.default_cpu_util:.0%}, "
+            "range idle to full load (--cpu-util narrows it)"
+        )
     if hardware.gpu_count and gpu_util is None:
         warnings.append("GPU utilisation not given: range spans idle to TDP (--gpu-util narrows it)")
     return price(

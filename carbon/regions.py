@@ -1,8 +1,9 @@
 """Region codes → Location: the one place a user's "where" becomes a grid zone.
 
-Accepted: ISO 3166-1 alpha-2 and alpha-3 (`FR`, `FRA`), ISO 3166-2 (`US-CA`, `CA-QC`), provider
-regions (`aws:us-east-1`, `gcp:europe-west1`, `azure:westeurope`, case-insensitive; a bare
-region name when only one provider has it), country names, and `WORLD`. An unknown code is an
+Accepted: ISO 3166-1 alpha-2 and alpha-3 (`FR`, `FRA`), ISO 3166-2 (`US-CA`, `CA-QC`; a former
+code such as India's `IN-TG` resolves to the current `IN-TS`), eGRID subregions (`US-EGRID-CAMX`
+or `egrid:CAMX`), provider regions (`aws:us-east-1`, `gcp:europe-west1`, `azure:westeurope`,
+case-insensitive; a bare region name when only one provider has it), country names, and `WORLD`. An unknown code is an
 error that suggests the closest valid codes: we never fall back to a default place silently.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from carbon.bundle import derived, last_rows, optional_float, rows_for, table
 from carbon.errors import UserInputError
-from carbon.intensity.static import has_hourly, hourly_zones
+from carbon.intensity.static import EGRID_PREFIX, has_hourly, hourly_zones
 from carbon.model import Location
 
 PROVIDERS = ("aws", "gcp", "azure")
@@ -55,10 +56,21 @@ def _cloud(row: dict[str, str]) -> Location:
     )
 
 
+def _egrid(row: dict[str, str]) -> Location:
+    code = EGRID_PREFIX + row["subregion"]
+    return Location(region=code, zone=code, country="US", name=f"eGRID subregion {row['subregion']} ({row['name']})")
+
+
 def _direct(text: str) -> Location | None:
-    """Codes that name their table (alpha-2, ISO 3166-2, provider:region) are looked up by key,
-    without building the full index: the tracker and `carbon estimate` start faster."""
+    """Codes that name their table (alpha-2, ISO 3166-2 current or former, eGRID subregion,
+    provider:region) are looked up by key, without building the full index: the tracker and
+    `carbon estimate` start faster."""
     upper = text.upper()
+    if upper.startswith("EGRID:"):
+        upper = EGRID_PREFIX + upper.split(":", 1)[1]
+    if upper.startswith(EGRID_PREFIX):
+        rows = rows_for("egrid_subregions", upper[len(EGRID_PREFIX) :])
+        return _egrid(rows[-1]) if rows else None
     if ":" in text:
         provider, region = text.split(":", 1)
         rows = [r for r in rows_for("cloud_regions", provider.lower()) if r["region"].lower() == region.lower()]
@@ -68,6 +80,12 @@ def _direct(text: str) -> Location | None:
         return _country(rows[-1]) if rows else None
     if re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", upper):
         rows = rows_for("subdivisions", upper)
+        if not rows:  # a former code (IN-TG): the current subdivision (IN-TS)
+            rows = [
+                r
+                for alias in rows_for("subdivision_aliases", upper)
+                for r in rows_for("subdivisions", alias["iso3166_2"])
+            ]
         return _subdivision(rows[-1]) if rows else None
     return None
 
@@ -88,6 +106,13 @@ def _index() -> _Index:
     for row in last_rows("subdivisions"):
         by_key[row["iso3166_2"].upper()] = _subdivision(row)
         suggestions.append(row["iso3166_2"])
+    for alias in table("subdivision_aliases"):
+        if alias["iso3166_2"].upper() in by_key:
+            by_key.setdefault(alias["former_code"].upper(), by_key[alias["iso3166_2"].upper()])
+    for row in last_rows("egrid_subregions"):
+        location = _egrid(row)
+        by_key[location.region] = location
+        suggestions.append(location.region)
     bare: dict[str, list[Location]] = {}
     for row in table("cloud_regions"):
         location = _cloud(row)
@@ -116,7 +141,7 @@ def resolve(code: str) -> Location:
     text = (code or "").strip()
     if not text:
         raise UnknownRegion("no region given: name one, e.g. FR, US-CA or aws:us-east-1 (`carbon regions` lists them)")
-    if ":" in text:
+    if ":" in text and not text.lower().startswith("egrid:"):
         provider = text.split(":", 1)[0].lower()
         if provider not in PROVIDERS:
             raise UnknownRegion(f"unknown provider {provider!r} in {text!r}; known providers: {', '.join(PROVIDERS)}")

@@ -49,21 +49,26 @@ def equivalents(estimate: Estimate) -> list[Equivalent]:
 
 @dataclass(frozen=True)
 class Comparison:
+    """The same IT energy in the lowest- and highest-CO2e regions of the provider that publish
+    intensity on the estimate's own emission-factor basis (`regions` of them)."""
+
     provider: str
+    basis: str
+    regions: int
     lowest_region: str
     lowest_co2e_kg: float
-    lowest_basis: str
     highest_region: str
     highest_co2e_kg: float
-    highest_basis: str
 
 
 def compare_regions(estimate: Estimate) -> Comparison | None:
-    """The same IT energy in the provider's lowest- and highest-intensity regions (each with its own PUE
-    and latest intensity). None off the cloud."""
+    """The same IT energy in the provider's lowest- and highest-CO2e regions on the estimate's basis
+    (each with its own PUE and latest intensity); regions on another basis are left out, because a
+    direct and a lifecycle kilogram do not compare. None off the cloud or with no other region."""
     provider = estimate.location.provider
-    if provider is None:
+    if provider is None or estimate.intensity_basis is None:
         return None
+    from carbon.model import co2e_kg, facility_energy_kwh
     from carbon.pricing import intensity_for, pue_for
     from carbon.regions import cloud_regions
 
@@ -75,11 +80,13 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
             pue = pue_for(location)[0].central
         except LookupError:
             continue
-        priced.append((it_kwh * pue * intensity.intensity_g_per_kwh.central / 1000.0, location.region, intensity.basis))
-    if not priced:
+        if intensity.basis == estimate.intensity_basis:
+            co2e = co2e_kg(facility_energy_kwh(it_kwh, pue), intensity.intensity_g_per_kwh.central)
+            priced.append((co2e, location.region))
+    if len(priced) < 2:
         return None
     low, high = min(priced), max(priced)
-    return Comparison(provider, low[1], low[0], low[2], high[1], high[0], high[2])
+    return Comparison(provider, estimate.intensity_basis, len(priced), low[1], low[0], high[1], high[0])
 
 
 def _fmt_mass(kg: float) -> str:
@@ -99,13 +106,26 @@ def _fmt_equivalent(item: Equivalent) -> str:
 def summary(estimate: Estimate, with_comparison: bool = True) -> str:
     energy, co2e, intensity = estimate.energy_kwh, estimate.co2e_kg, estimate.intensity_g_per_kwh
     where = estimate.location
-    lines = [
+    by_basis = dict(estimate.extra).get("co2e_by_basis") or {}
+    mixed = len(by_basis) > 1
+    co2e_lines = [
         f"CO2e:       {_fmt_mass(co2e.central)}  (range {_fmt_mass(co2e.low)} - {_fmt_mass(co2e.high)})",
+    ]
+    if mixed:  # never one figure across emission-factor bases
+        co2e_lines = [
+            f"CO2e {basis + ':':<12} {_fmt_mass(part['co2e_kg'])}  (range {_fmt_mass(part['co2e_kg_low'])} - "
+            f"{_fmt_mass(part['co2e_kg_high'])}, {part['intervals']} intervals; not summed across bases)"
+            for basis, part in by_basis.items()
+        ]
+    lines = [
+        *co2e_lines,
         f"Energy:     {_fmt_energy(energy.central)}  (range {_fmt_energy(energy.low)} - {_fmt_energy(energy.high)}, PUE included)",
         f"Region:     {where.region}" + (f" ({where.name})" if where.name else "") + f", grid zone {where.zone}",
         f"Intensity:  {figure(intensity.central)} gCO2e/kWh ({estimate.intensity_basis or 'basis unknown'}"
         + (f", range {figure(intensity.low)}-{figure(intensity.high)}" if intensity.low != intensity.high else "")
-        + ")",
+        + ")"
+        if not mixed
+        else f"Intensity:  each interval on its own basis ({', '.join(by_basis)})",
         f"PUE:        {figure(estimate.pue.central)}"
         + (
             f" (range {figure(estimate.pue.low)}-{figure(estimate.pue.high)})"
@@ -117,7 +137,7 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
     if "embodied_co2e_kg" in extra:
         from carbon.embodied import embodied_lines
 
-        lines[1:1] = embodied_lines(extra)
+        lines[len(co2e_lines) : len(co2e_lines)] = embodied_lines(extra)
     parts = [(name, getattr(estimate.energy, f"{name}_kwh").central) for name in ("cpu", "gpu", "ram", "other")]
     shown = [f"{name} {_fmt_energy(value)}" for name, value in parts if value > 0]
     if shown:
@@ -131,16 +151,16 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
         )
     lines.append("Equivalent to:")
     for item in equivalents(estimate):
+        if mixed and item.unit in ("km", "miles"):  # from the CO2e, which has no one figure here
+            continue
         lines.append("  " + _fmt_equivalent(item))
-    if with_comparison:
+    if with_comparison and not mixed:
         comparison = compare_regions(estimate)
         if comparison:
-            bases = ""
-            if comparison.lowest_basis != comparison.highest_basis:
-                bases = f" [bases differ: {comparison.lowest_basis} vs {comparison.highest_basis}]"
             lines.append(
                 f"Same work on {comparison.provider}: {_fmt_mass(comparison.lowest_co2e_kg)} in {comparison.lowest_region} "
-                f"(lowest) to {_fmt_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest){bases}"
+                f"(lowest) to {_fmt_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest), "
+                f"among its {comparison.regions} regions with {comparison.basis} figures"
             )
     for warning in estimate.warnings:
         lines.append(f"Warning: {warning}")

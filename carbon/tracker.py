@@ -230,6 +230,8 @@ class Totals:
     duration_s: float = 0.0
     intervals: int = 0
     granularities: set[str] = field(default_factory=set)
+    # basis -> (facility kWh, CO2e kg, intervals): CO2e is only ever summed within one basis.
+    by_basis: dict[str, tuple[Bounds, Bounds, int]] = field(default_factory=dict)
 
     def add(self, estimate: Estimate, granularity: str) -> None:
         self.energy = self.energy + estimate.energy
@@ -238,6 +240,22 @@ class Totals:
         self.duration_s += estimate.usage.duration_s if estimate.usage else 0.0
         self.intervals += 1
         self.granularities.add(granularity)
+        basis = estimate.intensity_basis or "basis unknown"
+        kwh, co2e, count = self.by_basis.get(basis, (Bounds.exact(0.0), Bounds.exact(0.0), 0))
+        self.by_basis[basis] = (kwh + estimate.energy_kwh, co2e + estimate.co2e_kg, count + 1)
+
+    def basis_report(self) -> dict[str, dict[str, float]]:
+        """Per basis: facility energy, CO2e (every end) and the intervals priced on it."""
+        return {
+            basis: {
+                "energy_kwh": kwh.central,
+                "co2e_kg": co2e.central,
+                "co2e_kg_low": co2e.low,
+                "co2e_kg_high": co2e.high,
+                "intervals": count,
+            }
+            for basis, (kwh, co2e, count) in sorted(self.by_basis.items())
+        }
 
     def intensity(self, fallback: Bounds) -> Bounds:
         """The energy-weighted intensity of the run, so that energy x PUE x intensity = the summed CO2e."""
@@ -649,13 +667,15 @@ class _Sampler:
             sources=(intensity_source, self.pricer.pue_source, *self.sources),
             hardware=self.pricer.environment.hardware,
             usage=Usage(duration_s=totals.duration_s, cpu_util=self.modelled.last_cpu_util, start=self.started_at),
-            intensity_basis=first.basis,
-            warnings=tuple(self.warnings),
+            intensity_basis="/".join(totals.by_basis) or first.basis,
+            warnings=tuple(self.warnings) + _mixed_bases_warning(totals),
         )
         tasks = {
             name: {
                 "energy_kwh": t.facility_kwh.central,
-                "co2e_kg": t.co2e_kg.central,
+                # A task whose intervals were priced on several bases has no one CO2e figure.
+                "co2e_kg": t.co2e_kg.central if len(t.by_basis) < 2 else None,
+                "co2e_by_basis": {basis: part["co2e_kg"] for basis, part in t.basis_report().items()},
                 "duration_s": t.duration_s,
                 "intervals": t.intervals,
             }
@@ -671,7 +691,10 @@ class _Sampler:
             intervals=totals.intervals,
             run_log=self.tracker.run_log,
             tasks=tasks,
+            co2e_by_basis=totals.basis_report(),
         )
+        if len(totals.by_basis) > 1:  # no one CO2e figure across bases: refused, per basis instead
+            extra.update({key: None for key in MIXED_BASIS_KEYS})
         if exit_code is not None:
             extra["exit_code"] = exit_code
         if embodied is not None:  # reported apart: co2e_kg stays operational
@@ -691,6 +714,26 @@ class _Sampler:
         except NoEmbodiedFigure as error:
             self._note(f"embodied emissions not reported: {error}")
             return None
+
+
+MIXED_BASIS_KEYS = (
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "intensity_g_per_kwh",
+    "intensity_g_per_kwh_low",
+    "intensity_g_per_kwh_high",
+)
+
+
+def _mixed_bases_warning(totals: Totals) -> tuple[str, ...]:
+    if len(totals.by_basis) < 2:
+        return ()
+    counts = ", ".join(f"{basis} ({count})" for basis, (_, _, count) in sorted(totals.by_basis.items()))
+    return (
+        f"intervals were priced on {len(totals.by_basis)} emission-factor bases: {counts}; CO2e is reported "
+        "per basis (co2e_by_basis) and not summed across them",
+    )
 
 
 def _version() -> str:

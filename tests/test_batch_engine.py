@@ -312,4 +312,51 @@ def test_dask_streams_a_parquet_log_partition_by_partition(tmp_path):
     assert 2_501 in set(streamed.rejects["line"])
     back = pd.read_parquet(tmp_path / "out.parquet").sort_values("line").reset_index(drop=True)
     np.testing.assert_allclose(back["co2e_kg"], in_memory.results["co2e_kg"], rtol=1e-12)
-    assert streamed.totals["co2e_kg"] == pytest.approx(in_memory.results["co2e_kg"].sum(), rel=1e-12)
+    expected = in_memory.results.groupby("intensity_basis")["co2e_kg"].sum()  # CO2e only per basis
+    assert {b: t["co2e_kg"] for b, t in streamed.totals["by_basis"].items()} == pytest.approx(
+        expected.to_dict(), rel=1e-12
+    )
+    assert streamed.totals["energy_kwh"] == pytest.approx(in_memory.results["energy_kwh"].sum(), rel=1e-12)
+
+
+def test_unrecorded_or_running_cpu_time_is_unknown_not_idle():
+    """TotalCPU 00:00:00 (Slurm did not record it), a RUNNING job and a missing figure are all priced
+    as unknown utilisation: central 50 %, range idle..full load; a recorded figure is kept."""
+    frame = jobs(
+        job_id=["zero", "running", "missing", "recorded"],
+        start=pd.to_datetime(["2022-02-10T00:00Z"] * 4),
+        end=pd.to_datetime(["2022-02-10T01:00Z"] * 4),
+        region=["FR"] * 4,
+        cpus=[1.0] * 4,
+        state=["COMPLETED", "RUNNING", "COMPLETED", "COMPLETED"],
+        cpu_time_s=[0.0, 900.0, np.nan, 36.0],
+        cpu_util=[0.0, 0.25, np.nan, 0.01],
+    )
+    out = estimate_frame(frame, Settings()).set_index("job_id")
+    unknown_w = 0.74 + 0.5 * (3.5 - 0.74)  # fleet average per vCPU (CCF), central 50 %
+    for job in ("zero", "running", "missing"):
+        assert np.isnan(out.loc[job, "cpu_util"])
+        assert out.loc[job, "cpu_kwh"] == pytest.approx(unknown_w / 1000, rel=1e-12)
+    assert out.loc["recorded", "cpu_util"] == 0.01
+    assert out.loc["recorded", "cpu_kwh"] == pytest.approx((0.74 + 0.01 * (3.5 - 0.74)) / 1000, rel=1e-12)
+    # The unknown job's range reaches full load; the recorded one's stays near idle.
+    assert out.loc["zero", "energy_kwh_high"] > 3.5 / 1000 > out.loc["recorded", "energy_kwh_high"]
+
+
+def test_sacct_total_cpu_zero_and_running_jobs_are_unknown_utilisation(tmp_path):
+    """Read from sacct text: TotalCPU 00:00:00 and a RUNNING job are priced as unknown (central 50 %,
+    fleet-average 0.74-3.5 W per vCPU), a recorded TotalCPU as recorded."""
+    log = tmp_path / "jobs.txt"
+    log.write_text(
+        "JobID|State|Start|End|Elapsed|NCPUS|TotalCPU|ReqMem|Partition\n"
+        "1|COMPLETED|2022-02-10T00:00:00|2022-02-10T01:00:00|01:00:00|2|00:00:00|0n|p\n"
+        "2|RUNNING|2022-02-10T00:00:00|Unknown|01:00:00|2|00:10:00|0n|p\n"
+        "3|COMPLETED|2022-02-10T00:00:00|2022-02-10T01:00:00|01:00:00|2|00:36:00|0n|p\n"
+    )
+    results = estimate_logs([log], settings=Settings(region="FR")).results.set_index("job_id")
+    unknown_kwh = 2 * (0.74 + 0.5 * (3.5 - 0.74)) / 1000  # 2 vCPUs, 1 h
+    for job in ("1", "2"):
+        assert np.isnan(results.loc[job, "cpu_util"])
+        assert results.loc[job, "cpu_kwh"] == pytest.approx(unknown_kwh, rel=1e-12)
+    assert results.loc["3", "cpu_util"] == pytest.approx(0.3)  # 36 min of CPU over 2 CPUs x 60 min
+    assert results.loc["3", "cpu_kwh"] == pytest.approx(2 * (0.74 + 0.3 * (3.5 - 0.74)) / 1000, rel=1e-12)

@@ -33,18 +33,6 @@ class HourlySeries:
     source: str
 
 
-@dataclass(frozen=True)
-class PowerFactors:
-    """A power model reduced to what is linear in utilisation: watts at 0 % and 100 % load."""
-
-    cpu_idle_w: Bounds
-    cpu_full_w: Bounds
-    default_cpu_util: float
-    memory_w_per_gb: Bounds
-    gpu_idle_w: Bounds
-    gpu_full_w: Bounds
-
-
 @dataclass
 class Factors:
     """Per-run memo of core lookups (not shared between runs: no global state)."""
@@ -83,23 +71,19 @@ class Factors:
             lambda: resolve_hardware(hint, partition, location, self.hardware_map),
         )
 
-    def power(self, hardware: Hardware) -> PowerFactors:
-        """carbon.power's model for this hardware, at idle and full load (it is linear in between)."""
+    def power(self, hardware: Hardware | None, vcpus: float, gpus: int, gpu_model: str | None) -> Any:
+        """carbon.power's PowerModel for a job's share of the hardware: its own CPU and GPU count
+        (the log's GPU model where the hardware names none); memory is applied per job."""
 
-        def compute() -> PowerFactors:
+        def compute() -> Any:
             from carbon.power import power_model
 
-            model = power_model(hardware)
-            return PowerFactors(
-                model.cpu_power_w(0.0),
-                model.cpu_power_w(1.0),
-                model.default_cpu_util,
-                model.memory_w_per_gb,
-                model.gpu_power_w(0.0),
-                model.gpu_power_w(1.0),
-            )
+            parts = replace(hardware or Hardware(), vcpus=vcpus, gpu_count=gpus, memory_gb=None)
+            if gpu_model and not parts.gpu_model:
+                parts = replace(parts, gpu_model=gpu_model)
+            return power_model(parts)
 
-        return self._memo(("power", hardware), compute)
+        return self._memo(("power", hardware, vcpus, gpus, gpu_model), compute)
 
     def pue(self, location: Location, year: int) -> Bounds:
         from carbon.pricing import pue_for
@@ -160,8 +144,3 @@ class Factors:
             return HourlySeries(first, values, integral, counts, rows[0]["basis"], rows[0]["source"])
 
         return self._memo(("hourly", zone), compute)
-
-
-def with_parts(hardware: Hardware, vcpus: float, gpus: int) -> Hardware:
-    """The job's share of the hardware: its own CPU and GPU count (memory is applied per job)."""
-    return replace(hardware, vcpus=vcpus, gpu_count=gpus, memory_gb=None)

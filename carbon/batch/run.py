@@ -11,13 +11,14 @@ from typing import Any
 from carbon.batch.engine import CARRIED_COLUMNS, Settings, coded_texts, estimate_frame, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
+from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
 # Chunks are priced two at a time: numpy releases the GIL in the arithmetic, and one thread's
 # page faults on fresh memory overlap the other's work. (A log of one chunk is not split: the
 # stitching would cost more than the second thread gains.)
 THREADS = 2
-_WHAT_IF = ("region", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "intensity_g_per_kwh", "pue")
+_WHAT_IF = ("region", "co2e_kg", "co2e_kg_low", "co2e_kg_high", "intensity_g_per_kwh", "intensity_basis", "pue")
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class StreamResult:
     read: int
     estimated: int
     rejects: Any  # source, line, reason, text
-    totals: dict[str, float]
+    totals: dict[str, Any]  # carbon.batch.summary.totals' shape, without the waste shares
 
 
 def _parquet_partition(
@@ -293,11 +294,17 @@ def stream_parquet(
         priced = frame.map_partitions(_parquet_partition, offsets, settings, hardware_map, meta=meta)
         estimated = priced[priced["reject_reason"].isna()].drop(columns=["reject_reason"])
         refused = priced[~priced["reject_reason"].isna()][["line", "reject_reason", "job_id"]]
-        sums = ["energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high"]
+        sums = ["jobs", "energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high"]
         write = estimated.to_parquet(staging, write_index=False, compute=False, schema=_arrow_schema(estimated._meta))
         import dask
 
-        _, rejects, totals, count = dask.compute(write, refused, estimated[sums].sum(), estimated.shape[0])
+        # CO2e is summed per emission-factor basis only (carbon.batch.summary).
+        per_basis = (
+            estimated.assign(jobs=1, basis=estimated["intensity_basis"].fillna(UNKNOWN_BASIS).astype(str))
+            .groupby("basis")[sums]
+            .sum()
+        )
+        _, rejects, by_basis, count = dask.compute(write, refused, per_basis, estimated.shape[0])
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     rejects = rejects.rename(columns={"reject_reason": "reason", "job_id": "text"}).assign(source=str(path))
@@ -305,5 +312,18 @@ def stream_parquet(
         int(np.sum(lengths)),
         int(count),
         rejects[["source", "line", "reason", "text"]].reset_index(drop=True),
-        {name: float(totals[name]) for name in sums},
+        basis_sums(by_basis, int(count)),
     )
+
+
+def basis_sums(by_basis: Any, jobs: int) -> dict[str, Any]:
+    """carbon.batch.summary.totals' shape from per-basis sums: energy over every job, CO2e per basis."""
+    energy = ("energy_kwh", "energy_kwh_low", "energy_kwh_high")
+    return {
+        "jobs": jobs,
+        **{name: float(by_basis[name].sum()) for name in energy},
+        "by_basis": {
+            str(basis): {name: (int(v) if name == "jobs" else float(v)) for name, v in row.items()}
+            for basis, row in by_basis.sort_index().iterrows()
+        },
+    }

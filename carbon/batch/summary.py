@@ -1,5 +1,11 @@
 """Totals of a priced job table by user, account, partition, project, month and state, with the
-shares that point at waste: jobs that failed, and memory requested but never used."""
+shares that point at waste: jobs that failed, and memory requested but never used.
+
+CO2e is only ever summed within one emission-factor basis (lifecycle, operational, direct,
+marginal): a lifecycle kilogram and a direct (combustion-only) kilogram are different
+quantities, so a log whose jobs were priced on several bases gets one total per basis and no
+grand total. Energy has no basis and is summed over every job.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,17 @@ from typing import Any
 from carbon.batch.engine import FAILED_STATES
 
 DIMENSIONS = ("user", "account", "partition", "project", "month", "state")
-_SUMS = (
-    "energy_kwh",
-    "energy_kwh_low",
-    "energy_kwh_high",
-    "co2e_kg",
-    "co2e_kg_low",
-    "co2e_kg_high",
-    "unused_memory_co2e_kg",
-)
+ENERGY_SUMS = ("energy_kwh", "energy_kwh_low", "energy_kwh_high")
+CO2E_SUMS = ("co2e_kg", "co2e_kg_low", "co2e_kg_high", "unused_memory_co2e_kg")
+UNKNOWN_BASIS = "basis unknown"
 
 
-def totals(results: Any) -> dict[str, float]:
+def _bases(results: Any) -> Any:
+    return results["intensity_basis"].fillna(UNKNOWN_BASIS).astype(str)
+
+
+def basis_totals(results: Any) -> dict[str, float]:
+    """CO2e sums and waste shares of jobs that share one basis."""
     co2e = float(results["co2e_kg"].sum())
     failed = float(results.loc[results["state"].isin(FAILED_STATES), "co2e_kg"].sum())
     cancelled = float(results.loc[results["state"].eq("CANCELLED"), "co2e_kg"].sum())
@@ -30,7 +35,7 @@ def totals(results: Any) -> dict[str, float]:
 
     return {
         "jobs": len(results),
-        **{name: float(results[name].sum()) for name in _SUMS},
+        **{name: float(results[name].sum()) for name in (*ENERGY_SUMS, *CO2E_SUMS)},
         "failed_co2e_kg": failed,
         "failed_share": share(failed),
         "cancelled_co2e_kg": cancelled,
@@ -39,39 +44,90 @@ def totals(results: Any) -> dict[str, float]:
     }
 
 
+def totals(results: Any) -> dict[str, Any]:
+    """{jobs, energy sums over every job, by_basis: {basis: basis_totals}}; no CO2e across bases."""
+    return {
+        "jobs": len(results),
+        **{name: float(results[name].sum()) for name in ENERGY_SUMS},
+        "by_basis": {basis: basis_totals(group) for basis, group in results.groupby(_bases(results), sort=True)},
+    }
+
+
 def by_dimension(results: Any) -> Any:
-    """One long table: dimension, key, jobs, the sums, and each key's share of the CO2e."""
+    """One long table: dimension, key, intensity_basis, jobs, the sums, and each row's share of
+    its basis's CO2e (shares add up to 1 within a dimension and a basis)."""
     import pandas as pd
 
-    frame = results.assign(month=results["start"].dt.strftime("%Y-%m"), jobs=1)
-    total = float(frame["co2e_kg"].sum())
+    frame = results.assign(month=results["start"].dt.strftime("%Y-%m"), jobs=1, intensity_basis=_bases(results))
+    basis_co2e = frame.groupby("intensity_basis")["co2e_kg"].sum()
     parts = []
     for dimension in DIMENSIONS:
         grouped = (
             frame.assign(key=frame[dimension].fillna("(none)").astype(str))
-            .groupby("key", sort=True)[["jobs", *_SUMS]]
+            .groupby(["key", "intensity_basis"], sort=True)[["jobs", *ENERGY_SUMS, *CO2E_SUMS]]
             .sum()
             .reset_index()
         )
         grouped.insert(0, "dimension", dimension)
-        grouped["co2e_share"] = grouped["co2e_kg"] / total if total > 0 else 0.0
+        total = grouped["intensity_basis"].map(basis_co2e)
+        grouped["co2e_share"] = (grouped["co2e_kg"] / total.where(total > 0)).fillna(0.0)
         parts.append(grouped)
     return pd.concat(parts, ignore_index=True)
 
 
-def text(summary: dict[str, float]) -> str:
+def text(summary: dict[str, Any]) -> str:
+    """One line for the energy, then one line of CO2e per basis (never a sum across bases)."""
     from carbon.units import ENERGY_KWH, MASS_KG, quantity
 
-    def energy(name: str) -> str:
-        return quantity(summary[name], ENERGY_KWH)
+    def energy(value: float) -> str:
+        return quantity(value, ENERGY_KWH)
 
-    def mass(name: str) -> str:
-        return quantity(summary[name], MASS_KG)
+    def mass(value: float) -> str:
+        return quantity(value, MASS_KG)
 
-    return (
-        f"{summary['jobs']:,} jobs: {energy('energy_kwh')} "
-        f"({energy('energy_kwh_low')} - {energy('energy_kwh_high')}), "
-        f"{mass('co2e_kg')} CO2e ({mass('co2e_kg_low')} - {mass('co2e_kg_high')}); "
-        f"failed jobs {summary['failed_share']:.1%}, cancelled {summary['cancelled_share']:.1%}, "
-        f"memory requested but unused {summary['unused_memory_share']:.1%} of the CO2e"
-    )
+    lines = [
+        f"{summary['jobs']:,} jobs: {energy(summary['energy_kwh'])} "
+        f"({energy(summary['energy_kwh_low'])} - {energy(summary['energy_kwh_high'])})"
+    ]
+    bases = summary["by_basis"]
+    if len(bases) > 1:
+        lines.append(f"CO2e on {len(bases)} emission-factor bases, one total each (not summed across bases):")
+    for basis, part in bases.items():
+        line = (
+            f"{'  ' if len(bases) > 1 else ''}{basis}: {mass(part['co2e_kg'])} CO2e "
+            f"({mass(part['co2e_kg_low'])} - {mass(part['co2e_kg_high'])}) over {part['jobs']:,} jobs"
+        )
+        if "failed_share" in part:  # a streamed run keeps sums only
+            line += (
+                f"; failed jobs {part['failed_share']:.1%}, cancelled {part['cancelled_share']:.1%}, "
+                f"memory requested but unused {part['unused_memory_share']:.1%} of the CO2e"
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def what_if_text(results: Any, where: str) -> str:
+    """The what-if total per basis; its difference from the jobs as they ran only over the jobs
+    that ran on that basis too (never a difference across bases)."""
+    import pandas as pd
+
+    from carbon.units import MASS_KG, quantity
+
+    before = _bases(results)
+    after = results["what_if_intensity_basis"].fillna(UNKNOWN_BASIS).astype(str)
+    parts = []
+    for basis in sorted(set(after)):
+        rows = after == basis
+        text = f"{quantity(float(results.loc[rows, 'what_if_co2e_kg'].sum()), MASS_KG)} CO2e {basis}"
+        same = rows & (before == basis)
+        if same.any():
+            change = float(results.loc[same, "what_if_co2e_kg"].sum() - results.loc[same, "co2e_kg"].sum())
+            text += (
+                f" ({quantity(change, MASS_KG, signed=True)} for the {int(same.sum()):,} jobs that ran on {basis} too)"
+            )
+        other = rows & ~same
+        if other.any():
+            ran_on = ", ".join(sorted(pd.unique(before[other])))
+            text += f"; {int(other.sum()):,} jobs not compared (they ran on {ran_on})"
+        parts.append(text)
+    return f"what if {where}: " + "; ".join(parts)

@@ -160,7 +160,6 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
     from carbon.batch.output import write_table
     from carbon.batch.run import estimate_logs
     from carbon.cli.progress import Progress
-    from carbon.units import MASS_KG, quantity
 
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
     with Progress.for_stderr(args.quiet) as progress:
@@ -194,14 +193,12 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
         if len(result.rejects) > 5:
             print(f"... {len(result.rejects) - 5} more (write them all with --rejects FILE)", file=sys.stderr)
     print(f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}")
-    totals = summary.totals(result.results)
-    print(summary.text(totals))
+    print(summary.text(summary.totals(result.results)))
     if lifetime_h is not None:
         from carbon.batch.embodied import totals_text
 
         print(totals_text(result.results, lifetime_h))
     if args.what_if_region or args.what_if_shift:
-        moved = float(result.results["what_if_co2e_kg"].sum())
         where = " ".join(
             filter(
                 None,
@@ -211,8 +208,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
                 ],
             )
         )
-        change = quantity(moved - totals["co2e_kg"], MASS_KG, signed=True)
-        print(f"what if {where}: {quantity(moved, MASS_KG)} CO2e ({change})")
+        print(summary.what_if_text(result.results, where))
     return 0
 
 
@@ -232,9 +228,9 @@ def _lifetime_h(args: argparse.Namespace) -> float:
 
 def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     """A Parquet log with Dask: partition by partition, results as a Parquet dataset directory at --out."""
+    from carbon.batch import summary
     from carbon.batch.output import write_table
     from carbon.batch.run import stream_parquet
-    from carbon.units import ENERGY_KWH, MASS_KG, quantity
 
     result = stream_parquet(
         args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
@@ -242,17 +238,6 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     if args.rejects:
         write_table(result.rejects, args.rejects)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
-    totals = result.totals
-
-    def energy(name: str) -> str:
-        return quantity(totals[name], ENERGY_KWH)
-
-    def mass(name: str) -> str:
-        return quantity(totals[name], MASS_KG)
-
-    print(
-        f"{result.estimated:,} jobs: {energy('energy_kwh')} ({energy('energy_kwh_low')} - {energy('energy_kwh_high')}), "
-        f"{mass('co2e_kg')} CO2e ({mass('co2e_kg_low')} - {mass('co2e_kg_high')}); "
-        f"results in the Parquet dataset {args.out}"
-    )
+    print(summary.text(result.totals))
+    print(f"results in the Parquet dataset {args.out}")
     return 0

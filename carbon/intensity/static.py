@@ -26,6 +26,9 @@ class _Row:
     source: str
 
 
+EGRID_PREFIX = "US-EGRID-"  # eGRID subregions as zones: US-EGRID-CAMX (direct basis, annual only)
+
+
 def _table_of(zone: str, kind: str) -> str:
     """Countries (and WORLD) are keyed by ISO alpha-2, sub-national grids by ISO 3166-2 ('US-CA')."""
     return ("subdivisions" if "-" in zone else "countries") + kind
@@ -33,6 +36,11 @@ def _table_of(zone: str, kind: str) -> str:
 
 @derived
 def _yearly(zone: str) -> dict[int, _Row]:
+    if zone.startswith(EGRID_PREFIX):
+        return {
+            int(row["year"]): _Row(float(row["co2e_g_per_kwh"]), row["basis"], row["source"])
+            for row in rows_for("egrid_subregions", zone[len(EGRID_PREFIX) :])
+        }
     return {
         int(row["year"]): _Row(float(row["intensity_g_per_kwh"]), row["basis"], row["source"])
         for row in rows_for(_table_of(zone, ""), zone)
@@ -91,19 +99,17 @@ class BundledSource:
             used = years[bisect.bisect_right(years, year) - 1]
             note = f"{year} asked; nearest earlier year {used} used"
         row = series[used]
-        months = [r.value for (y, _), r in _monthly(zone).items() if y == used and r.basis == row.basis]
-        if months:
-            bounds = Bounds(row.value, min(row.value, *months), max(row.value, *months))
-            spread = f", range = lowest..highest month of {used}"
-        else:
-            bounds, spread = Bounds.exact(row.value), ""
+        # eGRID has no months: its range is the US grid's months, relative (annual_range).
+        months_zone = "US" if zone.startswith(EGRID_PREFIX) else zone
+        annual = {y: r.value for y, r in series.items()}
+        bounds, spread = annual_range(months_zone, used, row.value, row.basis, annual, months_zone != zone)
         return IntensityValue(
             zone=zone,
             start=datetime(used, 1, 1, tzinfo=timezone.utc),
             granularity="year",
             intensity_g_per_kwh=bounds,
             basis=row.basis,
-            source=_source(row, used, f"zone {zone}, annual mean, {note}{spread}"),
+            source=_source(row, used, f"zone {zone}, annual mean, {note}, range: {spread}"),
         )
 
     def at(self, zone: str, time: datetime) -> IntensityValue:
@@ -172,8 +178,52 @@ def _year_from_hours(zone: str, year: int | None) -> IntensityValue:
         "year",
         Bounds(mean, min(values), max(values)),
         first.basis,
-        _source(first, used, f"zone {zone}, mean of {len(values)} hours, {note}, range = lowest..highest hour"),
+        _source(first, used, f"zone {zone}, mean of {len(values)} hours, {note}, range: hours of {used}"),
     )
+
+
+YEARS_AROUND = 2  # an annual-only figure is ranged by the source's figures this many years either side
+
+
+def annual_range(
+    zone: str | None,
+    used: int,
+    value: float,
+    basis: str,
+    annual: dict[int, float],
+    relative_months: bool = False,
+) -> tuple[Bounds, str]:
+    """The range of an annual figure and the words that say what it is.
+
+    A job that ran at an unknown time of the year saw one month's grid, not the mean: where the
+    zone's months of that year are in the bundle (same basis), the range is the lowest..highest
+    month, widened to the annual value where the source's annual figure lies outside its own
+    months (Ember: 196 of 2,266 zone-years). A source with one annual figure only is ranged by
+    the zone's months relative to their mean (`relative_months`: a provider's figure, or months
+    on another basis), else by the source's own annual figures within YEARS_AROUND years.
+    Zero width only when nothing else is known; the label says so."""
+    rows = [r for (y, _), r in _monthly(zone).items() if y == used] if zone else []
+    months = [r.value for r in rows]
+    if months and not relative_months and all(r.basis == basis for r in rows):
+        low, high = min(months), max(months)
+        if low <= value <= high:
+            return Bounds(value, low, high), f"months of {used}"
+        return Bounds(value, min(low, value), max(high, value)), f"months of {used}, widened to the annual value"
+    if months:
+        reference = sum(months) / len(months)
+        if reference > 0:
+            low_ratio, high_ratio = min(1.0, min(months) / reference), max(1.0, max(months) / reference)
+            return Bounds(value, value * low_ratio, value * high_ratio), (
+                f"source gives one annual figure: ± spread of grid zone {zone}'s months of {used} "
+                f"relative to their mean ({low_ratio - 1:+.0%}/{high_ratio - 1:+.0%})"
+            )
+    near = sorted(y for y in annual if abs(y - used) <= YEARS_AROUND)
+    if len(near) > 1:
+        figures = [annual[y] for y in near]
+        return Bounds(value, min(value, *figures), max(value, *figures)), (
+            f"source gives one annual figure: ± spread of its annual figures {near[0]}-{near[-1]}"
+        )
+    return Bounds.exact(value), "source gives one annual figure and no months or other years: no range"
 
 
 def _period_end(value: IntensityValue) -> datetime:
@@ -189,8 +239,13 @@ def _period_end(value: IntensityValue) -> datetime:
     return start.replace(year=start.year + 1)
 
 
-def provider_published(provider: str, region: str, year: int | None = None) -> IntensityValue | None:
-    """The provider's own published grid intensity for a region (Google publishes it by year)."""
+def provider_published(
+    provider: str, region: str, year: int | None = None, grid_zone: str | None = None
+) -> IntensityValue | None:
+    """The provider's own published grid intensity for a region (Google publishes it by year).
+
+    Its range is the spread of `grid_zone`'s months that year, relative to the zone's annual value
+    (the provider publishes no months), else the spread of the provider's own annual figures."""
     rows = {
         int(r["year"]): r
         for r in rows_for("cloud_region_intensity", provider)
@@ -210,13 +265,17 @@ def provider_published(provider: str, region: str, year: int | None = None) -> I
     row = rows[used]
     dataset, _, licence = describe(row["source"])
     note = f"{provider}:{region}, {used}" + (f" ({year} asked)" if year not in (None, used) else "")
+    value = float(row["grid_intensity_g_per_kwh"])
+    own_years = {y: float(r["grid_intensity_g_per_kwh"]) for y, r in rows.items() if r["basis"] == row["basis"]}
+    bounds, spread = annual_range(grid_zone, used, value, row["basis"], own_years, relative_months=True)
+    note += f", range: {spread}"
     if row.get("cfe_fraction"):
         note += f"; provider's carbon-free-energy share {float(row['cfe_fraction']):.0%} (not applied: location-based)"
     return IntensityValue(
         zone=f"{provider}:{region}",
         start=datetime(used, 1, 1, tzinfo=timezone.utc),
         granularity="year",
-        intensity_g_per_kwh=Bounds.exact(float(row["grid_intensity_g_per_kwh"])),
+        intensity_g_per_kwh=bounds,
         basis=row["basis"],
         source=Source("intensity", dataset, used, licence, "provider-published", note),
     )

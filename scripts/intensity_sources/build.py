@@ -47,6 +47,7 @@ def build_tables(raw: Path) -> list[Table]:
         reference.equivalents(raw),
         embodied.build(raw),
         regions.build(raw, pue, {r[0] for r in subdivisions.rows}),
+        regions.subdivision_aliases(),
     ]
     tables = [t.sorted() for t in tables]
     validate.check(tables)
@@ -83,7 +84,9 @@ def _entry(table: Table, data: bytes, sources: dict[str, dict[str, Any]]) -> dic
     import hashlib
 
     used = sorted(set(table.sources))
+    dropped = {"dropped": table.dropped} if table.dropped else {}
     return {
+        **dropped,
         "file": table.file,
         "description": table.description,
         "sources": used,

@@ -36,6 +36,16 @@ def subdivisions() -> dict[str, Subdivision]:
     }
 
 
+def former_codes() -> list[tuple[str, str]]:
+    """(former code, current code) for every subdivision whose ISO 3166-2 code changed (India's
+    IN-CT, IN-OR, IN-TG and IN-UT became IN-CG, IN-OD, IN-TS and IN-UK on 2023-11-23)."""
+    return [
+        (former, row.get("iso3166_2"))
+        for row in read_csv(SCRIPTS / "iso3166_2.csv", ("iso3166_2", "former_codes"))
+        for former in filter(None, row.get("former_codes").split("|"))
+    ]
+
+
 def subdivision_by_name(country_iso2: str) -> dict[str, Subdivision]:
     """plain(name or alias) -> subdivision, for one country."""
     result: dict[str, Subdivision] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import reference
+from . import codes, reference
 from .codes import SCRIPTS
 from .rawcsv import RawDataError, fmt, parse_number, read_csv, read_text
 from .table import Table
@@ -89,4 +89,17 @@ def build(raw: Path, pue_table: Table, subdivision_codes: set[str]) -> Table:
         ("provider-docs", "carbon-aware-sdk", "ccf-app", "green-algorithms", "aws-pue", "dcd-pue-2024"),
         {"latitude": "decimal degrees (WGS84)", "longitude": "decimal degrees (WGS84)", "pue": "ratio"},
         tuple(origin),
+    )
+
+
+def subdivision_aliases() -> Table:
+    """Former ISO 3166-2 codes still accepted as region codes, each resolving to the current one."""
+    rows = tuple((former, current, "iso-3166-2-changes") for former, current in codes.former_codes())
+    return Table(
+        "subdivision_aliases",
+        rows,
+        "Former ISO 3166-2 subdivision codes (e.g. India's IN-TG, changed to IN-TS on 2023-11-23) and the current code",
+        ("iso-3166-2-changes",),
+        {},
+        tuple(("scripts/iso3166_2.csv", 0) for _ in rows),
     )

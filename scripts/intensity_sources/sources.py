@@ -160,6 +160,15 @@ SOURCES: dict[str, dict[str, str | int]] = {
         "retrieved": "2026-11-29",
         "commit": "",
     },
+    "iso-3166-2-changes": {
+        "title": "ISO 3166-2 code changes (ISO 3166 Maintenance Agency; India: IN-CT, IN-OR, IN-TG, IN-UT "
+        "became IN-CG, IN-OD, IN-TS, IN-UK on 2023-11-23), curated in scripts/iso3166_2.csv",
+        "licence": "facts (no copyright)",
+        "year": 2023,
+        "url": "https://www.iso.org/obp/ui/#iso:code:3166:IN",
+        "retrieved": "2026-12-03",
+        "commit": "",
+    },
     "aws-pue": {
         "title": "AWS sustainability: data centers (global PUE)",
         "licence": "facts (cited figure)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 # The contract of docs/data-schema.md: table -> (columns, key columns, intensity columns in g/kWh).
 SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -38,6 +39,7 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("subregion", "year"),
         ("co2e_g_per_kwh", "co2_g_per_kwh"),
     ),
+    "subdivision_aliases": (("former_code", "iso3166_2", "source"), ("former_code",), ()),
     "cloud_regions": (
         (
             "provider",
@@ -98,6 +100,8 @@ class Table:
     sources: tuple[str, ...]
     units: dict[str, str]
     origin: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+    # Raw rows the builder left out on purpose, with the rule: written to the manifest entry.
+    dropped: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -112,7 +116,8 @@ class Table:
         keys = [self.columns.index(k) for k in SCHEMA[self.name][1]]
         order = sorted(range(len(self.rows)), key=lambda i: tuple(_sort_key(self.rows[i][k]) for k in keys))
         origin = tuple(self.origin[i] for i in order) if self.origin else ()
-        return Table(self.name, tuple(self.rows[i] for i in order), self.description, self.sources, self.units, origin)
+        rows = tuple(self.rows[i] for i in order)
+        return Table(self.name, rows, self.description, self.sources, self.units, origin, self.dropped)
 
     def render(self) -> bytes:
         handle = io.StringIO()
