@@ -406,6 +406,12 @@ def test_run_checks_outputs_before_the_command(capsys, tmp_path):
         ("CARBON_HTTP_TIMEOUT_S", "inf", ["intensity", "FR"], "http_timeout_s from env CARBON_HTTP_TIMEOUT_S"),
         ("CARBON_DETECT_TIMEOUT_S", "nan", ["config"], "detect_timeout_s from env CARBON_DETECT_TIMEOUT_S"),
         ("CARBON_DETECT_TIMEOUT", "inf", ["detect"], "CARBON_DETECT_TIMEOUT: must be a finite number, got 'inf'"),
+        (
+            "CARBON_INTENSITY_SOURCES",
+            "bundled,nope",
+            ["run", "--region", "FR", "--", "touch", "ran"],
+            "intensity_sources from env CARBON_INTENSITY_SOURCES: unknown intensity source 'nope'",
+        ),
         ("CARBON_OUTPUT_DIR", "a-file", ["run", "--region", "FR", "--", "true"], "output_dir (env CARBON_OUTPUT_DIR)"),
     ],
 )
@@ -414,6 +420,7 @@ def test_settings_get_the_checks_of_flags(capsys, monkeypatch, tmp_path, variabl
     monkeypatch.setenv(variable, value)
     code, _, err = run(capsys, *argv)
     assert code == 2 and expected in one_line(err), err
+    assert not (tmp_path / "ran").exists()
 
 
 def test_config_file_gets_the_same_checks(capsys, tmp_path):

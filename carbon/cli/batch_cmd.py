@@ -147,25 +147,37 @@ def run(args: argparse.Namespace) -> int:
     return _in_memory(args, settings, hardware_map, engine)
 
 
+def _unreadable() -> tuple[type[BaseException], ...]:
+    """What the table libraries raise for a file that is not in the format they were asked to read."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return (pa.ArrowInvalid, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
 def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) -> int:
     from carbon.batch import summary
     from carbon.batch.output import write_table
     from carbon.batch.run import estimate_logs
+    from carbon.cli import UsageError
     from carbon.cli.progress import Progress
     from carbon.units import MASS_KG, quantity
 
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
     with Progress.for_stderr(args.quiet) as progress:
-        result = estimate_logs(
-            args.logs,
-            format_name=args.format,
-            fields=fields,
-            settings=settings,
-            hardware_map=hardware_map,
-            engine=engine,
-            scheduler=args.scheduler,
-            progress=progress,
-        )
+        try:
+            result = estimate_logs(
+                args.logs,
+                format_name=args.format,
+                fields=fields,
+                settings=settings,
+                hardware_map=hardware_map,
+                engine=engine,
+                scheduler=args.scheduler,
+                progress=progress,
+            )
+        except _unreadable() as error:  # the file is not in the format named (or guessed)
+            raise UsageError(f"cannot read the log as {args.format or 'its format'}: {error}") from None
         for path, table in (
             (args.out, lambda: result.results),
             (args.rejects, lambda: result.rejects),
