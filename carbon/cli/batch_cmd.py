@@ -214,13 +214,18 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     """A Parquet log with Dask: partition by partition, results as a Parquet dataset directory at --out."""
     from carbon.batch.output import write_table
     from carbon.batch.run import stream_parquet
+    from carbon.cli.progress import Progress
     from carbon.units import ENERGY_KWH, MASS_KG, quantity
 
-    result = stream_parquet(
-        args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
-    )
-    if args.rejects:
-        write_table(result.rejects, args.rejects)
+    with Progress.for_stderr(args.quiet) as progress:
+        # One Dask pass reads, prices and writes: a spinner and the elapsed time, no count.
+        progress(f"pricing {Path(args.logs[0]).name} into {Path(args.out).name}", 0, None)
+        result = stream_parquet(
+            args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
+        )
+        if args.rejects:
+            progress(f"writing {Path(args.rejects).name}", 0, None)
+            write_table(result.rejects, args.rejects)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
     totals = result.totals
 
