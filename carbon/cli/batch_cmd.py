@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carbon.cli import options
+
+if TYPE_CHECKING:
+    from carbon.batch.hardware import HardwareMap
 
 HELP = "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"
 EXAMPLES = """examples:
@@ -85,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check(args: argparse.Namespace, streaming: bool):
+def _check(args: argparse.Namespace, streaming: bool) -> HardwareMap:
     """Every input readable, every output writable and distinct, the regions valid; the hardware map."""
     from carbon.batch.hardware import HardwareMap, load_map
     from carbon.cli import UsageError

@@ -123,11 +123,11 @@ class _SummaryFile:
         os.unlink(self.temporary)
 
     def write(self, summary: dict) -> None:
-        import json
         import os
 
-        json.dump(summary, self.handle, indent=2, default=str)
-        self.handle.write("\n")
+        from carbon.cli.output import dumps
+
+        self.handle.write(dumps(summary) + "\n")  # strict JSON, like --format json
         self.handle.close()
         os.replace(self.temporary, self.path)
 
