@@ -80,7 +80,7 @@ def arguments(spec: dict[str, object]) -> st.SearchStrategy[list[str]]:
 environments = st.dictionaries(st.sampled_from(sorted(ENVIRONMENT)), st.none(), max_size=3).flatmap(
     lambda chosen: st.fixed_dictionaries({name: ENVIRONMENT[name] for name in chosen})
 )
-common = st.lists(st.sampled_from(["-v", "-q", "-vv"]), max_size=1)
+common = st.lists(st.sampled_from(["-v", "-q", "-vv", "--debug"]), max_size=1)
 
 
 @contextmanager
@@ -110,7 +110,8 @@ def check(capsys, argv: list[str], env: dict[str, str]) -> None:
     out, err = capsys.readouterr()
     context = f"argv={argv!r} env={env!r}\nstderr: {err}"
     assert code in (0, 1, 2), context
-    assert "Traceback" not in err, context
+    if "--debug" not in argv:
+        assert "Traceback" not in err, context
     assert "internal error" not in err, context
     if code == 0 and "--format" in argv and argv[argv.index("--format") + 1] == "json":
         strict_json(out)
@@ -158,9 +159,10 @@ def test_estimate(capsys, args, env, extra):
     zone=REGIONS,
     args=arguments({"--at": TIMES, "--from": TIMES, "--to": TIMES, "--source": SOURCES, "--format": FORMAT}),
     env=environments,
+    extra=common,
 )
-def test_intensity(capsys, zone, args, env):
-    check(capsys, ["intensity", zone, *args], env)
+def test_intensity(capsys, zone, args, env, extra):
+    check(capsys, [*extra, "intensity", zone, *args], env)
 
 
 @settings(FUZZ, max_examples=15)
@@ -176,15 +178,16 @@ def test_regions(capsys, args, env):
 @given(
     args=arguments({"--timeout": NUMBERS, "--region": REGIONS, "--no-live": FLAG, "--format": FORMAT}),
     env=environments,
+    extra=common,
 )
-def test_detect(capsys, args, env):
-    check(capsys, ["detect", *args], env)
+def test_detect(capsys, args, env, extra):
+    check(capsys, [*extra, "detect", *args], env)
 
 
 @settings(FUZZ, max_examples=30)
-@given(args=arguments({"--format": FORMAT}), env=environments)
-def test_config(capsys, args, env):
-    check(capsys, ["config", *args], env)
+@given(args=arguments({"--format": FORMAT}), env=environments, extra=common)
+def test_config(capsys, args, env, extra):
+    check(capsys, [*extra, "config", *args], env)
 
 
 @settings(FUZZ, max_examples=20)
@@ -217,10 +220,10 @@ BATCH = {
 
 
 @FUZZ
-@given(logs=st.lists(PATHS, min_size=1, max_size=2), args=arguments(BATCH), env=environments)
-def test_batch(capsys, workdir, logs, args, env):
+@given(logs=st.lists(PATHS, min_size=1, max_size=2), args=arguments(BATCH), env=environments, extra=common)
+def test_batch(capsys, workdir, logs, args, env, extra):
     before = (workdir / "j.txt").read_bytes()
-    check(capsys, ["batch", *logs, *args], env)
+    check(capsys, [*extra, "batch", *logs, *args], env)
     if any(Path(log).resolve() == workdir / "j.txt" for log in logs):
         assert (workdir / "j.txt").read_bytes() == before  # an input is never written
 
@@ -237,9 +240,9 @@ RUN = {
 
 
 @settings(FUZZ, max_examples=25)
-@given(args=arguments(RUN), env=environments)
-def test_run(capsys, workdir, args, env):
+@given(args=arguments(RUN), env=environments, extra=common)
+def test_run(capsys, workdir, args, env, extra):
     """The command is `true`: however the options are wrong, nothing is left half-written."""
-    check(capsys, ["run", *args, "--", "true"], env)
+    check(capsys, [*extra, "run", *args, "--", "true"], env)
     left = list(workdir.glob("**/*.tmp"))
     assert not left, f"{left} left by {args} {env}"

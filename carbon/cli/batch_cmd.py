@@ -151,6 +151,11 @@ def run(args: argparse.Namespace) -> int:
     return _in_memory(args, settings, hardware_map, engine)
 
 
+def _line_number(value: float | int) -> str:
+    """A line number as people write it: 15, not 15.0 (the column is float when it holds a gap)."""
+    return str(int(value)) if value == value else "?"
+
+
 def _unreadable() -> tuple[type[BaseException], ...]:
     """What the table libraries raise for a file that is not in the format they were asked to read."""
     import pandas as pd
@@ -192,7 +197,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) ->
                 write_table(table(), path)
     if not args.rejects and len(result.rejects):
         for row in result.rejects.head(5).itertuples(index=False):
-            print(f"{row.source}:{row.line}: {row.reason}", file=sys.stderr)
+            print(f"{row.source}:{_line_number(row.line)}: {row.reason}", file=sys.stderr)
         if len(result.rejects) > 5:
             print(f"... {len(result.rejects) - 5} more (write them all with --rejects FILE)", file=sys.stderr)
     print(f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}")
