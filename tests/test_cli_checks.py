@@ -374,6 +374,19 @@ def test_batch_outputs_checked_before_reading(capsys, log, tmp_path, extra, expe
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".parquet", ".tmp")) == []
 
 
+def test_streamed_parquet_never_replaces_a_folder_of_other_files(capsys, tmp_path):
+    """`--engine dask` with a Parquet log writes a dataset folder at --out, replacing what is there."""
+    import pandas as pd
+
+    pd.DataFrame({"job_id": ["1"], "cpus": [1], "duration_s": [60.0]}).to_parquet(tmp_path / "jobs.parquet")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("precious")
+    code, _, err = run(capsys, "batch", "jobs.parquet", "--region", "FR", "--engine", "dask", "--out", "home")
+    assert code == 2 and "--out 'home' is a folder holding other files (thesis.tex)" in one_line(err)
+    assert (home / "thesis.tex").read_text() == "precious"
+
+
 def test_batch_input_hard_link_is_the_same_file(capsys, log, tmp_path):
     os.link(log, tmp_path / "alias.txt")
     code, _, err = run(capsys, "batch", "j.txt", "--region", "FR", "--out", "alias.txt")

@@ -89,6 +89,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _check_dataset_folder(path: str) -> None:
+    """A streamed run replaces the folder at --out as a whole: only an earlier Parquet dataset may be there."""
+    from carbon.cli import UsageError
+
+    folder = Path(path)
+    if folder.is_dir():
+        foreign = [p.name for p in folder.iterdir() if not (p.suffix == ".parquet" or p.name.startswith("_"))]
+        if foreign:
+            raise UsageError(
+                f"--out {path!r} is a folder holding other files ({', '.join(sorted(foreign)[:3])}); "
+                "a Parquet dataset replaces the folder: give a new path"
+            )
+
+
 def _check(args: argparse.Namespace, streaming: bool) -> HardwareMap:
     """Every input readable, every output writable and distinct, the regions valid; the hardware map."""
     from carbon.batch.hardware import HardwareMap, load_map
@@ -104,6 +118,8 @@ def _check(args: argparse.Namespace, streaming: bool) -> HardwareMap:
         if path is not None
     ]
     check_outputs(outputs, inputs)
+    if streaming:
+        _check_dataset_folder(args.out)
     if args.fields is not None and not all(field.strip() for field in args.fields.split(",")):
         raise UsageError(f"--fields {args.fields!r} has an empty field name")
     for region in (args.region, args.what_if_region):
