@@ -80,8 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_outputs(args: argparse.Namespace) -> None:
     """Before the command starts: the log folder (from --output or the output_dir setting) and the
     summary file can be written, and are not the same path."""
-    from carbon.cli.detect_cmd import check_detect_timeout
-    from carbon.cli.options import Output, check_outputs
+    from carbon.cli.options import Output, check_detect_timeout, check_outputs
     from carbon.config import load
 
     config = load({"output_dir": args.output, "interval_s": args.interval, "pue": args.pue})
