@@ -77,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_outputs(args: argparse.Namespace) -> None:
+def preflight(args: argparse.Namespace) -> None:
     """Before the command starts: the log folder (from --output or the output_dir setting) and the
     summary file can be written, and are not the same path."""
     from carbon.cli.options import Output, check_detect_timeout, check_outputs
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise UsageError("give the command to run after --, e.g. carbon run -- python train.py")
-    check_outputs(args)
+    preflight(args)
     summary_file = _SummaryFile(args.summary) if args.summary else None
     try:
         tracker = _start_tracker(args, command)
