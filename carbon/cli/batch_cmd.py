@@ -226,7 +226,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str) ->
                 None,
                 [
                     f"in {args.what_if_region}" if args.what_if_region else "",
-                    f"{args.what_if_shift:+g} h later" if args.what_if_shift else "",
+                    f"{quantity(args.what_if_shift, unit='h', signed=True)} later" if args.what_if_shift else "",
                 ],
             )
         )
