@@ -83,6 +83,13 @@ def _list(value: Any) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(value).split(",") if part.strip())
 
 
+def _sources(value: Any) -> tuple[str, ...]:
+    # Checked when read, so that a tracked run fails before its command starts, not at its end.
+    from carbon.intensity.chain import check_names
+
+    return check_names(_list(value))
+
+
 def _default_cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return str(Path(base) / "carbon")
@@ -110,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("detect_timeout_s", _deadline_s, 1.0, "shared deadline for cloud metadata probes, seconds"),
     Setting("geoip", _bool, False, "opt-in geo-IP lookup of the region when nothing else names it"),
     Setting("pue", _pue, None, "override the data-centre PUE (1.0 to 3.0)"),
-    Setting("intensity_sources", _list, ("bundled",), "fallback chain of intensity sources, first tried first"),
+    Setting("intensity_sources", _sources, ("bundled",), "fallback chain of intensity sources, first tried first"),
     Setting("electricitymaps_token", _str, None, "Electricity Maps API token", secret=True),
     Setting("watttime_username", _str, None, "WattTime user name"),
     Setting("watttime_password", _str, None, "WattTime password", secret=True),

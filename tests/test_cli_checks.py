@@ -249,7 +249,10 @@ def _terminal_stderr(monkeypatch):
     """stderr replaced by the slave end of a pseudo-terminal; returns a reader of what it showed."""
     import pty
 
-    master, slave = pty.openpty()
+    try:
+        master, slave = pty.openpty()
+    except OSError as error:  # a sandbox without /dev/ptmx
+        pytest.skip(f"no pseudo-terminal: {error}")
     stream = os.fdopen(slave, "w", encoding="utf-8", buffering=1)
     monkeypatch.setattr("sys.stderr", stream)
 
@@ -374,6 +377,19 @@ def test_batch_outputs_checked_before_reading(capsys, log, tmp_path, extra, expe
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".parquet", ".tmp")) == []
 
 
+def test_streamed_parquet_never_replaces_a_folder_of_other_files(capsys, tmp_path):
+    """`--engine dask` with a Parquet log writes a dataset folder at --out, replacing what is there."""
+    import pandas as pd
+
+    pd.DataFrame({"job_id": ["1"], "cpus": [1], "duration_s": [60.0]}).to_parquet(tmp_path / "jobs.parquet")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("precious")
+    code, _, err = run(capsys, "batch", "jobs.parquet", "--region", "FR", "--engine", "dask", "--out", "home")
+    assert code == 2 and "--out 'home' is a folder holding other files (thesis.tex)" in one_line(err)
+    assert (home / "thesis.tex").read_text() == "precious"
+
+
 def test_batch_input_hard_link_is_the_same_file(capsys, log, tmp_path):
     os.link(log, tmp_path / "alias.txt")
     code, _, err = run(capsys, "batch", "j.txt", "--region", "FR", "--out", "alias.txt")
@@ -406,6 +422,12 @@ def test_run_checks_outputs_before_the_command(capsys, tmp_path):
         ("CARBON_HTTP_TIMEOUT_S", "inf", ["intensity", "FR"], "http_timeout_s from env CARBON_HTTP_TIMEOUT_S"),
         ("CARBON_DETECT_TIMEOUT_S", "nan", ["config"], "detect_timeout_s from env CARBON_DETECT_TIMEOUT_S"),
         ("CARBON_DETECT_TIMEOUT", "inf", ["detect"], "CARBON_DETECT_TIMEOUT: must be a finite number, got 'inf'"),
+        (
+            "CARBON_INTENSITY_SOURCES",
+            "bundled,nope",
+            ["run", "--region", "FR", "--", "touch", "ran"],
+            "intensity_sources from env CARBON_INTENSITY_SOURCES: unknown intensity source 'nope'",
+        ),
         ("CARBON_OUTPUT_DIR", "a-file", ["run", "--region", "FR", "--", "true"], "output_dir (env CARBON_OUTPUT_DIR)"),
     ],
 )
@@ -414,6 +436,7 @@ def test_settings_get_the_checks_of_flags(capsys, monkeypatch, tmp_path, variabl
     monkeypatch.setenv(variable, value)
     code, _, err = run(capsys, *argv)
     assert code == 2 and expected in one_line(err), err
+    assert not (tmp_path / "ran").exists()
 
 
 def test_config_file_gets_the_same_checks(capsys, tmp_path):

@@ -18,6 +18,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from carbon.errors import UserInputError
+
 # (command name, module under carbon.cli), in the order `carbon --help` lists them.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("detect", "detect_cmd"),
@@ -40,7 +42,7 @@ EXAMPLES = """examples:
   carbon -v intensity DE --at 2024-03-01T14:00Z"""
 
 
-class UsageError(Exception):
+class UsageError(UserInputError):
     """Bad input from the user, found by the CLI itself: one line, exit status 2."""
 
 
@@ -117,7 +119,6 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean the user's input cannot be used. Named one by one: a bare ValueError
     from the model is a bug and must not read as bad input."""
     from carbon.config import ConfigError
-    from carbon.errors import UserInputError
     from carbon.intensity.chain import ChainConfigError
     from carbon.pricing import EstimateError
     from carbon.regions import UnknownRegion
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help, --version, or an argparse error already printed
-        return stop.code if isinstance(stop.code, int) else 2
+        return 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 2
     from carbon.cli.logs import configure
 
     configure(verbose=args.verbose, quiet=args.quiet, debug=args.debug)
@@ -147,13 +148,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except BrokenPipeError:  # `carbon regions | head`: the reader left, nothing to report
-        sys.stdout = None  # type: ignore[assignment]  # no flush error at exit
+        _silence_stdout()
         return 0
     except KeyboardInterrupt:
         _say(f"{command}: interrupted")
         return 130
     except Exception as error:
         return _report(error, command, args.debug)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again
+    (the way the Python documentation handles SIGPIPE)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test's capture)
+        pass
 
 
 def _report(error: Exception, command: str, debug: bool) -> int:

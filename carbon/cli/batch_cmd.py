@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carbon.cli import options
+
+if TYPE_CHECKING:
+    from carbon.batch.hardware import HardwareMap
 
 HELP = "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"
 EXAMPLES = """examples:
@@ -88,7 +92,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check(args: argparse.Namespace, streaming: bool):
+def _check_dataset_folder(path: str) -> None:
+    """A streamed run replaces the folder at --out as a whole: only an earlier Parquet dataset may be there."""
+    from carbon.cli import UsageError
+
+    folder = Path(path)
+    if folder.is_dir():
+        foreign = [p.name for p in folder.iterdir() if not (p.suffix == ".parquet" or p.name.startswith("_"))]
+        if foreign:
+            raise UsageError(
+                f"--out {path!r} is a folder holding other files ({', '.join(sorted(foreign)[:3])}); "
+                "a Parquet dataset replaces the folder: give a new path"
+            )
+
+
+def _check(args: argparse.Namespace, streaming: bool) -> HardwareMap:
     """Every input readable, every output writable and distinct, the regions valid; the hardware map."""
     from carbon.batch.hardware import HardwareMap, load_map
     from carbon.cli import UsageError
@@ -103,6 +121,8 @@ def _check(args: argparse.Namespace, streaming: bool):
         if path is not None
     ]
     check_outputs(outputs, inputs)
+    if streaming:
+        _check_dataset_folder(args.out)
     if args.fields is not None and not all(field.strip() for field in args.fields.split(",")):
         raise UsageError(f"--fields {args.fields!r} has an empty field name")
     for region in (args.region, args.what_if_region):
@@ -155,24 +175,42 @@ def run(args: argparse.Namespace) -> int:
     return _in_memory(args, settings, hardware_map, engine, lifetime_h)
 
 
+def _line_number(value: float | int) -> str:
+    """A line number as people write it: 15, not 15.0 (the column is float when it holds a gap)."""
+    return str(int(value)) if value == value else "?"
+
+
+def _unreadable() -> tuple[type[BaseException], ...]:
+    """What the table libraries raise for a file that is not in the format they were asked to read."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return (pa.ArrowInvalid, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
 def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, lifetime_h: float | None) -> int:
     from carbon.batch import summary
     from carbon.batch.output import write_table
     from carbon.batch.run import estimate_logs
+    from carbon.cli import UsageError
     from carbon.cli.progress import Progress
+    from carbon.units import quantity
 
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
     with Progress.for_stderr(args.quiet) as progress:
-        result = estimate_logs(
-            args.logs,
-            format_name=args.format,
-            fields=fields,
-            settings=settings,
-            hardware_map=hardware_map,
-            engine=engine,
-            scheduler=args.scheduler,
-            progress=progress,
-        )
+        try:
+            result = estimate_logs(
+                args.logs,
+                format_name=args.format,
+                fields=fields,
+                settings=settings,
+                hardware_map=hardware_map,
+                engine=engine,
+                scheduler=args.scheduler,
+                progress=progress,
+            )
+        except _unreadable() as error:  # the file is not in the format named (or guessed)
+            raise UsageError(f"cannot read the log as {args.format or 'its format'}: {error}") from None
         if lifetime_h is not None:
             from dataclasses import replace
 
@@ -189,7 +227,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
                 write_table(table(), path)
     if not args.rejects and len(result.rejects):
         for row in result.rejects.head(5).itertuples(index=False):
-            print(f"{row.source}:{row.line}: {row.reason}", file=sys.stderr)
+            print(f"{row.source}:{_line_number(row.line)}: {row.reason}", file=sys.stderr)
         if len(result.rejects) > 5:
             print(f"... {len(result.rejects) - 5} more (write them all with --rejects FILE)", file=sys.stderr)
     print(f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}")
@@ -204,7 +242,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
                 None,
                 [
                     f"in {args.what_if_region}" if args.what_if_region else "",
-                    f"{args.what_if_shift:+g} h later" if args.what_if_shift else "",
+                    f"{quantity(args.what_if_shift, unit='h', signed=True)} later" if args.what_if_shift else "",
                 ],
             )
         )
@@ -231,12 +269,17 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     from carbon.batch import summary
     from carbon.batch.output import write_table
     from carbon.batch.run import stream_parquet
+    from carbon.cli.progress import Progress
 
-    result = stream_parquet(
-        args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
-    )
-    if args.rejects:
-        write_table(result.rejects, args.rejects)
+    with Progress.for_stderr(args.quiet) as progress:
+        # One Dask pass reads, prices and writes: a spinner and the elapsed time, no count.
+        progress(f"pricing {Path(args.logs[0]).name} into {Path(args.out).name}", 0, None)
+        result = stream_parquet(
+            args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
+        )
+        if args.rejects:
+            progress(f"writing {Path(args.rejects).name}", 0, None)
+            write_table(result.rejects, args.rejects)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
     print(summary.text(result.totals))
     print(f"results in the Parquet dataset {args.out}")

@@ -99,21 +99,6 @@ def _text(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def check_detect_timeout() -> None:
-    """CARBON_DETECT_TIMEOUT (read by the providers) gets the range check of the detect_timeout_s setting."""
-    import os
-
-    from carbon import config
-    from carbon.cli import UsageError
-
-    text = os.environ.get("CARBON_DETECT_TIMEOUT")
-    if text:
-        try:
-            config.parse("detect_timeout_s", text)
-        except ValueError as error:
-            raise UsageError(f"CARBON_DETECT_TIMEOUT: {error}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     from carbon.cli.output import dumps
     from carbon.config import load
@@ -122,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     load()  # a broken config file is the user's to fix: say so before detecting anything
     if args.timeout is None:
-        check_detect_timeout()
+        options.check_detect_timeout()
     detection = detect_environment(args.timeout, region=args.region)
     if detection is None:
         raise DataError("no provider is installed (the carbon.providers entry points are missing)")

@@ -58,10 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pue", type=options.setting("pue"), help="data-centre PUE, 1.0 to 3.0, e.g. 1.2; default: the provider's"
     )
-    parser.add_argument(
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
         "--format", choices=("text", "json"), default="text", help="text for people (default) or json for programs"
     )
-    parser.add_argument("--latex", action="store_true", help="print a LaTeX snippet and BibTeX entry for a paper")
+    output.add_argument("--latex", action="store_true", help="print a LaTeX snippet and BibTeX entry for a paper")
     add_embodied_arguments(parser)
 
 

@@ -110,6 +110,19 @@ time = _argparse_type("time", _time)
 year = _argparse_type("year", _year)
 
 
+def check_detect_timeout() -> None:
+    """CARBON_DETECT_TIMEOUT (read by the providers) gets the range check of the detect_timeout_s setting."""
+    from carbon import config
+    from carbon.cli import UsageError
+
+    text = os.environ.get("CARBON_DETECT_TIMEOUT")
+    if text:
+        try:
+            config.parse("detect_timeout_s", text)
+        except ValueError as error:
+            raise UsageError(f"CARBON_DETECT_TIMEOUT: {error}") from None
+
+
 @dataclass(frozen=True)
 class Output:
     """A path the command will write: a file, or a folder it may create."""

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from carbon.regions import all_regions
     from carbon.units import figure
 
-    rows = []
+    rows: list[dict] = []
     for location in all_regions(args.provider):
         value = intensity_for(location)
         rows.append(

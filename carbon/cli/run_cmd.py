@@ -96,11 +96,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_outputs(args: argparse.Namespace) -> None:
+def preflight(args: argparse.Namespace) -> None:
     """Before the command starts: the log folder (from --output or the output_dir setting) and the
     summary file can be written, and are not the same path."""
-    from carbon.cli.detect_cmd import check_detect_timeout
-    from carbon.cli.options import Output, check_outputs
+    from carbon.cli.options import Output, check_detect_timeout, check_outputs
     from carbon.config import load
 
     config = load({"output_dir": args.output, "interval_s": args.interval, "pue": args.pue})
@@ -142,11 +141,11 @@ class _SummaryFile:
         os.unlink(self.temporary)
 
     def write(self, summary: dict) -> None:
-        import json
         import os
 
-        json.dump(summary, self.handle, indent=2, default=str)
-        self.handle.write("\n")
+        from carbon.cli.output import dumps
+
+        self.handle.write(dumps(summary) + "\n")  # strict JSON, like --format json
         self.handle.close()
         os.replace(self.temporary, self.path)
 
@@ -219,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise UsageError("give the command to run after --, e.g. carbon run -- python train.py")
-    check_outputs(args)
+    preflight(args)
     summary_file = _SummaryFile(args.summary) if args.summary else None
     try:
         tracker = _start_tracker(args, command)
