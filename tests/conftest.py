@@ -1,11 +1,8 @@
-"""Suite-wide guards: no test may reach beyond the loopback interface, and each test starts with
-the library's logging as importing it leaves it (the CLI configures the `carbon` logger when a test
-runs `main` in-process)."""
+"""Suite-wide guards: no test may reach beyond the loopback interface."""
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import socket
 
 import pytest
@@ -41,14 +38,4 @@ def _guarded_connect_ex(self, address):
 def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _library_logging():
-    """No handler, no level, propagating to the root (where caplog listens): the state after `import carbon`."""
-    logger = logging.getLogger("carbon")
-    logger.handlers.clear()
-    logger.setLevel(logging.NOTSET)
-    logger.propagate = True
     yield
