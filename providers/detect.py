@@ -47,7 +47,7 @@ def _probe(
     provider: Provider,
     deadline: Deadline,
     facts: HostFacts,
-    results: dict,
+    results: dict[str, tuple[Detection | None, ProbeTiming]],
     done: threading.Event,
     lock: threading.Lock,
     pending: list[str],

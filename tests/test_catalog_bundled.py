@@ -10,13 +10,13 @@ import pytest
 
 from carbon import bundle, catalog, manifest
 from carbon import gcp_machine_types as rules
-from datasets import FULL, SAMPLES, needs_full_datasets
+from datasets import SAMPLES
 from instance_catalog.azure import arm_name
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "intensity_data"
-# Coverage is measured against CCF's whole instance lists: those tests need the full raw folder.
-CCF = FULL / "cloud-carbon-footprint"
+# CCF's whole instance lists (every row, the columns used here) are in the samples.
+CCF = SAMPLES / "cloud-carbon-footprint"
 # GPU models in the catalogs that the bundled gpus table (mlco2/Green Algorithms) has no row for yet.
 GPUS_WITHOUT_TDP_ROW = {
     "A100 SXM4 40GB",
@@ -46,7 +46,6 @@ def _coverage(names: set[str], wanted: list[str]) -> float:
     return sum(1 for name in wanted if name.lower() in names) / len(wanted)
 
 
-@needs_full_datasets
 def test_aws_covers_ccf_2026_instance_list():
     names = {r["instance_type"].lower() for r in _rows("aws")}
     wanted = [r["Instance Type"] for r in _raw(CCF / "ccf-coefficients/data/aws-instances-latest-2026.csv")]
@@ -55,7 +54,6 @@ def test_aws_covers_ccf_2026_instance_list():
     assert _coverage(names, wanted_app) >= 0.95
 
 
-@needs_full_datasets
 def test_gcp_covers_ccf_lists_and_agrees_on_shapes():
     names = {r["instance_type"] for r in _rows("gcp")}
     latest = _raw(CCF / "ccf-coefficients/data/gcp-instances-latest-2026.csv")
@@ -75,7 +73,6 @@ def test_gcp_covers_ccf_lists_and_agrees_on_shapes():
     assert disagree == ["a2-ultragpu-1g"]
 
 
-@needs_full_datasets
 def test_azure_covers_ccf_lists():
     names = {r["instance_type"].lower() for r in _rows("azure")}
     for path, column in (

@@ -38,12 +38,12 @@ class Factors:
     """Per-run memo of core lookups (not shared between runs: no global state)."""
 
     hardware_map: HardwareMap = field(default_factory=HardwareMap)
-    _cache: dict[tuple, Any] = field(default_factory=dict)
+    _cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # Chunks priced on two threads share the memo: a key is looked up once, by whichever asks
     # first (re-entrant: an intensity lookup asks whether the zone is hourly).
     _lock: Any = field(default_factory=threading.RLock)
 
-    def _memo(self, key: tuple, compute: Any) -> Any:
+    def _memo(self, key: tuple[Any, ...], compute: Any) -> Any:
         found = self._cache.get(key, _MISSING)
         if found is _MISSING:
             with self._lock:

@@ -227,7 +227,11 @@ class StreamResult:
 
 
 def _parquet_partition(
-    frame: Any, offsets: Any, settings: Settings, hardware_map: HardwareMap, partition_info: dict | None = None
+    frame: Any,
+    offsets: Any,
+    settings: Settings,
+    hardware_map: HardwareMap,
+    partition_info: dict[str, Any] | None = None,
 ) -> Any:
     """Read-side and pricing for one Parquet partition; line = the record's position in the file."""
     import numpy as np

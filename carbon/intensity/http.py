@@ -107,7 +107,7 @@ def number(value: Any, field: str) -> float:
     return float(value)
 
 
-def require_list(body: Any, *path: str | int) -> list:
+def require_list(body: Any, *path: str | int) -> list[Any]:
     node = require(body, *path)
     if not isinstance(node, list):
         shown = ".".join(str(p) for p in path)

@@ -21,6 +21,7 @@ import queue
 import threading
 import time as _time
 from datetime import datetime, timezone
+from typing import Any
 
 from carbon.errors import CarbonError
 from carbon.intensity.base import IntensityValue
@@ -39,7 +40,7 @@ class IntensityPrefetcher:
     def __init__(self, chain: Chain, refresh_s: float = 300.0) -> None:
         self.chain = chain
         self.refresh_s = refresh_s  # how old a current-hour (latest) value may get before a refetch
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[Any] = queue.Queue()  # (zone, hour) keys, or _STOP
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         # (zone, hour) -> (value or None, reasons, monotonic time fetched); absent = never asked

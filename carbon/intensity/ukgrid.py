@@ -12,6 +12,7 @@ CO2 (the NESO methodology's direct emission factors), hence basis "direct".
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from carbon.intensity.http import FetchError, get_json, number, require, require_list
 from carbon.intensity.live import ApiSource, parse_time
@@ -59,7 +60,7 @@ def _region_id(api_zone: str) -> int:
         raise FetchError(f"not a NESO region id: {api_zone!r}") from None
 
 
-def _periods(periods: list) -> list[tuple[datetime, float]]:
+def _periods(periods: list[Any]) -> list[tuple[datetime, float]]:
     points = []
     for period in periods:
         intensity = require(period, "intensity")
