@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from carbon.intensity.base import IntensityValue
+from carbon.intensity.base import IntensityValue, implausible
 from carbon.intensity.http import FetchError, RateLimited
 from carbon.intensity.live import HOUR, ApiSource, annotate, floor_hour, utc
 from carbon.model import Bounds, Source
@@ -64,6 +64,9 @@ def _decode(raw: Any) -> IntensityValue | FetchError:
     if raw[0] == "fail":
         return FetchError(raw[1])
     _, zone, start, granularity, central, low, high, basis, dataset, year, licence, method, detail = raw
+    reason = implausible((central, low, high))
+    if reason:  # stored by a version that did not check: as unusable as a corrupt entry
+        raise ValueError(reason)
     return IntensityValue(
         zone,
         datetime.fromtimestamp(start, timezone.utc),
