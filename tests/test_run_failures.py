@@ -255,3 +255,31 @@ def test_an_impossible_pue_fails_before_the_command_runs(tmp_path, env, pue):  #
     )
     assert result.returncode == 2 and "PUE must be between" in result.stderr
     assert not marker.exists() and not no_temporaries(tmp_path)
+
+
+def test_waiting_for_detection_is_not_the_run_s_duration(tmp_path, env):  # noqa: F811
+    """No region: provider detection runs in the background under a 3 s deadline, every metadata
+    service hung. `true` ends at once; the recorded duration is the command's, not the wait's."""
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))  # the doubles import their base by name
+    from imds_aws import ImdsAws
+    from imds_azure import ImdsAzure
+    from metadata_gcp import MetadataGcp
+
+    with ImdsAws() as aws, MetadataGcp() as gcp, ImdsAzure() as azure:
+        aws.hang = gcp.hang = azure.hang = True
+        env.update(
+            AWS_EC2_METADATA_SERVICE_ENDPOINT=aws.url,
+            GCE_METADATA_HOST=gcp.host,
+            CARBON_AZURE_IMDS_ENDPOINT=azure.url,
+            CARBON_DMI_ROOT=str(tmp_path / "no-dmi"),  # nothing rules a cloud out: all are asked
+            CARBON_DETECT_TIMEOUT="3",
+        )
+        summary = tmp_path / "s.json"
+        result = carbon_run(["--output", str(tmp_path / "o"), "--summary", str(summary), "--", "true"], env)
+        asked = len(aws.requests()) + len(gcp.requests()) + len(azure.requests())
+    assert result.returncode == 0, result.stderr
+    assert asked >= 1  # detection did run, and waited
+    duration_s = json.loads(summary.read_text())["duration_s"]
+    assert duration_s < 1.5  # well under the 3 s spent waiting for the hung services
+    (row,) = rows(tmp_path / "o")
+    assert float(row["duration_s"]) == pytest.approx(duration_s)
