@@ -35,6 +35,7 @@ OUTPUT_COLUMNS = (
     "hardware_method",
     "start",
     "end",
+    "start_from_submit",
     "duration_s",
     "cpus",
     "cpu_util",
@@ -77,6 +78,7 @@ CARRIED_COLUMNS = (
     "hardware",
     "cpu_util",
     "memory_used_gb",
+    "start_from_submit",
 )
 
 
@@ -330,7 +332,9 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     basis = np.array([getattr(v, "basis", None) for v in values], dtype=object)[int_codes]
     dataset = np.array([v.source.dataset if hasattr(v, "source") else None for v in values], dtype=object)[int_codes]
     if settings.granularity == "hour":
-        _hourly(factors, locations, region_codes, start, end, intensity, granularity, basis, dataset)
+        # A start that is only the submit time can be hours early: that job keeps the month's value.
+        coarse = jobs["start_from_submit"].to_numpy(dtype=bool)
+        _hourly(factors, locations, region_codes, start, end, intensity, granularity, basis, dataset, coarse)
 
     energy = [it_kwh[i] * pue[i] for i in range(3)]
     del it_kwh
@@ -431,6 +435,7 @@ def _hourly(
     granularity: Any,
     basis: Any,
     dataset: Any,
+    coarse: Any,
 ) -> None:
     """Replace, in place, each job's intensity by its hourly series' mean over [start, end)
     where the series covers the whole job: a running integral makes it two lookups per job."""
@@ -449,7 +454,7 @@ def _hourly(
         rows = np.flatnonzero(region_codes == code)
         s = ((start.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
         e = ((end.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
-        ok = ~(np.isnan(s) | np.isnan(e)) & (e >= s)
+        ok = ~(np.isnan(s) | np.isnan(e)) & (e >= s) & ~coarse[rows]
         s, e = np.where(ok, s, 0.0), np.where(ok, e, 0.0)
         size = len(series.values)
         first_s = series.first_hour * 3600.0
