@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         write_table(result.results, args.out)
     if args.rejects:
-        write_table(result.rejects, args.rejects)
+        write_table(result.rejects, args.rejects, quote_text=True)
     elif len(result.rejects):
         for row in result.rejects.head(5).itertuples(index=False):
             print(f"{row.source}:{row.line}: {row.reason}", file=sys.stderr)
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         print(f"what if {where}: {moved:.4g} kg CO2e ({moved - totals['co2e_kg']:+.4g} kg)")
-    return 0
+    return 1 if result.read and not len(result.results) else 0  # every record rejected: nothing was estimated
 
 
 def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
@@ -136,7 +136,7 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
         args.logs[0], args.out, settings=settings, hardware_map=hardware_map, scheduler=args.scheduler
     )
     if args.rejects:
-        write_table(result.rejects, args.rejects)
+        write_table(result.rejects, args.rejects, quote_text=True)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
     totals = result.totals
     print(
@@ -144,4 +144,4 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
         f"{totals['co2e_kg']:.4g} kg CO2e ({totals['co2e_kg_low']:.4g}-{totals['co2e_kg_high']:.4g}); "
         f"results in the Parquet dataset {args.out}"
     )
-    return 0
+    return 1 if result.read and not result.estimated else 0

@@ -74,7 +74,8 @@ def read_csv(path: str | Path) -> ReadResult:
     UTF-8 are replaced, so one bad byte costs that field, not the file."""
     import pandas as pd
 
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    # Lines end at "\n" only (as `wc -l` and editors count them): a bare CR inside a field is text.
+    with open(path, newline="\n", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle)
         header = _next_row(reader)
         if not isinstance(header, list):

@@ -531,6 +531,7 @@ _JOB_FIELDS = (
     "AllocCPUS",
     "ReqCPUS",
     "AllocNodes",
+    "NNodes",
     "ReqNodes",
     "ReqMem",
     "AllocTRES",
@@ -549,7 +550,7 @@ _JOB_FIELDS = (
 _STEP_FIELDS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw")
 _KNOWN_FIELDS = {name.lower(): name for name in (*DEFAULT_FIELDS, *_JOB_FIELDS, "JobIDRaw", *_FREE_TEXT)}
 # Count fields: text that is not a number there is a reject, not "unknown".
-_COUNT_FIELDS = ("NCPUS", "AllocCPUS", "ReqCPUS", "AllocNodes", "ReqNodes", "ConsumedEnergyRaw")
+_COUNT_FIELDS = ("NCPUS", "AllocCPUS", "ReqCPUS", "AllocNodes", "NNodes", "ReqNodes", "ConsumedEnergyRaw")
 
 
 @dataclass
@@ -714,12 +715,17 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
     for name in _COUNT_FIELDS:
         if name in jobs:
             text = jobs[name]
-            bad = ((text != "") & np.isnan(_floats(text))).to_numpy(dtype=bool)
+            values = _floats(text)
+            with np.errstate(invalid="ignore"):
+                bad = (text != "").to_numpy(dtype=bool) & ~(values >= 0)  # not a number, or negative
             verdicts.add(
-                bad, lambda rows, text=text, name=name: [f"{name} {text.iloc[i]!r} is not a number" for i in rows]
+                bad,
+                lambda rows, text=text, name=name: [
+                    f"{name} {text.iloc[i]!r} is not a count (0 or more)" for i in rows
+                ],
             )
     cpus = _first_positive(_floats(_column(jobs, n)) for n in ("NCPUS", "AllocCPUS", "ReqCPUS"))
-    nodes = _first_positive(_floats(_column(jobs, n)) for n in ("AllocNodes", "ReqNodes"))
+    nodes = _first_positive(_floats(_column(jobs, n)) for n in ("AllocNodes", "NNodes", "ReqNodes"))
     nodes = np.where(np.isnan(nodes), 1.0, nodes)
     req_mem = _column(jobs, "ReqMem")
     memory, per = parse_memory_gb(req_mem)
