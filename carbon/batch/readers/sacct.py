@@ -717,7 +717,7 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
             text = jobs[name]
             values = _floats(text)
             with np.errstate(invalid="ignore"):
-                bad = (text != "").to_numpy(dtype=bool) & ~(values >= 0)  # not a number, or negative
+                bad = (text != "").to_numpy(dtype=bool) & ~((values >= 0) & np.isfinite(values))  # text, negative, inf
             verdicts.add(
                 bad,
                 lambda rows, text=text, name=name: [
