@@ -139,4 +139,11 @@ def _arrow_text(values: Any) -> Any:
     try:  # text ids (the usual case): one conversion in Arrow
         return pa.array(series, from_pandas=True).cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed numbers and text
-        return pa.array([None if pd.isna(v) else str(v) for v in series.astype(object)], type=pa.string())
+        return pa.array([None if is_missing(v) else str(v) for v in series.astype(object)], type=pa.string())
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN or NaT; never an error for a list or a dict (what a JSON field may hold)."""
+    import pandas as pd
+
+    return value is None or value is pd.NaT or (isinstance(value, float) and value != value)

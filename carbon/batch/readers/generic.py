@@ -63,9 +63,9 @@ def normalise(frame: Any, lines: Any) -> tuple[Any, Any]:
 
 def _record_text(frame: Any, row: int) -> str:
     """One record as comma-separated values, for the rejects file (which quotes it)."""
-    import pandas as pd
+    from carbon.batch.checks import is_missing
 
-    return ",".join("" if pd.isna(v) else str(v) for v in frame.iloc[row].tolist())
+    return ",".join("" if is_missing(v) else str(v) for v in frame.iloc[row].tolist())
 
 
 def read_csv(path: str | Path) -> ReadResult:
