@@ -189,3 +189,23 @@ def test_carbon_intensity_falls_back_from_an_implausible_value_and_caches_nothin
     finally:
         cache.close()
     assert found is None or not hasattr(found, "intensity_g_per_kwh")  # a failure note at most, no value
+
+
+def test_a_live_sdk_lookup_has_a_total_deadline(trickle, tmp_path, monkeypatch):
+    """The cloud SDKs' timeouts are per read; the lookup as a whole is cut at LIVE_DEADLINE_S. The
+    'SDK' here reads the trickling server with a 1 s per-read timeout, as the SDKs do."""
+    import urllib.request
+
+    import carbon.providers.live as live
+    from carbon.providers.live import LiveLookupUnavailable, cached
+
+    monkeypatch.setattr(live, "LIVE_DEADLINE_S", 1.0)
+
+    def fetch():
+        with urllib.request.urlopen(trickle.url + "/instance-types", timeout=1.0) as answer:
+            answer.read()
+        return None
+
+    outcome = _within(20, lambda: cached("aws", "ec2.describe_instance_types", "x9.huge", fetch, tmp_path))
+    assert isinstance(outcome.get("error"), LiveLookupUnavailable)
+    assert "no answer within 1 s" in str(outcome["error"])

@@ -283,3 +283,21 @@ def test_waiting_for_detection_is_not_the_run_s_duration(tmp_path, env):  # noqa
     assert duration_s < 1.5  # well under the 3 s spent waiting for the hung services
     (row,) = rows(tmp_path / "o")
     assert float(row["duration_s"]) == pytest.approx(duration_s)
+
+
+def test_a_disk_full_at_start_fails_before_the_command_and_leaves_no_temporary(tmp_path, env):  # noqa: F811
+    """100 bytes allowed: the runs CSV header (about 400) cannot be written, so the run refuses to start."""
+    marker, out = tmp_path / "ran", tmp_path / "o"
+    result = subprocess.run(
+        [sys.executable, "-m", "carbon", "run", "--region", "FR", "--output", str(out), "--", "touch", str(marker)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_file_size(100),
+        check=False,
+    )
+    assert result.returncode == 2 and "cannot write the runs summary" in result.stderr
+    assert not marker.exists() and not no_temporaries(tmp_path)
+    assert not any(p.name.startswith(".runs.") for p in out.iterdir())

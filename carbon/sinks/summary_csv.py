@@ -86,14 +86,14 @@ class CsvSummarySink:
 
     def _create_with_header(self) -> None:
         temporary = self.folder / f".runs.v{SCHEMA_VERSION}.{os.getpid()}.{id(self)}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(HEADER)
         try:
+            with open(temporary, "wb") as handle:  # a full disk fails here: the finally removes it
+                handle.write(HEADER)
             os.link(temporary, self.path)
         except FileExistsError:
             pass  # another run created it first, with the same header
         finally:
-            os.unlink(temporary)
+            temporary.unlink(missing_ok=True)
 
     def open(self, run: dict[str, Any]) -> None:
         try:
