@@ -490,6 +490,7 @@ class _Sampler:
         self.totals = Totals()
         self.task_totals: dict[str, Totals] = {}
         self.warnings: list[str] = []
+        self.failing_sinks: set[int] = set()  # said once when a sink starts failing, once when it recovers
         self.sources: tuple[Source, ...] = ()
         self.pricer: IntervalPricer | None = None
         self.setup_error: BaseException | None = None
@@ -605,7 +606,7 @@ class _Sampler:
         """One interval ends: drain the meters, price, write. `end`/`until` (wall and monotonic) and
         `rapl` (its counters drained then) are given when the run stopped before the setup was done,
         so that waiting for provider detection is not counted as the run's time or energy."""
-        end = end or datetime.now(timezone.utc)
+        end = max(end or datetime.now(timezone.utc), self.interval_start)
         rapl_taken = self.rapl.take() if rapl is None else rapl
         measurements = [*rapl_taken, *self.nvml.take(), *self.modelled.take(until)]
         shares = None
@@ -680,7 +681,13 @@ class _Sampler:
             try:
                 sink.interval(record)
             except Exception as error:  # a full disk or a broken sink must not stop the measuring
-                self._note(f"{_sink_name(sink)}: interval not written ({error}); measuring goes on")
+                if id(sink) not in self.failing_sinks:
+                    self.failing_sinks.add(id(sink))
+                    self._note(f"{_sink_name(sink)}: interval not written ({error}); measuring goes on")
+                continue
+            if id(sink) in self.failing_sinks:
+                self.failing_sinks.discard(id(sink))
+                self._note(f"{_sink_name(sink)}: writing again, every held record written")
         for meter in (self.rapl, self.nvml):
             for note in meter.notes():
                 self._note(note)
@@ -702,7 +709,8 @@ class _Sampler:
         """The last interval ends now (not when a slow setup finishes); the sinks are closed whatever
         happens. Raises MeasurementFailed, after closing them, when the run cannot be priced."""
         stopped_at, stopped_mono = datetime.now(timezone.utc), time.monotonic()
-        early = None if self.ready.is_set() else self.rapl.take()  # before waiting for detection
+        with self.lock:  # the counters as they are now, before waiting for a slow setup (detection)
+            early = None if self.ready.is_set() else self.rapl.take()
         self.ready.wait()
         self.stopped.set()
         self.thread.join()

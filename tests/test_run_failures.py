@@ -158,6 +158,8 @@ def test_records_held_while_the_disk_is_full_are_written_once_there_is_room(tmp_
         time.sleep(0.25)
         estimate = tracker.stop()
         assert any("File too large" in n for n in notes), notes
+        assert sum("interval not written" in n for n in notes) == 1, notes  # said once, not per interval
+        assert any("writing again" in n for n in notes), notes
         print(tracker.run_log, dict(estimate.extra)["intervals"])
         """
     )

@@ -98,10 +98,11 @@ def check_numbers(frame: Any, verdicts: Verdicts) -> None:
             continue
         raw = frame[name]
         parsed = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        given = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
-        bad = given & ~np.isfinite(parsed)
+        bad = raw.notna().to_numpy() & ~np.isfinite(parsed)
         if bad.any():
             shown = raw.to_numpy(dtype=object)
+            for row in np.flatnonzero(bad):  # blanks are unknown, not bad: looked at only here, where few
+                bad[row] = str(shown[row]).strip() != ""
             verdicts.add(
                 bad, lambda rows, name=name, shown=shown: [f"{name} {shown[i]!r} is not a number" for i in rows]
             )
