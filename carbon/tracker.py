@@ -724,16 +724,19 @@ class _Sampler:
         return estimate
 
     def _finish(self, exit_code: int | None, end: datetime | None, until: float, early: list | None) -> Estimate:
-        if self.setup_error is not None:
-            raise self.setup_error
-        assert self.pricer is not None
-        with self.lock:
-            self._cut(end, until if end is not None else None, early)
-        for closing in (self.pricer.close, self.nvml.close):
-            try:
-                closing()
-            except Exception as error:
-                self._note(f"closing failed ({type(error).__name__}: {error})")
+        try:
+            if self.setup_error is not None:
+                raise self.setup_error
+            assert self.pricer is not None
+            with self.lock:
+                self._cut(end, until if end is not None else None, early)
+        finally:  # NVML and the prefetcher are let go whatever happened
+            for closing in (getattr(self.pricer, "close", None), self.nvml.close):
+                try:
+                    if closing is not None:
+                        closing()
+                except Exception as error:
+                    self._note(f"closing failed ({type(error).__name__}: {error})")
         return self._summary(self.interval_start, exit_code)
 
     def _finished_row(self, estimate: Estimate, exit_code: int | None) -> dict[str, Any]:
