@@ -109,10 +109,9 @@ def check_numbers(frame: Any, verdicts: Verdicts) -> None:
         frame[name] = parsed
 
 
-def check_duplicates(job_ids: Any, lines: Any, verdicts: Verdicts, clusters: Any = None) -> None:
-    """Reject a job id seen on an earlier line ("duplicate of line N"); with a cluster column, the
-    same id on two clusters is two jobs. Runs as one Arrow hash lookup over the ids."""
-    import numpy as np
+def first_rows(job_ids: Any, clusters: Any = None) -> Any:
+    """For each row, the first row with the same id (and cluster); -1 for a missing id. One Arrow
+    hash lookup over the ids."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -121,7 +120,15 @@ def check_duplicates(job_ids: Any, lines: Any, verdicts: Verdicts, clusters: Any
         keys = pc.binary_join_element_wise(pc.fill_null(_arrow_text(clusters), ""), pc.fill_null(keys, ""), "\x1f")
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks() if keys.num_chunks else pa.array([], type=pa.string())
-    first = pc.index_in(keys, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
+    return pc.index_in(keys, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
+
+
+def check_duplicates(job_ids: Any, lines: Any, verdicts: Verdicts, clusters: Any = None, first: Any = None) -> None:
+    """Reject a job id seen on an earlier line ("duplicate of line N"); with a cluster column, the
+    same id on two clusters is two jobs. `first` (see first_rows) when the caller has it already."""
+    import numpy as np
+
+    first = first_rows(job_ids, clusters) if first is None else first
     duplicate = (first >= 0) & (first != np.arange(len(first)))
     if duplicate.any():
         lines = np.asarray(lines)

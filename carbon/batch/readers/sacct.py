@@ -435,6 +435,8 @@ def _regular_table(
     if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
         return None
     positions = _positions(names)
+    if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
+        wanted = [name for name in wanted if name != "Submit"]
     columns = sorted({positions[name] for name in wanted if name in positions and positions[name] < count})
     try:
         table = csv.read_csv(
@@ -837,7 +839,9 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     log.lines = None  # every field needed is in the records now: free the file's text before the arithmetic
     jobs = records.jobs
     verdicts = Verdicts(len(jobs))
-    check_duplicates(jobs["_key"], jobs["_line"].to_numpy(), verdicts, jobs["Cluster"] if "Cluster" in jobs else None)
+    clusters = jobs["Cluster"] if "Cluster" in jobs else None  # ids are unique per cluster
+    first = records.first_row if clusters is None else None  # the steps' join found them already
+    check_duplicates(jobs["_key"], jobs["_line"].to_numpy(), verdicts, clusters, first)
     when = _when(jobs, verdicts)
     resources = _resources(jobs, verdicts)
     extra = _fold_steps(records)
