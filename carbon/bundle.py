@@ -3,6 +3,10 @@
 Tables are small CSVs read with the standard library and cached per process, so that the
 tracker and `carbon estimate` never need pandas. `CARBON_DATA_DIR` points at another bundle
 (a refreshed one, or a test fixture).
+
+A table is checked once per process when first read: it must end with a complete line and have
+the row count its manifest entry records. A truncated file (a full disk during an update, an
+interrupted copy) is then a data error naming the file, not a region that seems not to exist.
 """
 
 from __future__ import annotations
@@ -40,14 +44,48 @@ def _package_dir() -> Path:
     return Path(intensity_data.__file__).resolve().parent
 
 
-@cache
-def _read_table(directory: str, name: str) -> tuple[dict[str, str], ...]:
+def _broken(path: Path, why: str) -> BundleError:
+    return BundleError(
+        f"bundled table {path} is {why}: the file is truncated or was edited; "
+        "reinstall carbon or refresh the bundle (`carbon data verify` lists every problem)"
+    )
+
+
+def _check_complete(directory: str, name: str, text: str, rows: int | None = None) -> None:
+    """`text` (the whole file) ends with a full line and has the manifest's row count, when there is a
+    manifest recording one. `rows` when already parsed; else lines are counted, and csv decides only
+    when the count differs (a quoted field spanning lines)."""
+    path = Path(directory) / f"{name}.csv"
+    if text and not text.endswith("\n"):
+        raise _broken(path, "cut off mid-line")
+    if not (Path(directory) / MANIFEST_NAME).exists():
+        return  # a hand-made bundle (tests, a user's own tables): nothing to check against
+    entry = next((e for e in _read_manifest(directory).get("files", []) if e.get("file") == path.name), None)
+    expected = entry.get("rows") if isinstance(entry, dict) else None
+    if not isinstance(expected, int):
+        return
+    if rows is None and text.count("\n") - 1 != expected:
+        rows = sum(1 for _ in csv.DictReader(text.splitlines(keepends=True)))
+    if rows is not None and rows != expected:
+        raise _broken(path, f"incomplete ({rows} rows, its manifest says {expected})")
+
+
+def _read_text(directory: str, name: str) -> str:
     path = Path(directory) / f"{name}.csv"
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return tuple(csv.DictReader(handle))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BundleError(f"bundled table {name!r} is missing: {path} (run `carbon data verify`)") from None
+    except UnicodeDecodeError as error:
+        raise _broken(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+@cache
+def _read_table(directory: str, name: str) -> tuple[dict[str, str], ...]:
+    text = _read_text(directory, name)
+    rows = tuple(csv.DictReader(text.splitlines(keepends=True)))
+    _check_complete(directory, name, text, len(rows))
+    return rows
 
 
 def table(name: str) -> tuple[dict[str, str], ...]:
@@ -58,11 +96,8 @@ def table(name: str) -> tuple[dict[str, str], ...]:
 @cache
 def _text(directory: str, name: str) -> tuple[list[str], str]:
     """Header and the whole file as one string with a leading newline, for substring search."""
-    path = Path(directory) / f"{name}.csv"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BundleError(f"bundled table {name!r} is missing: {path} (run `carbon data verify`)") from None
+    text = _read_text(directory, name)
+    _check_complete(directory, name, text)
     header_line, _, body = text.partition("\n")
     return next(csv.reader([header_line])), "\n" + body
 
@@ -97,9 +132,22 @@ def last_rows(name: str) -> list[dict[str, str]]:
 def _read_manifest(directory: str) -> dict[str, Any]:
     path = Path(directory) / MANIFEST_NAME
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse_manifest(path, path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BundleError(f"bundle manifest is missing: {path}") from None
+    except UnicodeDecodeError as error:
+        raise BundleError(f"bundle manifest {path} is not UTF-8 text ({error.reason}): reinstall carbon") from None
+
+
+def parse_manifest(path: Path, text: str) -> dict[str, Any]:
+    """The manifest's JSON, or a BundleError naming the file and where it stops making sense."""
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise BundleError(f"bundle manifest {path} is not valid JSON ({error}): reinstall carbon") from None
+    if not isinstance(document, dict) or not isinstance(document.get("files", []), list):
+        raise BundleError(f"bundle manifest {path} has no list of files: reinstall carbon")
+    return document
 
 
 def manifest() -> dict[str, Any]:

@@ -32,10 +32,17 @@ def count_rows(path: Path) -> int:
 
 
 def load(directory: Path) -> dict[str, Any]:
+    """The manifest in `directory` (an empty one where there is none yet, for the updaters);
+    a corrupt one is a BundleError naming the file."""
+    from carbon.bundle import BundleError, parse_manifest
+
     path = directory / MANIFEST_NAME
     if not path.exists():
         return {"schema_version": SCHEMA_VERSION, "files": []}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return parse_manifest(path, path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise BundleError(f"bundle manifest {path} is not UTF-8 text ({error.reason}): reinstall carbon") from None
 
 
 def dumps(manifest: dict[str, Any]) -> str:
@@ -61,8 +68,16 @@ class Problem:
 
 
 def verify(directory: Path) -> list[Problem]:
-    """Every listed file exists with its recorded sha256 and row count; every CSV is listed."""
-    manifest = load(directory)
+    """Every listed file exists with its recorded sha256 and row count; every CSV is listed. A missing
+    or unreadable manifest is itself the problem (an empty folder is not an intact bundle)."""
+    from carbon.bundle import BundleError
+
+    if not (directory / MANIFEST_NAME).exists():
+        return [Problem(MANIFEST_NAME, f"missing from {directory}: not a carbon data bundle")]
+    try:
+        manifest = load(directory)
+    except BundleError as error:
+        return [Problem(MANIFEST_NAME, str(error))]
     problems: list[Problem] = []
     listed = set()
     for entry in manifest.get("files", []):

@@ -156,6 +156,18 @@ class Energy:
     def method(self, component: str) -> str | None:
         return dict(self.methods).get(component)
 
+    def breakdown(self) -> dict[str, Any]:
+        """Central kWh per component and each component's method, as records and summaries show them."""
+        result: dict[str, Any] = {
+            "cpu_kwh": self.cpu_kwh.central,
+            "gpu_kwh": self.gpu_kwh.central,
+            "ram_kwh": self.ram_kwh.central,
+            "other_kwh": self.other_kwh.central,
+        }
+        for component, method in self.methods:
+            result[f"{component}_method"] = method
+        return result
+
     def __add__(self, other: Energy) -> Energy:
         methods = dict(self.methods)
         for component, method in other.methods:
@@ -214,14 +226,7 @@ class Estimate:
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape shared by `carbon estimate --format json`, run summaries and batch output."""
         energy, co2e = self.energy_kwh, self.co2e_kg
-        breakdown: dict[str, Any] = {
-            "cpu_kwh": self.energy.cpu_kwh.central,
-            "gpu_kwh": self.energy.gpu_kwh.central,
-            "ram_kwh": self.energy.ram_kwh.central,
-            "other_kwh": self.energy.other_kwh.central,
-        }
-        for component, method in self.energy.methods:
-            breakdown[f"{component}_method"] = method
+        breakdown = self.energy.breakdown()
         result: dict[str, Any] = {
             "energy_kwh": energy.central,
             "energy_kwh_low": energy.low,

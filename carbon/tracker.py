@@ -41,6 +41,11 @@ WORLD_WARNING = (
 )
 
 
+class MeasurementFailed(CarbonError):
+    """The run could not be priced (its setup or its summary failed). The command itself ran; the sinks
+    were closed with what was measured and this reason."""
+
+
 def _default_note(text: str) -> None:
     """Where a run's warnings go as they happen, unless the caller gives `on_note` (they stay in the result too)."""
     logger.warning("%s", text)
@@ -206,15 +211,39 @@ class IntervalPricer:
         )
 
     def price(self, energy: Energy, start: datetime, end: datetime) -> Estimate:
-        """One interval's Estimate. Its sources are the intensity value's only: the run summary carries the rest."""
+        """One interval's Estimate (see `priced`)."""
+        return self.priced(energy, start, end)[0]
+
+    def priced(self, energy: Energy, start: datetime, end: datetime) -> tuple[Estimate, Any]:
+        """One interval's Estimate and the intensity value behind it. Its sources are the intensity
+        value's only: the run summary carries the rest. A value that cannot price (outside the
+        plausible range, or refused by the model) is replaced by the bundled one, with the reason."""
         from carbon.pricing import price
 
         usage = Usage(duration_s=max(0.0, (end - start).total_seconds()), start=start)
-        return price(energy, self.location, self.intensity(start), self.pue, usage=usage)
+        value = self.intensity(start)
+        try:
+            _check_intensity(value)
+            return price(energy, self.location, value, self.pue, usage=usage), value
+        except ValueError as error:
+            if self.prefetcher is None:
+                raise
+            fallback = self._forced(self._bundled(start))
+            reason = f"{value.source.dataset} value refused ({error}); bundled value used"
+            fallback = replace(fallback, source=replace(fallback.source, detail=f"{reason}: {fallback.source.detail}"))
+            return price(energy, self.location, fallback, self.pue, usage=usage), fallback
 
     def close(self) -> None:
         if self.prefetcher is not None:
             self.prefetcher.stop()
+
+
+def _check_intensity(value: Any) -> None:
+    from carbon.intensity.base import implausible
+
+    reason = implausible(value.intensity_g_per_kwh.as_tuple())
+    if reason:
+        raise ValueError(reason)
 
 
 # --- totals --------------------------------------------------------------------------------------
@@ -232,6 +261,8 @@ class Totals:
     granularities: set[str] = field(default_factory=set)
     # basis -> (facility kWh, CO2e kg, intervals): CO2e is only ever summed within one basis.
     by_basis: dict[str, tuple[Bounds, Bounds, int]] = field(default_factory=dict)
+    unpriced: Energy = field(default_factory=Energy)  # IT energy of intervals that could not be priced
+    unpriced_intervals: int = 0
 
     def add(self, estimate: Estimate, granularity: str) -> None:
         self.energy = self.energy + estimate.energy
@@ -256,6 +287,12 @@ class Totals:
             }
             for basis, (kwh, co2e, count) in sorted(self.by_basis.items())
         }
+
+    def add_unpriced(self, energy: Energy, duration_s: float) -> None:
+        self.unpriced = self.unpriced + energy
+        self.unpriced_intervals += 1
+        self.duration_s += duration_s
+        self.intervals += 1
 
     def intensity(self, fallback: Bounds) -> Bounds:
         """The energy-weighted intensity of the run, so that energy x PUE x intensity = the summed CO2e."""
@@ -311,6 +348,11 @@ class Tracker:
         self.config = load(options.settings())
         if not self.config.interval_s > 0:
             raise UserInputError(f"interval must be a positive number of seconds, got {self.config.interval_s:g}")
+        if self.config.pue is not None:  # out of range fails now, not when the first interval is priced
+            from carbon.pricing import pue_for
+            from carbon.regions import WORLD
+
+            pue_for(WORLD, override=self.config.pue)
         self.mode, self.pid, self.gpu_ids = options.mode, options.pid, options.gpu_ids
         self.detect, self.command = options.detect, options.command
         self.on_note = options.on_note or _default_note
@@ -376,7 +418,11 @@ class Tracker:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: object) -> None:
-        self.stop(exit_code=None if kind is None else 1)
+        """The measured code's outcome wins: a measurement that fails is a note, never an exception."""
+        try:
+            self.stop(exit_code=None if kind is None else 1)
+        except MeasurementFailed as error:
+            self.on_note(f"measurement failed ({error}); the work itself was not affected")
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         """As a decorator: every call is its own run, with these options."""
@@ -433,6 +479,7 @@ class _Sampler:
         self.totals = Totals()
         self.task_totals: dict[str, Totals] = {}
         self.warnings: list[str] = []
+        self.failing_sinks: set[int] = set()  # said once when a sink starts failing, once when it recovers
         self.sources: tuple[Source, ...] = ()
         self.pricer: IntervalPricer | None = None
         self.setup_error: BaseException | None = None
@@ -546,9 +593,13 @@ class _Sampler:
                 )
 
     # -- intervals (called with the lock held) --
-    def _cut(self) -> None:
-        end = datetime.now(timezone.utc)
-        measurements = [*self.rapl.take(), *self.nvml.take(), *self.modelled.take()]
+    def _cut(self, end: datetime | None = None, until: float | None = None, rapl: list | None = None) -> None:
+        """One interval ends: drain the meters, price, write. `end`/`until` (wall and monotonic) and
+        `rapl` (its counters drained then) are given when the run stopped before the setup was done,
+        so that waiting for provider detection is not counted as the run's time or energy."""
+        end = max(end or datetime.now(timezone.utc), self.interval_start)
+        rapl_taken = self.rapl.take() if rapl is None else rapl
+        measurements = [*rapl_taken, *self.nvml.take(), *self.modelled.take(until)]
         shares = None
         attribution = None
         if self.tree is not None:
@@ -563,8 +614,12 @@ class _Sampler:
             shares = {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
             attribution = {k: round(v, 6) for k, v in shares.items()}
         assert self.pricer is not None
-        estimate = self.pricer.price(energy_from(measurements, shares), self.interval_start, end)
-        intensity = self.pricer.intensity(self.interval_start)
+        energy = energy_from(measurements, shares)
+        try:
+            estimate, intensity = self.pricer.priced(energy, self.interval_start, end)
+        except Exception as error:  # nothing measured is dropped: the interval is kept, unpriced
+            self._unpriced(energy, end, attribution, error)
+            return
         record = estimate.to_dict()
         for key in ("sources", "warnings"):
             record.pop(key, None)
@@ -587,12 +642,43 @@ class _Sampler:
         self.totals.add(estimate, intensity.granularity)
         if self.task is not None:
             self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity)
+        self._write_interval(record, end)
+
+    def _unpriced(self, energy: Energy, end: datetime, attribution: Any, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        self._note(f"an interval could not be priced ({reason}); its energy is kept in the run log, unpriced")
+        duration_s = (end - self.interval_start).total_seconds()
+        self.totals.add_unpriced(energy, duration_s)
+        record = {
+            "breakdown": energy.breakdown(),
+            "co2e_kg": None,
+            "error": reason,
+            "run_id": self.tracker.run_id,
+            "seq": self.totals.intervals - 1,
+            "start": utc_iso(self.interval_start),
+            "end": utc_iso(end),
+            "duration_s": duration_s,
+            "task": self.task,
+            "mode": self.tracker.mode,
+            "attribution": attribution,
+            "project": self.config.project,
+            "experiment": self.config.experiment,
+        }
+        self._write_interval(record, end)
+
+    def _write_interval(self, record: dict[str, Any], end: datetime) -> None:
         self.interval_start = end
         for sink in self.tracker.sinks:
             try:
                 sink.interval(record)
-            except OSError as error:  # a full disk must not stop the measuring: the totals go on
-                self._note(f"run log write failed ({error}); the run's totals are still kept")
+            except Exception as error:  # a full disk or a broken sink must not stop the measuring
+                if id(sink) not in self.failing_sinks:
+                    self.failing_sinks.add(id(sink))
+                    self._note(f"{_sink_name(sink)}: interval not written ({error}); measuring goes on")
+                continue
+            if id(sink) in self.failing_sinks:
+                self.failing_sinks.discard(id(sink))
+                self._note(f"{_sink_name(sink)}: writing again, every held record written")
         for meter in (self.rapl, self.nvml):
             for note in meter.notes():
                 self._note(note)
@@ -611,41 +697,72 @@ class _Sampler:
             return previous
 
     def stop(self, exit_code: int | None) -> Estimate:
+        """The last interval ends now (not when a slow setup finishes); the sinks are closed whatever
+        happens. Raises MeasurementFailed, after closing them, when the run cannot be priced."""
+        stopped_at, stopped_mono = datetime.now(timezone.utc), time.monotonic()
+        with self.lock:  # the counters as they are now, before waiting for a slow setup (detection)
+            early = None if self.ready.is_set() else self.rapl.take()
         self.ready.wait()
         self.stopped.set()
         self.thread.join()
-        if self.setup_error is not None:
-            raise self.setup_error
-        assert self.pricer is not None
-        with self.lock:
-            self._cut()
-        ended = self.interval_start  # the end of the last interval
-        self.pricer.close()
-        self.nvml.close()
-        estimate = self._summary(ended, exit_code)
-        summary = estimate.to_dict()
-        for sink in self.tracker.sinks:
-            self._close_sink(
-                sink,
-                {
-                    **summary,
-                    "status": "finished",
-                    "intervals": self.totals.intervals,
-                    "run_log": self.tracker.run_log,
-                    "carbon_version": _version(),
-                    **self.run,
-                    "end": utc_iso(ended),
-                    "exit_code": exit_code,
-                    "duration_s": self.totals.duration_s,
-                },
-            )
+        try:
+            estimate = self._finish(exit_code, stopped_at if early is not None else None, stopped_mono, early)
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}"
+            self._close_sinks(self._failed_row(exit_code, reason))
+            raise MeasurementFailed(reason) from error
+        self._close_sinks(self._finished_row(estimate, exit_code))
         return estimate
 
-    def _close_sink(self, sink: Any, summary: dict[str, Any]) -> None:
+    def _finish(self, exit_code: int | None, end: datetime | None, until: float, early: list | None) -> Estimate:
         try:
-            sink.close(summary)
-        except OSError as error:
-            self._note(f"run summary could not be written ({error})")
+            if self.setup_error is not None:
+                raise self.setup_error
+            assert self.pricer is not None
+            with self.lock:
+                self._cut(end, until if end is not None else None, early)
+        finally:  # NVML and the prefetcher are let go whatever happened
+            for closing in (getattr(self.pricer, "close", None), self.nvml.close):
+                try:
+                    if closing is not None:
+                        closing()
+                except Exception as error:
+                    self._note(f"closing failed ({type(error).__name__}: {error})")
+        return self._summary(self.interval_start, exit_code)
+
+    def _finished_row(self, estimate: Estimate, exit_code: int | None) -> dict[str, Any]:
+        return {
+            **estimate.to_dict(),
+            "status": "finished",
+            "intervals": self.totals.intervals,
+            "run_log": self.tracker.run_log,
+            "carbon_version": _version(),
+            **self.run,
+            "end": utc_iso(self.interval_start),
+            "exit_code": exit_code,
+            "duration_s": self.totals.duration_s,
+        }
+
+    def _failed_row(self, exit_code: int | None, reason: str) -> dict[str, Any]:
+        """What is known when the run could not be priced: who, when, how long, and why not."""
+        return {
+            **self.run,
+            "status": "unpriced",
+            "end": utc_iso(self.interval_start),
+            "exit_code": exit_code,
+            "duration_s": self.totals.duration_s,
+            "intervals": self.totals.intervals,
+            "run_log": self.tracker.run_log,
+            "carbon_version": _version(),
+            "warnings": [*self.warnings, f"measurement failed: {reason}"],
+        }
+
+    def _close_sinks(self, summary: dict[str, Any]) -> None:
+        for sink in self.tracker.sinks:
+            try:
+                sink.close(summary)
+            except Exception as error:  # the other sinks still get theirs
+                self._note(f"{_sink_name(sink)}: run summary not written ({error})")
 
     def _summary(self, ended: datetime, exit_code: int | None) -> Estimate:
         assert self.pricer is not None
@@ -659,6 +776,11 @@ class _Sampler:
             f"value for its own time; first: {first.source.detail}",
         )
         embodied = self._embodied(totals.duration_s)
+        if totals.unpriced_intervals:
+            self.warnings.append(
+                f"{totals.unpriced_intervals} interval(s) could not be priced: their "
+                f"{totals.unpriced.it_kwh.central:.3g} kWh of IT energy are in the run log, not in these totals"
+            )
         estimate = Estimate(
             energy=totals.energy,
             pue=self.pricer.pue,
@@ -734,6 +856,11 @@ def _mixed_bases_warning(totals: Totals) -> tuple[str, ...]:
         f"intervals were priced on {len(totals.by_basis)} emission-factor bases: {counts}; CO2e is reported "
         "per basis (co2e_by_basis) and not summed across them",
     )
+
+
+def _sink_name(sink: Any) -> str:
+    path = getattr(sink, "path", None)
+    return str(path) if path is not None else type(sink).__name__
 
 
 def _version() -> str:

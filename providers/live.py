@@ -17,7 +17,8 @@ from carbon.errors import NetworkError
 from carbon.model import Hardware
 
 CACHE_EXPIRE_S = 90 * 24 * 3600
-LIVE_TIMEOUT_S = 10.0
+LIVE_TIMEOUT_S = 10.0  # the SDKs' own connect and per-read timeouts
+LIVE_DEADLINE_S = 20.0  # the whole lookup: an SDK's per-read timeout restarts with every byte
 
 
 class LiveLookupUnavailable(NetworkError):
@@ -27,7 +28,8 @@ class LiveLookupUnavailable(NetworkError):
 def cached(
     provider: str, api: str, instance_type: str, fetch: Callable[[], Hardware | None], cache_dir: Path | None = None
 ) -> tuple[Hardware | None, str]:
-    """`fetch()` once per (provider, type), then from the on-disk cache."""
+    """`fetch()` once per (provider, type), then from the on-disk cache; never longer than LIVE_DEADLINE_S."""
+    fetch = _within(fetch, LIVE_DEADLINE_S, f"{provider} {api}")
     try:
         import diskcache
     except ImportError:  # pragma: no cover - a core dependency
@@ -45,6 +47,34 @@ def cached(
         if hardware is not None:
             cache.set(key, asdict(hardware), expire=CACHE_EXPIRE_S)
         return hardware, f"live:{api}"
+
+
+def _within(fetch: Callable[[], Hardware | None], seconds: float, what: str) -> Callable[[], Hardware | None]:
+    """`fetch` with a total deadline: it runs on a daemon thread that is abandoned (the SDK's own
+    timeouts end it later) if it has not answered in `seconds`, so that a server trickling its answer
+    cannot hold detection."""
+
+    def bounded() -> Hardware | None:
+        import threading
+
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["hardware"] = fetch()
+            except BaseException as error:  # handed to the caller's thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=call, name="carbon-live-lookup", daemon=True)
+        worker.start()
+        worker.join(seconds)
+        if worker.is_alive():
+            raise LiveLookupUnavailable(f"{what}: no answer within {seconds:g} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("hardware")
+
+    return bounded
 
 
 def aws_instance_type(

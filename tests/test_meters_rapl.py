@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from hypothesis import given
@@ -106,6 +107,7 @@ def test_wraparounds_written_by_a_thread_are_exact_to_the_microjoule(tmp_path):
     for _ in steps:
         assert written.wait(5)
         written.clear()
+        time.sleep(0.002)  # a whole range of these tiny counters takes 1 kW a millisecond: keep it physical
         meter.poll()
         polled.set()
     thread.join(5)
@@ -155,3 +157,30 @@ def test_one_wrap_is_always_recovered_exactly(max_range, previous, advance):
     advance %= max_range + 1  # at most one full range between two reads
     current = (previous + advance) % (max_range + 1)
     assert unit_delta_uj(previous, current, max_range) == advance
+
+
+def test_a_counter_running_backwards_is_not_a_wrap(tmp_path):
+    # Default range 262,143,328,850 uJ. 5,000,000 -> 4,000,000 "as a wrap" would be 262 kJ in a
+    # millisecond; it is a reset: that step counts nothing, the forward steps count exactly.
+    tree = FakePowercap(tmp_path)
+    tree.add_zone("intel-rapl:0", "package-0", energy_uj=5_000_000)
+    meter = open_rapl(tmp_path)
+    for value in (4_000_000, 3_000_000, 3_000_500, 2_000_000):
+        tree.write("intel-rapl:0", value)
+        meter.poll()
+    zone = meter.zones["cpu"][0]
+    assert zone.wraps == 0 and zone.resets == 3
+    assert round(by_component(meter.take())["cpu"].energy_j.central * 1e6) == 500  # the one forward step
+    notes = meter.notes()
+    assert len(notes) == 1 and "treated as a reset" in notes[0] and "5000000 to 4000000" in notes[0]
+
+
+def test_a_drop_from_the_top_of_the_range_is_still_a_wrap(tmp_path):
+    # 262,143,328,000 -> 1,000 is 850 + 1 + 1,000 = 1,851 uJ: a wrap, counted exactly.
+    tree = FakePowercap(tmp_path)
+    tree.add_zone("intel-rapl:0", "package-0", energy_uj=262_143_328_000)
+    meter = open_rapl(tmp_path)
+    tree.write("intel-rapl:0", 1_000)
+    meter.poll()
+    assert meter.zones["cpu"][0].wraps == 1 and meter.zones["cpu"][0].resets == 0
+    assert round(by_component(meter.take())["cpu"].energy_j.central * 1e6) == 1_851

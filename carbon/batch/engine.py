@@ -36,6 +36,7 @@ OUTPUT_COLUMNS = (
     "hardware_method",
     "start",
     "end",
+    "start_from_submit",
     "duration_s",
     "cpus",
     "cpu_util",
@@ -77,6 +78,7 @@ CARRIED_COLUMNS = (
     "state",
     "hardware",
     "memory_used_gb",
+    "start_from_submit",
 )
 
 
@@ -200,6 +202,7 @@ class _When:
     duration_s: Any
     year: Any
     month: Any
+    from_submit: Any  # per row: the start is only the submit time (hourly pricing would be too precise)
 
 
 @dataclass
@@ -324,7 +327,8 @@ def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:
     duration_s = np.where(duration_s >= 0, duration_s, 0.0)
     year = start.dt.year.fillna(1970).astype(int).to_numpy()
     month = start.dt.month.fillna(1).astype(int).to_numpy()
-    return _When(start, end, duration_s, year, month)
+    from_submit = jobs["start_from_submit"].to_numpy(dtype=bool)
+    return _When(start, end, duration_s, year, month, from_submit)
 
 
 def hardware(jobs: Any, factors: Factors, where: _Where, rejects: _Rejects) -> _What:
@@ -467,7 +471,8 @@ def intensity_arrays(factors: Factors, settings: Settings, where: _Where, when: 
         "dataset": _per_key([v.source.dataset if hasattr(v, "source") else None for v in values], codes),
     }
     if settings.granularity == "hour":
-        _hourly(factors, locations, where.codes, when.start, when.end, result)
+        # A start that is only the submit time can be hours early: that job keeps the month's value.
+        _hourly(factors, locations, where.codes, when, result)
     return result
 
 
@@ -544,7 +549,7 @@ def coded_texts(codes: Any, texts: list[str], fallback: Any = None) -> Any:
     return pd.array(column, dtype=dtype)
 
 
-def _hourly(factors: Factors, locations: list, region_codes: Any, start: Any, end: Any, result: dict) -> None:
+def _hourly(factors: Factors, locations: list, region_codes: Any, when: _When, result: dict) -> None:
     """Replace, in place, each job's intensity by its hourly series' mean over [start, end)
     where the series covers the whole job: a running integral makes it two lookups per job."""
     import numpy as np
@@ -560,9 +565,9 @@ def _hourly(factors: Factors, locations: list, region_codes: Any, start: Any, en
         if series is None:
             continue
         rows = np.flatnonzero(region_codes == code)
-        s = ((start.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
-        e = ((end.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
-        ok = ~(np.isnan(s) | np.isnan(e)) & (e >= s)
+        s = ((when.start.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+        e = ((when.end.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+        ok = ~(np.isnan(s) | np.isnan(e)) & (e >= s) & ~when.from_submit[rows]
         s, e = np.where(ok, s, 0.0), np.where(ok, e, 0.0)
         size = len(series.values)
         first_s = series.first_hour * 3600.0

@@ -212,6 +212,7 @@ def estimate_logs(
     refused["source"] = priced.loc[priced["reject_reason"].notna(), "source"].to_numpy()
     refused["text"] = refused["text"].map(lambda job: f"job {job}")
     all_rejects = pd.concat([*rejects, refused], ignore_index=True)[["source", "line", "reason", "text"]]
+    all_rejects["line"] = all_rejects["line"].astype("int64")  # an empty part must not make them 15.0
     all_rejects = all_rejects.sort_values(["source", "line"], kind="stable").reset_index(drop=True)
     return BatchResult(estimated, all_rejects, read_count)
 
@@ -312,6 +313,7 @@ def stream_parquet(
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     rejects = rejects.rename(columns={"reject_reason": "reason", "job_id": "text"}).assign(source=str(path))
+    rejects["line"] = rejects["line"].astype("int64")
     return StreamResult(
         int(np.sum(lengths)),
         int(count),

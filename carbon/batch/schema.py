@@ -16,6 +16,7 @@ JOB_COLUMNS: dict[str, tuple[str, str]] = {
     "job_id": ("object", "scheduler job id (array and het-job suffixes kept); may stay Arrow text"),
     "start": ("datetime64[ns, UTC]", "when the job started"),
     "end": ("datetime64[ns, UTC]", "when it ended (running jobs: start + elapsed so far)"),
+    "start_from_submit": ("bool", "the log has no start time: start is the submit time (queue wait unknown)"),
     "region": ("object", "region code (FR, US-CA, aws:us-east-1); empty: the --region default"),
     "hardware": ("object", "instance type or hardware name from the log (Slurm: Constraints)"),
     "partition": ("object", "partition / queue, mapped to hardware by the --hardware file"),
@@ -144,12 +145,16 @@ def conform(frame: Any) -> Any:
                 pass  # kept in Arrow: see CARRIED_AS_READ
             elif dtype == "object":
                 column = pd.Series(_texts(column), index=frame.index, dtype=object, copy=False)
+            elif dtype == "bool":
+                column = column.fillna(False).astype(bool) if column.dtype != bool else column
             else:
                 column = pd.to_numeric(column, errors="coerce").astype(dtype)
         elif dtype.startswith("datetime"):
             column = pd.Series(pd.NaT, index=frame.index, dtype=dtype)
         elif dtype == "object":
             column = pd.Series([None] * n, index=frame.index, dtype=object)
+        elif dtype == "bool":
+            column = pd.Series(np.zeros(n, dtype=bool), index=frame.index)
         else:
             column = pd.Series(np.full(n, np.nan), index=frame.index, dtype=dtype)
         columns[name] = column

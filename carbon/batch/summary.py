@@ -19,27 +19,41 @@ CO2E_SUMS = ("co2e_kg", "co2e_kg_low", "co2e_kg_high", "unused_memory_co2e_kg")
 UNKNOWN_BASIS = "basis unknown"
 
 
+# How jobs ended that did not complete, each kept apart: a time limit or an out-of-memory kill asks
+# for a different fix than a crash. "failed" is every other failed ending (FAILED, BOOT_FAIL, DEADLINE).
+ENDINGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "timeout": (("TIMEOUT",), "timed out"),
+    "out_of_memory": (("OUT_OF_MEMORY",), "out of memory"),
+    "node_fail": (("NODE_FAIL",), "node failure"),
+    "preempted": (("PREEMPTED",), "preempted"),
+    "cancelled": (("CANCELLED",), "cancelled"),
+}
+ENDINGS["failed"] = (
+    tuple(s for s in FAILED_STATES if not any(s in states for states, _ in ENDINGS.values())),
+    "failed",
+)
+
+
 def _bases(results: Any) -> Any:
     return results["intensity_basis"].fillna(UNKNOWN_BASIS).astype(str)
 
 
 def basis_totals(results: Any) -> dict[str, float]:
-    """CO2e sums and waste shares of jobs that share one basis."""
+    """CO2e sums and waste shares (by how jobs ended, and unused memory) of jobs that share one basis."""
     co2e = float(results["co2e_kg"].sum())
-    failed = float(results.loc[results["state"].isin(FAILED_STATES), "co2e_kg"].sum())
-    cancelled = float(results.loc[results["state"].eq("CANCELLED"), "co2e_kg"].sum())
     unused = float(results["unused_memory_co2e_kg"].sum())
 
     def share(part: float) -> float:
         return part / co2e if co2e > 0 else 0.0
 
+    ended: dict[str, float] = {}
+    for name, (states, _) in ENDINGS.items():
+        part = float(results.loc[results["state"].isin(states), "co2e_kg"].sum())
+        ended[f"{name}_co2e_kg"], ended[f"{name}_share"] = part, share(part)
     return {
         "jobs": len(results),
         **{name: float(results[name].sum()) for name in (*ENERGY_SUMS, *CO2E_SUMS)},
-        "failed_co2e_kg": failed,
-        "failed_share": share(failed),
-        "cancelled_co2e_kg": cancelled,
-        "cancelled_share": share(cancelled),
+        **ended,
         "unused_memory_share": share(unused),
     }
 
@@ -98,10 +112,7 @@ def text(summary: dict[str, Any]) -> str:
             f"({mass(part['co2e_kg_low'])} - {mass(part['co2e_kg_high'])}) over {part['jobs']:,} jobs"
         )
         if "failed_share" in part:  # a streamed run keeps sums only
-            line += (
-                f"; failed jobs {part['failed_share']:.1%}, cancelled {part['cancelled_share']:.1%}, "
-                f"memory requested but unused {part['unused_memory_share']:.1%} of the CO2e"
-            )
+            line += f"; {_endings(part)}, memory requested but unused {part['unused_memory_share']:.1%} of the CO2e"
         lines.append(line)
     return "\n".join(lines)
 
@@ -131,3 +142,13 @@ def what_if_text(results: Any, where: str) -> str:
             text += f"; {int(other.sum()):,} jobs not compared (they ran on {ran_on})"
         parts.append(text)
     return f"what if {where}: " + "; ".join(parts)
+
+
+def _endings(summary: dict[str, float]) -> str:
+    """Failed and cancelled always; the other endings when some job had them."""
+    shown = [
+        f"{label} {summary[f'{name}_share']:.1%}"
+        for name, (_, label) in sorted(ENDINGS.items(), key=lambda item: item[0] != "failed")
+        if name in ("failed", "cancelled") or summary[f"{name}_co2e_kg"] > 0
+    ]
+    return "jobs " + ", ".join(shown)

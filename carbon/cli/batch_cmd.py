@@ -224,7 +224,8 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
         ):
             if path:
                 progress(f"writing {Path(path).name}", 0, None)
-                write_table(table(), path)
+                # reject texts quoted so any character (CR, quotes, commas) round-trips
+                write_table(table(), path, quote_text=path == args.rejects)
     if not args.rejects and len(result.rejects):
         for row in result.rejects.head(5).itertuples(index=False):
             print(f"{row.source}:{_line_number(row.line)}: {row.reason}", file=sys.stderr)
@@ -247,7 +248,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
             )
         )
         print(summary.what_if_text(result.results, where))
-    return 0
+    return 1 if result.read and not len(result.results) else 0  # every record rejected: nothing was estimated
 
 
 def _lifetime_h(args: argparse.Namespace) -> float:
@@ -279,8 +280,8 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
         )
         if args.rejects:
             progress(f"writing {Path(args.rejects).name}", 0, None)
-            write_table(result.rejects, args.rejects)
+            write_table(result.rejects, args.rejects, quote_text=True)
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
     print(summary.text(result.totals))
     print(f"results in the Parquet dataset {args.out}")
-    return 0
+    return 1 if result.read and not result.estimated else 0

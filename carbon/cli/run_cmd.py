@@ -2,8 +2,10 @@
 
 The command starts as soon as the outputs are known to be writable and the meters have their
 baseline; provider detection, NVML and the intensity tables load in the background meanwhile.
-SIGINT and SIGTERM are forwarded to the command; the exit status is the command's own, or
-128 + the signal that killed it (137 for SIGKILL), as shells report it.
+SIGINT, SIGTERM and SIGHUP are forwarded to the command; the exit status is the command's own, or
+128 + the signal that killed it (137 for SIGKILL), as shells report it. Whatever goes wrong while
+measuring or writing (a bad intensity value, a full disk, a summary path that became a folder),
+the exit status stays the command's: the failure is printed, never raised.
 """
 
 from __future__ import annotations
@@ -135,19 +137,28 @@ class _SummaryFile:
             raise UsageError(f"cannot write the summary file {path}: {error.strerror or error}") from None
 
     def discard(self) -> None:
+        import contextlib
         import os
 
-        self.handle.close()
-        os.unlink(self.temporary)
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temporary)
 
     def write(self, summary: dict) -> None:
+        """Write and rename into place; on failure (full disk, FILE now a folder) the temporary is
+        removed and the OSError raised for the caller to print."""
         import os
 
         from carbon.cli.output import dumps
 
-        self.handle.write(dumps(summary) + "\n")  # strict JSON, like --format json
-        self.handle.close()
-        os.replace(self.temporary, self.path)
+        try:
+            self.handle.write(dumps(summary) + "\n")  # strict JSON, like --format json
+            self.handle.close()
+            os.replace(self.temporary, self.path)
+        except OSError:
+            self.discard()
+            raise
 
 
 def _start_tracker(args: argparse.Namespace, command: list[str]):
@@ -181,8 +192,11 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
         raise UsageError(str(error)) from None
 
 
+FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
 def _run_child(command: list[str]) -> int:
-    """Start the command, forward SIGINT/SIGTERM to it, and return its shell-style exit status."""
+    """Start the command, forward SIGINT/SIGTERM/SIGHUP to it, and return its shell-style exit status."""
     import signal
     import subprocess
 
@@ -201,7 +215,8 @@ def _run_child(command: list[str]) -> int:
         except ProcessLookupError:
             pass
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = [getattr(signal, name) for name in FORWARDED_SIGNALS if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, forward) for sig in signals}
     try:
         returncode = child.wait()
     finally:
@@ -226,13 +241,33 @@ def run(args: argparse.Namespace) -> int:
         if summary_file is not None:
             summary_file.discard()
         raise
-    status = _run_child(command)
+    try:
+        status = _run_child(command)
+    except BaseException:
+        if summary_file is not None:
+            summary_file.discard()
+        raise
+    try:
+        _report(tracker, status, summary_file)
+    except Exception as error:  # the command ran: its status is what the caller gets
+        print(f"carbon run: the measurement failed ({type(error).__name__}: {error})", file=sys.stderr)
+    finally:
+        if summary_file is not None:
+            summary_file.discard()  # a no-op once written
+    return status
+
+
+def _report(tracker, status: int, summary_file: _SummaryFile | None) -> None:
+    """Stop the tracker, print the summary, write --summary; every failure printed, none raised."""
+    from carbon.report import summary
+    from carbon.tracker import MeasurementFailed
+
     try:
         estimate = tracker.stop(exit_code=status)
-    except Exception as error:
-        print(f"carbon run: the measurement failed ({type(error).__name__}: {error})", file=sys.stderr)
-        return status
-    from carbon.report import summary
+    except MeasurementFailed as error:
+        log = f"; the run log {tracker.run_log} keeps every finished interval" if tracker.run_log else ""
+        print(f"carbon run: the measurement failed ({error}){log}", file=sys.stderr)
+        return
     from carbon.units import figure
 
     print(summary(estimate), file=sys.stderr)
@@ -240,5 +275,7 @@ def run(args: argparse.Namespace) -> int:
     duration_s = estimate.usage.duration_s if estimate.usage else 0.0
     print(f"Run:        {tracker.run_id}, exit status {status}, {figure(duration_s)} s{log}", file=sys.stderr)
     if summary_file is not None:
-        summary_file.write({**estimate.to_dict(), "duration_s": duration_s, "exit_code": status})
-    return status
+        try:
+            summary_file.write({**estimate.to_dict(), "duration_s": duration_s, "exit_code": status})
+        except OSError as error:
+            print(f"carbon run: summary not written to {summary_file.path}: {error.strerror or error}", file=sys.stderr)

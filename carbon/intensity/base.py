@@ -15,6 +15,9 @@ from carbon.errors import CarbonError, DataError
 from carbon.model import Bounds, Source
 
 GRANULARITIES = ("hour", "month", "year")
+# Plausible grid intensity in g/kWh: the dirtiest grids are near 1,100 (marginal coal a little more);
+# a value outside (a negative, 1e9, NaN) is a broken answer, never a measurement.
+PLAUSIBLE_G_PER_KWH = (0.0, 2000.0)
 BASES = ("lifecycle", "operational", "direct", "marginal")
 
 
@@ -29,6 +32,15 @@ class IntensityError(CarbonError, LookupError):
 
 class NoBundledIntensity(IntensityError, DataError):
     """The bundled tables have no figure for the zone."""
+
+
+def implausible(values_g_per_kwh: Sequence[float]) -> str | None:
+    """Why these intensities cannot be real (the first one outside the plausible range), else None."""
+    low, high = PLAUSIBLE_G_PER_KWH
+    for value in values_g_per_kwh:
+        if not low <= value <= high:  # False for NaN too
+            return f"intensity {value:g} g/kWh is outside the plausible {low:g}-{high:g}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon.errors import DataError
-from carbon.intensity.base import IntensityValue
+from carbon.intensity.base import IntensityValue, implausible
 from carbon.intensity.http import FetchError, RateLimited
 from carbon.intensity.live import HOUR, ApiSource, annotate
 from carbon.model import Bounds, Source
@@ -77,6 +77,9 @@ def _decode(raw: Any) -> IntensityValue | FetchError:
             f"unknown entry layout {type(raw).__name__} of {len(raw) if isinstance(raw, tuple) else '?'}"
         )
     _, zone, start, granularity, central, low, high, basis, dataset, year, licence, method, detail = raw
+    reason = implausible((central, low, high))
+    if reason:  # stored by a version that did not check: as unusable as a corrupt entry
+        raise CacheEntryError(reason)
     return IntensityValue(
         zone,
         datetime.fromtimestamp(start, timezone.utc),

@@ -1,20 +1,28 @@
-"""One GET for every live intensity API: an explicit timeout, and each failure as a typed error.
+"""One GET for every live intensity API: a total deadline, and each failure as a typed error.
 
 The fallback chain records *why* a live value was not used (no key, timeout, HTTP 429, 5xx, bad
 body), so every way a request can fail ends here as a `FetchError` whose `reason` is that short
-phrase. `requests` is imported on first use so that `import carbon` stays light.
+phrase. The request is the providers' stdlib client (carbon.providers.http): its deadline covers
+the connection and every read together, so a server that trickles its answer a byte at a time
+cannot hold a run or `carbon intensity` past `http_timeout_s`. To go through a proxy, point the
+source's base URL (CARBON_<NAME>_URL) at it.
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from carbon.errors import NetworkError
 from carbon.intensity.base import IntensityError
+
+# A week of 5-minute points with their metadata is well under this; a larger body is not an answer.
+MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 class FetchError(IntensityError, NetworkError):
@@ -63,20 +71,29 @@ def get_json(
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
 ) -> Any:
-    """GET `url` and decode its JSON body, or raise a FetchError naming what went wrong."""
-    import requests
+    """GET `url` and decode its JSON body, or raise a FetchError naming what went wrong. Ends within
+    `timeout_s` in all: connecting, the status line, the headers and the body together."""
+    from carbon.providers.base import Deadline
+    from carbon.providers.http import MetadataError, MetadataTimeout, request
 
+    query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
+    target = f"{url}{'&' if '?' in url else '?'}{query}" if query else url
+    sent = {"Accept": "application/json", **dict(headers or {})}
+    if auth is not None:
+        sent["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
     try:
-        response = requests.get(url, params=params, headers=dict(headers or {}), auth=auth, timeout=timeout_s)
-    except requests.Timeout:
+        response = request(
+            "GET", target, deadline=Deadline.after(timeout_s), headers=sent, max_body_bytes=MAX_BODY_BYTES
+        )
+    except MetadataTimeout:
         raise FetchError(f"timeout after {timeout_s:g} s", url) from None
-    except requests.RequestException as error:
-        raise FetchError(f"connection failed: {type(error).__name__}", url) from None
-    status = response.status_code
+    except MetadataError as error:
+        raise FetchError(f"connection failed: {error.reason}", url) from None
+    status = response.status
     if status in (401, 403):
         raise AuthFailed(f"HTTP {status}: credentials refused", url)
     if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
         shown = f", Retry-After {retry_after:g} s" if retry_after is not None else ""
         raise RateLimited(f"HTTP 429 rate limited{shown}", url, retry_after)
     if status >= 500:
@@ -84,8 +101,8 @@ def get_json(
     if status != 200:
         raise FetchError(f"HTTP {status}", url)
     try:
-        return response.json()
-    except (ValueError, json.JSONDecodeError):
+        return json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
         raise FetchError("bad body: not JSON", url) from None
 
 

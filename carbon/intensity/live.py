@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from carbon.intensity.base import IntensityValue
+from carbon.intensity.base import IntensityValue, implausible
 from carbon.intensity.http import FetchError
 from carbon.model import Bounds, Source
 from carbon.units import floor_hour, utc
@@ -33,9 +33,15 @@ def parse_time(text: str) -> datetime:
 
 
 def hourly(points: Iterable[tuple[datetime, float]]) -> dict[datetime, tuple[Bounds, int]]:
-    """Hour -> (mean with min..max range, number of points), from (time, g/kWh) points."""
+    """Hour -> (mean with min..max range, number of points), from (time, g/kWh) points.
+
+    One implausible point (negative, above 2,000 g/kWh, NaN) spoils the whole answer: a server that
+    sends it is broken, so the chain falls back (with this reason) and nothing of it is cached."""
     grouped: dict[datetime, list[float]] = {}
     for time, value in points:
+        reason = implausible((value,))
+        if reason:
+            raise FetchError(f"bad value: {reason} at {utc(time):%Y-%m-%dT%H:%MZ}")
         grouped.setdefault(floor_hour(time), []).append(value)
     return {hour: (Bounds(sum(v) / len(v), min(v), max(v)), len(v)) for hour, v in sorted(grouped.items())}
 

@@ -147,7 +147,7 @@ class BundledSource:
         while cursor < end:
             value = self.at(zone, cursor)
             values.append(value)
-            cursor = _period_end(value)
+            cursor = _next_boundary(cursor, value.granularity)
         return values
 
 
@@ -226,17 +226,20 @@ def annual_range(
     return Bounds.exact(value), "source gives one annual figure and no months or other years: no range"
 
 
-def _period_end(value: IntensityValue) -> datetime:
-    start = value.start
-    if value.granularity == "hour":
+def _next_boundary(cursor: datetime, granularity: str) -> datetime:
+    """The start of the hour, month or year after the one holding `cursor`. Stepping from the cursor,
+    not from the value's own period, matters: past the bundle's last period the value is an earlier
+    year's, and stepping to the end of that year would never pass the cursor (an endless loop)."""
+    if granularity == "hour":
         from datetime import timedelta
 
-        return start + timedelta(hours=1)
-    if value.granularity == "month":
+        return cursor.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if granularity == "month":
+        first = cursor.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return (
-            start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+            first.replace(year=first.year + 1, month=1) if first.month == 12 else first.replace(month=first.month + 1)
         )
-    return start.replace(year=start.year + 1)
+    return datetime(cursor.year + 1, 1, 1, tzinfo=timezone.utc)
 
 
 def provider_published(

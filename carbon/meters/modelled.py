@@ -91,8 +91,12 @@ class ModelledMeter:
     def poll(self) -> None:
         return None  # linear model: the interval's mean utilisation is all it needs
 
-    def take(self) -> list[Measurement]:
+    def take(self, until: float | None = None) -> list[Measurement]:
+        """Energy since the last take, up to now or to `until` (a moment on `clock`, e.g. when the run
+        stopped, so that time spent afterwards waiting for the setup is not counted)."""
         now, cpu = self.clock(), busy_and_total_s(self.cpu_times())
+        if until is not None:
+            now = min(now, max(until, self._last_time))
         duration_s = max(0.0, now - self._last_time)
         self.last_cpu_util = utilisation(self._last_cpu, cpu)
         self._last_time, self._last_cpu = now, cpu

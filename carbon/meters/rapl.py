@@ -15,7 +15,11 @@ What is counted, and why nothing twice:
 
 Counters wrap at `max_energy_range_uj`: the value runs 0..max, so a reading below the previous one
 means one wrap of max + 1 µJ. More than one wrap between two reads cannot be seen; `poll_s` says
-how often to read so that it cannot happen even at 1 kW per zone. Since the 2020 RAPL advisory
+how often to read so that it cannot happen even at 1 kW per zone. A drop is a wrap only when the
+energy it implies is consistent with that: at most half the range (what `poll_s` allows) or what
+1 kW could draw since the previous read. Any other drop (a counter reset by a driver reload or a
+resume, a counter running backwards) is a reset: the step counts nothing and a note says so,
+rather than adding most of a range (262 kJ on a typical package) of energy that never was. Since the 2020 RAPL advisory
 (CVE-2020-8694, "Platypus") `energy_uj` is readable by root only on most distributions: the meter
 then says so once, with the command that fixes it, and the tracker falls back to the model.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,8 +82,10 @@ class Zone:
     label: str  # the zone's `name` file: "package-0", "core", "dram", "psys"
     max_range_uj: int
     previous_uj: int | None = None
+    previous_at: float = 0.0  # monotonic time of the previous read
     accumulated_uj: int = 0
     wraps: int = field(default=0)
+    resets: int = field(default=0)
 
     @property
     def kind(self) -> str:
@@ -88,13 +95,26 @@ class Zone:
         with open(self.path / "energy_uj", "rb") as handle:
             return int(handle.read())
 
-    def poll(self) -> None:
-        current = self.read_uj()
-        if self.previous_uj is not None:
-            if current < self.previous_uj:
-                self.wraps += 1
-            self.accumulated_uj += unit_delta_uj(self.previous_uj, current, self.max_range_uj)
-        self.previous_uj = current
+    def poll(self) -> str | None:
+        """Read and accumulate; returns a note when the counter dropped in a way no wrap explains."""
+        current, now = self.read_uj(), time.monotonic()
+        previous, elapsed_s = self.previous_uj, now - self.previous_at
+        self.previous_uj, self.previous_at = current, now
+        if previous is None:
+            return None
+        delta_uj = unit_delta_uj(previous, current, self.max_range_uj)
+        if current >= previous:
+            self.accumulated_uj += delta_uj
+            return None
+        if delta_uj <= max(self.max_range_uj / 2, elapsed_s * MAX_ZONE_POWER_W * 1e6):
+            self.wraps += 1
+            self.accumulated_uj += delta_uj
+            return None
+        self.resets += 1
+        return (
+            f"RAPL zone {self.name} counter went back from {previous} to {current} µJ, too far for a wrap "
+            f"of its 0..{self.max_range_uj} range in {elapsed_s:.3g} s: treated as a reset, that step not counted"
+        )
 
     def drain_uj(self) -> int:
         value, self.accumulated_uj = self.accumulated_uj, 0
@@ -199,7 +219,7 @@ class RaplMeter:
         for chosen in self.zones.values():
             for zone in chosen:
                 try:
-                    zone.poll()
+                    note = zone.poll()
                 except (OSError, ValueError) as error:
                     if zone.name not in self._read_errors:
                         self._read_errors.add(zone.name)
@@ -207,6 +227,9 @@ class RaplMeter:
                             f"RAPL zone {zone.name} could not be read mid-run ({error}); "
                             "its energy since the last good reading is missing"
                         )
+                    continue
+                if note and zone.resets == 1:  # said once per zone; later resets are counted in `resets`
+                    self._notes.append(note)
 
     def take(self) -> list[Measurement]:
         self.poll()

@@ -37,8 +37,27 @@ class Sink(Protocol):
 
 
 def write_all(fd: int, data: bytes) -> None:
-    """One write(2) on an O_APPEND descriptor is atomic against other appenders; loop only on a short write."""
+    """Append `data` whole or not at all. One write(2) on an O_APPEND descriptor is atomic against
+    other appenders; a short write (a full disk, a file-size limit) is continued, and if the rest
+    cannot be written the torn part is taken back, so that no half record is left behind."""
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    written = 0
+    try:
+        while written < len(data):
+            written += os.write(fd, view[written:])
+    except OSError:
+        if written:
+            _take_back(fd, data[:written])
+        raise
+
+
+def _take_back(fd: int, torn: bytes) -> None:
+    """Truncate the torn bytes just appended when they are still the file's tail (read back through an
+    O_RDWR descriptor); if another writer appended since, leave them: its records matter more, and
+    readers skip a torn line."""
+    try:
+        size = os.fstat(fd).st_size
+        if size >= len(torn) and os.pread(fd, len(torn), size - len(torn)) == torn:
+            os.ftruncate(fd, size - len(torn))
+    except OSError:
+        pass

@@ -7,6 +7,11 @@ the kernel, so a `kill -9` of the tracker (or of anything) loses at most the int
 last one, so a power cut loses at most the last 10 s, while a 1 s interval does not pay a journal
 commit every second and a run shorter than 10 s pays none. A torn last line is skipped by `read_run_log`. No lock files: nothing else writes there.
 
+A write that fails (a full disk, a file-size limit) leaves no torn line (the partial bytes are taken
+back) and loses no record: the records not yet written are kept, in order, and written before the
+next one, or at the end of the run, once there is room again. Only past `MAX_PENDING` records held
+(hours of a 1 s interval) are the oldest given up, and the failure says how many.
+
 Record format (schema "carbon.run/1"). The keys are those of `carbon estimate --format json`
 (`Estimate.to_dict()`) for the interval alone, plus the run fields, so `carbon batch` can re-price
 a run log hour by hour like any other job log:
@@ -43,6 +48,7 @@ from typing import Any
 from carbon.sinks.base import SinkError, write_all
 
 SCHEMA = "carbon.run/1"
+MAX_PENDING = 10_000
 
 
 def encode(record: dict[str, Any]) -> bytes:
@@ -58,12 +64,14 @@ class JsonlSink:
         self.path: Path | None = None
         self._fd: int | None = None
         self._synced_at = float("-inf")
+        self._pending: list[bytes] = []  # encoded records not yet written (a full disk), oldest first
+        self.dropped = 0
 
     def open(self, run: dict[str, Any]) -> None:
         self.path = self.folder / f"{run['run_id']}.jsonl"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
             self._synced_at = time.monotonic()
         except OSError as error:
             raise SinkError(f"cannot write the run log {self.path}: {error.strerror or error}") from None
@@ -71,16 +79,37 @@ class JsonlSink:
     def interval(self, record: dict[str, Any]) -> None:
         if self._fd is None:
             raise SinkError("run log written before it was opened")
-        write_all(self._fd, encode({"schema": SCHEMA, **record}))
+        self._pending.append(encode({"schema": SCHEMA, **record}))
+        if len(self._pending) > MAX_PENDING:
+            del self._pending[0]
+            self.dropped += 1
+        self._flush()
         now = time.monotonic()
         if now - self._synced_at >= self.sync_every_s:
             os.fdatasync(self._fd)
             self._synced_at = now
 
+    def _flush(self) -> None:
+        """Write the held records in order; stop at the first failure, keeping it and the rest."""
+        assert self._fd is not None
+        while self._pending:
+            try:
+                write_all(self._fd, self._pending[0])
+            except OSError as error:
+                lost = f", {self.dropped} oldest given up" if self.dropped else ""
+                raise OSError(
+                    error.errno, f"{error.strerror or error}; {len(self._pending)} record(s) held{lost}"
+                ) from None
+            del self._pending[0]
+
     def close(self, summary: dict[str, Any]) -> None:
-        if self._fd is not None:
+        if self._fd is None:
+            return
+        try:
+            self._flush()
             if time.monotonic() - self._synced_at >= self.sync_every_s:
                 os.fdatasync(self._fd)
+        finally:
             os.close(self._fd)
             self._fd = None
 

@@ -86,14 +86,14 @@ class CsvSummarySink:
 
     def _create_with_header(self) -> None:
         temporary = self.folder / f".runs.v{SCHEMA_VERSION}.{os.getpid()}.{id(self)}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(HEADER)
         try:
+            with open(temporary, "wb") as handle:  # a full disk fails here: the finally removes it
+                handle.write(HEADER)
             os.link(temporary, self.path)
         except FileExistsError:
             pass  # another run created it first, with the same header
         finally:
-            os.unlink(temporary)
+            temporary.unlink(missing_ok=True)
 
     def open(self, run: dict[str, Any]) -> None:
         try:
@@ -102,7 +102,7 @@ class CsvSummarySink:
                 self._create_with_header()
             with open(self.path, "rb") as handle:
                 first = handle.readline()
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)  # RDWR: a torn row is taken back
         except OSError as error:
             raise SinkError(f"cannot write the runs summary {self.path}: {error.strerror or error}") from None
         if first != HEADER:
@@ -119,6 +119,8 @@ class CsvSummarySink:
     def close(self, summary: dict[str, Any]) -> None:
         if self._fd is None:
             return
-        write_all(self._fd, _line(flatten(summary)))  # in the kernel once written: safe from kill -9
-        os.close(self._fd)
-        self._fd = None
+        try:
+            write_all(self._fd, _line(flatten(summary)))  # in the kernel once written: safe from kill -9
+        finally:
+            os.close(self._fd)
+            self._fd = None

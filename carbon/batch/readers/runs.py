@@ -14,23 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.readers.generic import json_records, normalise
+from carbon.batch.readers.generic import json_records, normalise, with_unreadable
 from carbon.batch.schema import ReadResult
 
 
 def _row(record: dict[str, Any], number: int) -> dict[str, Any]:
-    breakdown = record.get("breakdown") or {}
-    parts = [
-        float(breakdown[k]) for k in ("cpu_kwh", "gpu_kwh", "ram_kwh", "other_kwh") if breakdown.get(k) is not None
-    ]
-    if parts:
-        it_kwh = sum(parts)
-    elif record.get("energy_kwh") is not None:
-        it_kwh = float(record["energy_kwh"]) / float(record.get("pue") or 1.0)
-    else:
-        it_kwh = None
-    location = record.get("location") or {}
-    hardware = record.get("hardware") or {}
+    breakdown = _mapping(record.get("breakdown"))
+    location = _mapping(record.get("location"))
+    hardware = _mapping(record.get("hardware"))
     return {
         "job_id": _record_id(record, number),
         "start": record.get("start"),
@@ -42,13 +33,32 @@ def _row(record: dict[str, Any], number: int) -> dict[str, Any]:
         "memory_gb": hardware.get("memory_gb"),
         "gpus": hardware.get("gpu_count"),
         "gpu_model": hardware.get("gpu_model"),
-        "measured_kwh": it_kwh,
+        "measured_kwh": _it_kwh(record, breakdown),
         "state": record.get("state") or "COMPLETED",
         "user": record.get("user"),
         "project": record.get("project"),
         "account": record.get("experiment"),
         "partition": record.get("task"),
     }
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _it_kwh(record: dict[str, Any], breakdown: dict[str, Any]) -> Any:
+    """IT energy: the breakdown's sum, else facility energy / PUE. A value that is not a number is
+    handed on as written, so that the checks reject the record saying which (not a crash here)."""
+    parts = [breakdown[k] for k in ("cpu_kwh", "gpu_kwh", "ram_kwh", "other_kwh") if breakdown.get(k) is not None]
+    try:
+        if parts:
+            return float(sum(float(p) for p in parts))
+        if record.get("energy_kwh") is not None:
+            pue = float(record.get("pue") or 1.0)
+            return float(record["energy_kwh"]) / pue if pue > 0 else f"energy_kwh with PUE {pue:g}"
+    except (TypeError, ValueError):
+        return str(parts or record.get("energy_kwh"))
+    return None
 
 
 def _record_id(record: dict[str, Any], number: int) -> str:
@@ -66,6 +76,4 @@ def read_runs(path: str | Path) -> ReadResult:
     if frame.empty:
         frame = pd.DataFrame({"job_id": [], "start": [], "end": []})
     jobs, rejects = normalise(frame, lines)
-    if bad:
-        rejects = pd.concat([rejects, pd.DataFrame(bad, columns=list(rejects.columns))], ignore_index=True)
-    return ReadResult(jobs, rejects.sort_values("line", kind="stable").reset_index(drop=True), str(path))
+    return ReadResult(jobs, with_unreadable(rejects, bad), str(path))

@@ -10,17 +10,35 @@ Units, as Slurm prints them: memory suffixes K/M/G/T are binary (1G = 1024M) and
 the way cloud catalogs label GiB; `ReqMem` with `c` is per CPU, with `n` per node, `0n`/`0c`
 means "all of the node's memory" (unknown here: the hardware's memory is used), and no suffix
 (Slurm >= 21.08) is the job's total. Times are read as UTC: run `sacct` with `TZ=UTC`.
+
+Real logs vary, and each variation is read rather than rejected: a header naming `JobIDRaw`
+instead of `JobID`; times in ISO form, as epoch seconds (`SLURM_TIME_FORMAT=%s`) or in the other
+common layouts; logs with `Submit` and `Elapsed` but no `Start` (the job is placed at its submit
+time, flagged `start_from_submit`, and priced at the month's intensity rather than the hour's,
+since its queue wait is unknown); memory from `AllocTRES mem=` when `ReqMem` gives none; GPUs from
+`AllocGRES`/`ReqGRES` (`gpu:2`, `gpu:a100:2`) when `AllocTRES` names none; a `|` inside the job
+name, when the name is the only free-text field that could hold it. Every other bad record is a
+reject with its line number (carbon.batch.checks), duplicates and impossible values included.
+
+Reading runs as named steps: `_load` (the lines, by Arrow's CSV parser when the file is regular),
+`_records` (job and step lines apart, steps joined to their job), `_fold_steps`, `_when` (start
+and end), `_resources` (CPUs, memory, GPUs), `_usage` (CPU time, utilisation, energy), then the
+checks. Work happens on Arrow arrays and numpy, once per distinct text where texts repeat.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from carbon.batch.checks import Verdicts, check_duplicates, check_ranges
 from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
 from carbon.units import J_PER_KWH
+
+log = logging.getLogger(__name__)
 
 # The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
 DEFAULT_FIELDS = (
@@ -55,9 +73,21 @@ _DEFAULT_MIN_FIELDS = 25
 
 _UNIT_GB = {"": 1.0 / 1024.0, "K": 1.0 / 1024.0**2, "M": 1.0 / 1024.0, "G": 1.0, "T": 1024.0, "P": 1024.0**2}
 _DURATION = r"^(?:(?P<d>\d+)-)?(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:\.\d+)?)$"
-_MEMORY = r"^(?P<v>\d+(?:\.\d+)?)(?P<u>[KMGTP]?)(?P<per>[cn]?)$"
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_MEMORY = r"^(?P<v>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?P<u>[KMGTP]?)(?P<per>[cn]?)$"
+# SLURM_TIME_FORMAT layouts read, the default first; epoch seconds (`%s`) are all digits.
+_TIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d-%H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+    "%a %b %d %H:%M:%S %Y",
+)
+_EPOCH = r"^\d{9,11}$"
 _NOT_A_TIME = {"", "Unknown", "None", "N/A"}
+# Fields whose text is free, so that a "|" inside one shifts the others.
+_FREE_TEXT = ("JobName", "Comment", "AdminComment", "SystemComment", "WorkDir", "SubmitLine", "Constraints", "Features")
+_MENDED_BAR = "\u00a6"  # "¦": what a "|" inside the free-text field becomes (the field is not carried)
 
 
 def _strings(values: Any) -> Any:
@@ -196,13 +226,52 @@ def _parse_gpus(strings: Any) -> tuple[Any, Any]:
     return count, np.where(pd.isna(model) | (model == ""), None, model)
 
 
-def _times(values: Any) -> Any:
+def parse_gres_gpus(gres: Any) -> tuple[Any, Any]:
+    """AllocGRES / ReqGRES "gpu:2", "gpu:a100:2", "gpu:tesla:2(IDX:0-1)" -> (count, model or None)."""
+    return _per_distinct(gres, _parse_gres_gpus)
+
+
+def _parse_gres_gpus(strings: Any) -> tuple[Any, Any]:
+    import numpy as np
     import pandas as pd
     import pyarrow.compute as pc
 
-    parsed = pc.strptime(pc.fill_null(_strings(values), ""), format=_TIME_FORMAT, unit="s", error_is_null=True)
+    parts = pc.extract_regex(pc.fill_null(strings, ""), r"(?:^|,)gpu(?::(?P<model>[^:,(=]+))?:(?P<n>\d+)")
+    model = np.asarray(pc.struct_field(parts, "model").to_numpy(zero_copy_only=False), dtype=object)
+    return _numbers(pc.struct_field(parts, "n")), np.where(pd.isna(model) | (model == ""), None, model)
+
+
+def parse_tres_memory_gb(tres: Any) -> Any:
+    """AllocTRES "...,mem=32G,..." -> the job's memory in GB (NaN where it names none)."""
+    return _per_distinct(tres, _parse_tres_memory_gb)
+
+
+def _parse_tres_memory_gb(strings: Any) -> Any:
+    import pyarrow.compute as pc
+
+    found = pc.extract_regex(pc.fill_null(strings, ""), r"(?:^|,)mem=(?P<m>[^,]+)")
+    return _parse_memory_gb(pc.struct_field(found, "m"))[0]
+
+
+def _times(values: Any) -> Any:
+    """Times as UTC timestamps (NaT where unreadable), in any layout of _TIME_FORMATS or as epoch
+    seconds; the other layouts are tried only on what the default one could not read."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    strings = pc.fill_null(_strings(values), "")
+    parsed = pc.strptime(strings, format=_TIME_FORMATS[0], unit="s", error_is_null=True)
+    unread = pc.and_(pc.is_null(parsed), pc.not_equal(strings, ""))
+    if pc.any(unread).as_py():
+        epoch = pc.if_else(pc.match_substring_regex(strings, _EPOCH), strings, None)
+        parsed = pc.coalesce(parsed, pc.cast(pc.cast(epoch, pa.int64()), pa.timestamp("s")))
+        for layout in _TIME_FORMATS[1:]:
+            parsed = pc.coalesce(parsed, pc.strptime(strings, format=layout, unit="s", error_is_null=True))
+    seconds = parsed.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False)
     return pd.Series(
-        pd.to_datetime(parsed.to_numpy(zero_copy_only=False)), index=getattr(values, "index", None)
+        pd.to_datetime(np.asarray(seconds, dtype="datetime64[s]")), index=getattr(values, "index", None)
     ).dt.tz_localize("UTC")
 
 
@@ -220,6 +289,44 @@ def _text_array(data: bytes) -> Any:
     return array
 
 
+def _names(first: Sequence[str] | None, fields: Sequence[str] | None) -> tuple[list[str], int, bool]:
+    """(field names, fewest fields a record may have, whether the first line is a header): from
+    `fields` (as passed to `sacct --format`), else a header line (one naming JobID or JobIDRaw),
+    else the default layout. Names are matched without regard to case; JobIDRaw stands for JobID
+    when there is no JobID."""
+    if fields:
+        names, header = [f.strip() for f in fields], False
+    elif first is not None and any(f.strip().lower() in ("jobid", "jobidraw") for f in first):
+        names, header = [f.strip() for f in first], True
+    else:
+        return list(DEFAULT_FIELDS), _DEFAULT_MIN_FIELDS, False
+    names = [_KNOWN_FIELDS.get(name.lower(), name) for name in names]
+    if "JobID" not in names and "JobIDRaw" in names:
+        names[names.index("JobIDRaw")] = "JobID"
+    return names, len(names), header
+
+
+def _mend_free_text(lines: Any, rows: Any, names: Sequence[str]) -> tuple[Any, Any]:
+    """Lines with more fields than the header, when one free-text field (the job name) can hold the
+    extra "|": those "|" become "¦" in that field. Returns (lines, the rows mended)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    free = [i for i, name in enumerate(names) if name in _FREE_TEXT]
+    if len(free) != 1 or not len(rows):
+        return lines, np.array([], dtype=np.int64)
+    position, width, mended = free[0], len(names), []
+    for row in rows.tolist():
+        parts = lines[row].as_py().split("|")
+        extra = len(parts) - width
+        parts[position : position + extra + 1] = [_MENDED_BAR.join(parts[position : position + extra + 1])]
+        mended.append("|".join(parts))
+    mask = np.zeros(len(lines), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(lines, pa.array(mask), pa.array(mended, type=lines.type)), rows
+
+
 def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, list[str], list[tuple[int, str, str]]]:
     """The data lines as a table of Arrow string columns (plus `_line`, 1-based, and `_text`),
     the field names, and the lines that do not fit. All splitting runs in Arrow's C++ kernels,
@@ -234,15 +341,14 @@ def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, list[s
     del whole
     skip = pc.or_(pc.equal(lines, ""), pc.starts_with(lines, "#")).to_numpy(zero_copy_only=False)
     data = np.flatnonzero(~skip)
-    names: list[str] | None = [f.strip() for f in fields] if fields else None
-    min_fields = len(names) if names else _DEFAULT_MIN_FIELDS
-    if names is None and len(data):
-        first = [f.strip() for f in lines[int(data[0])].as_py().split("|")]
-        if "jobid" in [f.lower() for f in first]:
-            names, min_fields, data = first, len(first), data[1:]
-    names = names or list(DEFAULT_FIELDS)
+    first = lines[int(data[0])].as_py().split("|") if len(data) else None
+    names, min_fields, header = _names(first, fields)
+    if header:
+        data = data[1:]
     width = len(names)
     counts = pc.count_substring(lines, "|").to_numpy(zero_copy_only=False)[data] + 1
+    lines, mended = _mend_free_text(lines, data[counts > width], names)
+    counts[np.isin(data, mended)] = width
     good = (counts >= min_fields) & (counts <= width)
     rejects = [
         (int(i) + 1, f"malformed line: {int(c)} fields, expected {width}", lines[int(i)].as_py())
@@ -319,21 +425,19 @@ def _regular_table(
     shape = _shape([data] if data is not None else _file_chunks(path))
     if shape.has_cr or shape.has_comment or not shape.first_line:  # (an empty first line: blank, or no data)
         return None
-    first = [f.strip() for f in shape.first_line.decode("utf-8", errors="replace").split("|")]
-    names: list[str] | None = [f.strip() for f in fields] if fields else None
-    min_fields = len(names) if names else _DEFAULT_MIN_FIELDS
-    header = names is None and "jobid" in [f.lower() for f in first]
+    first = shape.first_line.decode("utf-8", errors="replace").split("|")
+    names, min_fields, header = _names(first, fields)
     if header:
-        names, min_fields = first, len(first)
         if not shape.second_line:
             return None
         count = shape.second_line.count(b"|") + 1
     else:
         count = len(first)
-    names = names or list(DEFAULT_FIELDS)
     if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
         return None
     positions = _positions(names)
+    if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
+        wanted = [name for name in wanted if name != "Submit"]
     columns = sorted({positions[name] for name in wanted if name in positions and positions[name] < count})
     try:
         table = csv.read_csv(
@@ -422,6 +526,7 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
 _JOB_FIELDS = (
     "JobID",
     "State",
+    "Submit",
     "Start",
     "End",
     "Elapsed",
@@ -429,9 +534,12 @@ _JOB_FIELDS = (
     "AllocCPUS",
     "ReqCPUS",
     "AllocNodes",
+    "NNodes",
     "ReqNodes",
     "ReqMem",
     "AllocTRES",
+    "AllocGRES",
+    "ReqGRES",
     "TotalCPU",
     "ConsumedEnergyRaw",
     "Constraints",
@@ -440,174 +548,321 @@ _JOB_FIELDS = (
     "User",
     "Account",
     "WCKey",
+    "Cluster",
 )
 _STEP_FIELDS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw")
+_KNOWN_FIELDS = {name.lower(): name for name in (*DEFAULT_FIELDS, *_JOB_FIELDS, "JobIDRaw", *_FREE_TEXT)}
+# Count fields: text that is not a number there is a reject, not "unknown".
+_COUNT_FIELDS = ("NCPUS", "AllocCPUS", "ReqCPUS", "AllocNodes", "NNodes", "ReqNodes", "ConsumedEnergyRaw")
 
 
-def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: bytes | None = None) -> ReadResult:
-    """Read one sacct output file into the job table (see carbon.batch.schema)."""
-    import numpy as np
-    import pandas as pd
+@dataclass
+class _Log:
+    """The log's records before they are jobs: their fields, line numbers, and the lines that did not fit."""
+
+    lines: Any  # regular path: a pyarrow Table of raw fields `f<position>`; else an Arrow array of lines
+    numbers: Any  # 1-based line number of each record
+    names: list[str]
+    unfit: list[tuple[int, str, str]]  # (line, reason, text)
+    path: str | Path
+    data: bytes | None  # the bytes, when given instead of a path
+
+    def part(self, mask: Any, wanted: Sequence[str], key: Any) -> Any:
+        """The wanted fields of the records in `mask`, with `_line`, `_key` (and `_text` off the regular path)."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        selected = pa.array(mask)
+        lines = self.lines
+        if isinstance(lines, pa.Table):  # filter only the fields this part reads
+            positions = _positions(self.names)
+            columns = {f"f{positions[name]}" for name in wanted if name in positions} & set(lines.column_names)
+            lines = lines.select(sorted(columns))
+        frame = _fields(pc.filter(lines, selected), self.numbers[mask], self.names, wanted)
+        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key, selected))
+        return frame
+
+    def texts(self, frame: Any, mask: Any) -> list[str]:
+        """Some records' texts, for their rejects: the regular path keeps none, so those lines are
+        read again (rejects are few)."""
+        import numpy as np
+
+        if "_text" in frame:
+            return list(frame.loc[np.asarray(mask), "_text"])
+        data = Path(self.path).read_bytes() if self.data is None else self.data
+        return _line_texts(data, frame.loc[np.asarray(mask), "_line"].to_numpy(), len(self.names))
+
+
+def _load(path: str | Path, fields: Sequence[str] | None, data: bytes | None) -> _Log:
+    """The records: by Arrow's CSV reader when the file is regular (a path is then read in blocks,
+    never held whole), else line by line in Arrow kernels."""
+    wanted = sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS})
+    regular = _regular_table(data, fields, wanted, path)
+    if regular is not None:
+        lines, numbers, names, _ = regular
+        return _Log(lines, numbers, names, [], path, data)
+    lines, numbers, names, unfit = _split_lines(Path(path).read_bytes() if data is None else data, fields)
+    return _Log(lines, numbers, names, unfit, path, data)
+
+
+@dataclass
+class _Records:
+    """Job lines and step lines apart; each step knows the row of its job."""
+
+    jobs: Any  # DataFrame: the job lines' fields, `_line`, `_key`
+    steps: Any  # DataFrame: the steps' fields, `_job` (row in jobs)
+    first_row: Any  # per job row: the first job row with its key (a repeated job line folds there)
+    rejects: list
+
+
+def _records(log: _Log) -> _Records:
+    """Split job lines (JobID "123") from steps ("123.batch"), reject empty ids and orphan steps,
+    and join each step to its job: a hash join on the id texts in Arrow, no Python strings."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    given = data
-    # From a path, the regular reader never holds the whole file's bytes.
-    regular = _regular_table(data, fields, sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS}), path)
-    if regular is not None:
-        kept, numbers, names, _ = regular
-        bad: list[tuple[int, str, str]] = []
-    else:
-        kept, numbers, names, bad = _split_lines(Path(path).read_bytes() if data is None else data, fields)
-    del regular
-    width = len(names)
-
-    def line_texts(lines: Any) -> list[str]:
-        """Rejected lines' texts for the regular path, which keeps none: read again (rejects are few)."""
-        return _line_texts(Path(path).read_bytes() if given is None else given, lines, width)
-
-    def texts(frame: Any, mask: Any) -> Any:
-        if "_text" in frame:
-            return frame.loc[mask, "_text"]
-        return line_texts(frame.loc[mask, "_line"].to_numpy())
-
-    rejected = [pd.DataFrame(bad, columns=["line", "reason", "text"])] if bad else []
-    if not len(kept):
-        return ReadResult(conform(pd.DataFrame()), rejects_frame(*zip(*bad)) if bad else empty_rejects(), str(path))
-    if "JobID" not in names:
-        raise ValueError(f"{path}: no JobID field (give --fields as passed to sacct --format)")
-
-    job_id = _fields(kept, numbers, names, ["JobID"])["JobID"]
-    key_array = pc.replace_substring_regex(pa.array(job_id.array), r"\..*$", "")
-    is_step = pc.match_substring(pa.array(job_id.array), ".").to_numpy(zero_copy_only=False)
-    bad_id = pc.equal(key_array, "").to_numpy(zero_copy_only=False)
-    if bad_id.any():
-        rejected.append(
-            rejects_frame(
-                numbers[bad_id],
-                "malformed line: empty JobID",
-                line_texts(numbers[bad_id]) if isinstance(kept, pa.Table) else pc.filter(kept, pa.array(bad_id)),
-            )
-        )
-
-    def part(lines: Any, mask: Any, wanted: Sequence[str]) -> Any:
-        selected = pa.array(mask)
-        if isinstance(lines, pa.Table):  # filter only the fields this part reads
-            positions = _positions(names)
-            lines = lines.select(
-                sorted({f"f{positions[name]}" for name in wanted if name in positions} & set(lines.column_names))
-            )
-        frame = _fields(pc.filter(lines, selected), numbers[mask], names, wanted)
-        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key_array, selected))  # noqa: F821 (closure; freed by a later del)
-        return frame
-
-    jobs = part(kept, ~is_step & ~bad_id, _JOB_FIELDS)
-    steps = part(kept, is_step & ~bad_id, _STEP_FIELDS)
-    del kept, job_id, key_array
-    # Steps join their job by key in Arrow (a hash join on the texts, no Python strings): each
-    # step gets the first job row with its key, each job row the first row with its own key.
+    ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
+    job_id = pa.array(ids["JobID"].array)
+    key = pc.replace_substring_regex(job_id, r"\..*$", "")
+    is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+    no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
+    rejects = []
+    if no_id.any():
+        rejects.append(rejects_frame(log.numbers[no_id], "malformed line: empty JobID", log.texts(ids, no_id)))
+    del ids
+    jobs = log.part(~is_step & ~no_id, _JOB_FIELDS, key)
+    steps = log.part(is_step & ~no_id, _STEP_FIELDS, key)
     job_keys = _strings(jobs["_key"])
     job_keys = job_keys.combine_chunks() if isinstance(job_keys, pa.ChunkedArray) else job_keys
     job_of = pc.index_in(_strings(steps["_key"]), value_set=job_keys).fill_null(-1).to_numpy(zero_copy_only=False)
     first_row = pc.index_in(job_keys, value_set=job_keys).to_numpy(zero_copy_only=False)
-    del job_keys
     orphan = job_of < 0
     if orphan.any():
-        rejected.append(
-            rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", texts(steps, orphan))
+        rejects.append(
+            rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", log.texts(steps, orphan))
         )
-    steps, job_of = steps[~orphan], job_of[~orphan]
+    steps = steps[~orphan].reset_index(drop=True)
+    steps["_job"] = job_of[~orphan]
+    return _Records(jobs, steps, first_row, rejects)
 
-    def column(frame: Any, name: str) -> Any:
-        if name in frame:
-            return frame[name]
-        return pd.Series(
-            pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index
-        )
 
-    # Steps add what the job line lacks: peak memory, CPU time, measured energy.
-    folded = pd.DataFrame({"_job": job_of})
-    folded["rss_gb"] = parse_memory_gb(column(steps, "MaxRSS"))[0]
-    folded["cpu_s"] = parse_duration_s(column(steps, "TotalCPU"))
-    folded["energy_j"] = _floats(column(steps, "ConsumedEnergyRaw"))
-    del steps
+def _column(frame: Any, name: str) -> Any:
+    """A field of the frame, or empty texts when the log has no such field."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if name in frame:
+        return frame[name]
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index)
+
+
+def _fold_steps(records: _Records) -> Any:
+    """Per job row (its first row): the steps' peak memory, summed CPU time and largest energy."""
+    import pandas as pd
+
+    steps = records.steps
+    folded = pd.DataFrame({"_job": steps["_job"].to_numpy()})
+    folded["rss_gb"] = parse_memory_gb(_column(steps, "MaxRSS"))[0]
+    folded["cpu_s"] = parse_duration_s(_column(steps, "TotalCPU"))
+    folded["energy_j"] = _floats(_column(steps, "ConsumedEnergyRaw"))
     by_job = folded.groupby("_job", sort=False).agg(
         rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"), energy_j=("energy_j", "max")
     )
     by_job["cpu_s"] = by_job["cpu_s"].where(by_job["cpu_s"] > 0)
+    return by_job.reindex(records.first_row)
 
-    start = _times(column(jobs, "Start"))
-    end = _times(column(jobs, "End"))
-    elapsed_s = parse_duration_s(column(jobs, "Elapsed"))
-    state_text = column(jobs, "State")  # fields come trimmed
-    state = _arrow_series(
-        _per_distinct(state_text, lambda texts: pc.utf8_upper(pc.replace_substring_regex(texts, r" .*$", ""))),
-        state_text.index,
-    )
-    # A running job has no end yet: it has used start + elapsed so far.
+
+@dataclass
+class _When:
+    start: Any  # pandas Series of UTC timestamps
+    end: Any
+    elapsed_s: Any  # numpy seconds (NaN: not given)
+    from_submit: bool  # no Start field: start is the Submit time
+
+
+def _when(jobs: Any, verdicts: Verdicts) -> _When:
+    """Start and end of each job. Without a Start field, Submit + Elapsed (the job's time in the
+    queue is unknown: flagged, and priced at a coarser granularity). A running job ends at start +
+    elapsed so far. A job that never started, or whose times cannot be read, is rejected."""
+    import pandas as pd
+
+    from_submit = "Start" not in jobs and "Submit" in jobs
+    start_text = _column(jobs, "Submit" if from_submit else "Start")
+    start = _times(start_text)
+    elapsed_s = parse_duration_s(_column(jobs, "Elapsed"))
+    end = _times(_column(jobs, "End")) if not from_submit else pd.Series(pd.NaT, index=start.index, dtype=start.dtype)
     end = end.where(end.notna(), start + pd.to_timedelta(elapsed_s, unit="s"))
-    start_text = column(jobs, "Start")
-    never = start.isna() & start_text.isin(_NOT_A_TIME)
-    unreadable = start.isna() & ~never
-    for mask, reason in ((never, "job never started"), (unreadable, "malformed line: cannot read Start")):
-        if mask.any():
-            rejected.append(rejects_frame(jobs.loc[mask, "_line"], reason, texts(jobs, mask)))
-    ok = ~(never | unreadable)
-    jobs, start, end, state = jobs[ok], start[ok], end[ok], state[ok]
-    elapsed_s = elapsed_s[ok.to_numpy()]
+    never = (start.isna() & start_text.isin(_NOT_A_TIME)).to_numpy()
+    verdicts.add(never, "job never started")
+    field = "Submit" if from_submit else "Start"
+    verdicts.add(start.isna().to_numpy(), f"malformed line: cannot read {field}")
+    verdicts.add(end.isna().to_numpy(), "malformed line: no End and no Elapsed")
+    return _When(start, end, elapsed_s, from_submit)
 
-    cpus = _floats(column(jobs, "NCPUS"))
-    cpus = np.where(cpus > 0, cpus, _floats(column(jobs, "AllocCPUS")))
-    cpus = np.where(cpus > 0, cpus, _floats(column(jobs, "ReqCPUS")))
-    nodes = _floats(column(jobs, "AllocNodes"))
-    nodes = np.where(nodes > 0, nodes, _floats(column(jobs, "ReqNodes")))
+
+@dataclass
+class _Resources:
+    cpus: Any
+    memory_gb: Any
+    gpus: Any
+    gpu_model: Any
+
+
+def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
+    """CPUs (NCPUS, else AllocCPUS, else ReqCPUS), memory (ReqMem per CPU, per node or total, else
+    AllocTRES mem=), GPUs (AllocTRES, else AllocGRES, else ReqGRES). Counts that are not numbers and
+    sizes that are not Slurm sizes are rejects; "all of the node" with no size anywhere is unknown."""
+    import numpy as np
+
+    for name in _COUNT_FIELDS:
+        if name in jobs:
+            text = jobs[name]
+            values = _floats(text)
+            with np.errstate(invalid="ignore"):
+                bad = (text != "").to_numpy(dtype=bool) & ~((values >= 0) & np.isfinite(values))  # text, negative, inf
+            verdicts.add(
+                bad,
+                lambda rows, text=text, name=name: [
+                    f"{name} {text.iloc[i]!r} is not a count (0 or more)" for i in rows
+                ],
+            )
+    cpus = _first_positive(_floats(_column(jobs, n)) for n in ("NCPUS", "AllocCPUS", "ReqCPUS"))
+    nodes = _first_positive(_floats(_column(jobs, n)) for n in ("AllocNodes", "NNodes", "ReqNodes"))
     nodes = np.where(np.isnan(nodes), 1.0, nodes)
-    memory, per = parse_memory_gb(column(jobs, "ReqMem"))
+    req_mem = _column(jobs, "ReqMem")
+    memory, per = parse_memory_gb(req_mem)
+    bad_size = ((req_mem != "") & np.isnan(memory)).to_numpy(dtype=bool)
+    verdicts.add(bad_size, lambda rows: [f"ReqMem {req_mem.iloc[i]!r} is not a Slurm size" for i in rows])
     memory = np.where(per == "c", memory * cpus, np.where(per == "n", memory * nodes, memory))
-    memory = np.where(memory > 0, memory, np.nan)  # 0n / 0c: all of the node's memory
-    gpus, gpu_model = parse_gpus(column(jobs, "AllocTRES"))
+    memory = np.where(memory > 0, memory, parse_tres_memory_gb(_column(jobs, "AllocTRES")))
+    memory = np.where(memory > 0, memory, np.nan)
+    whole_node = np.isnan(memory) & (per != "")
+    if whole_node.any():
+        log.warning(
+            "%d job(s) asked for all of a node's memory (ReqMem 0n/0c) and the log gives no size "
+            "(no AllocTRES mem=): their memory is the mapped hardware's (--hardware), else unknown",
+            int(whole_node.sum()),
+        )
+    gpus, gpu_model = parse_gpus(_column(jobs, "AllocTRES"))
+    for name in ("AllocGRES", "ReqGRES"):
+        more, more_model = parse_gres_gpus(_column(jobs, name))
+        missing = np.isnan(gpus)
+        gpus = np.where(missing, more, gpus)
+        gpu_model = np.where(missing & (gpu_model == None), more_model, gpu_model)  # noqa: E711 (element-wise)
+    return _Resources(cpus, memory, gpus, gpu_model)
 
-    extra = by_job.reindex(first_row[ok.to_numpy()])
-    cpu_s = parse_duration_s(column(jobs, "TotalCPU"))
+
+def _first_positive(candidates: Any) -> Any:
+    import numpy as np
+
+    result = None
+    for values in candidates:
+        result = values if result is None else np.where(result > 0, result, values)
+    return result
+
+
+def _usage(jobs: Any, extra: Any, when: _When, cpus: Any) -> tuple[Any, Any, Any]:
+    """(CPU seconds, utilisation 0..1, measured kWh): the job line's own figures, else its steps'."""
+    import numpy as np
+
+    cpu_s = parse_duration_s(_column(jobs, "TotalCPU"))
     step_cpu_s = extra["cpu_s"].to_numpy(dtype=float)
     from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
     cpu_s = np.where(from_steps, step_cpu_s, cpu_s)
-    energy_j = _floats(column(jobs, "ConsumedEnergyRaw"))
+    energy_j = _floats(_column(jobs, "ConsumedEnergyRaw"))
     energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"].to_numpy())
-    duration_s = (end - start).dt.total_seconds().to_numpy()
-    wall_s = np.where(np.isnan(elapsed_s), duration_s, elapsed_s)
+    duration_s = (when.end - when.start).dt.total_seconds().to_numpy()
+    wall_s = np.where(np.isnan(when.elapsed_s), duration_s, when.elapsed_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.clip(cpu_s / (wall_s * cpus), 0.0, 1.0)
     util = np.where(wall_s > 0, util, np.nan)
+    return cpu_s, util, np.where(energy_j > 0, energy_j / J_PER_KWH, np.nan)
 
-    constraints = column(jobs, "Constraints")
+
+def _states(jobs: Any) -> Any:
+    """ "CANCELLED by 123" -> "CANCELLED", upper case; TIMEOUT, OUT_OF_MEMORY, NODE_FAIL kept as they are."""
+    import pyarrow.compute as pc
+
+    text = _column(jobs, "State")
+    return _per_distinct(text, lambda texts: pc.utf8_upper(pc.replace_substring_regex(texts, r" .*$", "")))
+
+
+def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extra: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    cpu_s, util, measured_kwh = usage
+    constraints = _column(jobs, "Constraints")
     if "Constraints" not in jobs and "Features" in jobs:
         constraints = jobs["Features"]
     table = pd.DataFrame(
         {
             "line": jobs["_line"].to_numpy(),
             "job_id": pd.arrays.ArrowExtensionArray(_strings(jobs["JobID"])),
-            "start": start.array,
-            "end": end.array,
+            "start": when.start.array,
+            "end": when.end.array,
+            "start_from_submit": np.full(len(jobs), when.from_submit),
             "hardware": _optional_texts(constraints),
-            "partition": _optional_texts(column(jobs, "Partition")),
-            "cpus": cpus,
+            "partition": _optional_texts(_column(jobs, "Partition")),
+            "cpus": resources.cpus,
             "cpu_time_s": cpu_s,
             "cpu_util": util,
-            "memory_gb": memory,
+            "memory_gb": resources.memory_gb,
             "memory_used_gb": extra["rss_gb"].to_numpy(),
-            "gpus": gpus,
-            "gpu_model": gpu_model,
-            "measured_kwh": np.where(energy_j > 0, energy_j / J_PER_KWH, np.nan),
-            "state": pd.arrays.ArrowExtensionArray(_strings(state)),
-            "user": _optional_texts(column(jobs, "User")),
-            "account": _optional_texts(column(jobs, "Account")),
-            "project": _optional_texts(column(jobs, "WCKey")),
+            "gpus": resources.gpus,
+            "gpu_model": resources.gpu_model,
+            "measured_kwh": measured_kwh,
+            "state": pd.arrays.ArrowExtensionArray(_strings(_states(jobs))),
+            "user": _optional_texts(_column(jobs, "User")),
+            "account": _optional_texts(_column(jobs, "Account")),
+            "project": _optional_texts(_column(jobs, "WCKey")),
         },
         copy=False,
     )
     table["start"] = pd.to_datetime(table["start"], utc=True)
     table["end"] = pd.to_datetime(table["end"], utc=True)
-    rejects = pd.concat(rejected, ignore_index=True) if rejected else empty_rejects()
-    rejects = rejects.sort_values("line", kind="stable").reset_index(drop=True)
-    return ReadResult(conform(table), rejects, str(path))
+    return table
+
+
+def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: bytes | None = None) -> ReadResult:
+    """Read one sacct output file into the job table (see carbon.batch.schema and the module docstring)."""
+    import pandas as pd
+
+    log = _load(path, fields, data)
+    unfit = [pd.DataFrame(log.unfit, columns=["line", "reason", "text"])] if log.unfit else []
+    if not len(log.numbers):
+        rejects = pd.concat(unfit, ignore_index=True) if unfit else empty_rejects()
+        return ReadResult(conform(pd.DataFrame()), _ordered(rejects), str(path))
+    if "JobID" not in log.names:
+        raise ValueError(f"{path}: no JobID field (give --fields as passed to sacct --format)")
+    records = _records(log)
+    log.lines = None  # every field needed is in the records now: free the file's text before the arithmetic
+    jobs = records.jobs
+    verdicts = Verdicts(len(jobs))
+    clusters = jobs["Cluster"] if "Cluster" in jobs else None  # ids are unique per cluster
+    first = records.first_row if clusters is None else None  # the steps' join found them already
+    check_duplicates(jobs["_key"], jobs["_line"].to_numpy(), verdicts, clusters, first)
+    when = _when(jobs, verdicts)
+    resources = _resources(jobs, verdicts)
+    extra = _fold_steps(records)
+    table = _job_table(jobs, when, resources, _usage(jobs, extra, when, resources.cpus), extra)
+    check_ranges(table, verdicts)
+    checked = verdicts.frame(table["line"].to_numpy(), lambda rows: log.texts(jobs, _mask(len(jobs), rows)))
+    rejects = pd.concat([*unfit, *records.rejects, checked], ignore_index=True)
+    if verdicts.rejected.any():
+        table = table[~verdicts.rejected]
+    return ReadResult(conform(table), _ordered(rejects), str(path))
+
+
+def _mask(size: int, rows: Any) -> Any:
+    import numpy as np
+
+    mask = np.zeros(size, dtype=bool)
+    mask[rows] = True
+    return mask
+
+
+def _ordered(rejects: Any) -> Any:
+    rejects["line"] = rejects["line"].astype("int64")
+    return rejects.sort_values("line", kind="stable").reset_index(drop=True)
