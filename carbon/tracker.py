@@ -81,21 +81,27 @@ def resolve_region(code: str) -> Location:
 
 
 def local_hardware() -> Hardware:
-    """This machine's CPU count and memory (from /proc/meminfo where there is one, else psutil)."""
-    memory_gb = None
+    """This machine's CPU (model, cores, threads), and memory in decimal GB.
+
+    The CPU model is read here as provider detection reads it (providers.onprem), so a run is
+    modelled the same way with or without a region: a region decides the grid, not the CPU."""
+    from carbon.providers.onprem import parse_cpuinfo, parse_meminfo_gb, proc_root
+
+    root = proc_root()
+    model, cores, threads = None, None, 0
     try:
-        with open("/proc/meminfo", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"MemTotal:"):
-                    memory_gb = int(line.split()[1]) * 1024 / 1e9
-                    break
+        model, cores, threads = parse_cpuinfo((root / "cpuinfo").read_text(encoding="utf-8", errors="replace"))
     except OSError:
         pass
+    try:
+        memory_gb = parse_meminfo_gb((root / "meminfo").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        memory_gb = None
     if memory_gb is None:
         import psutil
 
         memory_gb = psutil.virtual_memory().total / 1e9
-    return Hardware(vcpus=float(os.cpu_count() or 1), memory_gb=memory_gb)
+    return Hardware(vcpus=float(threads or os.cpu_count() or 1), cpu_model=model, cpu_cores=cores, memory_gb=memory_gb)
 
 
 def world_range(year: int) -> Bounds:

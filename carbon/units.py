@@ -60,3 +60,19 @@ def parse_time(text: str) -> datetime:
     except ValueError:
         raise ValueError(f"cannot read time {text!r}; use ISO 8601, e.g. 2024-03-01 or 2024-03-01T14:00Z") from None
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+# Memory: carbon's unit is the decimal GB (10**9 bytes), named `memory_gb` everywhere. Clouds, Slurm
+# and DIMMs count in GiB (2**30 bytes); their figures convert here, on the way in.
+BYTES_PER_GB = 10**9
+BYTES_PER_GIB = 2**30
+
+
+def gib_to_gb(gib: float) -> float:
+    """16 GiB -> 17.179869184 GB."""
+    return gib * BYTES_PER_GIB / BYTES_PER_GB
+
+
+def mib_to_gb(mib: float) -> float:
+    """16384 MiB -> 17.179869184 GB."""
+    return mib * 2**20 / BYTES_PER_GB

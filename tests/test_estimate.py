@@ -222,7 +222,8 @@ def test_unlisted_size_of_a_known_family_is_estimated_with_a_warning():
 
 
 def test_unknown_cpu_model_warns_and_widens():
-    known = carbon.estimate("DE", cpu_model="Intel Xeon Gold 6248", cpus=40, duration_s=3600, cpu_util=0.5)
+    # a model whose TDP and thread count the table knows (SPECpower runs: 38 cores, 76 threads)
+    known = carbon.estimate("DE", cpu_model="Intel Xeon Platinum 8368Q", cpus=40, duration_s=3600, cpu_util=0.5)
     unknown = carbon.estimate("DE", cpu_model="Frobnicator 9000", cpus=40, duration_s=3600, cpu_util=0.5)
     assert not any("unknown CPU model" in w for w in known.warnings)
     assert any("unknown CPU model 'Frobnicator 9000'" in w for w in unknown.warnings)

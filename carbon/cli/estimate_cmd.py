@@ -24,7 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instance-type", help="cloud instance type, e.g. m5.xlarge, n2-standard-8, Standard_D4s_v5")
     parser.add_argument("--cpus", type=float, help="vCPUs (hardware threads) used")
     parser.add_argument("--cpu-model", help="CPU model, e.g. 'Intel Xeon Gold 6248'")
-    parser.add_argument("--memory-gb", type=float, help="memory allocated, GB")
+    parser.add_argument(
+        "--threads-per-chip",
+        type=float,
+        help="hardware threads of one chip of --cpu-model (overrides the table; the job is charged --cpus / this)",
+    )
+    parser.add_argument("--memory-gb", type=float, help="memory allocated, decimal GB (10^9 bytes; 16 GiB = 17.18 GB)")
     parser.add_argument("--gpus", type=int, default=0, help="number of GPUs")
     parser.add_argument("--gpu-model", help="GPU model, e.g. A100 SXM4 80GB")
     parser.add_argument("--duration", help="how long it ran: 3h, 90m, 1h30m, 45s, HH:MM:SS")
@@ -63,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             year=args.year,
             start=start,
             pue=args.pue,
+            threads_per_chip=args.threads_per_chip,
         )
     except (UnknownRegion, EstimateError, IntensityError, ValueError) as error:
         raise UsageError(str(error).strip("'\"")) from None

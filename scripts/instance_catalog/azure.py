@@ -60,6 +60,55 @@ GPU_SIZES = {
     "Standard_NV36adms_A10_v5": (36, 880, 1, "EPYC 3rd Gen"),
     "Standard_NV72ads_A10_v5": (72, 880, 2, "EPYC 3rd Gen"),
 }
+# v6 series, newer than CCF's tables (Microsoft Learn size-series pages, general purpose and memory
+# optimised): size letter + vCPUs + suffix -> GiB per vCPU over the listed vCPU counts, with the
+# platform. Cobalt 100 is Azure's Arm (Neoverse N2) chip; Dasv6/Easv6/Fasv6 run AMD EPYC 9004
+# (Genoa, EPYC 4th Gen); Dsv6/Esv6 Intel Xeon Platinum 8573C (Emerald Rapids).
+V6_SERIES = (
+    # (size prefix, suffix, vCPU counts, GiB per vCPU, microarchitecture, CPU model)
+    ("D", "ps", (2, 4, 8, 16, 32, 48, 64, 96), 4, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "pds", (2, 4, 8, 16, 32, 48, 64, 96), 4, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "pls", (2, 4, 8, 16, 32, 48, 64, 96), 2, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "plds", (2, 4, 8, 16, 32, 48, 64, 96), 2, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("E", "ps", (2, 4, 8, 16, 32, 48, 64), 8, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("E", "pds", (2, 4, 8, 16, 32, 48, 64), 8, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "as", (2, 4, 8, 16, 32, 48, 64, 96), 4, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "ads", (2, 4, 8, 16, 32, 48, 64, 96), 4, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "als", (2, 4, 8, 16, 32, 48, 64, 96), 2, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "alds", (2, 4, 8, 16, 32, 48, 64, 96), 2, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("E", "as", (2, 4, 8, 16, 20, 32, 48, 64), 8, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("E", "ads", (2, 4, 8, 16, 20, 32, 48, 64), 8, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("F", "as", (2, 4, 8, 16, 32, 48, 64), 4, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("F", "als", (2, 4, 8, 16, 32, 48, 64), 2, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("F", "ams", (2, 4, 8, 16, 32, 48, 64), 8, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "s", (2, 4, 8, 16, 32, 48, 64, 96, 128), 4, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("D", "ds", (2, 4, 8, 16, 32, 48, 64, 96, 128), 4, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("D", "ls", (2, 4, 8, 16, 32, 48, 64, 96, 128), 2, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("D", "lds", (2, 4, 8, 16, 32, 48, 64, 96, 128), 2, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("E", "s", (2, 4, 8, 16, 20, 32, 48, 64, 96, 128), 8, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("E", "ds", (2, 4, 8, 16, 20, 32, 48, 64, 96, 128), 8, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+)
+
+
+def v6_rows() -> list[CatalogRow]:
+    rows = []
+    for letter, suffix, counts, gib_per_vcpu, arch, cpu in V6_SERIES:
+        for vcpus in counts:
+            name = f"Standard_{letter}{vcpus}{suffix}_v6"
+            rows.append(
+                CatalogRow(
+                    instance_type=name,
+                    family=family(name),
+                    vcpus=float(vcpus),
+                    memory_gib=float(vcpus * gib_per_vcpu),
+                    cpu_microarchitecture=arch,
+                    cpu_model=cpu,
+                    source="azure-v6-sizes-docs",
+                )
+            )
+    return rows
+
+
 # CCF names that are not the ARM size name once prefixed (the ND A100 v4 size drops "A100").
 _ARM_RENAMES = {"Standard_ND96asr_A100_v4": "Standard_ND96asr_v4"}
 _SIZE = re.compile(r"([A-Za-z]+?)(\d+)(-\d+)?([A-Za-z]*)")
@@ -168,7 +217,7 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
                 instance_type=item["name"],
                 family=family(item["name"]),
                 vcpus=item["vcpus"],
-                memory_gb=item["memory_gb"],
+                memory_gib=item["memory_gb"],
                 cpu_microarchitecture=normalise_ccf_app("|".join(item["archs"])),
                 gpu_model=model if count else "",
                 gpu_count=count if model else 0,
@@ -229,7 +278,7 @@ def rows_from_api(skus: Mapping[str, Mapping[str, str]], known: Iterable[Catalog
                 instance_type=name,
                 family=family(name),
                 vcpus=vcpus,
-                memory_gb=memory_gb,
+                memory_gib=memory_gb,
                 cpu_microarchitecture=archs.get(name.lower(), ""),
                 gpu_model=model if gpus else "",
                 gpu_count=gpus,
@@ -254,16 +303,18 @@ def build(args: Namespace, datasets: Datasets | None, retrieved: str) -> tuple[l
     if args.from_bundle_sources:
         if datasets is None:
             raise SourceDataError("--from-bundle-sources for Azure needs --datasets (Cloud Carbon Footprint tables)")
-        rows, used = known, ("ccf-app", "ccf-coefficients", "azure-gpu-sizes-docs")
+        names = {r.instance_type.lower() for r in known}
+        rows = known + [r for r in v6_rows() if r.instance_type.lower() not in names]
+        used = ("ccf-app", "ccf-coefficients", "azure-gpu-sizes-docs", "azure-v6-sizes-docs")
     else:
         from azure.identity import DefaultAzureCredential
 
         skus = fetch(DefaultAzureCredential(), args.subscription, getattr(args, "api_endpoint", None), args.timeout)
-        rows, used = rows_from_api(skus, known), ("azure-skus-api", "ccf-app")
+        rows, used = rows_from_api(skus, known + v6_rows()), ("azure-skus-api", "ccf-app", "azure-v6-sizes-docs")
     meta = TableMeta(
         provider="azure",
-        description="Azure VM sizes (ARM names, e.g. Standard_D4s_v5): vCPUs, memory, CCF microarchitectures, "
-        "GPU model and count of the N-series",
+        description="Azure VM sizes (ARM names, e.g. Standard_D4s_v5): vCPUs, memory (GiB), CCF microarchitectures, "
+        "GPU model and count of the N-series; v6 series (Cobalt 100, EPYC 9004, Xeon 8573C) from the size pages",
         sources=pick(*used, retrieved=retrieved),
         licence="Apache-2.0 (Cloud Carbon Footprint tables); VM specifications are facts",
         years=(2023,) if args.from_bundle_sources else (int(retrieved[:4]),),
