@@ -237,12 +237,23 @@ def _per_thread_fallback(vcpus: float, tdp_w: float | None, what: str, sources: 
     return Bounds(vcpus * per_thread.central, min(vcpus * per_thread.low, vcpus * per_thread.central), high)
 
 
+def _threads_from_name(name: str) -> float | None:
+    """Threads per chip by vendor naming rules: cores spelled in the name times threads per core."""
+    from carbon.hardware_names import cores_in_name, cpu_key, threads_per_core
+
+    cores, smt = cores_in_name(name), threads_per_core(cpu_key(name))
+    return float(cores * smt) if cores and smt else None
+
+
 def _named_cpu(hardware: Hardware, row: dict[str, str], sources: list[Source], warnings: list[str]) -> dict[str, Any]:
     """A CPU model from the table: its TDP times the share of the chip in use."""
     tdp = float(row["tdp_w"])
     vcpus = hardware.vcpus
     threads = float(hardware.threads_per_chip or row.get("threads") or 0) or None
     counted = "given" if hardware.threads_per_chip else (row.get("counts_source") or "")
+    if threads is None:
+        threads = _threads_from_name(hardware.cpu_model or "")
+        counted = "cores in the model name x the vendor's threads per core"
     if not vcpus:
         sources.append(_source("cpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W, one whole chip"))
         return {"cpu_method": "tdp", "vcpus": threads or 0.0, "cpu_tdp_w": Bounds.exact(tdp)}
@@ -331,8 +342,10 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
             f"unknown CPU model {hardware.cpu_model!r}: not in the bundled CPU table; "
             "using the default power per core with a wider range"
         )
+        from carbon.hardware_names import cores_in_name
+
         per_core = constant("default_cpu_w_per_core")
-        cores = hardware.cpu_cores or (vcpus / 2 if vcpus else 1)
+        cores = hardware.cpu_cores or cores_in_name(hardware.cpu_model) or (vcpus / 2 if vcpus else 1)
         sources.append(
             _source(
                 "cpu_power",

@@ -49,13 +49,21 @@ def google_region(region: str, year: int) -> float:
     raise KeyError((region, year))
 
 
-def ccf_aws_coefficients(architecture: str) -> tuple[float, float]:
-    path = DATASETS / "cloud-carbon-footprint/ccf-coefficients/output/coefficients-aws-use.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["Architecture"] == architecture:
-                return float(row["Min Watts"]), float(row["Max Watts"])
-    raise KeyError(architecture)
+def specpower_coefficients(*model_lists: str) -> tuple[float, float]:
+    """CCF's method by hand: SPECpower runs whose CPU description ends with a listed model; mean of
+    idle / threads and of full load / threads, to the 4 decimals the bundle keeps."""
+    ccf = DATASETS / "cloud-carbon-footprint/ccf-coefficients/data"
+    models = tuple(
+        " " + line.strip()
+        for name in model_lists
+        for line in (ccf / f"{name}.csv").read_text(encoding="utf-8-sig").splitlines()
+        if line.strip()
+    )
+    with (ccf / "SPECpower-2026-03-09.csv").open(newline="", encoding="utf-8") as handle:
+        runs = [r for r in csv.DictReader(handle) if (" " + r["CPU Description"].strip()).endswith(models)]
+    idle = statistics.mean(float(r["avg. watts @ active idle"]) / float(r["Total Threads"]) for r in runs)
+    full = statistics.mean(float(r["avg. watts @ 100%"]) / float(r["Total Threads"]) for r in runs)
+    return round(idle, 4), round(full, 4)
 
 
 def run_json(capsys, *args: str) -> dict:
@@ -107,16 +115,16 @@ def test_google_region_uses_googles_published_figure(capsys):
 def test_m5_xlarge_worked_example(capsys):
     """The README's worked example: m5.xlarge, 1 h at 50 % CPU in aws:us-east-1 (Virginia).
 
-    m5.xlarge: 4 vCPUs, 16 GB, Intel Xeon Platinum 8175M, a Skylake part (CCF's instance table).
-    CCF's AWS coefficients per vCPU for that platform: W = 4 x (min + 0.5 (max - min)).
-    Memory 16 GB x 0.392 W/GB. IT energy x 1 h; facility energy x AWS PUE; x Virginia's intensity.
+    m5.xlarge: 4 vCPUs, 16 GiB, Intel Xeon Platinum 8175M, a Skylake part (CCF's instance table).
+    Skylake per thread: the SPECpower runs of CCF's three Skylake lists, by CCF's method (76 runs,
+    0.6171 / 4.1077 W); W = 4 x (min + 0.5 (max - min)). Memory 16 GiB x 0.392 W per GiB.
+    IT energy x 1 h; facility energy x AWS PUE; x Virginia's intensity.
     """
     with (DATASETS / "cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv").open() as handle:
         row = next(r for r in csv.DictReader(handle) if r["instance_type"] == "m5.xlarge")
-    assert (float(row["vcpus"]), float(row["memory_gb"])) == (4.0, 16.0)
-    archs = row["cpu_microarchitectures"].split("|")
-    min_w = statistics.mean(ccf_aws_coefficients(a)[0] for a in archs)
-    max_w = statistics.mean(ccf_aws_coefficients(a)[1] for a in archs)
+    assert (float(row["vcpus"]), float(row["memory_gb"]), row["cpu_microarchitectures"]) == (4.0, 16.0, "Skylake")
+    min_w, max_w = specpower_coefficients("intel-skylake", "intel-skylake-server", "intel-skylake-client")
+    assert (min_w, max_w) == (0.6171, 4.1077)
     cpu_w = 4 * (min_w + 0.5 * (max_w - min_w))
     ram_w = 16 * 0.392
     result = run_json(

@@ -109,6 +109,32 @@ def v6_rows() -> list[CatalogRow]:
     return rows
 
 
+# Platforms of series for which no CCF table names one (Microsoft Learn previous-generation and
+# GPU size pages, "processor" lines): family -> possible microarchitectures.
+SERIES_PLATFORMS = {
+    "GS": "Haswell",  # Xeon E5-2698B v3
+    "Bs": "Haswell|Broadwell|Skylake|Cascade Lake",  # B-series v1 hosts: E5-2673 v3/v4, 8171M, 8272CL
+    "Bms": "Haswell|Broadwell|Skylake|Cascade Lake",
+    "Bls": "Haswell|Broadwell|Skylake|Cascade Lake",
+    "A": "Sandy Bridge|Ivy Bridge|Haswell|Broadwell",  # E5-2660, E5-2673 v2/v3/v4
+    "A_v2": "Sandy Bridge|Haswell|Broadwell|Skylake|Cascade Lake",  # E5-2660, E5-2673 v3/v4, 8171M, 8272CL
+    "Am_v2": "Sandy Bridge|Haswell|Broadwell|Skylake|Cascade Lake",
+    "NV": "Haswell",  # NV v1: E5-2690 v3
+    "NC": "Haswell",  # NC v1: E5-2690 v3
+    "NC_Promo": "Haswell",
+    "NCr": "Haswell",
+    "NCr_Promo": "Haswell",
+    "NCs_v2": "Broadwell",  # E5-2690 v4
+    "NCrs_v2": "Broadwell",
+    "NCs_v3": "Broadwell",  # E5-2690 v4
+    "NCrs_v3": "Broadwell",
+    "NDs": "Broadwell",  # ND v1: E5-2690 v4
+    "NDrs": "Broadwell",
+    "NDasr_v4": "EPYC 2nd Gen",  # ND A100 v4: EPYC 7V12
+    "NDamsr_A100_v4": "EPYC 2nd Gen",
+    "NPs": "Skylake",  # NP (FPGA): Xeon 8171M
+}
+
 # CCF names that are not the ARM size name once prefixed (the ND A100 v4 size drops "A100").
 _ARM_RENAMES = {"Standard_ND96asr_A100_v4": "Standard_ND96asr_v4"}
 _SIZE = re.compile(r"([A-Za-z]+?)(\d+)(-\d+)?([A-Za-z]*)")
@@ -205,6 +231,15 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
             },
         )
         item["gpus"] = item["gpus"] or gpus
+    # A size CCF lists without a platform (constrained-vCPU sizes such as E8-4as_v4, older series)
+    # runs on its series' hardware: it takes the platforms its family's other sizes list.
+    by_family: dict[str, list[str]] = {}
+    for item in sizes.values():
+        by_family.setdefault(family(item["name"]), []).extend(a for a in item["archs"] if normalise_ccf_app(a))
+    for item in sizes.values():
+        if not normalise_ccf_app("|".join(item["archs"])):
+            name = family(item["name"])
+            item["archs"] = sorted(set(by_family.get(name, []))) or [SERIES_PLATFORMS.get(name, "")]
     rows = []
     for item in sizes.values():
         if not item.get("vcpus") or not item.get("memory_gb"):
@@ -305,7 +340,7 @@ def build(args: Namespace, datasets: Datasets | None, retrieved: str) -> tuple[l
             raise SourceDataError("--from-bundle-sources for Azure needs --datasets (Cloud Carbon Footprint tables)")
         names = {r.instance_type.lower() for r in known}
         rows = known + [r for r in v6_rows() if r.instance_type.lower() not in names]
-        used = ("ccf-app", "ccf-coefficients", "azure-gpu-sizes-docs", "azure-v6-sizes-docs")
+        used = ("ccf-app", "ccf-coefficients", "azure-gpu-sizes-docs", "azure-v6-sizes-docs", "azure-series-docs")
     else:
         from azure.identity import DefaultAzureCredential
 

@@ -42,6 +42,7 @@ _NAMED = (
     ("altra", "Ampere Altra"),
     ("ampereone", "AmpereOne"),
     ("cobalt 100", "Azure Cobalt 100"),
+    ("grace", "Nvidia Grace"),
     ("graviton3e", "Graviton3E"),
     ("graviton4", "Graviton4"),
     ("graviton3", "Graviton3"),

@@ -64,6 +64,14 @@ SOURCES = {
         "url": "https://learn.microsoft.com/azure/virtual-machines/sizes/general-purpose/dpsv6-series",
         "retrieved": "2026-12-03",
     },
+    "azure-series-docs": {
+        "title": "Microsoft Learn: previous-generation and GPU size series pages (A, Av2, B, GS, NC, NCv2, NCv3, "
+        "ND, NDv4, NP, NV), processor lines, for series no CCF table gives a platform",
+        "licence": "facts (VM specifications); Microsoft Learn docs CC BY 4.0",
+        "year": 2025,
+        "url": "https://learn.microsoft.com/azure/virtual-machines/sizes/previous-gen-sizes-list",
+        "retrieved": "2026-12-03",
+    },
     "azure-skus-api": {
         "title": "Azure Resource SKUs - List (Microsoft.Compute/skus), virtualMachines capabilities",
         "licence": "facts (VM specifications)",

@@ -15,7 +15,7 @@ import statistics
 from decimal import Decimal
 from pathlib import Path
 
-from carbon.hardware_names import cpu_key, gpu_key
+from carbon.hardware_names import cores_in_name, cpu_key, gpu_key, threads_per_core
 
 from . import specpower
 from .rawcsv import RawDataError, fmt, read_csv, read_text
@@ -137,44 +137,19 @@ def _architecture(key: str, index: dict[tuple[str, ...], str]) -> str:
     return ""
 
 
-# Threads per core by vendor line, for rows whose source gives cores but not threads (vendor
-# naming: Hyper-Threading / SMT2 on every Xeon except Xeon Phi (4) and the E-core Xeon 6 "xxxxE";
-# SMT2 on every EPYC and Threadripper; one thread per core on Opteron and Arm server chips).
-SMT_RULES = (
-    (re.compile(r"\bxeon phi\b"), 4),
-    (re.compile(r"\bxeon 6 \d{4}e\b|\bxeon \d{4}e\b"), 1),
-    (re.compile(r"\bxeon\b"), 2),
-    (re.compile(r"\bepyc\b|\bthreadripper\b|\bamd [79]\d{3}[a-z]*$"), 2),  # GA spells EPYCs "AMD 7552"
-    (re.compile(r"\bopteron\b|\bampere\b|\baltra\b|\bgraviton\d*\b|\baxion\b|\bcobalt\b"), 1),
-)
-# Core counts spelled in the model name (Ampere: Altra Q80-30 = 80 cores, Altra Max M128-30 = 128).
-CORES_IN_NAME = re.compile(r"\b(?:altra(?: max)?\s+)?[qm](\d{2,3}) ?\d\d\b")
-
-
-def _smt(key: str) -> int | None:
-    for pattern, threads in SMT_RULES:
-        if pattern.search(key):
-            return threads
-    return None
-
-
-def _counts(key: str, cores: Decimal | None, spec: dict[str, tuple[int, int, int]]) -> tuple[str, str, str]:
+def _counts(model: str, key: str, cores: Decimal | None, spec: dict[str, tuple[int, int, int]]) -> tuple[str, str, str]:
     """(cores per chip, threads per chip, where from): SPECpower runs, else the source's cores times
-    the vendor's threads per core, else cores spelled in the name."""
+    the vendor's threads per core, else cores spelled in the name (carbon.hardware_names rules)."""
     found = spec.get(key)
     if found:
         return str(found[0]), str(found[1]), f"specpower ({found[2]} runs)"
-    smt = _smt(key)
+    smt = threads_per_core(key)
+    rule = f" x {smt} threads per core (vendor rule)" if smt else ""
     if cores:
-        threads = fmt(cores * smt) if smt else ""
-        return (
-            fmt(cores),
-            threads,
-            "green-algorithms cores" + (f" x {smt} threads per core (vendor rule)" if smt else ""),
-        )
-    match = CORES_IN_NAME.search(key) if "altra" in key or "ampere" in key else None
-    if match:
-        return match.group(1), match.group(1), "cores in the model name (Ampere naming), 1 thread per core"
+        return fmt(cores), fmt(cores * smt) if smt else "", "green-algorithms cores" + rule
+    spelled = cores_in_name(model)
+    if spelled:
+        return str(spelled), str(spelled * smt) if smt else "", "cores in the model name" + rule
     return "", "", ""
 
 
@@ -192,7 +167,7 @@ def cpus(raw: Path) -> Table:
         if model == "Any" or tdp is None:
             continue
         key = cpu_key(model)
-        cores, threads, counted = _counts(key, row.number("n_cores", required=False), spec)
+        cores, threads, counted = _counts(model, key, row.number("n_cores", required=False), spec)
         candidate = (
             (model, key, fmt(tdp), cores, threads, counted, _architecture(key, index), "green-algorithms"),
             (row.file, row.line),
@@ -208,7 +183,7 @@ def cpus(raw: Path) -> Table:
         key = cpu_key(model)
         if tdp is None or tdp <= 0 or not key or key in from_ga:
             continue
-        cores, threads, counted = _counts(key, None, spec)
+        cores, threads, counted = _counts(model, key, None, spec)
         candidate = (
             (model, key, fmt(tdp), cores, threads, counted, _architecture(key, index), "codecarbon-cpu"),
             (row.file, row.line),

@@ -61,6 +61,7 @@ PROXIES: dict[str, tuple[str, str]] = {
     "Google Axion": ("Ampere Altra", "Neoverse V2; no SPECpower run, N1 runs as proxy"),
     "Azure Cobalt 100": ("Ampere Altra", "Neoverse N2; no SPECpower run, N1 runs as proxy"),
     "AmpereOne": ("Ampere Altra", "Ampere custom cores; no SPECpower run, N1 runs as proxy"),
+    "Nvidia Grace": ("Ampere Altra", "Neoverse V2; no SPECpower run, N1 runs as proxy"),
 }
 PROXY_WIDEN = (Decimal("0.5"), Decimal("1.5"))
 # Fewer runs than this: the range is the mean widened by FEW_RUNS_WIDEN (a spread of 1-4 runs is not one).
