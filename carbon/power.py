@@ -219,14 +219,11 @@ def _widen(bounds: Bounds, low_factor: float, high_factor: float) -> Bounds:
     return Bounds(bounds.central, bounds.low * low_factor, bounds.high * high_factor)
 
 
-def _per_thread_fallback(vcpus: float, tdp_w: float | None, what: str, sources: list[Source]) -> Bounds:
+def _per_thread_fallback(vcpus: float, tdp_w: float, what: str, sources: list[Source]) -> Bounds:
     """A named CPU whose threads per chip nobody knows: the median TDP per thread of the CPUs that
     have a count, times the threads used; low end the 10th percentile, high end the 90th or the
     whole chip, whichever is more."""
     per_thread = constant("default_cpu_tdp_w_per_thread")
-    high = vcpus * per_thread.high
-    if tdp_w is not None:
-        high = max(high, tdp_w)
     sources.append(
         _source(
             "cpu_power",
@@ -236,7 +233,7 @@ def _per_thread_fallback(vcpus: float, tdp_w: float | None, what: str, sources: 
             method="default",
         )
     )
-    return Bounds(vcpus * per_thread.central, min(vcpus * per_thread.low, vcpus * per_thread.central), high)
+    return Bounds(vcpus * per_thread.central, vcpus * per_thread.low, max(vcpus * per_thread.high, tdp_w))
 
 
 def _threads_from_name(name: str) -> float | None:
@@ -255,7 +252,7 @@ def _named_cpu(hardware: Hardware, row: dict[str, str], sources: list[Source], w
     counted = "given" if hardware.threads_per_chip else (row.get("counts_source") or "")
     if threads is None:
         threads = _threads_from_name(hardware.cpu_model or "")
-        counted = "cores in the model name x the vendor's threads per core"
+        counted = "cores in the model name x the vendor's threads per core" if threads else ""
     if not vcpus:
         sources.append(_source("cpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W, one whole chip"))
         return {"cpu_method": "tdp", "vcpus": threads or 0.0, "cpu_tdp_w": Bounds.exact(tdp)}
