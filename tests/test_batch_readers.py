@@ -77,8 +77,8 @@ def test_sacct_with_header_any_field_order():
     gpu_job = jobs.loc["1001"]
     assert gpu_job["start"] == pd.Timestamp("2023-05-01T10:00:00Z")
     assert gpu_job["cpus"] == 8 and gpu_job["gpus"] == 4
-    assert gpu_job["memory_gb"] == 32  # 4Gc x 8 CPUs
-    assert gpu_job["memory_used_gb"] == 30  # largest step MaxRSS (30G on .0)
+    assert gpu_job["memory_gb"] == pytest.approx(32 * 2**30 / 10**9)  # 4Gc x 8 CPUs = 32 GiB
+    assert gpu_job["memory_used_gb"] == pytest.approx(30 * 2**30 / 10**9)  # largest step MaxRSS (30G on .0)
     assert gpu_job["measured_kwh"] == pytest.approx(7_200_000 / 3.6e6)  # the job line, not the steps' sum
     assert gpu_job["cpu_util"] == pytest.approx(12 * 3600 / ((86400 + 2 * 3600 + 3 * 60 + 4) * 8))
     assert (gpu_job["user"], gpu_job["account"], gpu_job["project"], gpu_job["partition"]) == (
@@ -90,7 +90,7 @@ def test_sacct_with_header_any_field_order():
 
     timeout = jobs.loc["1002"]
     assert timeout["state"] == "TIMEOUT"
-    assert timeout["memory_gb"] == 32  # 16Gn x 2 nodes
+    assert timeout["memory_gb"] == pytest.approx(32 * 2**30 / 10**9)  # 16Gn x 2 nodes = 32 GiB
     assert timeout["cpu_util"] == pytest.approx(2 * 3600 / (3600 * 4))  # job TotalCPU 0: the step's 02:00:00
     assert math.isnan(timeout["measured_kwh"])
 
@@ -100,7 +100,9 @@ def test_sacct_with_header_any_field_order():
     assert oom["measured_kwh"] == pytest.approx(720_000 / 3.6e6)  # largest step, never the sum
     assert oom["cpu_util"] == pytest.approx(1500.5 / (1800 * 2))
 
-    assert jobs.loc["1004", "state"] == "CANCELLED" and jobs.loc["1004", "memory_gb"] == 64
+    assert jobs.loc["1004", "state"] == "CANCELLED" and jobs.loc["1004", "memory_gb"] == pytest.approx(
+        64 * 2**30 / 10**9
+    )
     running = jobs.loc["1005"]
     assert running["state"] == "RUNNING" and running["end"] == pd.Timestamp("2023-07-01T02:00:00Z")
     assert running["memory_gb"] == pytest.approx(2000 / 1024 * 2 * 2**30 / 10**9)

@@ -491,3 +491,14 @@ def test_reference_tables(built):
     assert pue[("unknown", "2024")]["pue"] == "1.56"
     assert pue[("onprem", "")]["pue"] == "1"
     assert {p for p, _ in pue} == {"aws", "gcp", "azure", "onprem", "unknown"}
+
+
+def test_implausible_coefficients_are_rejected(raw_copy, bundle_copy, capsys):
+    """Idle and full-load columns swapped in the SPECpower file: every family idles above its full
+    load, and the build stops on the first microarchitecture before writing anything."""
+    relative = "cloud-carbon-footprint/ccf-coefficients/data/SPECpower-2026-03-09.csv"
+    text = raw_text(relative)
+    header, rest = text.split("\n", 1)
+    swapped = header.replace("avg. watts @ 100%", "@@").replace("avg. watts @ active idle", "avg. watts @ 100%")
+    replace_raw(raw_copy, relative, swapped.replace("@@", "avg. watts @ active idle") + "\n" + rest)
+    assert_rejected(raw_copy, bundle_copy, capsys, relative, "microarchitectures.csv")
