@@ -335,6 +335,8 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
         if row is not None:
             return _named_cpu(hardware, row, sources, warnings)
         members = catalog.cpu_family(hardware.cpu_model)
+        if len(members) == 1:  # a partial name of one model ("Xeon 8368Q"): that model
+            return _named_cpu(hardware, members[0], sources, warnings)
         if members:
             return _cpu_family(hardware, members, sources, warnings)
         warnings.append(
@@ -381,28 +383,35 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
     return {"cpu_method": "vcpu", "vcpus": vcpus, "min_w_per_vcpu": min_b, "max_w_per_vcpu": max_b}
 
 
+def _gpu_row(hardware: Hardware, row: dict[str, str], idle_fraction: Bounds, sources: list[Source]) -> dict[str, Any]:
+    """A GPU model from the table: its board power per GPU, idle from the row or the Teads ratio."""
+    tdp = float(row["tdp_w"])
+    idle = float(row["idle_w"]) if row.get("idle_w") else tdp * idle_fraction.central
+    board = (
+        f" ({row['gpus_per_board']} GPUs per {float(row['board_tdp_w']):g} W board)"
+        if row.get("gpus_per_board") not in (None, "", "1")
+        else ""
+    )
+    sources.append(
+        _source("gpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W per GPU{board}, idle {idle:g} W")
+    )
+    return {
+        "gpu_count": hardware.gpu_count,
+        "gpu_idle_w": Bounds(idle, min(idle, tdp * idle_fraction.low), max(idle, tdp * idle_fraction.high)),
+        "gpu_tdp_w": Bounds.exact(tdp),
+    }
+
+
 def _gpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str]) -> dict[str, Any]:
     if not hardware.gpu_count:
         return {"gpu_count": 0, "gpu_idle_w": Bounds.exact(0.0), "gpu_tdp_w": Bounds.exact(0.0)}
     idle_fraction = constant("default_gpu_idle_fraction")
     row = catalog.gpu(hardware.gpu_model) if hardware.gpu_model else None
+    members = catalog.gpu_family(hardware.gpu_model) if hardware.gpu_model and row is None else []
+    if len(members) == 1:  # a partial name of one board: that board
+        row, members = members[0], []
     if row is not None:
-        tdp = float(row["tdp_w"])
-        idle = float(row["idle_w"]) if row.get("idle_w") else tdp * idle_fraction.central
-        board = (
-            f" ({row['gpus_per_board']} GPUs per {float(row['board_tdp_w']):g} W board)"
-            if row.get("gpus_per_board") not in (None, "", "1")
-            else ""
-        )
-        sources.append(
-            _source("gpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W per GPU{board}, idle {idle:g} W")
-        )
-        return {
-            "gpu_count": hardware.gpu_count,
-            "gpu_idle_w": Bounds(idle, min(idle, tdp * idle_fraction.low), max(idle, tdp * idle_fraction.high)),
-            "gpu_tdp_w": Bounds.exact(tdp),
-        }
-    members = catalog.gpu_family(hardware.gpu_model) if hardware.gpu_model else []
+        return _gpu_row(hardware, row, idle_fraction, sources)
     if members:
         tdps = sorted(float(r["tdp_w"]) for r in members)
         tdp = Bounds(tdps[len(tdps) // 2], tdps[0], tdps[-1])

@@ -261,3 +261,12 @@ def test_every_catalog_type_resolves_without_a_fallback(provider):
         if cpu.method != "dataset" or warnings:
             failures.append((row["instance_type"], cpu.detail, warnings))
     assert not failures, failures[:10]
+
+
+def test_a_partial_name_of_one_model_is_that_model():
+    # "Xeon 8368Q" holds the words of one table row only: the row, not a one-member family
+    model = power_model(carbon.Hardware(vcpus=1, cpu_model="Xeon 8368Q"))
+    assert not any("family" in w for w in model.warnings)
+    assert model.cpu_power_w(1.0).central == pytest.approx(270 / 76)
+    gpu = power_model(carbon.Hardware(vcpus=1, gpu_model="B200", gpu_count=1))
+    assert not gpu.warnings and gpu.gpu_power_w(1.0).central == pytest.approx(1000)  # NVIDIA HGX B200: 1000 W
