@@ -100,6 +100,12 @@ SERIES: dict[str, Series] = {
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (2, 4, 8, 16, 32, 48, 64, 80) for s in ("standard", "highmem", "highcpu")},
     ),
+    "n4d": Series(  # 5th-generation AMD EPYC (Turin)
+        "EPYC 5th Gen",
+        "AMD EPYC 9B45",
+        gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
+        sizes={s: (2, 4, 8, 16, 32, 48, 64, 80, 96) for s in ("standard", "highmem", "highcpu")},
+    ),
     "c4": Series(
         "Emerald Rapids|Granite Rapids",
         "Intel Xeon Platinum 8581C",
@@ -227,6 +233,10 @@ SERIES: dict[str, Series] = {
             "a3-edgegpu-8g": (208, 1872, H100, 8, None),
             "a3-ultragpu-8g": (224, 2952, H200, 8, None),
         },
+    ),
+    "a4": Series(  # NVIDIA B200, Intel Emerald Rapids hosts
+        "Emerald Rapids",
+        fixed={"a4-highgpu-8g": (224, 3968, "B200", 8, None)},
     ),
     "g2": Series(
         "Cascade Lake",
