@@ -11,7 +11,7 @@ import re
 
 _CPU_NOISE = re.compile(
     r"\((?:r|tm|c)\)|®|™|\bcpu\b|\bprocessor\b|@\s*[\d.]+\s*[gm]hz|\b[\d.]+\s*[gm]hz\b|"
-    r"\bwith radeon(?: \w+)? graphics\b|\b\d+-core\b|\bcore\(tm\)|\bengineering sample\b"
+    r"\bwith radeon(?: \w+)? graphics\b|\bwith\b|\bchip\b|\b\d+-core\b|\bcore\(tm\)|\bengineering sample\b"
 )
 _GPU_NOISE = re.compile(r"\bnvidia\b|\btesla\b|\bgeforce\b|\bamd\b|\bradeon\b|\binstinct\b|\bgraphics\b")
 
@@ -45,6 +45,9 @@ def cores_in_name(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_DASHES = re.compile("[\u2010-\u2015]")  # "8\u2011core" as AWS spells it: a plain hyphen
+
+
 def _collapse(text: str) -> str:
     text = re.sub(r"[^a-z0-9.+]+", " ", text)
     return " ".join(text.split())
@@ -52,7 +55,7 @@ def _collapse(text: str) -> str:
 
 def cpu_key(name: str) -> str:
     """'Intel(R) Xeon(R) Platinum 8175M CPU @ 2.50GHz' -> 'intel xeon platinum 8175m'."""
-    return _collapse(_CPU_NOISE.sub(" ", name.lower()))
+    return _collapse(_CPU_NOISE.sub(" ", _DASHES.sub("-", name.lower())))
 
 
 def gpu_key(name: str) -> str:
