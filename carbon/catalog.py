@@ -11,6 +11,7 @@ import re
 from carbon.bundle import derived, optional_float, table
 from carbon.hardware_names import cpu_key, gpu_key
 from carbon.model import Hardware
+from carbon.units import gib_to_gb
 
 # AWS size names -> vCPUs on x86 families (the documented pattern; metal sizes vary).
 _AWS_SIZE_VCPUS = {"nano": 2, "micro": 2, "small": 2, "medium": 2, "large": 2, "xlarge": 4}
@@ -20,9 +21,10 @@ def _hardware_from_row(provider: str, row: dict[str, str]) -> Hardware:
     # Fractional counts are GPU partitions (a g6f.large has 1/8 of an L4).
     gpu_count = float(row["gpu_count"]) if row.get("gpu_count") else 0.0
     baseline = optional_float(row.get("burstable_baseline_fraction"))
+    memory_gib = optional_float(row["memory_gib"])
     return Hardware(
         vcpus=optional_float(row["vcpus"]),
-        memory_gb=optional_float(row["memory_gb"]),
+        memory_gb=gib_to_gb(memory_gib) if memory_gib is not None else None,
         microarchitecture=row.get("cpu_microarchitecture") or None,
         cpu_model=row.get("cpu_model") or None,
         gpu_model=(row.get("gpu_model") or None) if gpu_count else None,
@@ -87,7 +89,7 @@ def estimate_instance_from_family(provider: str, instance_type: str) -> tuple[Ha
         )
     import statistics
 
-    ratios = [float(r["memory_gb"]) / float(r["vcpus"]) for r in siblings if r["vcpus"] and r["memory_gb"]]
+    ratios = [gib_to_gb(float(r["memory_gib"])) / float(r["vcpus"]) for r in siblings if r["vcpus"] and r["memory_gib"]]
     archs = sorted({a for r in siblings for a in (r.get("cpu_microarchitecture") or "").split("|") if a})
     hardware = Hardware(
         vcpus=vcpus,
@@ -133,9 +135,28 @@ def _best_by_tokens(key: str, rows: dict[str, dict[str, str]]) -> dict[str, str]
     return best
 
 
+def _family(key: str, rows: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """Rows whose key holds every token of a family name ('a100', 'amd epyc'): the family's members.
+    A single token must carry a digit (a model line such as 'a100'), so 'intel' alone is no family."""
+    tokens = set(key.split())
+    if not tokens or (len(tokens) == 1 and not any(ch.isdigit() for ch in key)):
+        return []
+    return [row for candidate, row in rows.items() if tokens <= set(candidate.split())]
+
+
 def cpu(model_name: str) -> dict[str, str] | None:
     return _best_by_tokens(cpu_key(model_name), _cpus())
 
 
+def cpu_family(model_name: str) -> list[dict[str, str]]:
+    """The CPU rows a family name such as 'AMD EPYC' or 'Xeon Gold' covers (empty when none)."""
+    return _family(cpu_key(model_name), _cpus())
+
+
 def gpu(model_name: str) -> dict[str, str] | None:
     return _best_by_tokens(gpu_key(model_name), _gpus())
+
+
+def gpu_family(model_name: str) -> list[dict[str, str]]:
+    """The GPU rows a family name such as 'A100' or 'H100' covers (empty when none)."""
+    return _family(gpu_key(model_name), _gpus())

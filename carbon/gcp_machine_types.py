@@ -36,7 +36,7 @@ class MachineShape:
     name: str
     series: str
     vcpus: float
-    memory_gb: float
+    memory_gib: float
     microarchitecture: str | None = None
     cpu_model: str | None = None
     gpu_model: str | None = None
@@ -106,6 +106,12 @@ SERIES: dict[str, Series] = {
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (2, 4, 8, 16, 32, 48, 64, 80) for s in ("standard", "highmem", "highcpu")},
     ),
+    "n4d": Series(  # 5th-generation AMD EPYC (Turin)
+        "EPYC 5th Gen",
+        "AMD EPYC 9B45",
+        gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
+        sizes={s: (2, 4, 8, 16, 32, 48, 64, 80, 96) for s in ("standard", "highmem", "highcpu")},
+    ),
     "c4": Series(
         "Emerald Rapids|Granite Rapids",
         "Intel Xeon Platinum 8581C",
@@ -114,7 +120,7 @@ SERIES: dict[str, Series] = {
         floor_memory=True,
     ),
     "c4a": Series(
-        "",
+        "Google Axion",
         "Google Axion",
         gb_per_vcpu={"standard": 4, "highmem": 8, "highcpu": 2},
         sizes={s: (1, 2, 4, 8, 16, 32, 48, 64, 72) for s in ("standard", "highmem", "highcpu")},
@@ -158,7 +164,9 @@ SERIES: dict[str, Series] = {
     "t2d": Series(
         "EPYC 3rd Gen", "AMD EPYC 7B13", gb_per_vcpu={"standard": 4}, sizes={"standard": (1, 2, 4, 8, 16, 32, 48, 60)}
     ),
-    "t2a": Series("", "Ampere Altra Q64-30", gb_per_vcpu={"standard": 4}, sizes={"standard": (1, 2, 4, 8, 16, 32, 48)}),
+    "t2a": Series(
+        "Ampere Altra", "Ampere Altra Q64-30", gb_per_vcpu={"standard": 4}, sizes={"standard": (1, 2, 4, 8, 16, 32, 48)}
+    ),
     "h3": Series(
         "Sapphire Rapids", "Intel Xeon Platinum 8481C", gb_per_vcpu={"standard": 4}, sizes={"standard": (88,)}
     ),
@@ -232,6 +240,10 @@ SERIES: dict[str, Series] = {
             "a3-ultragpu-8g": (224, 2952, H200, 8, None),
         },
     ),
+    "a4": Series(  # NVIDIA B200, Intel Emerald Rapids hosts
+        "Emerald Rapids",
+        fixed={"a4-highgpu-8g": (224, 3968, "B200", 8, None)},
+    ),
     "g2": Series(
         "Cascade Lake",
         "Intel Xeon Platinum 8273CL",
@@ -280,7 +292,7 @@ def parse_custom(name: str) -> MachineShape:
         name=name.strip().lower(),
         series=series_name,
         vcpus=vcpus,
-        memory_gb=memory_mb / 1024,
+        memory_gib=memory_mb / 1024,
         microarchitecture=series.microarchitecture or None,
         cpu_model=series.cpu_model or None,
         burstable_baseline_fraction=baseline,
@@ -293,7 +305,7 @@ def _shape(
     series_name: str,
     series: Series,
     vcpus: float,
-    memory_gb: float,
+    memory_gib: float,
     gpu_model: str = "",
     gpu_count: int = 0,
     baseline: float | None = None,
@@ -303,7 +315,7 @@ def _shape(
         name=name,
         series=series_name,
         vcpus=vcpus,
-        memory_gb=memory_gb,
+        memory_gib=memory_gib,
         microarchitecture=arch or None,
         cpu_model=cpu or None,
         gpu_model=gpu_model or None,
@@ -315,8 +327,8 @@ def _shape(
 def _by_rule(name: str) -> MachineShape | None:
     for series_name, series in SERIES.items():
         if name in series.fixed:
-            vcpus, memory_gb, gpu, gpus, baseline = series.fixed[name]
-            return _shape(name, series_name, series, vcpus, memory_gb, gpu, gpus, baseline)
+            vcpus, memory_gib, gpu, gpus, baseline = series.fixed[name]
+            return _shape(name, series_name, series, vcpus, memory_gib, gpu, gpus, baseline)
     match = _PREDEFINED.fullmatch(name)
     if not match:
         return None
@@ -325,10 +337,10 @@ def _by_rule(name: str) -> MachineShape | None:
     if found is None or shape not in found.gb_per_vcpu or vcpus <= 0:
         return None
     series = found
-    memory_gb = vcpus * series.gb_per_vcpu[shape]
+    memory_gib = vcpus * series.gb_per_vcpu[shape]
     if series.floor_memory:
-        memory_gb = math.floor(memory_gb)
-    return _shape(name, series_name, series, vcpus, memory_gb)
+        memory_gib = math.floor(memory_gib)
+    return _shape(name, series_name, series, vcpus, memory_gib)
 
 
 def describe(machine_type: str) -> MachineShape | None:
@@ -360,13 +372,14 @@ def predefined_names() -> list[str]:
 def hardware(machine_type: str) -> Hardware | None:
     """`carbon.model.Hardware` for any predefined or custom name by the rules, GPUs and baseline included."""
     from carbon.model import Hardware
+    from carbon.units import gib_to_gb
 
     shape = describe(machine_type)
     if shape is None:
         return None
     return Hardware(
         vcpus=float(shape.vcpus),
-        memory_gb=float(shape.memory_gb),
+        memory_gb=gib_to_gb(float(shape.memory_gib)),
         microarchitecture=shape.microarchitecture,
         cpu_model=shape.cpu_model,
         gpu_model=shape.gpu_model,

@@ -11,9 +11,41 @@ import re
 
 _CPU_NOISE = re.compile(
     r"\((?:r|tm|c)\)|®|™|\bcpu\b|\bprocessor\b|@\s*[\d.]+\s*[gm]hz|\b[\d.]+\s*[gm]hz\b|"
-    r"\bwith radeon(?: \w+)? graphics\b|\b\d+-core\b|\bcore\(tm\)|\bengineering sample\b"
+    r"\bwith radeon(?: \w+)? graphics\b|\bwith\b|\bchip\b|\b\d+-core\b|\bcore\(tm\)|\bengineering sample\b"
 )
 _GPU_NOISE = re.compile(r"\bnvidia\b|\btesla\b|\bgeforce\b|\bamd\b|\bradeon\b|\binstinct\b|\bgraphics\b")
+
+
+# Threads per core by vendor line (vendor naming: Hyper-Threading / SMT2 on every Xeon except Xeon
+# Phi (4) and the E-core Xeon 6 "xxxxE"; SMT2 on every EPYC, Threadripper and Ryzen 7/9; one thread
+# per core on Opteron, Apple silicon and Arm server chips). Applied to cpu_key forms.
+_SMT_RULES = (
+    (re.compile(r"\bxeon phi\b"), 4),
+    (re.compile(r"\bxeon 6 \d{4}e\b|\bxeon \d{4}e\b"), 1),
+    (re.compile(r"\bxeon\b"), 2),
+    (re.compile(r"\bepyc\b|\bthreadripper\b|\bryzen [79]\b|\bamd [79]\d{3}[a-z]*$"), 2),  # GA: "AMD 7552"
+    (re.compile(r"\bopteron\b|\bampere\b|\baltra\b|\bgraviton\d*\b|\baxion\b|\bcobalt\b|\bapple\b|\bgrace\b"), 1),
+)
+# "AMD Ryzen 7 5800X 8-Core Processor", "Apple M2 with 8-core CPU" (any dash), Ampere "Altra Q80-30".
+_CORES_SPELLED = re.compile(r"\b(\d{1,3})\s*[-\u2010\u2011\u2012\u2013 ]\s*core\b", re.IGNORECASE)
+_AMPERE_CORES = re.compile(r"\baltra(?: max)?\s+[qm](\d{2,3})[- ]?\d\d\b", re.IGNORECASE)
+
+
+def threads_per_core(key: str) -> int | None:
+    """The vendor's threads per core for a `cpu_key`, or None when the line does not fix it."""
+    for pattern, threads in _SMT_RULES:
+        if pattern.search(key):
+            return threads
+    return None
+
+
+def cores_in_name(name: str) -> int | None:
+    """Cores per chip spelled in a model name ('8-Core Processor', 'with 12-core CPU', Ampere 'Q80-30')."""
+    match = _CORES_SPELLED.search(name) or _AMPERE_CORES.search(name)
+    return int(match.group(1)) if match else None
+
+
+_DASHES = re.compile("[\u2010-\u2015]")  # "8\u2011core" as AWS spells it: a plain hyphen
 
 
 def _collapse(text: str) -> str:
@@ -23,7 +55,7 @@ def _collapse(text: str) -> str:
 
 def cpu_key(name: str) -> str:
     """'Intel(R) Xeon(R) Platinum 8175M CPU @ 2.50GHz' -> 'intel xeon platinum 8175m'."""
-    return _collapse(_CPU_NOISE.sub(" ", name.lower()))
+    return _collapse(_CPU_NOISE.sub(" ", _DASHES.sub("-", name.lower())))
 
 
 def gpu_key(name: str) -> str:

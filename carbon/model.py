@@ -104,7 +104,8 @@ class Hardware:
     microarchitecture: str | None = None
     cpu_tdp_w: float | None = None
     cpu_cores: int | None = None
-    memory_gb: float | None = None
+    threads_per_chip: float | None = None  # hardware threads of one chip, when the user knows better than the table
+    memory_gb: float | None = None  # decimal GB (10**9 bytes); GiB sources convert on the way in
     gpu_model: str | None = None
     gpu_count: float = 0  # fractional for GPU partitions (e.g. 1/8 of an L4)
     instance_type: str | None = None

@@ -21,6 +21,9 @@ from carbon.model import Bounds, Energy, Hardware, Source, Usage
 
 UNKNOWN_UTIL_CENTRAL = 0.5
 ENDS = ("central", "low", "high")  # the order of Bounds.as_tuple()
+GB_PER_GIB = 2**30 / 10**9  # decimal GB in one GiB
+GPU_UTIL_POWER_LOW = 0.5
+GPU_UTIL_POWER_HIGH = 1.25
 
 
 def _mean(values: Any) -> float:
@@ -30,6 +33,14 @@ def _mean(values: Any) -> float:
 
 
 # --- pure formulas (floats or numpy arrays) ---------------------------------------------------
+
+
+def chip_share(threads_used: Any, threads_per_chip: Any) -> Any:
+    """Chips' worth of a named CPU a job uses: threads used / hardware threads of one chip.
+
+    Not capped at 1: 152 threads of a 76-thread chip are two chips (a two-socket host). Works
+    element-wise on numpy arrays, so the batch engine charges each job its own share."""
+    return threads_used / threads_per_chip
 
 
 def vcpu_power_w(vcpus: Any, min_w_per_vcpu: Any, max_w_per_vcpu: Any, util: Any) -> Any:
@@ -42,12 +53,26 @@ def tdp_power_w(tdp_w: Any, util: Any, idle_fraction: Any) -> Any:
     return tdp_w * (idle_fraction + util * (1.0 - idle_fraction))
 
 
-def memory_power_w(memory_gb: Any, w_per_gb: Any) -> Any:
-    return memory_gb * w_per_gb
+def memory_power_w(memory_gb: Any, w_per_gib: Any) -> Any:
+    """`memory_gb` in decimal GB (carbon's unit everywhere); the coefficient is per GiB, the unit its
+    sources (CCF, Green Algorithms: W per GB of DIMM capacity, which is binary) and the clouds use."""
+    return memory_gb / GB_PER_GIB * w_per_gib
 
 
 def gpu_power_w(gpu_count: Any, idle_w: Any, tdp_w: Any, util: Any) -> Any:
     return gpu_count * (idle_w + util * (tdp_w - idle_w))
+
+
+def gpu_power_share(util: Any, end: str = "central") -> Any:
+    """Share of the idle-to-TDP span drawn at a GPU utilisation (NVML's `utilization.gpu`).
+
+    That utilisation is the share of time a kernel ran, not how much of the chip it exercised:
+    a memory-bound kernel keeps it at 100 % while drawing far below TDP. Central: the utilisation;
+    low end half of it, high end 1.25 times it (capped at 1) -- carbon's documented assumption,
+    not a measurement; a measured NVML energy counter replaces the model where there is one."""
+    factor = {"central": 1.0, "low": GPU_UTIL_POWER_LOW, "high": GPU_UTIL_POWER_HIGH}[end]
+    share = util * factor
+    return (share + 1.0 - abs(share - 1.0)) / 2.0  # min(share, 1) for floats and arrays alike
 
 
 def util_bounds(util: float | None, central_if_unknown: float = UNKNOWN_UTIL_CENTRAL) -> Bounds:
@@ -74,47 +99,46 @@ def constant(name: str) -> Bounds:
 
 
 @derived
-def _microarchitectures() -> dict[str, list[dict[str, Any]]]:
-    """microarchitecture (lower-case) -> coefficient rows from every provider table."""
-    rows: dict[str, list[dict[str, Any]]] = {}
+def _microarchitectures() -> dict[str, dict[str, Any]]:
+    """microarchitecture (lower-case) -> its SPECpower-derived per-thread coefficients with ranges."""
+    rows: dict[str, dict[str, Any]] = {}
     for row in table("microarchitectures"):
-        rows.setdefault(row["microarchitecture"].lower(), []).append(
-            {
-                "provider": row["provider"],
-                "min": float(row["min_w_per_vcpu"]),
-                "max": float(row["max_w_per_vcpu"]),
-                "source": row["source"],
-            }
-        )
+        rows[row["microarchitecture"].lower()] = {
+            "name": row["microarchitecture"],
+            "min": Bounds(float(row["min_w_per_thread"]), float(row["min_low"]), float(row["min_high"])),
+            "max": Bounds(float(row["max_w_per_thread"]), float(row["max_low"]), float(row["max_high"])),
+            "method": row["method"],
+            "runs": int(row["runs"] or 0),
+            "source": row["source"],
+        }
     return rows
 
 
 @derived
 def idle_fraction_of_max() -> Bounds:
     """Idle draw as a share of full-load draw, across the SPECpower-derived microarchitectures."""
-    ratios = [r["min"] / r["max"] for rows in _microarchitectures().values() for r in rows if r["max"] > 0]
+    # Measured architectures only: a proxy repeats the figures of the chip it borrows from.
+    rows = _microarchitectures().values()
+    ratios = [r["min"].central / r["max"].central for r in rows if not r["method"].startswith("proxy")]
     return Bounds(_mean(ratios), min(ratios), max(ratios))
 
 
-def _coefficient(archs: list[str], provider: str | None, key: str) -> Bounds | None:
-    """Central: the provider's own table (else 'any'), averaged over the possible architectures;
-    range: the spread of that coefficient over every table and every possible architecture."""
-    table_rows = _microarchitectures()
-    centrals: list[float] = []
-    spread: list[float] = []
-    for arch in archs:
-        rows = table_rows.get(arch.lower())
-        if not rows:
-            continue
-        spread.extend(r[key] for r in rows)
-        preferred = (
-            [r for r in rows if r["provider"] == provider] or [r for r in rows if r["provider"] == "any"] or rows
-        )
-        centrals.append(_mean(r[key] for r in preferred))
-    if not centrals:
+def _coefficient(archs: list[str], key: str) -> Bounds | None:
+    """Central: the mean over the possible architectures; range: from the lowest low to the highest high."""
+    found = [row[key] for row in (_microarchitectures().get(a.lower()) for a in archs) if row]
+    if not found:
         return None
-    central = _mean(centrals)
-    return Bounds(central, min(min(spread), central), max(max(spread), central))
+    return Bounds(_mean(b.central for b in found), min(b.low for b in found), max(b.high for b in found))
+
+
+def _arch_detail(archs: list[str]) -> str:
+    parts = []
+    for arch in archs:
+        row = _microarchitectures().get(arch.lower())
+        if row:
+            how = f"{row['runs']} SPECpower runs" if row["method"] == "specpower" else row["method"]
+            parts.append(f"{row['name']} ({how})")
+    return ", ".join(parts)
 
 
 # --- the resolved model for one machine ---------------------------------------------------------
@@ -130,8 +154,8 @@ class PowerModel:
     max_w_per_vcpu: Bounds
     cpu_tdp_w: Bounds  # for cpu_method "tdp": TDP times the share of the chip in use
     cpu_idle_fraction: Bounds
-    memory_gb: float
-    memory_w_per_gb: Bounds
+    memory_gb: float  # decimal GB
+    memory_w_per_gb: Bounds  # W per GiB (its sources' unit); memory_power_w converts
     gpu_count: float
     gpu_idle_w: Bounds
     gpu_tdp_w: Bounds
@@ -154,7 +178,8 @@ class PowerModel:
         return memory_power_w(memory_gb, getattr(self.memory_w_per_gb, end))
 
     def gpu_power_w_at(self, util: Any, end: str) -> Any:
-        return gpu_power_w(self.gpu_count, getattr(self.gpu_idle_w, end), getattr(self.gpu_tdp_w, end), util)
+        share = gpu_power_share(util, end)  # SM utilisation is not power share: the ends widen it
+        return gpu_power_w(self.gpu_count, getattr(self.gpu_idle_w, end), getattr(self.gpu_tdp_w, end), share)
 
     def cpu_power_w(self, cpu_util: float | None) -> Bounds:
         util = util_bounds(cpu_util, self.default_cpu_util)
@@ -195,48 +220,134 @@ def _widen(bounds: Bounds, low_factor: float, high_factor: float) -> Bounds:
     return Bounds(bounds.central, bounds.low * low_factor, bounds.high * high_factor)
 
 
+def _per_thread_fallback(vcpus: float, tdp_w: float, what: str, sources: list[Source]) -> Bounds:
+    """A named CPU whose threads per chip nobody knows: the median TDP per thread of the CPUs that
+    have a count, times the threads used; low end the 10th percentile, high end the 90th or the
+    whole chip, whichever is more."""
+    per_thread = constant("default_cpu_tdp_w_per_thread")
+    sources.append(
+        _source(
+            "cpu_power",
+            constants()["default_cpu_tdp_w_per_thread"][1],
+            f"{what}: threads per chip unknown, {per_thread.central:g} W of TDP per thread "
+            f"({per_thread.low:g}-{per_thread.high:g}) x {vcpus:g} threads",
+            method="default",
+        )
+    )
+    return Bounds(vcpus * per_thread.central, vcpus * per_thread.low, max(vcpus * per_thread.high, tdp_w))
+
+
+def _threads_from_name(name: str) -> float | None:
+    """Threads per chip by vendor naming rules: cores spelled in the name times threads per core."""
+    from carbon.hardware_names import cores_in_name, cpu_key, threads_per_core
+
+    cores, smt = cores_in_name(name), threads_per_core(cpu_key(name))
+    return float(cores * smt) if cores and smt else None
+
+
+def _named_cpu(hardware: Hardware, row: dict[str, str], sources: list[Source], warnings: list[str]) -> dict[str, Any]:
+    """A CPU model from the table: its TDP times the share of the chip in use."""
+    tdp = float(row["tdp_w"])
+    vcpus = hardware.vcpus
+    threads = float(hardware.threads_per_chip or row.get("threads") or 0) or None
+    counted = "given" if hardware.threads_per_chip else (row.get("counts_source") or "")
+    if threads is None:
+        threads = _threads_from_name(hardware.cpu_model or "")
+        counted = "cores in the model name x the vendor's threads per core" if threads else ""
+    if not vcpus:
+        sources.append(_source("cpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W, one whole chip"))
+        return {"cpu_method": "tdp", "vcpus": threads or 0.0, "cpu_tdp_w": Bounds.exact(tdp)}
+    if threads is None:
+        warnings.append(
+            f"threads per chip of {row['model']!r} unknown: charged {vcpus:g} threads at the median TDP per thread "
+            "of known CPUs, with a range up to the whole chip (--threads-per-chip narrows it)"
+        )
+        return {
+            "cpu_method": "tdp",
+            "vcpus": vcpus,
+            "cpu_tdp_w": _per_thread_fallback(vcpus, tdp, row["model"], sources),
+        }
+    share = chip_share(vcpus, threads)
+    sources.append(
+        _source(
+            "cpu_power",
+            row["source"],
+            f"{row['model']}: TDP {tdp:g} W x {vcpus:g}/{threads:g} threads ({share:.3g} chip; threads: {counted})",
+        )
+    )
+    return {"cpu_method": "tdp", "vcpus": vcpus, "cpu_tdp_w": Bounds.exact(tdp * share)}
+
+
+def _cpu_family(
+    hardware: Hardware, members: list[dict[str, str]], sources: list[Source], warnings: list[str]
+) -> dict[str, Any]:
+    """A family name ('AMD EPYC', 'Intel Xeon Gold'): the SPECpower coefficients of its members'
+    microarchitectures (range over them), else TDP per thread over its members."""
+    name = hardware.cpu_model
+    vcpus = hardware.vcpus
+    archs = sorted({r["microarchitecture"] for r in members if r.get("microarchitecture")})
+    low_high = _coefficient(archs, "min"), _coefficient(archs, "max")
+    warnings.append(f"CPU {name!r} names a family of {len(members)} models: range over the family")
+    if vcpus and low_high[0] is not None and low_high[1] is not None:
+        sources.append(
+            _source(
+                "cpu_power",
+                "specpower",
+                f"family {name!r}: {_arch_detail(archs)}; {low_high[0].central:.3g}-{low_high[1].central:.3g} W per thread",
+            )
+        )
+        return {"cpu_method": "vcpu", "vcpus": vcpus, "min_w_per_vcpu": low_high[0], "max_w_per_vcpu": low_high[1]}
+    per_thread = [float(r["tdp_w"]) / float(r["threads"]) for r in members if r.get("threads")]
+    tdps = sorted(float(r["tdp_w"]) for r in members)
+    if vcpus and per_thread:
+        per_thread.sort()
+        bounds = Bounds(vcpus * per_thread[len(per_thread) // 2], vcpus * per_thread[0], vcpus * per_thread[-1])
+        detail = f"{len(per_thread)} members with thread counts: {per_thread[0]:.3g}-{per_thread[-1]:.3g} W per thread"
+    else:
+        bounds = Bounds(tdps[len(tdps) // 2], tdps[0], tdps[-1])
+        detail = f"whole chip, TDP {tdps[0]:g}-{tdps[-1]:g} W over {len(tdps)} members"
+    sources.append(_source("cpu_power", members[0]["source"], f"family {name!r}: {detail}", method="default"))
+    return {"cpu_method": "tdp", "vcpus": vcpus or 0.0, "cpu_tdp_w": bounds}
+
+
 def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str]) -> dict[str, Any]:
     vcpus = hardware.vcpus
     archs = [a for a in (hardware.microarchitecture or "").split("|") if a]
-    # 1. Known microarchitecture(s): SPECpower-derived per-vCPU coefficients.
+    # 1. Known microarchitecture(s): SPECpower-derived per-thread coefficients.
     if archs and vcpus:
-        low_high = _coefficient(archs, hardware.provider, "min"), _coefficient(archs, hardware.provider, "max")
+        low_high = _coefficient(archs, "min"), _coefficient(archs, "max")
         if low_high[0] is not None and low_high[1] is not None:
             sources.append(
                 _source(
                     "cpu_power",
-                    "ccf-coefficients",
-                    f"{' | '.join(archs)}: {low_high[0].central:.3g}-{low_high[1].central:.3g} W per vCPU",
+                    "specpower",
+                    f"{_arch_detail(archs)}: {low_high[0].central:.3g}-{low_high[1].central:.3g} W per vCPU",
                 )
             )
             return {"cpu_method": "vcpu", "vcpus": vcpus, "min_w_per_vcpu": low_high[0], "max_w_per_vcpu": low_high[1]}
-        warnings.append(
-            f"no power coefficients for microarchitecture {hardware.microarchitecture!r}; "
-            "using the fleet-average per-vCPU coefficients with a wider range"
-        )
-    # 2. Known CPU model: its TDP, shared by the threads in use.
+        if not hardware.cpu_model:
+            warnings.append(
+                f"no power coefficients for microarchitecture {hardware.microarchitecture!r}; "
+                "using the fleet-average per-vCPU coefficients with a wider range"
+            )
+    # 2. Known CPU model: its TDP, shared by the threads in use; a family name: the family's range.
     if hardware.cpu_model:
         row = catalog.cpu(hardware.cpu_model)
-        if row is not None and row.get("tdp_w"):
-            tdp = float(row["tdp_w"])
-            threads = (
-                float(row["threads"]) if row.get("threads") else (float(row["cores"]) * 2 if row.get("cores") else None)
-            )
-            share = min(1.0, vcpus / threads) if (vcpus and threads) else 1.0
-            sources.append(
-                _source(
-                    "cpu_power",
-                    row["source"],
-                    f"{row['model']}: TDP {tdp:g} W" + (f", {share:.0%} of its threads" if share < 1 else ""),
-                )
-            )
-            return {"cpu_method": "tdp", "vcpus": vcpus or threads or 0.0, "cpu_tdp_w": Bounds.exact(tdp * share)}
+        if row is not None:
+            return _named_cpu(hardware, row, sources, warnings)
+        members = catalog.cpu_family(hardware.cpu_model)
+        if len(members) == 1:  # a partial name of one model ("Xeon 8368Q"): that model
+            return _named_cpu(hardware, members[0], sources, warnings)
+        if members:
+            return _cpu_family(hardware, members, sources, warnings)
         warnings.append(
             f"unknown CPU model {hardware.cpu_model!r}: not in the bundled CPU table; "
             "using the default power per core with a wider range"
         )
+        from carbon.hardware_names import cores_in_name
+
         per_core = constant("default_cpu_w_per_core")
-        cores = hardware.cpu_cores or (vcpus / 2 if vcpus else 1)
+        cores = hardware.cpu_cores or cores_in_name(hardware.cpu_model) or (vcpus / 2 if vcpus else 1)
         sources.append(
             _source(
                 "cpu_power",
@@ -249,13 +360,17 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
     # 3. Only a vCPU count: the fleet-average coefficients, spread over every microarchitecture.
     if not vcpus:
         raise UserInputError("hardware has no CPU: give an instance type, a vCPU count or a CPU model")
-    all_rows = [r for rows in _microarchitectures().values() for r in rows]
+    all_rows = list(_microarchitectures().values())
     min_c, max_c = constant("default_min_w_per_vcpu"), constant("default_max_w_per_vcpu")
     min_b = Bounds(
-        min_c.central, min(min_c.low, *(r["min"] for r in all_rows)), max(min_c.high, *(r["min"] for r in all_rows))
+        min_c.central,
+        min(min_c.low, *(r["min"].low for r in all_rows)),
+        max(min_c.high, *(r["min"].high for r in all_rows)),
     )
     max_b = Bounds(
-        max_c.central, min(max_c.low, *(r["max"] for r in all_rows)), max(max_c.high, *(r["max"] for r in all_rows))
+        max_c.central,
+        min(max_c.low, *(r["max"].low for r in all_rows)),
+        max(max_c.high, *(r["max"].high for r in all_rows)),
     )
     sources.append(
         _source(
@@ -269,40 +384,76 @@ def _cpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
     return {"cpu_method": "vcpu", "vcpus": vcpus, "min_w_per_vcpu": min_b, "max_w_per_vcpu": max_b}
 
 
-def _gpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str]) -> dict[str, Any]:
-    if not hardware.gpu_count:
-        return {"gpu_count": 0, "gpu_idle_w": Bounds.exact(0.0), "gpu_tdp_w": Bounds.exact(0.0)}
-    row = catalog.gpu(hardware.gpu_model) if hardware.gpu_model else None
-    idle_fraction = constant("default_gpu_idle_fraction")
-    if row is not None:
-        tdp = float(row["tdp_w"])
-        idle = float(row["idle_w"]) if row.get("idle_w") else tdp * idle_fraction.central
-        sources.append(_source("gpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W, idle {idle:g} W"))
-        return {
-            "gpu_count": hardware.gpu_count,
-            "gpu_idle_w": Bounds(idle, min(idle, tdp * idle_fraction.low), max(idle, tdp * idle_fraction.high)),
-            "gpu_tdp_w": Bounds.exact(tdp),
-        }
-    what = f"unknown GPU model {hardware.gpu_model!r}" if hardware.gpu_model else "GPU model not given"
-    warnings.append(f"{what}: using the default GPU TDP with a wider range")
-    default_tdp = constant("default_gpu_tdp_w")
+def _gpu_row(hardware: Hardware, row: dict[str, str], idle_fraction: Bounds, sources: list[Source]) -> dict[str, Any]:
+    """A GPU model from the table: its board power per GPU, idle from the row or the Teads ratio."""
+    tdp = float(row["tdp_w"])
+    idle = float(row["idle_w"]) if row.get("idle_w") else tdp * idle_fraction.central
+    board = (
+        f" ({row['gpus_per_board']} GPUs per {float(row['board_tdp_w']):g} W board)"
+        if row.get("gpus_per_board") not in (None, "", "1")
+        else ""
+    )
     sources.append(
-        _source(
-            "gpu_power",
-            constants()["default_gpu_tdp_w"][1],
-            f"{what}: default TDP {default_tdp.central:g} W",
-            method="default",
-        )
+        _source("gpu_power", row["source"], f"{row['model']}: TDP {tdp:g} W per GPU{board}, idle {idle:g} W")
     )
     return {
         "gpu_count": hardware.gpu_count,
-        "gpu_idle_w": Bounds(
-            default_tdp.central * idle_fraction.central,
-            default_tdp.low * idle_fraction.low,
-            default_tdp.high * idle_fraction.high,
-        ),
-        "gpu_tdp_w": default_tdp,
+        "gpu_idle_w": Bounds(idle, min(idle, tdp * idle_fraction.low), max(idle, tdp * idle_fraction.high)),
+        "gpu_tdp_w": Bounds.exact(tdp),
     }
+
+
+def _gpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str]) -> dict[str, Any]:
+    if not hardware.gpu_count:
+        return {"gpu_count": 0, "gpu_idle_w": Bounds.exact(0.0), "gpu_tdp_w": Bounds.exact(0.0)}
+    idle_fraction = constant("default_gpu_idle_fraction")
+    row = catalog.gpu(hardware.gpu_model) if hardware.gpu_model else None
+    members = catalog.gpu_family(hardware.gpu_model) if hardware.gpu_model and row is None else []
+    if len(members) == 1:  # a partial name of one board: that board
+        row, members = members[0], []
+    if row is not None:
+        return _gpu_row(hardware, row, idle_fraction, sources)
+    if members:
+        tdps = sorted(float(r["tdp_w"]) for r in members)
+        tdp = Bounds(tdps[len(tdps) // 2], tdps[0], tdps[-1])
+        warnings.append(
+            f"GPU {hardware.gpu_model!r} names a family of {len(members)} boards: TDP {tdp.low:g}-{tdp.high:g} W"
+        )
+        sources.append(
+            _source(
+                "gpu_power",
+                members[0]["source"],
+                f"family {hardware.gpu_model!r}: TDP {tdp.low:g}-{tdp.high:g} W over "
+                f"{', '.join(r['model'] for r in members)}",
+                method="default",
+            )
+        )
+    else:
+        kind = "accelerator" if _is_accelerator(hardware.gpu_model) else "GPU model"
+        what = f"unknown {kind} {hardware.gpu_model!r}" if hardware.gpu_model else "GPU model not given"
+        tdp = constant("default_gpu_tdp_w")
+        warnings.append(
+            f"{what}: no published power in the bundle; default TDP {tdp.central:g} W ({tdp.low:g}-{tdp.high:g})"
+        )
+        sources.append(
+            _source(
+                "gpu_power",
+                constants()["default_gpu_tdp_w"][1],
+                f"{what}: default TDP {tdp.central:g} W, range {tdp.low:g}-{tdp.high:g} W",
+                method="default",
+            )
+        )
+    return {
+        "gpu_count": hardware.gpu_count,
+        "gpu_idle_w": Bounds(
+            tdp.central * idle_fraction.central, tdp.low * idle_fraction.low, tdp.high * idle_fraction.high
+        ),
+        "gpu_tdp_w": tdp,
+    }
+
+
+def _is_accelerator(name: str | None) -> bool:
+    return bool(name) and any(w in name.lower() for w in ("trainium", "inferentia", "tpu", "gaudi", "ai100"))
 
 
 def power_model(hardware: Hardware) -> PowerModel:
@@ -317,7 +468,8 @@ def power_model(hardware: Hardware) -> PowerModel:
             _source(
                 "memory_power",
                 constants()["memory_w_per_gb"][1],
-                f"{memory_w.central:g} W per GB ({memory_w.low:g}-{memory_w.high:g})",
+                f"{memory_w.central:g} W per GiB ({memory_w.low:g}-{memory_w.high:g}) x {memory_gb / GB_PER_GIB:.4g} GiB "
+                f"(= {memory_gb:g} GB)",
             )
         )
     baseline = hardware.burstable_baseline_fraction

@@ -148,6 +148,7 @@ def resolve_hardware(
     memory_gb: float | None = None,
     gpus: int = 0,
     gpu_model: str | None = None,
+    threads_per_chip: float | None = None,
 ) -> tuple[Hardware, list[str]]:
     """An instance type from the catalog, with any parts the user named taking precedence."""
     warnings: list[str] = []
@@ -186,6 +187,10 @@ def resolve_hardware(
         changes["gpu_count"] = int(gpus)
     if gpu_model:
         changes["gpu_model"] = gpu_model
+    if threads_per_chip is not None:
+        if threads_per_chip <= 0:
+            raise EstimateError(f"--threads-per-chip must be positive, got {threads_per_chip:g}")
+        changes["threads_per_chip"] = float(threads_per_chip)
     if changes:
         from dataclasses import replace
 
@@ -240,6 +245,7 @@ def estimate(
     year: int | None = None,
     start: datetime | None = None,
     pue: float | None = None,
+    threads_per_chip: float | None = None,
 ) -> Estimate:
     """CO2e of work done in `region`, from its energy or from its hardware and duration. No network."""
     location = resolve(region)
@@ -255,7 +261,7 @@ def estimate(
     if energy_kwh is not None:
         if energy_kwh < 0:
             raise EstimateError(f"--energy-kwh must not be negative, got {energy_kwh:g}")
-        if instance_type or cpus or cpu_model or gpus or gpu_model or memory_gb is not None:
+        if instance_type or cpus or cpu_model or gpus or gpu_model or memory_gb is not None or threads_per_chip:
             raise EstimateError("give either --energy-kwh or the hardware, not both")
         energy = Energy(other_kwh=Bounds.exact(energy_kwh), methods=(("other", "user"),))
         usage = Usage(duration_s=duration_s) if duration_s is not None else None
@@ -273,6 +279,7 @@ def estimate(
         memory_gb=memory_gb,
         gpus=gpus,
         gpu_model=gpu_model,
+        threads_per_chip=threads_per_chip,
     )
     warnings.extend(hardware_warnings)
     try:

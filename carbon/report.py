@@ -195,7 +195,7 @@ def _hardware_text(estimate: Estimate) -> str:
     if hardware.cpu_model:
         parts.append(hardware.cpu_model)
     if hardware.memory_gb:
-        parts.append(f"{hardware.memory_gb:g} GB memory")
+        parts.append(f"{hardware.memory_gb:.4g} GB memory")  # decimal GB (16 GiB = 17.18 GB)
     if hardware.gpu_count:
         parts.append(f"{hardware.gpu_count} x {hardware.gpu_model or 'GPU'}")
     return ", ".join(parts)

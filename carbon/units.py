@@ -155,3 +155,19 @@ def quantity(value: float, ladder: tuple[tuple[str, float], ...] = (), unit: str
         value = value / size
     number = figure(value, signed=signed)
     return f"{number} {unit}" if unit else number
+
+
+# Memory: carbon's unit is the decimal GB (10**9 bytes), named `memory_gb` everywhere. Clouds, Slurm
+# and DIMMs count in GiB (2**30 bytes); their figures convert here, on the way in.
+BYTES_PER_GB = 10**9
+BYTES_PER_GIB = 2**30
+
+
+def gib_to_gb(gib: float) -> float:
+    """16 GiB -> 17.179869184 GB."""
+    return gib * BYTES_PER_GIB / BYTES_PER_GB
+
+
+def mib_to_gb(mib: float) -> float:
+    """16384 MiB -> 17.179869184 GB."""
+    return mib * 2**20 / BYTES_PER_GB

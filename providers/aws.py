@@ -26,6 +26,8 @@ from carbon.providers.http import (
     request,
 )
 
+from carbon.units import mib_to_gb
+
 if TYPE_CHECKING:  # pragma: no cover
     from carbon.providers.host import HostFacts
 
@@ -253,7 +255,7 @@ def _lambda_detection(env: Mapping[str, str]) -> Detection:
     else:
         evidence.append(f"env: AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory_mb:g} MB")
         hardware = Hardware(
-            vcpus=memory_mb / LAMBDA_MB_PER_VCPU, memory_gb=memory_mb / 1024.0, instance_type="lambda", provider="aws"
+            vcpus=memory_mb / LAMBDA_MB_PER_VCPU, memory_gb=mib_to_gb(memory_mb), instance_type="lambda", provider="aws"
         )
     if region:
         evidence.append(f"env: AWS_REGION={region}")
@@ -301,7 +303,7 @@ def _ecs_detection(uri: str, deadline: Deadline, fargate_hint: bool = False) -> 
         # Task-level limits: CPU in vCPUs, memory in MiB (task metadata v4 reference).
         hardware = Hardware(
             vcpus=float(limits["CPU"]),
-            memory_gb=float(limits["Memory"]) / 1024.0,
+            memory_gb=mib_to_gb(float(limits["Memory"])),
             instance_type="fargate",
             provider="aws",
         )

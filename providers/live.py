@@ -15,6 +15,7 @@ from typing import Any
 
 from carbon.errors import NetworkError
 from carbon.model import Hardware
+from carbon.units import gib_to_gb, mib_to_gb
 
 CACHE_EXPIRE_S = 90 * 24 * 3600
 LIVE_TIMEOUT_S = 10.0  # the SDKs' own connect and per-read timeouts
@@ -115,7 +116,7 @@ def _aws_hardware(item: dict[str, Any]) -> Hardware:
     return Hardware(
         vcpus=float(item["VCpuInfo"]["DefaultVCpus"]),
         cpu_cores=(item.get("VCpuInfo") or {}).get("DefaultCores"),
-        memory_gb=float(item["MemoryInfo"]["SizeInMiB"]) / 1024.0,
+        memory_gb=mib_to_gb(float(item["MemoryInfo"]["SizeInMiB"])),
         gpu_model=gpu_model,
         gpu_count=gpu_count,
         instance_type=item["InstanceType"],
@@ -158,7 +159,7 @@ def gcp_machine_type(
         accelerators = list(found.accelerators or [])
         return Hardware(
             vcpus=float(found.guest_cpus),
-            memory_gb=float(found.memory_mb) / 1024.0,
+            memory_gb=mib_to_gb(float(found.memory_mb)),  # the API's "memory_mb" is MiB
             gpu_model=accelerators[0].guest_accelerator_type if accelerators else None,
             gpu_count=sum(int(a.guest_accelerator_count) for a in accelerators),
             instance_type=machine_type,
@@ -220,7 +221,7 @@ def _azure_hardware(vm_size: str, capabilities: dict[str, str]) -> Hardware:
     gpus = number("GPUs")
     return Hardware(
         vcpus=number("vCPUs"),
-        memory_gb=number("MemoryGB"),
+        memory_gb=gib_to_gb(number("MemoryGB")) if number("MemoryGB") is not None else None,  # Azure's GB is GiB
         gpu_count=int(gpus or 0),
         instance_type=vm_size,
         provider="azure",

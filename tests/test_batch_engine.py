@@ -71,7 +71,7 @@ def test_same_numbers_as_the_offline_estimate():
         "aws:us-east-1",
         instance_type="c5.large",
         cpus=1,
-        memory_gb=100 / 1024,
+        memory_gb=100 / 1024 * 2**30 / 10**9,  # sacct's 100M is 100 MiB; carbon takes decimal GB
         duration_s=118,
         cpu_util=u,
         start=datetime(2022, 2, 18, 18, 1, 40, tzinfo=timezone.utc),

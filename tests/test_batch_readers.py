@@ -30,7 +30,9 @@ def test_slurm_durations():
 
 def test_slurm_memory_and_gpus():
     gb, per = parse_memory_gb(["100M", "4Gc", "16Gn", "0n", "114944K", "1T"])
-    assert list(gb) == pytest.approx([100 / 1024, 4, 16, 0, 114944 / 1024**2, 1024])
+    # Slurm sizes are binary (M = MiB, G = GiB); carbon's unit is the decimal GB: GiB x 1.073741824
+    gib = [100 / 1024, 4, 16, 0, 114944 / 1024**2, 1024]
+    assert list(gb) == pytest.approx([g * 2**30 / 10**9 for g in gib])
     assert list(per) == ["", "c", "n", "n", "", ""]
     count, model = parse_gpus(["cpu=8,gres/gpu=4,mem=32G", "cpu=2,gres/gpu:a100=2,node=1", "cpu=1", ""])
     assert list(count[:2]) == [4, 2] and math.isnan(count[2]) and math.isnan(count[3])
@@ -46,12 +48,13 @@ def test_sacct_without_header_folds_steps():
     first = jobs.loc["67108865"]
     # Elapsed 00:05:16 = 316 s, TotalCPU 02:10.584 = 130.584 s, 1 CPU; MaxRSS 114944K on the step.
     assert first["cpu_util"] == pytest.approx(130.584 / 316)
-    assert first["memory_gb"] == pytest.approx(100 / 1024)
-    assert first["memory_used_gb"] == pytest.approx(114944 / 1024**2)
+    # 100M = 100 MiB and 114944K KiB, in decimal GB (x 2**30 / 10**9 per GiB)
+    assert first["memory_gb"] == pytest.approx(100 / 1024 * 2**30 / 10**9)
+    assert first["memory_used_gb"] == pytest.approx(114944 / 1024**2 * 2**30 / 10**9)
     assert first["partition"] == "partition1" and first["line"] == 2
     assert jobs.loc["67108977", "state"] == "CANCELLED"  # "CANCELLED by 32874"
     assert jobs.loc["67108977", "hardware"] == "c5.large"
-    assert jobs.loc["134217815", "memory_gb"] == 4.0
+    assert jobs.loc["134217815", "memory_gb"] == pytest.approx(4 * 2**30 / 10**9)  # 4G = 4 GiB
     assert jobs.loc["134217815", "cpu_util"] == pytest.approx((4 * 60 + 59.796) / 480)
 
 
@@ -71,8 +74,8 @@ def test_sacct_with_header_any_field_order():
     gpu_job = jobs.loc["1001"]
     assert gpu_job["start"] == pd.Timestamp("2023-05-01T10:00:00Z")
     assert gpu_job["cpus"] == 8 and gpu_job["gpus"] == 4
-    assert gpu_job["memory_gb"] == 32  # 4Gc x 8 CPUs
-    assert gpu_job["memory_used_gb"] == 30  # largest step MaxRSS (30G on .0)
+    assert gpu_job["memory_gb"] == pytest.approx(32 * 2**30 / 10**9)  # 4Gc x 8 CPUs = 32 GiB
+    assert gpu_job["memory_used_gb"] == pytest.approx(30 * 2**30 / 10**9)  # largest step MaxRSS (30G on .0)
     assert gpu_job["measured_kwh"] == pytest.approx(7_200_000 / 3.6e6)  # the job line, not the steps' sum
     assert gpu_job["cpu_util"] == pytest.approx(12 * 3600 / ((86400 + 2 * 3600 + 3 * 60 + 4) * 8))
     assert (gpu_job["user"], gpu_job["account"], gpu_job["project"], gpu_job["partition"]) == (
@@ -84,7 +87,7 @@ def test_sacct_with_header_any_field_order():
 
     timeout = jobs.loc["1002"]
     assert timeout["state"] == "TIMEOUT"
-    assert timeout["memory_gb"] == 32  # 16Gn x 2 nodes
+    assert timeout["memory_gb"] == pytest.approx(32 * 2**30 / 10**9)  # 16Gn x 2 nodes = 32 GiB
     assert timeout["cpu_util"] == pytest.approx(2 * 3600 / (3600 * 4))  # job TotalCPU 0: the step's 02:00:00
     assert math.isnan(timeout["measured_kwh"])
 
@@ -94,10 +97,12 @@ def test_sacct_with_header_any_field_order():
     assert oom["measured_kwh"] == pytest.approx(720_000 / 3.6e6)  # largest step, never the sum
     assert oom["cpu_util"] == pytest.approx(1500.5 / (1800 * 2))
 
-    assert jobs.loc["1004", "state"] == "CANCELLED" and jobs.loc["1004", "memory_gb"] == 64
+    assert jobs.loc["1004", "state"] == "CANCELLED" and jobs.loc["1004", "memory_gb"] == pytest.approx(
+        64 * 2**30 / 10**9
+    )
     running = jobs.loc["1005"]
     assert running["state"] == "RUNNING" and running["end"] == pd.Timestamp("2023-07-01T02:00:00Z")
-    assert running["memory_gb"] == pytest.approx(2000 / 1024 * 2)
+    assert running["memory_gb"] == pytest.approx(2000 / 1024 * 2 * 2**30 / 10**9)
     failed = jobs.loc["1008"]
     assert failed["end"] - failed["start"] == pd.Timedelta(seconds=30) and failed["hardware"] == "c5.large"
 

@@ -42,12 +42,12 @@ def test_paginated_union_over_regions_lists_current_and_gpu_types(api_types):
 
 def test_m5_xlarge_has_four_vcpus_and_16_gib(rows):
     row = rows["m5.xlarge"]
-    assert (row.vcpus, row.memory_gb, row.family, row.gpu_count) == (4, 16, "m5", 0)
+    assert (row.vcpus, row.memory_gib, row.family, row.gpu_count) == (4, 16, "m5", 0)
 
 
 def test_p4d_has_eight_a100_40gb(rows):
     row = rows["p4d.24xlarge"]
-    assert (row.vcpus, row.memory_gb, row.gpu_model, row.gpu_count) == (96, 1152, "A100 SXM4 40GB", 8)
+    assert (row.vcpus, row.memory_gib, row.gpu_model, row.gpu_count) == (96, 1152, "A100 SXM4 40GB", 8)
 
 
 def test_gpu_partitions_are_fractional_counts(rows):
@@ -73,7 +73,7 @@ def test_cpu_models_and_microarchitectures_come_from_the_datasets(rows):
 def test_retired_types_only_ccf_lists_are_kept(rows, api_types):
     assert "p3.2xlarge" not in api_types
     p3 = rows["p3.2xlarge"]
-    assert (p3.vcpus, p3.memory_gb, p3.gpu_count, p3.source) == (8, 61, 1, "ccf-app")
+    assert (p3.vcpus, p3.memory_gib, p3.gpu_count, p3.source) == (8, 61, 1, "ccf-app")
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_sku_rows_use_capabilities_and_ccf_platforms(arm):
     skus = azure.fetch(StaticTokenCredential(arm.token), arm.subscription, arm.url, timeout_s=10)
     known = [CatalogRow("Standard_D4s_v5", "Ds_v5", 4, 16, "Ice Lake", source="ccf-app")]
     rows = {r.instance_type: r for r in azure.rows_from_api(skus, known)}
-    assert (rows["Standard_D4s_v5"].vcpus, rows["Standard_D4s_v5"].memory_gb) == (4, 16)
+    assert (rows["Standard_D4s_v5"].vcpus, rows["Standard_D4s_v5"].memory_gib) == (4, 16)
     assert rows["Standard_D4s_v5"].cpu_microarchitecture == "Ice Lake"
     assert rows["Standard_E4-2s_v5"].vcpus == 2  # constrained-core size: vCPUsAvailable
     nc = rows["Standard_NC24ads_A100_v4"]

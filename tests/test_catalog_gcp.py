@@ -18,7 +18,7 @@ from instance_catalog.table import ApiError
 
 
 @pytest.mark.parametrize(
-    "name, vcpus, memory_gb",
+    "name, vcpus, memory_gib",
     [
         ("n2-custom-8-32768", 8, 32.0),
         ("custom-4-16384", 4, 16.0),  # N1 custom has no series prefix
@@ -28,9 +28,9 @@ from instance_catalog.table import ApiError
         ("e2-custom-medium-4096", 2, 4.0),  # shared-core custom: 2 vCPUs
     ],
 )
-def test_custom_types_parse_vcpus_and_memory_mb(name, vcpus, memory_gb):
+def test_custom_types_parse_vcpus_and_memory_mb(name, vcpus, memory_gib):
     shape = rules.parse_custom(name)
-    assert (shape.vcpus, shape.memory_gb, shape.custom) == (vcpus, memory_gb, True)
+    assert (shape.vcpus, shape.memory_gib, shape.custom) == (vcpus, memory_gib, True)
 
 
 def test_custom_type_keeps_series_platform_and_shared_core_baseline():
@@ -63,12 +63,12 @@ def test_custom_parser_rejects_non_custom_names(name):
 )
 def test_predefined_names_resolve_by_rule(name, vcpus, memory_gb, arch):
     shape = rules.describe(name)
-    assert (shape.vcpus, shape.memory_gb, shape.microarchitecture) == (vcpus, memory_gb, arch)
+    assert (shape.vcpus, shape.memory_gib, shape.microarchitecture) == (vcpus, memory_gb, arch)
 
 
 def test_fixed_accelerator_and_shared_core_types():
     a2 = rules.describe("a2-highgpu-8g")
-    assert (a2.vcpus, a2.memory_gb, a2.gpu_model, a2.gpu_count) == (96, 680, "A100 SXM4 40GB", 8)
+    assert (a2.vcpus, a2.memory_gib, a2.gpu_model, a2.gpu_count) == (96, 680, "A100 SXM4 40GB", 8)
     g2 = rules.describe("g2-standard-24")
     assert (g2.gpu_model, g2.gpu_count) == ("L4", 2)
     assert rules.describe("a3-ultragpu-8g").microarchitecture == "Emerald Rapids"
@@ -78,7 +78,7 @@ def test_fixed_accelerator_and_shared_core_types():
 
 def test_describe_accepts_api_urls_and_rejects_other_names():
     url = "https://www.googleapis.com/compute/v1/projects/p/zones/us-central1-a/machineTypes/n2-standard-4"
-    assert rules.describe(url).memory_gb == 16
+    assert rules.describe(url).memory_gib == 16
     for name in ("m5.xlarge", "Standard_D4s_v5", "n2-giant-8", "zz-standard-8", ""):
         assert rules.describe(name) is None
 
@@ -127,14 +127,14 @@ def test_api_rows_take_vcpus_memory_gpus_from_the_api_and_platform_from_rules(co
     rows, unknown = gcp.rows_from_api(*gcp.fetch(compute_api.project, creds, compute_api.url, timeout_s=10))
     by_name = {r.instance_type: r for r in rows}
     n2 = by_name["n2-standard-8"]
-    assert (n2.vcpus, n2.memory_gb, n2.cpu_microarchitecture, n2.source) == (
+    assert (n2.vcpus, n2.memory_gib, n2.cpu_microarchitecture, n2.source) == (
         8,
         32,
         "Cascade Lake|Ice Lake",
         "gcp-compute-api",
     )
     a2 = by_name["a2-highgpu-1g"]
-    assert (a2.memory_gb, a2.gpu_model, a2.gpu_count) == (85, "A100 SXM4 40GB", 1)  # 87040 MB / 1024
+    assert (a2.memory_gib, a2.gpu_model, a2.gpu_count) == (85, "A100 SXM4 40GB", 1)  # 87040 MB / 1024
     new = by_name["a9-megagpu-4g"]
     assert (new.gpu_model, new.gpu_count) == ("B900", 4)  # unknown accelerator: its API description
     assert by_name["e2-micro"].burstable_baseline_fraction == 0.125
@@ -168,8 +168,11 @@ def test_loopback_double_speaks_the_documented_401_body(compute_api):
 
 def test_hardware_for_unlisted_names_keeps_gpus_and_baseline():
     a2 = rules.hardware("a2-ultragpu-2g")
-    assert (a2.vcpus, a2.memory_gb, a2.gpu_model, a2.gpu_count, a2.provider) == (24, 340, "A100 SXM4 80GB", 2, "gcp")
+    # Hardware carries decimal GB: 340 GiB = 340 * 1.073741824 GB
+    assert (a2.vcpus, a2.gpu_model, a2.gpu_count, a2.provider) == (24, "A100 SXM4 80GB", 2, "gcp")
+    assert a2.memory_gb == pytest.approx(340 * 1.073741824)
     custom = rules.hardware("n2-custom-8-32768")
-    assert (custom.vcpus, custom.memory_gb, custom.microarchitecture) == (8, 32, "Cascade Lake|Ice Lake")
+    assert (custom.vcpus, custom.microarchitecture) == (8, "Cascade Lake|Ice Lake")
+    assert custom.memory_gb == pytest.approx(32 * 1.073741824)
     assert rules.hardware("e2-small").burstable_baseline_fraction == 0.25
     assert rules.hardware("m5.xlarge") is None

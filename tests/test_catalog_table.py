@@ -23,8 +23,8 @@ META = TableMeta(
 )
 
 
-def _row(name="n2-standard-8", vcpus=8.0, memory_gb=32.0, **kw):
-    return CatalogRow(name, "n2-standard", vcpus, memory_gb, source=kw.pop("source", "gcp-machine-types-docs"), **kw)
+def _row(name="n2-standard-8", vcpus=8.0, memory_gib=32.0, **kw):
+    return CatalogRow(name, "n2-standard", vcpus, memory_gib, source=kw.pop("source", "gcp-machine-types-docs"), **kw)
 
 
 def _seed(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def _seed(tmp_path: Path) -> None:
         ([_row(), _row()], "duplicate"),
         ([_row(), _row("N2-STANDARD-8")], "duplicate"),
         ([_row(vcpus=0)], "vcpus"),
-        ([_row(memory_gb=-1)], "memory_gb"),
+        ([_row(memory_gib=-1)], "memory_gib"),
         ([_row(gpu_count=2)], "GPU model"),
         ([_row(burstable_baseline_fraction=1.5)], "baseline"),
         ([_row(source="")], "source"),
@@ -70,7 +70,7 @@ def test_render_sorts_naturally_and_formats_numbers():
     )
     lines = text.splitlines()
     assert lines[0] == (
-        "instance_type,family,vcpus,memory_gb,cpu_microarchitecture,cpu_model,gpu_model,gpu_count,"
+        "instance_type,family,vcpus,memory_gib,cpu_microarchitecture,cpu_model,gpu_model,gpu_count,"
         "burstable_baseline_fraction,source"
     )
     assert [line.split(",")[0] for line in lines[1:]] == [

@@ -45,11 +45,22 @@ def google_region(region: str, year: int) -> float:
     raise KeyError((region, year))
 
 
-def ccf_aws_coefficients(architecture: str) -> tuple[float, float]:
-    for row in csv_rows("cloud-carbon-footprint/ccf-coefficients/output/coefficients-aws-use.csv"):
-        if row["Architecture"] == architecture:
-            return float(row["Min Watts"]), float(row["Max Watts"])
-    raise KeyError(architecture)
+def specpower_coefficients(*model_lists: str) -> tuple[float, float]:
+    """CCF's method by hand: SPECpower runs whose CPU description ends with a listed model; mean of
+    idle / threads and of full load / threads, to the 4 decimals the bundle keeps."""
+    ccf = "cloud-carbon-footprint/ccf-coefficients/data"
+    models = tuple(
+        " " + line.strip()
+        for name in model_lists
+        for line in read_text(f"{ccf}/{name}.csv").lstrip("\ufeff").splitlines()
+        if line.strip()
+    )
+    runs = [
+        r for r in csv_rows(f"{ccf}/SPECpower-2026-03-09.csv") if (" " + r["CPU Description"].strip()).endswith(models)
+    ]
+    idle = statistics.mean(float(r["avg. watts @ active idle"]) / float(r["Total Threads"]) for r in runs)
+    full = statistics.mean(float(r["avg. watts @ 100%"]) / float(r["Total Threads"]) for r in runs)
+    return round(idle, 4), round(full, 4)
 
 
 def run_json(capsys, *args: str) -> dict:
@@ -96,16 +107,16 @@ def test_google_region_uses_googles_published_figure(capsys):
 def test_m5_xlarge_worked_example(capsys):
     """The README's worked example: m5.xlarge, 1 h at 50 % CPU in aws:us-east-1 (Virginia).
 
-    m5.xlarge: 4 vCPUs, 16 GB, Intel Xeon Platinum 8175M, a Skylake part (CCF's instance table).
-    CCF's AWS coefficients per vCPU for that platform: W = 4 x (min + 0.5 (max - min)).
-    Memory 16 GB x 0.392 W/GB. IT energy x 1 h; facility energy x AWS PUE; x Virginia's intensity.
+    m5.xlarge: 4 vCPUs, 16 GiB, Intel Xeon Platinum 8175M, a Skylake part (CCF's instance table).
+    Skylake per thread: the SPECpower runs of CCF's three Skylake lists, by CCF's method (76 runs,
+    0.6171 / 4.1077 W); W = 4 x (min + 0.5 (max - min)). Memory 16 GiB x 0.392 W per GiB.
+    IT energy x 1 h; facility energy x AWS PUE; x Virginia's intensity.
     """
     rows = csv_rows("cloud-carbon-footprint/derived/ccf_app_aws_ec2_instance_types.csv")
     row = next(r for r in rows if r["instance_type"] == "m5.xlarge")
-    assert (float(row["vcpus"]), float(row["memory_gb"])) == (4.0, 16.0)
-    archs = row["cpu_microarchitectures"].split("|")
-    min_w = statistics.mean(ccf_aws_coefficients(a)[0] for a in archs)
-    max_w = statistics.mean(ccf_aws_coefficients(a)[1] for a in archs)
+    assert (float(row["vcpus"]), float(row["memory_gb"]), row["cpu_microarchitectures"]) == (4.0, 16.0, "Skylake")
+    min_w, max_w = specpower_coefficients("intel-skylake", "intel-skylake-server", "intel-skylake-client")
+    assert (min_w, max_w) == (0.6171, 4.1077)
     cpu_w = 4 * (min_w + 0.5 * (max_w - min_w))
     ram_w = 16 * 0.392
     result = run_json(
@@ -210,7 +221,8 @@ def test_unlisted_size_of_a_known_family_is_estimated_with_a_warning():
 
 
 def test_unknown_cpu_model_warns_and_widens():
-    known = carbon.estimate("DE", cpu_model="Intel Xeon Gold 6248", cpus=40, duration_s=3600, cpu_util=0.5)
+    # a model whose TDP and thread count the table knows (SPECpower runs: 38 cores, 76 threads)
+    known = carbon.estimate("DE", cpu_model="Intel Xeon Platinum 8368Q", cpus=40, duration_s=3600, cpu_util=0.5)
     unknown = carbon.estimate("DE", cpu_model="Frobnicator 9000", cpus=40, duration_s=3600, cpu_util=0.5)
     assert not any("unknown CPU model" in w for w in known.warnings)
     assert any("unknown CPU model 'Frobnicator 9000'" in w for w in unknown.warnings)

@@ -34,7 +34,8 @@ def test_cpu_and_ram_energy_over_an_interval():
     util = 200 / 300  # busy 200 s of 300 s of CPU time in the interval
     w_min, w_max = model.min_w_per_vcpu.central, model.max_w_per_vcpu.central
     assert result["cpu"].energy_j.central == pytest.approx(4 * (w_min + util * (w_max - w_min)) * 30.0)
-    assert result["ram"].energy_j.central == pytest.approx(16 * model.memory_w_per_gb.central * 30.0)
+    # 16 decimal GB = 16 / 1.073741824 GiB, at the coefficient's W per GiB
+    assert result["ram"].energy_j.central == pytest.approx(16 / (2**30 / 10**9) * model.memory_w_per_gb.central * 30.0)
     assert result["cpu"].method == "modelled" and result["cpu"].energy_j.low < result["cpu"].energy_j.high
     assert meter.last_cpu_util == pytest.approx(util)
 

@@ -111,7 +111,9 @@ def test_ecs_fargate_task_limits_are_the_hardware():
         "us-west-2d",
     )
     # 0.25 vCPU and 512 MiB = 0.5 GiB, straight from the task's Limits.
-    assert found.reported_hardware.vcpus == 0.25 and found.reported_hardware.memory_gb == 0.5
+    assert found.reported_hardware.vcpus == 0.25 and found.reported_hardware.memory_gb == pytest.approx(
+        0.5 * 2**30 / 10**9
+    )
 
 
 def test_lambda_memory_is_the_resource():
@@ -121,7 +123,7 @@ def test_lambda_memory_is_the_resource():
     assert found.region == "eu-west-1" and found.service == "lambda"
     # 3538 MB is two full vCPUs at Lambda's 1,769 MB per vCPU; 3538/1024 GiB of memory.
     assert found.reported_hardware.vcpus == pytest.approx(2.0)
-    assert found.reported_hardware.memory_gb == pytest.approx(3.455078125)
+    assert found.reported_hardware.memory_gb == pytest.approx(3538 * 2**20 / 10**9)  # 3538 MiB
 
 
 # --- GCP metadata server -------------------------------------------------------------------

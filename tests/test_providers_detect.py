@@ -47,6 +47,9 @@ HINT_VARIABLES = (
 )
 
 
+GIB = 2**30 / 10**9  # decimal GB per GiB: providers state GiB, carbon keeps decimal GB
+
+
 @pytest.fixture
 def clouds():
     with ImdsAws() as aws, MetadataGcp() as gcp, ImdsAzure() as azure:
@@ -104,7 +107,8 @@ def test_aws_detected_from_dmi_asks_only_aws(host, monkeypatch, clouds, capsys):
         "us-east-1b",
     )
     # m5.xlarge: 4 vCPUs, 16 GiB (EC2 general-purpose instance page), from the catalog.
-    assert out["hardware"]["vcpus"] == 4 and out["hardware"]["memory_gb"] == 16 and out["hardware_method"] == "catalog"
+    assert out["hardware"]["vcpus"] == 4 and out["hardware"]["memory_gb"] == pytest.approx(16 * GIB)
+    assert out["hardware_method"] == "catalog"
     assert out["grid_zone"] == "US-VA" and out["location"]["region"] == "aws:us-east-1"
     assert clouds.gcp.requests() == [] and clouds.azure.requests() == []
     assert {p["provider"] for p in out["probes"]} == {"aws"}
@@ -124,7 +128,7 @@ def test_gcp_detected_with_custom_machine_type_resolved(host, monkeypatch, cloud
         "europe-west4",
         "europe-west4-a",
     )
-    assert out["hardware"]["vcpus"] == 8 and out["hardware"]["memory_gb"] == 32
+    assert out["hardware"]["vcpus"] == 8 and out["hardware"]["memory_gb"] == pytest.approx(32 * GIB)
     assert out["grid_zone"] == "NL"
     assert clouds.aws.requests() == [] and clouds.azure.requests() == []
 
@@ -159,7 +163,7 @@ def test_azure_detected_from_asset_tag(host, monkeypatch, clouds, capsys):
         "westeurope",
         "1",
     )
-    assert out["hardware"]["vcpus"] == 4 and out["hardware"]["memory_gb"] == 16
+    assert out["hardware"]["vcpus"] == 4 and out["hardware"]["memory_gb"] == pytest.approx(16 * GIB)
     assert out["grid_zone"] == "NL"
     assert clouds.aws.requests() == [] and clouds.gcp.requests() == []
 
@@ -218,7 +222,7 @@ def test_fargate_from_ecs_metadata(host, monkeypatch, clouds, capsys):
         monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_ECS_FARGATE")
         out = detect_json(capsys)
     assert (out["provider"], out["service"], out["region"]) == ("aws", "ecs-fargate", "us-west-2")
-    assert out["hardware"]["vcpus"] == 1.0 and out["hardware"]["memory_gb"] == 2.0
+    assert out["hardware"]["vcpus"] == 1.0 and out["hardware"]["memory_gb"] == pytest.approx(2.0 * GIB)  # 2048 MiB
     assert out["hardware_method"] == "provider-reported" and network_calls(clouds) == 0
 
 
@@ -236,7 +240,7 @@ def test_unknown_type_is_estimated_from_its_family_with_a_warning(host, monkeypa
     clouds.aws.values["instance-type"] = "m5.4xlarge"
     match = detect_environment(1.0).hardware(live=False)
     assert match.method == "family-estimate" and match.hardware.vcpus == 16
-    assert match.hardware.memory_gb == 64  # m5 siblings have 4 GiB per vCPU
+    assert match.hardware.memory_gb == pytest.approx(64 * GIB)  # m5 siblings have 4 GiB per vCPU
     assert any("not in the bundled catalog" in w for w in match.warnings)
 
 
@@ -368,7 +372,7 @@ def test_gcp_custom_machine_type_resolves_by_rule(host, monkeypatch, clouds):
     clouds.gcp.values["instance/machine-type"] = "projects/123456789012/machineTypes/n2-custom-8-32768"
     match = detect_environment(1.0).hardware(live=False)
     # n2-custom-8-32768: 8 vCPUs and 32,768 MB = 32 GB of memory, read from the name itself.
-    assert (match.hardware.vcpus, match.hardware.memory_gb) == (8, 32)
+    assert (match.hardware.vcpus, match.hardware.memory_gb) == (8, pytest.approx(32 * GIB))
 
 
 def test_broken_config_file_is_a_usage_error(host, monkeypatch, capsys):

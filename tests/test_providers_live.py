@@ -6,6 +6,8 @@ import moto
 import pytest
 from carbon.providers import live
 
+GIB = 2**30 / 10**9  # decimal GB per GiB: the providers state GiB, carbon keeps decimal GB
+
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
@@ -23,7 +25,7 @@ def test_describe_instance_types_then_cache(aws_credentials, tmp_path):
     with moto.mock_aws():
         hardware, method = live.aws_instance_type("c5.large", "us-east-1", cache_dir=tmp_path)
     # c5.large: 2 vCPUs, 4 GiB (EC2 compute-optimised instance page).
-    assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (2.0, 4.0, 0)
+    assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (2.0, pytest.approx(4.0 * GIB), 0)  # 4096 MiB
     assert method == "live:ec2.describe_instance_types"
     again, method = live.aws_instance_type("c5.large", "us-east-1", cache_dir=tmp_path)  # no mock: must be cached
     assert again == hardware and method == "cache:ec2.describe_instance_types"
@@ -33,7 +35,7 @@ def test_gpu_instance_type_reports_its_gpus(aws_credentials, tmp_path):
     with moto.mock_aws():
         hardware, _ = live.aws_instance_type("p4d.24xlarge", "us-east-1", cache_dir=tmp_path)
     # p4d.24xlarge: 96 vCPUs, 1152 GiB, 8 NVIDIA A100 (EC2 accelerated-computing page).
-    assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (96.0, 1152.0, 8)
+    assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (96.0, pytest.approx(1152.0 * GIB), 8)
     assert hardware.gpu_model == "NVIDIA A100"
 
 
@@ -62,7 +64,7 @@ def test_gcp_and_azure_need_their_context():
 
 def test_azure_capabilities_become_hardware():
     hardware = live._azure_hardware("Standard_NC6s_v3", {"vCPUs": "6", "MemoryGB": "112", "GPUs": "1"})
-    assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (6.0, 112.0, 1)
+    assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (6.0, pytest.approx(112.0 * GIB), 1)
 
 
 def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tmp_path):
@@ -88,10 +90,10 @@ def test_gcp_machine_type_looked_up_with_the_vms_service_account(monkeypatch, tm
                 "n9-future-12", "demo-project", "europe-west4-a", cache_dir=tmp_path
             )
             assert method == "live:compute.machineTypes.get"
-            # 12 vCPUs, 49152 MB = 48 GB, one L4, as the API double was told.
+            # 12 vCPUs, memory_mb 49152 (MiB) = 48 GiB, one L4, as the API double was told.
             assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count, hardware.gpu_model) == (
                 12.0,
-                48.0,
+                pytest.approx(48.0 * GIB),
                 1,
                 "nvidia-l4",
             )
@@ -141,7 +143,7 @@ def test_azure_vm_size_looked_up_with_the_vms_managed_identity(monkeypatch, tmp_
             )
             assert method == "live:compute.resource_skus.list"
             # 48 vCPUs, 440 GB, 2 GPUs, as the API double was told.
-            assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (48.0, 440.0, 2)
+            assert (hardware.vcpus, hardware.memory_gb, hardware.gpu_count) == (48.0, pytest.approx(440.0 * GIB), 2)
             assert api.auth_headers[-1] == f"Bearer {imds.access_token}"
             assert any(r.path == "/metadata/identity/oauth2/token" for r in imds.requests("GET"))
             missing, _ = live.azure_vm_size("Standard_Nothing_v9", subscription, "westeurope", cache_dir=tmp_path)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import dmi
 from datasets import csv_rows
 from imds_aws import ImdsAws
@@ -59,7 +61,8 @@ def test_carbon_run_prices_an_emulated_m5_xlarge_with_its_platform_and_grid(tmp_
     result = json.loads(summary.read_text())
     assert result["location"] == {"provider": "aws", "region": "aws:us-east-1", "zone": "US-VA", "country": "US"}
     assert result["hardware"]["instance_type"] == "m5.xlarge"
-    assert (result["hardware"]["vcpus"], result["hardware"]["memory_gb"]) == (4, 16)
+    # 16 GiB, reported in carbon's unit, the decimal GB
+    assert (result["hardware"]["vcpus"], result["hardware"]["memory_gb"]) == (4, pytest.approx(16 * 2**30 / 10**9))
     assert architecture in result["sources"]["cpu_power"]["detail"]
     assert "US-VA" in result["sources"]["intensity"]["detail"]
     assert result["breakdown"]["cpu_method"] == "modelled"

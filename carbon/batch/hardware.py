@@ -7,11 +7,13 @@ The map is a small TOML file, because a site knows its partitions and no log say
     [partitions.cpu]
     cpu_model = "Intel Xeon Gold 6248"
     cpus = 40                   # per node
-    memory_gb = 192
+    threads = 40                # hardware threads per chip of cpu_model (overrides the CPU table)
+    memory_gb = 192             # decimal GB
     [features."bigmem"]         # node feature / constraint -> hardware
     instance_type = "r5.4xlarge"
 
-Keys of a table: instance_type, cpu_model, cpus, memory_gb, gpus, gpu_model. A log hint
+Keys of a table: instance_type, cpu_model, cpus, threads, memory_gb, gpus, gpu_model. A job
+naming a cpu_model is charged its own CPU count / threads per chip of the chip's TDP. A log hint
 (Slurm Constraints, or the generic `hardware` column) is looked up in [features] first, then
 read as an instance type; failing both, the partition's entry; failing that, the job's own CPU
 count with the fleet-average power per vCPU (and a wider range).
@@ -26,7 +28,15 @@ from typing import Any
 
 from carbon.model import Hardware, Location
 
-_KEYS = {"instance_type": str, "cpu_model": str, "cpus": float, "memory_gb": float, "gpus": int, "gpu_model": str}
+_KEYS = {
+    "instance_type": str,
+    "cpu_model": str,
+    "cpus": float,
+    "threads": float,
+    "memory_gb": float,
+    "gpus": int,
+    "gpu_model": str,
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class HardwareSpec:
     instance_type: str | None = None
     cpu_model: str | None = None
     cpus: float | None = None
+    threads: float | None = None  # hardware threads per chip of cpu_model
     memory_gb: float | None = None
     gpus: int = 0
     gpu_model: str | None = None
@@ -90,6 +101,7 @@ def _from_spec(spec: HardwareSpec, location: Location) -> Hardware | None:
             memory_gb=spec.memory_gb,
             gpus=spec.gpus,
             gpu_model=spec.gpu_model,
+            threads_per_chip=spec.threads,
         )
     except EstimateError:
         return None

@@ -34,7 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cpu-model", type=options.text, metavar="MODEL", help="CPU model, e.g. 'Intel Xeon Gold 6248'"
     )
-    parser.add_argument("--memory-gb", type=options.number(0.0), metavar="GB", help="memory allocated in GB, e.g. 64")
+    parser.add_argument(
+        "--threads-per-chip",
+        type=options.number(0.0, exclusive=True),
+        metavar="N",
+        help="hardware threads of one chip of --cpu-model (overrides the table; the job is charged --cpus / this)",
+    )
+    parser.add_argument(
+        "--memory-gb",
+        type=options.number(0.0),
+        metavar="GB",
+        help="memory allocated, decimal GB (10^9 bytes; 16 GiB = 17.18 GB), e.g. 64",
+    )
     parser.add_argument(
         "--gpus", type=options.count(0), default=0, metavar="N", help="number of GPUs, e.g. 2 (default 0)"
     )
@@ -112,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
             year=args.year,
             start=args.start,
             pue=args.pue,
+            threads_per_chip=args.threads_per_chip,
         )
     except IntensityError as error:  # the region and time the user named have no intensity
         raise UsageError(str(error)) from None

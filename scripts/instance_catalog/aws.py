@@ -80,12 +80,23 @@ def gpu_model_name(name: str, memory_mib: int | None) -> str:
 
 
 def _gpus(item: Mapping[str, Any]) -> tuple[str, float]:
-    """(model, count); a fractional count is a GPU partition (g6f: 1/8 of an L4)."""
+    """(model, count) of the GPUs or, failing them, the accelerators (Neuron devices: Trainium,
+    Inferentia; other inference accelerators); a fractional count is a GPU partition (g6f: 1/8 of an L4)."""
     models, total = [], 0.0
     for gpu in item.get("GpuInfo", {}).get("Gpus", []):
         count = gpu.get("Count") or gpu.get("LogicalGpuCount", 0) * gpu.get("GpuPartitionSize", 1.0)
         models.append(gpu_model_name(gpu["Name"], gpu.get("MemoryInfo", {}).get("SizeInMiB")))
         total += count
+    if not models:
+        devices = item.get("NeuronInfo", {}).get("NeuronDevices") or item.get("InferenceAcceleratorInfo", {}).get(
+            "Accelerators", []
+        )
+        for device in devices:
+            vendor = device.get("Manufacturer", "AWS" if "NeuronDevices" in item.get("NeuronInfo", {}) else "")
+            models.append(
+                f"{vendor} {device['Name']}".strip() if not device["Name"].startswith(vendor) else device["Name"]
+            )
+            total += device.get("Count", 0)
     return "|".join(dict.fromkeys(models)), total
 
 
@@ -241,7 +252,7 @@ def to_rows(types: Mapping[str, Mapping[str, Any]], enrichment: Enrichment, sour
                 instance_type=name,
                 family=family,
                 vcpus=float(item["VCpuInfo"]["DefaultVCpus"]),
-                memory_gb=item["MemoryInfo"]["SizeInMiB"] / 1024,
+                memory_gib=item["MemoryInfo"]["SizeInMiB"] / 1024,
                 cpu_microarchitecture=arch,
                 cpu_model=cpu,
                 gpu_model=gpu_model,

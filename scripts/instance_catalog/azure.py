@@ -60,6 +60,81 @@ GPU_SIZES = {
     "Standard_NV36adms_A10_v5": (36, 880, 1, "EPYC 3rd Gen"),
     "Standard_NV72ads_A10_v5": (72, 880, 2, "EPYC 3rd Gen"),
 }
+# v6 series, newer than CCF's tables (Microsoft Learn size-series pages, general purpose and memory
+# optimised): size letter + vCPUs + suffix -> GiB per vCPU over the listed vCPU counts, with the
+# platform. Cobalt 100 is Azure's Arm (Neoverse N2) chip; Dasv6/Easv6/Fasv6 run AMD EPYC 9004
+# (Genoa, EPYC 4th Gen); Dsv6/Esv6 Intel Xeon Platinum 8573C (Emerald Rapids).
+V6_SERIES = (
+    # (size prefix, suffix, vCPU counts, GiB per vCPU, microarchitecture, CPU model)
+    ("D", "ps", (2, 4, 8, 16, 32, 48, 64, 96), 4, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "pds", (2, 4, 8, 16, 32, 48, 64, 96), 4, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "pls", (2, 4, 8, 16, 32, 48, 64, 96), 2, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "plds", (2, 4, 8, 16, 32, 48, 64, 96), 2, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("E", "ps", (2, 4, 8, 16, 32, 48, 64), 8, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("E", "pds", (2, 4, 8, 16, 32, 48, 64), 8, "Azure Cobalt 100", "Azure Cobalt 100"),
+    ("D", "as", (2, 4, 8, 16, 32, 48, 64, 96), 4, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "ads", (2, 4, 8, 16, 32, 48, 64, 96), 4, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "als", (2, 4, 8, 16, 32, 48, 64, 96), 2, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "alds", (2, 4, 8, 16, 32, 48, 64, 96), 2, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("E", "as", (2, 4, 8, 16, 20, 32, 48, 64), 8, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("E", "ads", (2, 4, 8, 16, 20, 32, 48, 64), 8, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("F", "as", (2, 4, 8, 16, 32, 48, 64), 4, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("F", "als", (2, 4, 8, 16, 32, 48, 64), 2, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("F", "ams", (2, 4, 8, 16, 32, 48, 64), 8, "EPYC 4th Gen", "AMD EPYC 9V74"),
+    ("D", "s", (2, 4, 8, 16, 32, 48, 64, 96, 128), 4, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("D", "ds", (2, 4, 8, 16, 32, 48, 64, 96, 128), 4, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("D", "ls", (2, 4, 8, 16, 32, 48, 64, 96, 128), 2, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("D", "lds", (2, 4, 8, 16, 32, 48, 64, 96, 128), 2, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("E", "s", (2, 4, 8, 16, 20, 32, 48, 64, 96, 128), 8, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+    ("E", "ds", (2, 4, 8, 16, 20, 32, 48, 64, 96, 128), 8, "Emerald Rapids", "Intel Xeon Platinum 8573C"),
+)
+
+
+def v6_rows() -> list[CatalogRow]:
+    rows = []
+    for letter, suffix, counts, gib_per_vcpu, arch, cpu in V6_SERIES:
+        for vcpus in counts:
+            name = f"Standard_{letter}{vcpus}{suffix}_v6"
+            rows.append(
+                CatalogRow(
+                    instance_type=name,
+                    family=family(name),
+                    vcpus=float(vcpus),
+                    memory_gib=float(vcpus * gib_per_vcpu),
+                    cpu_microarchitecture=arch,
+                    cpu_model=cpu,
+                    source="azure-v6-sizes-docs",
+                )
+            )
+    return rows
+
+
+# Platforms of series for which no CCF table names one (Microsoft Learn previous-generation and
+# GPU size pages, "processor" lines): family -> possible microarchitectures.
+SERIES_PLATFORMS = {
+    "GS": "Haswell",  # Xeon E5-2698B v3
+    "Bs": "Haswell|Broadwell|Skylake|Cascade Lake",  # B-series v1 hosts: E5-2673 v3/v4, 8171M, 8272CL
+    "Bms": "Haswell|Broadwell|Skylake|Cascade Lake",
+    "Bls": "Haswell|Broadwell|Skylake|Cascade Lake",
+    "A": "Sandy Bridge|Ivy Bridge|Haswell|Broadwell",  # E5-2660, E5-2673 v2/v3/v4
+    "A_v2": "Sandy Bridge|Haswell|Broadwell|Skylake|Cascade Lake",  # E5-2660, E5-2673 v3/v4, 8171M, 8272CL
+    "Am_v2": "Sandy Bridge|Haswell|Broadwell|Skylake|Cascade Lake",
+    "NV": "Haswell",  # NV v1: E5-2690 v3
+    "NC": "Haswell",  # NC v1: E5-2690 v3
+    "NC_Promo": "Haswell",
+    "NCr": "Haswell",
+    "NCr_Promo": "Haswell",
+    "NCs_v2": "Broadwell",  # E5-2690 v4
+    "NCrs_v2": "Broadwell",
+    "NCs_v3": "Broadwell",  # E5-2690 v4
+    "NCrs_v3": "Broadwell",
+    "NDs": "Broadwell",  # ND v1: E5-2690 v4
+    "NDrs": "Broadwell",
+    "NDasr_v4": "EPYC 2nd Gen",  # ND A100 v4: EPYC 7V12
+    "NDamsr_A100_v4": "EPYC 2nd Gen",
+    "NPs": "Skylake",  # NP (FPGA): Xeon 8171M
+}
+
 # CCF names that are not the ARM size name once prefixed (the ND A100 v4 size drops "A100").
 _ARM_RENAMES = {"Standard_ND96asr_A100_v4": "Standard_ND96asr_v4"}
 _SIZE = re.compile(r"([A-Za-z]+?)(\d+)(-\d+)?([A-Za-z]*)")
@@ -156,6 +231,15 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
             },
         )
         item["gpus"] = item["gpus"] or gpus
+    # A size CCF lists without a platform (constrained-vCPU sizes such as E8-4as_v4, older series)
+    # runs on its series' hardware: it takes the platforms its family's other sizes list.
+    by_family: dict[str, list[str]] = {}
+    for item in sizes.values():
+        by_family.setdefault(family(item["name"]), []).extend(a for a in item["archs"] if normalise_ccf_app(a))
+    for item in sizes.values():
+        if not normalise_ccf_app("|".join(item["archs"])):
+            name = family(item["name"])
+            item["archs"] = sorted(set(by_family.get(name, []))) or [SERIES_PLATFORMS.get(name, "")]
     rows = []
     for item in sizes.values():
         if not item.get("vcpus") or not item.get("memory_gb"):
@@ -168,7 +252,7 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
                 instance_type=item["name"],
                 family=family(item["name"]),
                 vcpus=item["vcpus"],
-                memory_gb=item["memory_gb"],
+                memory_gib=item["memory_gb"],
                 cpu_microarchitecture=normalise_ccf_app("|".join(item["archs"])),
                 gpu_model=model if count else "",
                 gpu_count=count if model else 0,
@@ -229,7 +313,7 @@ def rows_from_api(skus: Mapping[str, Mapping[str, str]], known: Iterable[Catalog
                 instance_type=name,
                 family=family(name),
                 vcpus=vcpus,
-                memory_gb=memory_gb,
+                memory_gib=memory_gb,
                 cpu_microarchitecture=archs.get(name.lower(), ""),
                 gpu_model=model if gpus else "",
                 gpu_count=gpus,
@@ -254,16 +338,18 @@ def build(args: Namespace, datasets: Datasets | None, retrieved: str) -> tuple[l
     if args.from_bundle_sources:
         if datasets is None:
             raise SourceDataError("--from-bundle-sources for Azure needs --datasets (Cloud Carbon Footprint tables)")
-        rows, used = known, ("ccf-app", "ccf-coefficients", "azure-gpu-sizes-docs")
+        names = {r.instance_type.lower() for r in known}
+        rows = known + [r for r in v6_rows() if r.instance_type.lower() not in names]
+        used = ("ccf-app", "ccf-coefficients", "azure-gpu-sizes-docs", "azure-v6-sizes-docs", "azure-series-docs")
     else:
         from azure.identity import DefaultAzureCredential
 
         skus = fetch(DefaultAzureCredential(), args.subscription, getattr(args, "api_endpoint", None), args.timeout)
-        rows, used = rows_from_api(skus, known), ("azure-skus-api", "ccf-app")
+        rows, used = rows_from_api(skus, known + v6_rows()), ("azure-skus-api", "ccf-app", "azure-v6-sizes-docs")
     meta = TableMeta(
         provider="azure",
-        description="Azure VM sizes (ARM names, e.g. Standard_D4s_v5): vCPUs, memory, CCF microarchitectures, "
-        "GPU model and count of the N-series",
+        description="Azure VM sizes (ARM names, e.g. Standard_D4s_v5): vCPUs, memory (GiB), CCF microarchitectures, "
+        "GPU model and count of the N-series; v6 series (Cobalt 100, EPYC 9004, Xeon 8573C) from the size pages",
         sources=pick(*used, retrieved=retrieved),
         licence="Apache-2.0 (Cloud Carbon Footprint tables); VM specifications are facts",
         years=(2023,) if args.from_bundle_sources else (int(retrieved[:4]),),

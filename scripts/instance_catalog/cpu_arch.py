@@ -1,7 +1,8 @@
 """CPU model name -> Cloud Carbon Footprint microarchitecture name.
 
-The power model joins instance rows to CCF's `coefficients-*-use.csv` on the architecture
-name, so we only ever emit those names. Retail parts are found in CCF's own model lists
+The power model joins instance rows to `microarchitectures.csv` on the architecture name
+(CCF's names, plus the Arm chips that table covers by proxy: Ampere Altra, Google Axion, Azure
+Cobalt 100), so we only ever emit those names. Retail parts are found in CCF's own model lists
 (`data/intel-*.csv`, `amd-*.csv`); cloud-custom parts (Xeon 8175M, EPYC 7R13) are not in
 those lists, so Intel's and AMD's published numbering schemes place them.
 """
@@ -36,6 +37,12 @@ MODEL_LISTS = {
 
 # Architecture names spelled out in a CPU description (longest first, so "Graviton3E" beats "Graviton3").
 _NAMED = (
+    ("axion", "Google Axion"),
+    ("altra max", "Ampere Altra Max"),
+    ("altra", "Ampere Altra"),
+    ("ampereone", "AmpereOne"),
+    ("cobalt 100", "Azure Cobalt 100"),
+    ("grace", "Nvidia Grace"),
     ("graviton3e", "Graviton3E"),
     ("graviton4", "Graviton4"),
     ("graviton3", "Graviton3"),

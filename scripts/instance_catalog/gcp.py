@@ -49,19 +49,19 @@ def rows_from_rules(names: Iterable[str] | None = None) -> list[CatalogRow]:
         if shape is None:
             raise CatalogError(f"{name!r} does not follow the machine-type rules")
         rows.append(
-            _row(shape, shape.vcpus, shape.memory_gb, shape.gpu_model or "", shape.gpu_count, "gcp-machine-types-docs")
+            _row(shape, shape.vcpus, shape.memory_gib, shape.gpu_model or "", shape.gpu_count, "gcp-machine-types-docs")
         )
     return rows
 
 
 def _row(
-    shape: rules.MachineShape, vcpus: float, memory_gb: float, gpu_model: str, gpu_count: float, source: str
+    shape: rules.MachineShape, vcpus: float, memory_gib: float, gpu_model: str, gpu_count: float, source: str
 ) -> CatalogRow:
     return CatalogRow(
         instance_type=shape.name,
         family=family(shape.name, shape.series),
         vcpus=float(vcpus),
-        memory_gb=memory_gb,
+        memory_gib=memory_gib,
         cpu_microarchitecture=shape.microarchitecture or "",
         cpu_model=shape.cpu_model or "",
         gpu_model=gpu_model if gpu_count else "",
@@ -128,7 +128,7 @@ def rows_from_api(
         shape = rules.describe(name)
         if shape is None:
             unknown.append(name)
-            shape = rules.MachineShape(name=name, series=name.split("-", 1)[0], vcpus=0, memory_gb=0)
+            shape = rules.MachineShape(name=name, series=name.split("-", 1)[0], vcpus=0, memory_gib=0)
         gpu_model, gpu_count = "", 0
         for accel in machine.accelerators:
             gpu_model = accelerator_model(accel.guest_accelerator_type, accelerators)

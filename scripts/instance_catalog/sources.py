@@ -55,6 +55,23 @@ SOURCES = {
         "url": "https://learn.microsoft.com/azure/virtual-machines/sizes/overview#gpu-accelerated",
         "retrieved": "2026-11-29",
     },
+    "azure-v6-sizes-docs": {
+        "title": "Microsoft Learn: Dpsv6, Dpdsv6, Dplsv6, Dpldsv6, Epsv6, Epdsv6 (Azure Cobalt 100), Dasv6, Dadsv6, "
+        "Dalsv6, Daldsv6, Easv6, Eadsv6, Fasv6, Falsv6, Famsv6 (AMD EPYC 9004), Dsv6, Ddsv6, Dlsv6, Dldsv6, Esv6, "
+        "Edsv6 (Intel Xeon Platinum 8573C) size series pages",
+        "licence": "facts (VM specifications); Microsoft Learn docs CC BY 4.0",
+        "year": 2025,
+        "url": "https://learn.microsoft.com/azure/virtual-machines/sizes/general-purpose/dpsv6-series",
+        "retrieved": "2026-12-03",
+    },
+    "azure-series-docs": {
+        "title": "Microsoft Learn: previous-generation and GPU size series pages (A, Av2, B, GS, NC, NCv2, NCv3, "
+        "ND, NDv4, NP, NV), processor lines, for series no CCF table gives a platform",
+        "licence": "facts (VM specifications); Microsoft Learn docs CC BY 4.0",
+        "year": 2025,
+        "url": "https://learn.microsoft.com/azure/virtual-machines/sizes/previous-gen-sizes-list",
+        "retrieved": "2026-12-03",
+    },
     "azure-skus-api": {
         "title": "Azure Resource SKUs - List (Microsoft.Compute/skus), virtualMachines capabilities",
         "licence": "facts (VM specifications)",

@@ -24,7 +24,7 @@ COLUMNS = (
     "instance_type",
     "family",
     "vcpus",
-    "memory_gb",
+    "memory_gib",
     "cpu_microarchitecture",
     "cpu_model",
     "gpu_model",
@@ -51,7 +51,7 @@ class CatalogRow:
     instance_type: str
     family: str
     vcpus: float
-    memory_gb: float
+    memory_gib: float
     cpu_microarchitecture: str = ""
     cpu_model: str = ""
     gpu_model: str = ""
@@ -85,8 +85,8 @@ def validate(rows: Iterable[CatalogRow]) -> list[CatalogRow]:
         seen.add(name.lower())
         if not row.vcpus > 0:
             raise CatalogError(f"{name}: vcpus must be > 0, got {row.vcpus}")
-        if not row.memory_gb > 0:
-            raise CatalogError(f"{name}: memory_gb must be > 0, got {row.memory_gb}")
+        if not row.memory_gib > 0:
+            raise CatalogError(f"{name}: memory_gib must be > 0, got {row.memory_gib}")
         if row.gpu_count < 0 or (row.gpu_count and not row.gpu_model):
             raise CatalogError(f"{name}: gpu_count {row.gpu_count} without a GPU model")
         baseline = row.burstable_baseline_fraction
@@ -109,7 +109,7 @@ def render(rows: Iterable[CatalogRow]) -> str:
         values = astuple(row)
         writer.writerow(
             [
-                fmt_number(v) if f.name in ("vcpus", "memory_gb", "gpu_count", "burstable_baseline_fraction") else v
+                fmt_number(v) if f.name in ("vcpus", "memory_gib", "gpu_count", "burstable_baseline_fraction") else v
                 for f, v in zip(fields(CatalogRow), values)
             ]
         )
@@ -158,7 +158,7 @@ def write(out_dir: Path, rows: Iterable[CatalogRow], meta: TableMeta, *, retriev
         "years": list(meta.years),
         "units": {
             "vcpus": "count",
-            "memory_gb": "GB (GiB as the provider states it)",
+            "memory_gib": "GiB (as the provider states it; carbon.catalog converts to decimal GB)",
             "gpu_count": "count",
             "burstable_baseline_fraction": "fraction 0-1 of each vCPU",
         },

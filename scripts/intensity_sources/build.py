@@ -31,6 +31,7 @@ def build_tables(raw: Path) -> list[Table]:
         tuple(us_in_origin + ca_origin),
     )
     pue = reference.pue(raw)
+    cpus = hardware.cpus(raw)
     tables = [
         countries,
         countries_monthly,
@@ -39,11 +40,11 @@ def build_tables(raw: Path) -> list[Table]:
         eia930.build(raw),
         egrid.build(raw),
         google.build(raw),
-        hardware.cpus(raw),
+        cpus,
         hardware.microarchitectures(raw),
         hardware.gpus(raw),
         pue,
-        reference.constants(raw),
+        reference.constants(raw, cpus),
         reference.equivalents(raw),
         embodied.build(raw),
         regions.build(raw, pue, {r[0] for r in subdivisions.rows}),
@@ -72,6 +73,7 @@ _RAW_SOURCES = {
     "eia930-2022",
     "google-region-carbon",
     "ccf-coefficients",
+    "specpower",
     "codecarbon-cpu",
     "green-algorithms",
     "mlco2-impact",
@@ -85,8 +87,10 @@ def _entry(table: Table, data: bytes, sources: dict[str, dict[str, Any]]) -> dic
 
     used = sorted(set(table.sources))
     dropped = {"dropped": table.dropped} if table.dropped else {}
+    notes = {"notes": list(table.notes)} if table.notes else {}
     return {
         **dropped,
+        **notes,
         "file": table.file,
         "description": table.description,
         "sources": used,

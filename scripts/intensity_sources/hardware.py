@@ -15,8 +15,9 @@ import statistics
 from decimal import Decimal
 from pathlib import Path
 
-from carbon.hardware_names import cpu_key, gpu_key
+from carbon.hardware_names import cores_in_name, cpu_key, gpu_key, threads_per_core
 
+from . import specpower
 from .rawcsv import RawDataError, fmt, read_csv, read_text
 from .table import Table
 
@@ -26,7 +27,9 @@ GA = "green-algorithms/green-algorithms-tool/data/latest"
 MLCO2_GPUS = "mlco2-impact/data/gpus.csv"
 TEADS = "teads-ec2/valohai-wattson/data/aws_instances_dataset.csv"
 ALIASES = Path(__file__).resolve().parent.parent / "gpu_aliases.csv"
-PROVIDERS = ("aws", "gcp", "azure")
+# Boards that carry more than one GPU (NVIDIA datasheets): NVML and the clouds count GPUs, the TDP
+# tables give the board, so the table's tdp_w is per GPU = board TDP / GPUs on the board.
+GPUS_PER_BOARD = {"k80": 2, "m60": 2, "grid k520": 2, "m10": 4, "k10": 2, "grid k1": 4, "grid k2": 2}
 
 # CCF model-list file -> CCF architecture name (the names of output/coefficients-*-use.csv).
 MODEL_LISTS = {
@@ -63,29 +66,54 @@ GPU_FIXES = {
 
 
 def microarchitectures(raw: Path) -> Table:
-    rows, origin = [], []
-    values: dict[str, list[tuple[Decimal, Decimal, Decimal]]] = {}
-    for provider in PROVIDERS:
-        file = f"{CCF}/output/coefficients-{provider}-use.csv"
-        for row in read_csv(raw / file, ("Architecture", "Min Watts", "Max Watts", "GB/Chip"), label=file):
-            low, high, gb = row.number("Min Watts"), row.number("Max Watts"), row.number("GB/Chip")
-            if not 0 < low <= high:
-                raise RawDataError(row.file, row.line, "Max Watts", f"min {low} / max {high} W per vCPU out of order")
-            rows.append((provider, row.get("Architecture"), fmt(low), fmt(high), fmt(gb), "ccf-coefficients"))
-            origin.append((row.file, row.line))
-            values.setdefault(row.get("Architecture"), []).append((low, high, gb))
-    for architecture, triples in values.items():
-        mean = [sum(t[i] for t in triples) / len(triples) for i in range(3)]
-        rows.append(("any", architecture, fmt(mean[0], 6), fmt(mean[1], 6), fmt(mean[2], 6), "ccf-coefficients"))
-        origin.append(("(mean of the provider rows)", 0))
+    """Per-thread idle and full-load watts by microarchitecture, derived from the SPECpower runs with
+    CCF's method (see specpower.py), checked against CCF's published table."""
+    published = specpower.published(raw)
+    rows, origin, notes = [], [], []
+    for c in specpower.coefficients(raw):
+        ccf = published.get(c.architecture)
+        disagreement = specpower.compare(c, ccf)
+        if disagreement:
+            notes.append(disagreement)
+        rows.append(
+            (
+                c.architecture,
+                fmt(c.idle[0], 4),
+                fmt(c.idle[1], 4),
+                fmt(c.idle[2], 4),
+                fmt(c.full[0], 4),
+                fmt(c.full[1], 4),
+                fmt(c.full[2], 4),
+                fmt(c.gb_per_chip, 1),
+                str(c.runs),
+                fmt(ccf[0], 4) if ccf else "",
+                fmt(ccf[1], 4) if ccf else "",
+                c.method,
+                c.note,
+                "specpower",
+            )
+        )
+        origin.append((specpower.SPEC_FILE, 0))
+    if any("EPYC 5th Gen" in n for n in notes):
+        notes.append(
+            "EPYC 5th Gen: CCF's figure is near the mean of all 1,088 runs of the snapshot (3.55/8.72 W per "
+            "thread); its model list data/amd-epyc-gen5.csv ends in 49 blank lines, an empty model that "
+            "matches every run"
+        )
     return Table(
         "microarchitectures",
         tuple(rows),
-        "Min (idle) and max W per vCPU and GB of memory per chip by "
-        "CPU microarchitecture, per provider's CCF table; 'any' = mean over the provider tables",
-        ("ccf-coefficients",),
-        {"min_w_per_vcpu": "W per vCPU (hardware thread)", "max_w_per_vcpu": "W per vCPU", "gb_per_chip": "GB"},
+        "Idle and full-load W per hardware thread (= vCPU) by CPU microarchitecture: mean over the SPECpower "
+        "runs of CCF's model lists (CCF's method), range the 10th-90th percentile of the runs; Arm chips "
+        "without runs take a named proxy with a wider range; ccf_* = CCF's published AWS table for comparison",
+        ("specpower", "ccf-coefficients"),
+        {
+            "min_w_per_thread": "W per hardware thread at active idle",
+            "max_w_per_thread": "W per hardware thread at 100 % load",
+            "gb_per_chip": "GB (SPECpower Total Memory / Chips)",
+        },
         tuple(origin),
+        tuple(notes),
     )
 
 
@@ -109,8 +137,27 @@ def _architecture(key: str, index: dict[tuple[str, ...], str]) -> str:
     return ""
 
 
+def _counts(model: str, key: str, cores: Decimal | None, spec: dict[str, tuple[int, int, int]]) -> tuple[str, str, str]:
+    """(cores per chip, threads per chip, where from): SPECpower runs, else the source's cores times
+    the vendor's threads per core, else cores spelled in the name (carbon.hardware_names rules)."""
+    found = spec.get(key)
+    if found:
+        return str(found[0]), str(found[1]), f"specpower ({found[2]} runs)"
+    smt = threads_per_core(key)
+    rule = f" x {smt} threads per core (vendor rule)" if smt else ""
+    if cores:
+        return fmt(cores), fmt(cores * smt) if smt else "", "green-algorithms cores" + rule
+    spelled = cores_in_name(model)
+    if spelled:
+        return str(spelled), str(spelled * smt) if smt else "", "cores in the model name" + rule
+    return "", "", ""
+
+
 def cpus(raw: Path) -> Table:
     index = _architecture_index(raw)
+    spec = specpower.chip_counts(specpower.runs(raw))
+    # SPECpower spells AMD parts "AMD EPYC 7552" where Green Algorithms writes "AMD 7552": one form.
+    spec.update({key.replace("amd epyc ", "amd "): value for key, value in spec.items() if key.startswith("amd epyc ")})
     chosen: dict[str, tuple[tuple[str, ...], tuple[str, int]]] = {}
     for row in read_csv(
         raw / f"{GA}/TDP_cpu.csv", ("model", "TDP", "n_cores"), label=f"{GA}/TDP_cpu.csv", skip_lines=1
@@ -119,10 +166,10 @@ def cpus(raw: Path) -> Table:
         tdp = row.number("TDP", required=False)
         if model == "Any" or tdp is None:
             continue
-        cores = row.number("n_cores", required=False)
         key = cpu_key(model)
+        cores, threads, counted = _counts(model, key, row.number("n_cores", required=False), spec)
         candidate = (
-            (model, key, fmt(tdp), fmt(cores), "", _architecture(key, index), "green-algorithms"),
+            (model, key, fmt(tdp), cores, threads, counted, _architecture(key, index), "green-algorithms"),
             (row.file, row.line),
         )
         if key not in chosen or model < chosen[key][0][0]:
@@ -136,18 +183,39 @@ def cpus(raw: Path) -> Table:
         key = cpu_key(model)
         if tdp is None or tdp <= 0 or not key or key in from_ga:
             continue
-        candidate = ((model, key, fmt(tdp), "", "", _architecture(key, index), "codecarbon-cpu"), (row.file, row.line))
+        cores, threads, counted = _counts(model, key, None, spec)
+        candidate = (
+            (model, key, fmt(tdp), cores, threads, counted, _architecture(key, index), "codecarbon-cpu"),
+            (row.file, row.line),
+        )
         if key not in chosen or model < chosen[key][0][0]:
             chosen[key] = candidate
     rows = tuple(v[0] for v in chosen.values())
     return Table(
         "cpus",
         rows,
-        "CPU thermal design power per chip (and cores where known) by model, keyed by "
-        "carbon.hardware_names.cpu_key; microarchitecture from CCF's model lists",
-        ("codecarbon-cpu", "green-algorithms", "ccf-coefficients"),
-        {"tdp_w": "W per chip"},
+        "CPU thermal design power per chip, cores and hardware threads per chip by model, keyed by "
+        "carbon.hardware_names.cpu_key; counts from SPECpower runs, else Green Algorithms' cores x the "
+        "vendor's threads per core, else cores spelled in the name (counts_source says which); "
+        "microarchitecture from CCF's model lists",
+        ("codecarbon-cpu", "green-algorithms", "ccf-coefficients", "specpower"),
+        {"tdp_w": "W per chip", "cores": "per chip", "threads": "hardware threads per chip"},
         tuple(v[1] for v in chosen.values()),
+    )
+
+
+def tdp_per_thread(table: Table) -> tuple[Decimal, Decimal, Decimal]:
+    """Median, 10th and 90th percentile of TDP per hardware thread over the CPU rows with a thread count:
+    the fallback when a named CPU's thread count is unknown."""
+    columns = table.columns
+    tdp_at, threads_at = columns.index("tdp_w"), columns.index("threads")
+    values = sorted(Decimal(r[tdp_at]) / Decimal(r[threads_at]) for r in table.rows if r[threads_at])
+    if not values:
+        raise RawDataError("cpus.csv", None, "threads", "no CPU row has a thread count")
+    return (
+        statistics.median(values),
+        values[int(len(values) * 0.1)],
+        values[min(len(values) - 1, int(len(values) * 0.9))],
     )
 
 
@@ -162,6 +230,13 @@ def gpu_idle_fraction(raw: Path) -> tuple[Decimal, Decimal, Decimal]:
     if not ratios:
         raise RawDataError(TEADS, None, "GPUWatt @ 100%", "no GPU instance rows")
     return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def gpu_tdp_spread(raw: Path) -> tuple[Decimal, Decimal]:
+    """10th and 90th percentile of board TDP over the GPU table: the unknown GPU's range."""
+    column = gpus(raw).columns.index("tdp_w")
+    values = sorted(Decimal(row[column]) for row in gpus(raw).rows)
+    return values[int(len(values) * 0.1)], values[min(len(values) - 1, int(len(values) * 0.9))]
 
 
 def _aliases(chosen: dict, idle_fraction: Decimal) -> None:
@@ -220,13 +295,26 @@ def gpus(raw: Path) -> Table:
             continue
         offer(row.get("model"), tdp, row.number("memory", required=False), "green-algorithms", (row.file, row.line))
     _aliases(chosen, idle_fraction)
+    rows = []
+    for key, (row, _) in chosen.items():
+        per_board = GPUS_PER_BOARD.get(key, 1)
+        tdp = Decimal(row[2]) / per_board
+        rows.append((row[0], key, fmt(tdp, 1), fmt(tdp * idle_fraction, 1), row[4], str(per_board), row[2], row[5]))
     return Table(
         "gpus",
-        tuple(v[0] for v in chosen.values()),
+        tuple(rows),
         "GPU/TPU board power (TDP) by model, keyed by carbon.hardware_names.gpu_key; idle_w = TDP x "
         f"{fmt(idle_fraction, 4)} (median GPU idle/full-load ratio in the Teads EC2 dataset); mlco2 fixes: "
-        "GTX 750 55 W, A100 PCIe 80GB 300 W (split from 40GB 250 W), V100-SXM2-16GB 300 W",
-        ("mlco2-impact", "green-algorithms", "teads-ec2", "nvidia-datasheets"),
-        {"tdp_w": "W", "idle_w": "W", "memory_gb": "GB"},
+        "GTX 750 55 W, A100 PCIe 80GB 300 W (split from 40GB 250 W), V100-SXM2-16GB 300 W; multi-GPU boards "
+        "(K80, M60, K520, ...): tdp_w per GPU = board_tdp_w / gpus_per_board",
+        (
+            "mlco2-impact",
+            "green-algorithms",
+            "teads-ec2",
+            "nvidia-datasheets",
+            "habana-datasheets",
+            "qualcomm-datasheets",
+        ),
+        {"tdp_w": "W per GPU", "idle_w": "W per GPU", "board_tdp_w": "W per board", "memory_gb": "GB per board"},
         tuple(v[1] for v in chosen.values()),
     )

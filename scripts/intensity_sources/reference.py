@@ -93,7 +93,7 @@ def _ga_any(raw: Path, name: str, column: str) -> Decimal:
     raise RawDataError(file, None, "model", "no 'Any' default row")
 
 
-def constants(raw: Path) -> Table:
+def constants(raw: Path, cpus: Table) -> Table:
     rows, origin = [], []
     for row in _curated("constants"):
         rows.append(
@@ -117,7 +117,13 @@ def constants(raw: Path) -> Table:
             "W per core",
             "green-algorithms",
         ),
-        ("default_gpu_tdp_w", fmt(_ga_any(raw, "TDP_gpu.csv", "TDP_per_core")), "", "", "W", "green-algorithms"),
+        (
+            "default_gpu_tdp_w",
+            fmt(_ga_any(raw, "TDP_gpu.csv", "TDP_per_core")),
+            *(fmt(v) for v in hardware.gpu_tdp_spread(raw)),
+            "W (unknown GPU: Green Algorithms' default; range: 10th-90th percentile of the gpus table)",
+            "green-algorithms",
+        ),
         (
             "default_gpu_idle_fraction",
             fmt(idle, 4),
@@ -128,10 +134,23 @@ def constants(raw: Path) -> Table:
         ),
     ]
     origin += [(f"{GA}/TDP_cpu.csv", 0), (f"{GA}/TDP_gpu.csv", 0), (hardware.TEADS, 0)]
+    per_thread, per_thread_low, per_thread_high = hardware.tdp_per_thread(cpus)
+    rows.append(
+        (
+            "default_cpu_tdp_w_per_thread",
+            fmt(per_thread, 3),
+            fmt(per_thread_low, 3),
+            fmt(per_thread_high, 3),
+            "W of TDP per hardware thread (median, 10th-90th percentile of cpus.csv rows with threads)",
+            "green-algorithms",
+        )
+    )
+    origin.append(("cpus.csv", 0))
+
     memory = _ga_reference(raw).get("memoryPower")
     if memory is not None:
         rows.append(
-            ("memory_w_per_gb_green_algorithms", fmt(memory.number("value")), "", "", "W/GB", "green-algorithms")
+            ("memory_w_per_gb_green_algorithms", fmt(memory.number("value")), "", "", "W per GiB", "green-algorithms")
         )
         origin.append((memory.file, memory.line))
     return Table(

@@ -127,6 +127,15 @@ SOURCES: dict[str, dict[str, str | int]] = {
         "retrieved": "2026-03-09",
         "commit": "d0d3ee5a71ea222ac344a94900642ed2ce649af4",
     },
+    "specpower": {
+        "title": "SPECpower_ssj2008 results as scraped by ccf-coefficients (data/SPECpower-2026-03-09.csv): "
+        "per-thread idle and full-load watts, cores and threads per chip derived from them",
+        "licence": "SPEC results (SPEC fair-use rules); only derived figures are bundled",
+        "year": 2026,
+        "url": "https://www.spec.org/power_ssj2008/results/",
+        "retrieved": "2026-04-24",
+        "commit": "b0032d928c787cf76cecd7d1d611c5b46f366e29",
+    },
     "teads-ec2": {
         "title": "Teads Engineering AWS EC2 carbon emissions dataset (via valohai/wattson)",
         "licence": "CC BY 4.0",
@@ -210,11 +219,28 @@ SOURCES: dict[str, dict[str, str | int]] = {
         "commit": "",
     },
     "nvidia-datasheets": {
-        "title": "NVIDIA data-centre GPU datasheets (A10, H100, H200, B200), hand-curated in scripts/gpu_aliases.csv",
+        "title": "NVIDIA data-centre GPU datasheets (A10, H100, H200, B200, RTX PRO 6000 Server, Tesla M60, GRID K520), "
+        "hand-curated in scripts/gpu_aliases.csv",
         "licence": "facts (cited figure)",
         "year": 2024,
         "url": "https://www.nvidia.com/en-us/data-center/h200/",
         "retrieved": "2026-11-29",
+        "commit": "",
+    },
+    "habana-datasheets": {
+        "title": "Habana Labs Gaudi HL-205 mezzanine card product brief, hand-curated in scripts/gpu_aliases.csv",
+        "licence": "facts (cited figure)",
+        "year": 2021,
+        "url": "https://habana.ai/products/gaudi/",
+        "retrieved": "2026-12-03",
+        "commit": "",
+    },
+    "qualcomm-datasheets": {
+        "title": "Qualcomm Cloud AI 100 product brief (Standard PCIe card), hand-curated in scripts/gpu_aliases.csv",
+        "licence": "facts (cited figure)",
+        "year": 2023,
+        "url": "https://www.qualcomm.com/products/technology/processors/cloud-artificial-intelligence/cloud-ai-100",
+        "retrieved": "2026-12-03",
         "commit": "",
     },
     "carbon-default": {
@@ -321,6 +347,8 @@ DATASETS: tuple[Dataset, ...] = (
                 "amd-epyc-gen3",
                 "amd-epyc-gen4",
                 "amd-epyc-gen5",
+                "amd-neoverse-n1",
+                "SPECpower-2026-03-09",
             )
         ),
     ),

@@ -63,13 +63,36 @@ SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("provider", "region", "year"),
         ("grid_intensity_g_per_kwh",),
     ),
-    "cpus": (("model", "key", "tdp_w", "cores", "threads", "microarchitecture", "source"), ("key",), ()),
-    "microarchitectures": (
-        ("provider", "microarchitecture", "min_w_per_vcpu", "max_w_per_vcpu", "gb_per_chip", "source"),
-        ("provider", "microarchitecture"),
+    "cpus": (
+        ("model", "key", "tdp_w", "cores", "threads", "counts_source", "microarchitecture", "source"),
+        ("key",),
         (),
     ),
-    "gpus": (("model", "key", "tdp_w", "idle_w", "memory_gb", "source"), ("key",), ()),
+    "microarchitectures": (
+        (
+            "microarchitecture",
+            "min_w_per_thread",
+            "min_low",
+            "min_high",
+            "max_w_per_thread",
+            "max_low",
+            "max_high",
+            "gb_per_chip",
+            "runs",
+            "ccf_min_w_per_thread",
+            "ccf_max_w_per_thread",
+            "method",
+            "note",
+            "source",
+        ),
+        ("microarchitecture",),
+        (),
+    ),
+    "gpus": (
+        ("model", "key", "tdp_w", "idle_w", "memory_gb", "gpus_per_board", "board_tdp_w", "source"),
+        ("key",),
+        (),
+    ),
     "pue": (("provider", "year", "pue", "scope", "source"), ("provider", "year"), ()),
     "equivalents": (("name", "value", "unit", "year", "source"), ("name",), ()),
     "constants": (("name", "value", "value_low", "value_high", "unit", "source"), ("name",), ()),
@@ -102,6 +125,7 @@ class Table:
     origin: tuple[tuple[str, int], ...] = field(default=(), compare=False)
     # Raw rows the builder left out on purpose, with the rule: written to the manifest entry.
     dropped: dict[str, Any] = field(default_factory=dict, compare=False)
+    notes: tuple[str, ...] = ()  # what the manifest should say about the build (disagreements, drops)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -116,8 +140,16 @@ class Table:
         keys = [self.columns.index(k) for k in SCHEMA[self.name][1]]
         order = sorted(range(len(self.rows)), key=lambda i: tuple(_sort_key(self.rows[i][k]) for k in keys))
         origin = tuple(self.origin[i] for i in order) if self.origin else ()
-        rows = tuple(self.rows[i] for i in order)
-        return Table(self.name, rows, self.description, self.sources, self.units, origin, self.dropped)
+        return Table(
+            self.name,
+            tuple(self.rows[i] for i in order),
+            self.description,
+            self.sources,
+            self.units,
+            origin,
+            self.dropped,
+            self.notes,
+        )
 
     def render(self) -> bytes:
         handle = io.StringIO()

@@ -23,6 +23,7 @@ REQUIRED_CONSTANTS = {
     "default_gpu_idle_fraction",
     "default_min_w_per_vcpu",
     "default_max_w_per_vcpu",
+    "default_cpu_tdp_w_per_thread",
 }
 REQUIRED_EQUIVALENTS = {"car_g_co2e_per_km", "tv_kwh_per_hour", "us_household_kwh_per_day", "smartphone_charge_kwh"}
 
@@ -98,10 +99,21 @@ def _check_specific(name: str, row: _Row) -> None:
         if v["key"] != expected:
             raise row.error("key", f"key {v['key']!r} differs from the normal form {expected!r}")
         row.number("tdp_w", 0.5, 2000)
+        if name == "cpus":
+            cores, threads = (
+                row.number("cores", 1, 1024, required=False),
+                row.number("threads", 1, 2048, required=False),
+            )
+            if cores and threads and threads < cores:
+                raise row.error("threads", f"{threads:g} threads for {cores:g} cores")
     elif name == "microarchitectures":
-        low, high = row.number("min_w_per_vcpu", 0, 50), row.number("max_w_per_vcpu", 0, 50)
-        if low > high:
-            raise row.error("max_w_per_vcpu", f"max {high} below min {low}")
+        # Plausible per-thread figures: SPECpower servers idle at 0.1-5 W and peak at 0.5-15 W a thread.
+        idle = [row.number(c, 0.1, 5) for c in ("min_low", "min_w_per_thread", "min_high")]
+        full = [row.number(c, 0.5, 15) for c in ("max_low", "max_w_per_thread", "max_high")]
+        if not (idle[0] <= idle[1] <= idle[2] and full[0] <= full[1] <= full[2]):
+            raise row.error("min_w_per_thread", "central outside its low-high range")
+        if idle[1] >= full[1]:
+            raise row.error("max_w_per_thread", f"full load {full[1]} W not above idle {idle[1]} W")
     elif name == "pue":
         row.number("pue", 1, 3)
     elif name == "constants":

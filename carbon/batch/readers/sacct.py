@@ -71,7 +71,19 @@ DEFAULT_FIELDS = (
 )
 _DEFAULT_MIN_FIELDS = 25
 
-_UNIT_GB = {"": 1.0 / 1024.0, "K": 1.0 / 1024.0**2, "M": 1.0 / 1024.0, "G": 1.0, "T": 1024.0, "P": 1024.0**2}
+# Slurm's sizes are binary (K = KiB ... P = PiB; a bare number is MiB): GiB per unit, times the
+# decimal GB in a GiB, since carbon's memory unit is the decimal GB.
+_UNIT_GB = {
+    unit: gib * 2**30 / 10**9
+    for unit, gib in {
+        "": 1.0 / 1024.0,
+        "K": 1.0 / 1024.0**2,
+        "M": 1.0 / 1024.0,
+        "G": 1.0,
+        "T": 1024.0,
+        "P": 1024.0**2,
+    }.items()
+}
 _DURATION = r"^(?:(?P<d>\d+)-)?(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:\.\d+)?)$"
 _MEMORY = r"^(?P<v>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?P<u>[KMGTP]?)(?P<per>[cn]?)$"
 # SLURM_TIME_FORMAT layouts read, the default first; epoch seconds (`%s`) are all digits.
@@ -191,7 +203,7 @@ def _parse_duration_s(strings: Any) -> Any:
 
 
 def parse_memory_gb(values: Any) -> tuple[Any, Any]:
-    """Slurm sizes ("100M", "4Gc", "0n", "114944K") -> (GB, per: "c", "n" or ""); a bare number is MB."""
+    """Slurm sizes ("100M", "4Gc", "0n", "114944K") -> (decimal GB, per: "c", "n" or ""); a bare number is MiB."""
     return _per_distinct(values, _parse_memory_gb)
 
 
