@@ -39,9 +39,11 @@ def test_jobidraw_header_and_epoch_times(caplog):
     # 1714557600 s since the epoch is 2024-05-01T10:00:00Z.
     assert jobs.loc["5001", "start"] == pd.Timestamp(datetime(2024, 5, 1, 10, tzinfo=UTC))
     assert jobs.loc["5001", "end"] == pd.Timestamp(datetime(2024, 5, 1, 12, tzinfo=UTC))
-    assert jobs.loc["5001", "memory_gb"] == 64  # ReqMem 0n: AllocTRES mem=64G says how much
-    assert jobs.loc["5001", "memory_used_gb"] == 12  # MaxRSS of the .batch step
-    assert jobs.loc["5003", "memory_gb"] == pytest.approx(2000 / 1024)
+    assert jobs.loc["5001", "memory_gb"] == pytest.approx(
+        64 * 2**30 / 1e9
+    )  # ReqMem 0n: AllocTRES mem=64G (GiB) says how much
+    assert jobs.loc["5001", "memory_used_gb"] == pytest.approx(12 * 2**30 / 1e9)  # MaxRSS of the .batch step (GiB)
+    assert jobs.loc["5003", "memory_gb"] == pytest.approx(2000 * 2**20 / 1e9)  # 2000M (MiB) in decimal GB
     # 5002: 0n and no mem= anywhere: unknown (not 0), and said so.
     assert pd.isna(jobs.loc["5002", "memory_gb"])
     assert any("all of a node's memory" in r.message and "1 job(s)" in r.message for r in caplog.records)
@@ -59,7 +61,7 @@ def test_submit_and_elapsed_without_start_are_read_and_flagged():
     # GPUs from AllocGRES: gpu:2, and gpu:a100:4(IDX:0-3).
     assert jobs.loc["7001", "gpus"] == 2 and jobs.loc["7001", "gpu_model"] is None
     assert jobs.loc["7002", "gpus"] == 4 and jobs.loc["7002", "gpu_model"] == "a100"
-    assert jobs.loc["7003", "memory_gb"] == 32  # 2Gc x 16 CPUs
+    assert jobs.loc["7003", "memory_gb"] == pytest.approx(32 * 2**30 / 1e9)  # 2Gc x 16 CPUs (GiB), in decimal GB
     assert jobs.loc["7005", "state"] == "CANCELLED"
 
 
@@ -90,7 +92,7 @@ def test_pipe_in_job_name_duplicates_clusters_and_impossible_values():
     reasons = dict(zip(result.rejects["line"], result.rejects["reason"]))
     assert reasons == {
         4: "duplicate of line 3",
-        6: "memory_gb 1e+308 is outside 0..1e+08 (GB)",
+        6: "memory_gb 1.07374e+308 is outside 0..1e+08 (GB)",  # ReqMem 1e308G: GiB in decimal GB
         7: "NCPUS '-2' is not a count (0 or more)",
         8: "ConsumedEnergyRaw '-5' is not a count (0 or more)",
         9: "NCPUS 'abc' is not a count (0 or more)",
@@ -100,7 +102,8 @@ def test_pipe_in_job_name_duplicates_clusters_and_impossible_values():
 
 def test_failure_endings_are_kept_apart_in_the_summary():
     result = estimate_logs([FIXTURES / "sacct_odd_records.txt"], format_name="sacct", settings=Settings(region="FR"))
-    summary = totals(result.results)
+    everything = totals(result.results)
+    (summary,) = everything["by_basis"].values()  # one basis: France's lifecycle figures
     each = {
         state: float(result.results.loc[result.results["state"] == state, "co2e_kg"].sum())
         for state in ("TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "FAILED")
@@ -110,7 +113,7 @@ def test_failure_endings_are_kept_apart_in_the_summary():
     assert summary["out_of_memory_co2e_kg"] == pytest.approx(each["OUT_OF_MEMORY"])
     assert summary["node_fail_co2e_kg"] == pytest.approx(each["NODE_FAIL"])
     assert summary["failed_co2e_kg"] == pytest.approx(each["FAILED"])  # FAILED alone, not the others
-    line = text(summary)
+    line = text(everything)
     assert "timed out" in line and "out of memory" in line and "node failure" in line
 
 

@@ -60,9 +60,10 @@ def test_hardware_takes_the_catalog_and_shares_memory_by_cpus():
     factors, rejects = Factors(), engine._Rejects(2)
     where = engine.locate(jobs, Settings(), factors, rejects)
     what = engine.hardware(jobs, factors, where, rejects)
-    row = next(r for r in table("instances_aws") if r["instance_type"] == "m5.xlarge")  # 4 vCPUs, 16 GB
+    row = next(r for r in table("instances_aws") if r["instance_type"] == "m5.xlarge")  # 4 vCPUs, 16 GiB
+    memory_gb = float(row["memory_gib"]) * 2**30 / 1e9  # the catalog's GiB in carbon's decimal GB
     assert list(what.vcpus) == [float(row["vcpus"]), 2.0]
-    assert list(what.memory_gb) == [float(row["memory_gb"]), float(row["memory_gb"]) * 2 / float(row["vcpus"])]
+    assert list(what.memory_gb) == pytest.approx([memory_gb, memory_gb * 2 / float(row["vcpus"])])
     assert len(what.models) == 2 and [m.vcpus for m in what.models] == [4.0, 2.0]
 
 
@@ -88,7 +89,8 @@ def test_modelled_energy_is_the_power_model_times_hours_and_measured_replaces_it
     memory_w = float(constants["memory_w_per_gb"]["value"])
     assert energy.cpu_kwh[0] == pytest.approx(2 * (low_w + 0.25 * (high_w - low_w)) * 2 / 1000)
     assert energy.cpu_kwh[1] == pytest.approx(2 * (low_w + 0.5 * (high_w - low_w)) * 2 / 1000)  # unknown: 50 %
-    assert energy.ram_kwh[0] == pytest.approx(10 * memory_w * 2 / 1000)
+    # the coefficient is per GiB: 10 GB is 10 / 1.073741824 GiB
+    assert energy.ram_kwh[0] == pytest.approx(10 / (2**30 / 1e9) * memory_w * 2 / 1000)
     assert energy.cpu_kwh[2] == 0 and energy.it_kwh[0][2] == energy.it_kwh[1][2] == energy.it_kwh[2][2] == 3.0
     assert energy.it_kwh[1][1] < energy.it_kwh[0][1] < energy.it_kwh[2][1]
 

@@ -255,7 +255,7 @@ def test_an_impossible_pue_fails_before_the_command_runs(tmp_path, env, pue):  #
     result = carbon_run(
         ["--region", "FR", "--pue", str(pue), "--output", str(tmp_path / "o"), "--", "touch", str(marker)], env
     )
-    assert result.returncode == 2 and "PUE must be between" in result.stderr
+    assert result.returncode == 2 and "--pue: must be at" in result.stderr  # one line, before the command
     assert not marker.exists() and not no_temporaries(tmp_path)
 
 

@@ -59,7 +59,9 @@ def test_gres_and_tres_parsers():
     assert list(count[:3]) == [2, 4, 1] and math.isnan(count[3]) and math.isnan(count[4])
     assert list(model) == [None, "tesla", "v100", None, None]
     memory = parse_tres_memory_gb(["cpu=4,mem=64G,node=1", "billing=1,mem=512M", "cpu=1", ""])
-    assert list(memory[:2]) == [64, 0.5] and math.isnan(memory[2]) and math.isnan(memory[3])
+    # binary units (64G, 512M) in carbon's decimal GB
+    assert list(memory[:2]) == pytest.approx([64 * 2**30 / 1e9, 0.5 * 2**30 / 1e9])
+    assert math.isnan(memory[2]) and math.isnan(memory[3])
 
 
 def test_records_split_jobs_from_steps_and_fold_them(tmp_path):
@@ -75,7 +77,7 @@ def test_records_split_jobs_from_steps_and_fold_them(tmp_path):
     assert list(records.jobs["JobID"]) == ["10"] and list(records.steps["_job"]) == [0, 0]
     assert records.rejects[0]["line"].tolist() == [5]  # the step whose job is not in the log
     folded = _fold_steps(records)
-    assert folded["rss_gb"].tolist() == [5] and folded["cpu_s"].tolist() == [45 * 60]
+    assert folded["rss_gb"].tolist() == pytest.approx([5 * 2**30 / 1e9]) and folded["cpu_s"].tolist() == [45 * 60]
 
 
 def test_when_rejects_what_has_no_time_and_flags_submit():
@@ -102,7 +104,8 @@ def test_resources_fall_back_field_by_field():
     verdicts = Verdicts(3)
     found = _resources(jobs, verdicts)
     assert found.cpus.tolist() == [8, 4, 2]
-    assert found.memory_gb[:2].tolist() == [16, 100]  # 2G per CPU x 8; 0n: AllocTRES mem=100G
+    # 2G per CPU x 8; 0n: AllocTRES mem=100G (GiB, in decimal GB)
+    assert found.memory_gb[:2].tolist() == pytest.approx([16 * 2**30 / 1e9, 100 * 2**30 / 1e9])
     assert found.gpus[:2].tolist() == [1, 2] and found.gpu_model[1] == "a40"  # AllocTRES first, then AllocGRES
     assert verdicts.rejected.tolist() == [False, False, True]  # ReqMem "lots"
     assert verdicts.frame([1, 2, 3], lambda rows: ["" for _ in rows])["reason"].tolist() == [

@@ -218,6 +218,13 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
         item = sizes.get((arm_name(row["vm_type"]) or "").lower()) or sizes.get(row["vm_type"].lower())
         if item is not None:
             item["archs"].append(row["cpu_microarchitectures"])
+    _add_gpu_sizes(sizes)
+    _fill_platforms_from_family(sizes)
+    return _catalog_rows(sizes, skipped), sorted(set(skipped))
+
+
+def _add_gpu_sizes(sizes: dict[str, dict[str, Any]]) -> None:
+    """GPU sizes from Microsoft's size pages that CCF's tables miss (or list without GPUs)."""
     for name, (vcpus, memory_gb, gpus, arch) in GPU_SIZES.items():
         item = sizes.setdefault(
             name.lower(),
@@ -231,8 +238,11 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
             },
         )
         item["gpus"] = item["gpus"] or gpus
-    # A size CCF lists without a platform (constrained-vCPU sizes such as E8-4as_v4, older series)
-    # runs on its series' hardware: it takes the platforms its family's other sizes list.
+
+
+def _fill_platforms_from_family(sizes: dict[str, dict[str, Any]]) -> None:
+    """A size CCF lists without a platform (constrained-vCPU sizes such as E8-4as_v4, older series)
+    runs on its series' hardware: it takes the platforms its family's other sizes list."""
     by_family: dict[str, list[str]] = {}
     for item in sizes.values():
         by_family.setdefault(family(item["name"]), []).extend(a for a in item["archs"] if normalise_ccf_app(a))
@@ -240,6 +250,10 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
         if not normalise_ccf_app("|".join(item["archs"])):
             name = family(item["name"])
             item["archs"] = sorted(set(by_family.get(name, []))) or [SERIES_PLATFORMS.get(name, "")]
+
+
+def _catalog_rows(sizes: dict[str, dict[str, Any]], skipped: list[str]) -> list[CatalogRow]:
+    """One catalog row per size with a CPU count and memory; the others are added to `skipped`."""
     rows = []
     for item in sizes.values():
         if not item.get("vcpus") or not item.get("memory_gb"):
@@ -259,7 +273,7 @@ def rows_from_ccf(datasets: Datasets) -> tuple[list[CatalogRow], list[str]]:
                 source=item.get("source", "ccf-app"),
             )
         )
-    return rows, sorted(set(skipped))
+    return rows
 
 
 def _capabilities(sku: Any) -> dict[str, str]:

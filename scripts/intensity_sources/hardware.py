@@ -113,7 +113,7 @@ def microarchitectures(raw: Path) -> Table:
             "gb_per_chip": "GB (SPECpower Total Memory / Chips)",
         },
         tuple(origin),
-        tuple(notes),
+        notes=tuple(notes),
     )
 
 
