@@ -453,7 +453,7 @@ def _gpu_factors(hardware: Hardware, sources: list[Source], warnings: list[str])
 
 
 def _is_accelerator(name: str | None) -> bool:
-    return bool(name) and any(w in name.lower() for w in ("trainium", "inferentia", "tpu", "gaudi", "ai100"))
+    return name is not None and any(w in name.lower() for w in ("trainium", "inferentia", "tpu", "gaudi", "ai100"))
 
 
 def power_model(hardware: Hardware) -> PowerModel:

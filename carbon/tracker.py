@@ -593,7 +593,9 @@ class _Sampler:
                 )
 
     # -- intervals (called with the lock held) --
-    def _cut(self, end: datetime | None = None, until: float | None = None, rapl: list | None = None) -> None:
+    def _cut(
+        self, end: datetime | None = None, until: float | None = None, rapl: list[Measurement] | None = None
+    ) -> None:
         """One interval ends: drain the meters, price, write. `end`/`until` (wall and monotonic) and
         `rapl` (its counters drained then) are given when the run stopped before the setup was done,
         so that waiting for provider detection is not counted as the run's time or energy."""
@@ -714,7 +716,9 @@ class _Sampler:
         self._close_sinks(self._finished_row(estimate, exit_code))
         return estimate
 
-    def _finish(self, exit_code: int | None, end: datetime | None, until: float, early: list | None) -> Estimate:
+    def _finish(
+        self, exit_code: int | None, end: datetime | None, until: float, early: list[Measurement] | None
+    ) -> Estimate:
         try:
             if self.setup_error is not None:
                 raise self.setup_error

@@ -219,9 +219,10 @@ def _azure_hardware(vm_size: str, capabilities: dict[str, str]) -> Hardware:
             return None
 
     gpus = number("GPUs")
+    memory_gib = number("MemoryGB")  # Azure's "GB" is GiB
     return Hardware(
         vcpus=number("vCPUs"),
-        memory_gb=gib_to_gb(number("MemoryGB")) if number("MemoryGB") is not None else None,  # Azure's GB is GiB
+        memory_gb=gib_to_gb(memory_gib) if memory_gib is not None else None,
         gpu_count=int(gpus or 0),
         instance_type=vm_size,
         provider="azure",

@@ -78,12 +78,7 @@ def check_ranges(table: Any, verdicts: Verdicts) -> None:
         with np.errstate(invalid="ignore"):
             bad = ~np.isnan(values) & ~((values >= low) & (values <= high))
         if bad.any():
-            verdicts.add(
-                bad,
-                lambda rows, name=name, values=values, low=low, high=high, unit=unit: [
-                    f"{name} {values[i]:g} is outside {low:g}..{high:g} ({unit})" for i in rows
-                ],
-            )
+            verdicts.add(bad, _outside_texts(name, values, low, high, unit))
 
 
 def check_numbers(frame: Any, verdicts: Verdicts) -> None:
@@ -103,9 +98,7 @@ def check_numbers(frame: Any, verdicts: Verdicts) -> None:
             shown = raw.to_numpy(dtype=object)
             for row in np.flatnonzero(bad):  # blanks are unknown, not bad: looked at only here, where few
                 bad[row] = str(shown[row]).strip() != ""
-            verdicts.add(
-                bad, lambda rows, name=name, shown=shown: [f"{name} {shown[i]!r} is not a number" for i in rows]
-            )
+            verdicts.add(bad, _not_a_number_texts(name, shown))
         frame[name] = parsed
 
 
@@ -155,3 +148,19 @@ def is_missing(value: Any) -> bool:
     import pandas as pd
 
     return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def _outside_texts(name: str, values: Any, low: float, high: float, unit: str) -> Callable[[Any], list[str]]:
+    """Reasons for the rows of `values` outside low..high (built only for the rows rejected)."""
+
+    def texts(rows: Any) -> list[str]:
+        return [f"{name} {values[i]:g} is outside {low:g}..{high:g} ({unit})" for i in rows]
+
+    return texts
+
+
+def _not_a_number_texts(name: str, shown: Any) -> Callable[[Any], list[str]]:
+    def texts(rows: Any) -> list[str]:
+        return [f"{name} {shown[i]!r} is not a number" for i in rows]
+
+    return texts

@@ -341,7 +341,7 @@ class BaseEmissionsTracker:
         self.start()
         return self
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: object) -> None:
         self.stop()
 
 
