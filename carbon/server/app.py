@@ -14,7 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from carbon import __version__
+from carbon.server import errors, estimate_api
 from carbon.server.db import make_engine, migrate, session_factory
+from carbon.server.limits import BodyLimit
 from carbon.server.settings import ServerSettings
 
 DESCRIPTION = """The estimate API (public: it stores nothing) answers with exactly the JSON of
@@ -32,6 +34,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.include_router(estimate_api.router)
 
     @app.get("/v1/health", tags=["service"], summary="liveness: the service and its database answer")
     def health(request: Request) -> JSONResponse:
@@ -42,3 +47,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok", "version": __version__})
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for uvicorn's workers (`carbon serve`): the database from CARBON_DATABASE_URL, already
+    migrated by the parent process."""
+    return create_app(ServerSettings(migrate=False))
