@@ -4,7 +4,7 @@ Stateless apart from the database: every request opens its own session, so any n
 workers (PostgreSQL) can serve the same data. Routers:
 - carbon.server.estimate_api: /v1/estimate, /v1/regions, /v1/intensity/{zone}, /v1/hardware/... (public)
 - carbon.server.ingest_api: /v1/ingest/... (project tokens with the `ingest` scope)
-- carbon.server.read_api: /v1/projects/... (the `read` scope)
+- carbon.server.read_api: /v1/projects/... (the `read` scope), /v1/share/{secret} (share links)
 The app's state holds `engine` and `sessions` (a sessionmaker) for routers to use (see deps.py).
 """
 
@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from carbon import __version__
-from carbon.server import errors, estimate_api
+from carbon.server import errors, estimate_api, ingest_api, read_api
 from carbon.server.db import make_engine, migrate, session_factory
 from carbon.server.limits import BodyLimit
 from carbon.server.settings import ServerSettings
@@ -37,6 +37,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     app.include_router(estimate_api.router)
+    app.include_router(ingest_api.router)
+    app.include_router(read_api.router)
 
     @app.get("/v1/health", tags=["service"], summary="liveness: the service and its database answer")
     def health(request: Request) -> JSONResponse:
