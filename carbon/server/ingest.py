@@ -156,13 +156,19 @@ def _time(record: dict, key: str, required: bool = True) -> datetime | None:
     return moment
 
 
-def _extra(record: dict, skip: frozenset[str]) -> dict[str, Any] | None:
+class JsonText(str):
+    """A JSON document already serialised (and checked), stored as it is."""
+
+
+def _extra(record: dict, skip: frozenset[str]) -> JsonText | None:
+    """The fields without a column of their own, as JSON text (PostgreSQL refuses NUL in text)."""
     extra = {k: v for k, v in record.items() if k not in skip}
     if not extra:
         return None
-    if b"\\u0000" in orjson.dumps(extra):
+    text = orjson.dumps(extra)
+    if b"\\u0000" in text:
         raise Invalid("a field contains a NUL character")
-    return extra
+    return JsonText(text.decode())
 
 
 def _breakdown(record: dict) -> dict[str, float]:
@@ -327,16 +333,17 @@ def insert_new(session: Session, table: Any, rows: list[dict[str, Any]], key: tu
 
 
 def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    """Checked times are aware UTC already (see _time): only the zone is dropped."""
+    return moment.replace(tzinfo=None)
 
 
 def _sqlite_time(moment: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores ("2026-12-03 07:15:00.000000"), made directly."""
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return value if isinstance(value, JsonText) else orjson.dumps(value).decode()
 
 
 def _get_or_create(session: Session, model: Any, key: dict[str, Any], values: dict[str, Any]) -> Any:
@@ -430,6 +437,16 @@ def _accumulate(target: dict[str, float], row: dict[str, Any], names: Iterable[s
         target[name] = target.get(name, 0.0) + (row.get(name) or 0.0)
 
 
+def _sums(rows: list[dict[str, Any]], names: Iterable[str]) -> dict[str, float]:
+    """Column sums over rows (None counts as 0), one pass per column."""
+    return {name: sum(row[name] or 0.0 for row in rows) for name in names}
+
+
+def _add_sums(target: dict[str, float], rows: list[dict[str, Any]], names: Iterable[str]) -> None:
+    for name, value in _sums(rows, names).items():
+        target[name] = target.get(name, 0.0) + value
+
+
 SUMMED = ("energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high", *COMPONENTS)
 
 
@@ -471,12 +488,13 @@ def ingest_runs(session: Session, project: Project, items: Sequence[tuple[int, A
         if not inserted:
             continue
         new = [unique[seq] for seq in sorted(inserted)]
-        totals: dict[str, float] = {}
+        groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
         for record in new:
-            _accumulate(totals, record.row, (*SUMMED, "duration_s"))
-            bucket = rollups[_rollup_key(project, run, record)]
-            _accumulate(bucket, record.row, (*SUMMED, "duration_s"))
-            bucket["records"] = bucket.get("records", 0) + 1
+            groups[_rollup_key(project, run, record)].append(record.row)
+        for key, group in groups.items():
+            _add_sums(rollups[key], group, (*SUMMED, "duration_s"))
+            rollups[key]["records"] = rollups[key].get("records", 0) + len(group)
+        totals = _sums([r.row for r in new], (*SUMMED, "duration_s"))
         stored = session.scalar(
             update(Run)
             .where(Run.id == run.id)
