@@ -290,9 +290,16 @@ def _insert(session: Session, model: Any) -> Any:
     return insert(model)
 
 
-def insert_new(session: Session, table: Any, rows: list[dict[str, Any]], key: tuple[str, ...], returning: str) -> set:
-    """Insert `rows` into `table`, skipping those whose unique `key` is already stored; the `returning`
-    column of the rows really inserted.
+def insert_new(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    key: tuple[str, ...],
+    returning: str,
+    constants: dict[str, Any] | None = None,
+) -> set:
+    """Insert `rows` (plus the `constants` columns, the same for every row) into `table`, skipping
+    those whose unique `key` is already stored; the `returning` column of the rows really inserted.
 
     The hot path of ingest: one multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING` per chunk,
     built here and run on the driver, with the values converted once (UTC datetimes to naive UTC,
@@ -303,9 +310,12 @@ def insert_new(session: Session, table: Any, rows: list[dict[str, Any]], key: tu
         return set()
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    columns = list(rows[0])
+    constants = constants or {}
+    varying = list(rows[0])
+    columns = [*varying, *constants]
+    fixed = tuple(constants.values())
     converters = []
-    for name in columns:
+    for name in varying:
         kind = table.c[name].type
         if isinstance(kind, UtcDateTime):
             converters.append(_sqlite_time if sqlite else _naive_utc)
@@ -324,9 +334,10 @@ def insert_new(session: Session, table: Any, rows: list[dict[str, Any]], key: tu
         chunk = rows[start : start + per_statement]
         values: list[Any] = []
         for row in chunk:
-            for name, convert in zip(columns, converters):
+            for name, convert in zip(varying, converters):
                 value = row[name]
                 values.append(value if convert is None or value is None else convert(value))
+            values.extend(fixed)
         result = connection.exec_driver_sql(head + ",".join([one_row] * len(chunk)) + tail, tuple(values))
         inserted.update(r[0] for r in result)
     return inserted
@@ -481,8 +492,14 @@ def ingest_runs(session: Session, project: Project, items: Sequence[tuple[int, A
                 result.duplicates += 1
             else:
                 unique[record.row["seq"]] = record
-        rows = [{**r.row, "organisation_id": project.organisation_id, "run_pk": run.id} for r in unique.values()]
-        inserted = insert_new(session, IntervalRecord.__table__, rows, ("run_pk", "seq"), "seq")
+        inserted = insert_new(
+            session,
+            IntervalRecord.__table__,
+            [r.row for r in unique.values()],
+            ("run_pk", "seq"),
+            "seq",
+            constants={"organisation_id": project.organisation_id, "run_pk": run.id},
+        )
         result.duplicates += len(unique) - len(inserted)
         result.accepted += len(inserted)
         if not inserted:
