@@ -185,3 +185,29 @@ def test_several_workers_on_postgresql_count_each_record_once(request, _template
     (row,) = totals["totals"]
     assert (row["count"], row["records"]) == (1, 200)
     assert row["co2e_kg"] == pytest.approx(200 * 0.025)
+
+
+def test_refused_token_never_fails_the_run(tmp_path):
+    """A revoked or mistyped token: the server answers 401, the uploader says so once and stops,
+    the run finishes normally and its log keeps every interval for a later `carbon upload`."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    from carbon.server.db import make_engine, migrate
+
+    migrate(make_engine(url))
+    notes: list[str] = []
+    with ServerProcess(url) as server:
+        started = time.monotonic()
+        with carbon.track(
+            region="FR",
+            interval_s=0.05,
+            output_dir=str(tmp_path / "runs"),
+            server=server.url,
+            server_token="carbon_not-a-real-token",
+            on_note=notes.append,
+        ) as tracker:
+            time.sleep(0.3)
+        assert time.monotonic() - started < 8  # no waiting out the flush timeout on a refusal
+    assert len(lines_of(tracker.run_log)) >= 3
+    assert acknowledged(tracker.run_log) == 0
+    assert summary_path(tracker.run_log).exists()  # kept for `carbon upload`
+    assert sum("refused" in note and "401" in note for note in notes) == 1
