@@ -137,6 +137,8 @@ def test_auth_enforced_on_every_non_public_route(case, service):
         response = send(client, case, headers)
         if response.status_code == 405:  # a method the route does not have (schemathesis tries TRACE and others)
             return
+        if response.status_code == 400 and "NUL character" in response.text:  # refused before any route runs
+            return
         assert response.status_code == 401, (
             f"{case.method} {path} answered {response.status_code} without a valid token"
         )

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from carbon import __version__
 from carbon.server import errors, estimate_api, ingest_api, read_api
 from carbon.server.db import make_engine, migrate, session_factory
-from carbon.server.limits import BodyLimit
+from carbon.server.limits import RequestLimits
 from carbon.server.settings import ServerSettings
 
 DESCRIPTION = """The estimate API (public: it stores nothing) answers with exactly the JSON of
@@ -40,7 +40,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     errors.install(app)
-    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.include_router(estimate_api.router)
     app.include_router(ingest_api.router)
     app.include_router(read_api.router)
