@@ -172,7 +172,14 @@ async def get_regions(provider: Annotated[str | None, Query(pattern="^(aws|gcp|a
     "cache, the bundled tables last); the fields of `carbon intensity --format json`. "
     "Unknown zone: 404.",
     responses={
-        200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+        200: {
+            "description": "one value (at), or a list of values (from, to)",
+            "content": {
+                "application/json": {
+                    "schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}
+                }
+            },
+        },
         404: {"model": Problem},
     },
 )
