@@ -82,9 +82,9 @@ def test_admin_errors_are_one_line(tmp_path, capsys, argv, words):
 def test_share_links_are_read_only_and_revocable(database_url, capsys):
     admin(capsys, database_url, "create-org", "acme")
     admin(capsys, database_url, "create-project", "acme", "ml")
-    status, out, _ = admin(capsys, database_url, "create-share", "acme", "ml")
-    assert status == 0 and out.startswith("/share/share_")
-    secret = out.strip().removeprefix("/share/")
+    status, out, err = admin(capsys, database_url, "create-share", "acme", "ml")
+    secret = out.strip()
+    assert status == 0 and secret.startswith("share_") and f"/v1/share/{secret}" in err
     with TestClient(app_on(database_url)) as client:
         shared = client.get(f"/v1/share/{secret}")
         assert shared.status_code == 200 and shared.json()["project"] == "ml"

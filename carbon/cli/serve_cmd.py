@@ -152,7 +152,12 @@ def _admin(args: argparse.Namespace, engine) -> int:
                 print(f"token {args.id} revoked")
             elif action == "create-share":
                 made = admin.create_share(session, args.org, args.project)
-                print(f"/share/{made.secret}")
+                print(made.secret)
+                print(
+                    f"share link {made.id} for project {args.org}/{args.project}: read-only, shown once; "
+                    f"its totals at /v1/share/{made.secret}",
+                    file=sys.stderr,
+                )
             elif action == "revoke-share":
                 admin.revoke_share(session, args.id)
                 print(f"share link {args.id} revoked")
