@@ -43,6 +43,7 @@ RUN_SCHEMA = "carbon.run/1"
 SUMMARY_SCHEMA = "carbon.run-summary/1"
 FIGURES = ("energy_kwh", "co2e_kg")
 COMPONENTS = ("cpu_kwh", "gpu_kwh", "ram_kwh", "other_kwh")
+INTENSITY_KEYS = ("intensity_g_per_kwh", "intensity_g_per_kwh_low", "intensity_g_per_kwh_high")
 MAX_NUMBER = 1e12
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
 
@@ -106,10 +107,10 @@ def _number(record: dict, key: str, required: bool = False, minimum: float | Non
     raise Invalid(f"{key} out of range: {value!r}")
 
 
-def _triple(record: dict, key: str) -> tuple[float, float, float]:
+def _triple(record: dict, key: str, low_key: str, high_key: str) -> tuple[float, float, float]:
     central = _number(record, key, required=True)
-    low = _number(record, f"{key}_low")
-    high = _number(record, f"{key}_high")
+    low = _number(record, low_key)
+    high = _number(record, high_key)
     low = central if low is None else low
     high = central if high is None else high
     tolerance = 1e-9 * max(1.0, abs(central))
@@ -120,6 +121,8 @@ def _triple(record: dict, key: str) -> tuple[float, float, float]:
 
 def _text(record: dict, key: str, limit: int, required: bool = False) -> str | None:
     value = record.get(key)
+    if type(value) is str and 0 < len(value) <= limit and "\x00" not in value:  # the usual case
+        return value
     if value is None or value == "":
         if required:
             raise Invalid(f"{key} is missing")
@@ -225,20 +228,21 @@ class IntervalIn:
 
 
 def check_interval(index: int, record: Any) -> IntervalIn:
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         raise Invalid("a record must be a JSON object")
     schema = record.get("schema", RUN_SCHEMA)
     if schema != RUN_SCHEMA:
         raise Invalid(f"schema must be {RUN_SCHEMA!r}, got {schema!r:.40}")
     seq = record.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**31:
+    if type(seq) is not int or not 0 <= seq < 2**31:
         raise Invalid(f"seq must be a whole number from 0, got {seq!r:.40}")
     start, end = _time(record, "start"), _time(record, "end")
     assert start is not None and end is not None
     if end < start:
         raise Invalid("end is before start")
-    energy, co2e = _triple(record, "energy_kwh"), _triple(record, "co2e_kg")
-    intensity = [_number(record, f"intensity_g_per_kwh{s}") for s in ("", "_low", "_high")]
+    energy = _triple(record, "energy_kwh", "energy_kwh_low", "energy_kwh_high")
+    co2e = _triple(record, "co2e_kg", "co2e_kg_low", "co2e_kg_high")
+    intensity = [_number(record, key) for key in INTENSITY_KEYS]
     hardware = record.get("hardware")
     if hardware is not None and not isinstance(hardware, dict):
         raise Invalid("hardware must be an object")
@@ -644,7 +648,8 @@ def check_job(index: int, record: Any, default_source: str | None) -> JobIn:
         raise Invalid("start or end is needed to date the job")
     if start is not None and end is not None and end < start:
         raise Invalid("end is before start")
-    energy, co2e = _triple(record, "energy_kwh"), _triple(record, "co2e_kg")
+    energy = _triple(record, "energy_kwh", "energy_kwh_low", "energy_kwh_high")
+    co2e = _triple(record, "co2e_kg", "co2e_kg_low", "co2e_kg_high")
     row = {
         "job_id": _text(record, "job_id", 200, required=True),
         "user": _text(record, "user", 200),
