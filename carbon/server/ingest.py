@@ -39,6 +39,11 @@ from carbon.server.models import (
     UtcDateTime,
 )
 
+# Totals and rollups are updated through the tables (Core), not the ORM: no session
+# synchronisation of loaded objects, which cost more than the statements themselves.
+RUNS = Run.__table__
+IMPORTS = BatchImport.__table__
+
 RUN_SCHEMA = "carbon.run/1"
 SUMMARY_SCHEMA = "carbon.run-summary/1"
 FIGURES = ("energy_kwh", "co2e_kg")
@@ -430,7 +435,8 @@ def _add_rollups(session: Session, sums: dict[tuple, dict[str, float]]) -> None:
                 **{name: sums[key].get(name, 0) for name in ROLLUP_SUMS},
             }
         )
-    statement = _insert(session, DailyRollup)
+    table = DailyRollup.__table__
+    statement = _insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=[
             "organisation_id",
@@ -444,7 +450,7 @@ def _add_rollups(session: Session, sums: dict[tuple, dict[str, float]]) -> None:
             "user",
             "account",
         ],
-        set_={name: getattr(DailyRollup, name) + getattr(statement.excluded, name) for name in ROLLUP_SUMS},
+        set_={name: table.c[name] + statement.excluded[name] for name in ROLLUP_SUMS},
     )
     session.execute(statement, rows)
 
@@ -519,15 +525,15 @@ def ingest_runs(session: Session, project: Project, items: Sequence[tuple[int, A
             rollups[key]["records"] = rollups[key].get("records", 0) + len(group)
         totals = _sums([r.row for r in new], (*SUMMED, "duration_s"))
         stored = session.scalar(
-            update(Run)
-            .where(Run.id == run.id)
+            update(RUNS)
+            .where(RUNS.c.id == run.id)
             .values(
-                records=Run.records + len(new),
-                start=_span_update(Run.start, min(r.row["start"] for r in new), earliest=True),
-                end=_span_update(Run.end, max(r.row["end"] for r in new), earliest=False),
-                **{name: getattr(Run, name) + totals[name] for name in (*SUMMED, "duration_s")},
+                records=RUNS.c.records + len(new),
+                start=_span_update(RUNS.c.start, min(r.row["start"] for r in new), earliest=True),
+                end=_span_update(RUNS.c.end, max(r.row["end"] for r in new), earliest=False),
+                **{name: RUNS.c[name] + totals[name] for name in (*SUMMED, "duration_s")},
             )
-            .returning(Run.records)
+            .returning(RUNS.c.records)
         )
         if stored == len(new):  # this request stored the run's first intervals: count the run once
             bucket = rollups[_rollup_key(project, run, min(new, key=lambda r: r.row["start"]))]
@@ -580,7 +586,7 @@ def _store_summary(session: Session, project: Project, summary: dict) -> None:
         values["region"] = _short(location.get("region"), 100)
     if run.intensity_basis is None:
         values["intensity_basis"] = _short(summary.get("intensity_basis"), 50)
-    session.execute(update(Run).where(Run.id == run.id).values(**values))
+    session.execute(update(RUNS).where(RUNS.c.id == run.id).values(**values))
 
 
 def run_state(session: Session, project: Project, run_id: str) -> dict[str, Any] | None:
@@ -747,14 +753,14 @@ def ingest_batch(
             bucket["count"] = bucket.get("count", 0) + 1
             bucket["records"] = bucket.get("records", 0) + 1
         session.execute(
-            update(BatchImport)
-            .where(BatchImport.id == batch.id)
+            update(IMPORTS)
+            .where(IMPORTS.c.id == batch.id)
             .values(
-                jobs=BatchImport.jobs + len(inserted),
+                jobs=IMPORTS.c.jobs + len(inserted),
                 updated_at=now,
-                first_start=_span_update(BatchImport.first_start, min(starts), earliest=True),
-                last_end=_span_update(BatchImport.last_end, max(ends), earliest=False),
-                **{name: getattr(BatchImport, name) + totals[name] for name in SUMMED},
+                first_start=_span_update(IMPORTS.c.first_start, min(starts), earliest=True),
+                last_end=_span_update(IMPORTS.c.last_end, max(ends), earliest=False),
+                **{name: IMPORTS.c[name] + totals[name] for name in SUMMED},
             )
         )
     _add_rollups(session, rollups)
