@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from carbon.server import ingest
+from carbon.server import ingest, records
 from carbon.server.auth import Principal
 from carbon.server.deps import DbSession, project_in_reach, require
 from carbon.server.errors import Problem
@@ -90,8 +90,8 @@ class IngestAnswer(BaseModel):
 async def _items(request: Request, result: ingest.IngestResult) -> list[tuple[int, Any]]:
     body = await request.body()
     try:
-        items = ingest.parse_body(body, request.headers.get("content-type", ""), result)
-    except ingest.Invalid as error:
+        items = records.parse_body(body, request.headers.get("content-type", ""), result.reject)
+    except records.Invalid as error:
         raise HTTPException(422, str(error)) from None
     limit = request.app.state.settings.max_records
     if len(items) + len(result.rejected) > limit:
