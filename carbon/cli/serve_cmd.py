@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--access-log", action="store_true", help="log every request (off by default: a reverse proxy logs them)"
     )
     parser.add_argument("--migrate-only", action="store_true", help="migrate the database to the current schema, exit")
-    actions = parser.add_subparsers(dest="serve_action", metavar="admin")
+    actions = parser.add_subparsers(dest="serve_action", metavar="[admin ...]")
     admin = actions.add_parser("admin", help="organisations, projects, tokens and share links")
     admin_actions = admin.add_subparsers(dest="admin_action", metavar="ACTION")
     admin_actions.required = True
