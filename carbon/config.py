@@ -130,6 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "hardware lifetime for embodied emissions (default: the table's)",
     ),
+    Setting("server_url", _str, None, "carbon server to upload runs and batch results to (carbon serve)"),
+    Setting("server_token", _str, None, "API token for the carbon server (ingest scope)", secret=True),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -153,6 +155,8 @@ class Config:
     http_timeout_s: float = 5.0
     comet_auto: bool = True
     embodied_lifetime_years: float | None = None
+    server_url: str | None = None
+    server_token: str | None = None
     # setting name -> where its value came from ("argument", "env CARBON_X", "file PATH", "default")
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

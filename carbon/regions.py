@@ -61,10 +61,12 @@ def _egrid(row: dict[str, str]) -> Location:
     return Location(region=code, zone=code, country="US", name=f"eGRID subregion {row['subregion']} ({row['name']})")
 
 
+@derived
 def _direct(text: str) -> Location | None:
     """Codes that name their table (alpha-2, ISO 3166-2 current or former, eGRID subregion,
     provider:region) are looked up by key, without building the full index: the tracker and
-    `carbon estimate` start faster."""
+    `carbon estimate` start faster. Remembered per bundle (a Location is frozen), since the
+    service resolves the same codes all day."""
     upper = text.upper()
     if upper.startswith("EGRID:"):
         upper = EGRID_PREFIX + upper.split(":", 1)[1]

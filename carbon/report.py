@@ -61,6 +61,24 @@ class Comparison:
     highest_co2e_kg: float
 
 
+@derived
+def _region_factors(provider: str) -> tuple[tuple[float, float, str, str], ...]:
+    """(PUE, latest intensity, region, basis) of every region of `provider` the bundle can price.
+    Derived once per bundle: the comparison then costs one multiplication per region."""
+    from carbon.pricing import intensity_for, pue_for
+    from carbon.regions import cloud_regions
+
+    rows = []
+    for location in cloud_regions(provider):
+        try:
+            intensity = intensity_for(location)
+            pue = pue_for(location)[0].central
+        except LookupError:
+            continue
+        rows.append((pue, intensity.intensity_g_per_kwh.central, location.region, intensity.basis))
+    return tuple(rows)
+
+
 def compare_regions(estimate: Estimate) -> Comparison | None:
     """The same IT energy in the provider's lowest- and highest-CO2e regions on the estimate's basis
     (each with its own PUE and latest intensity); regions on another basis are left out, because a
@@ -69,24 +87,28 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     if provider is None or estimate.intensity_basis is None:
         return None
     from carbon.model import co2e_kg, facility_energy_kwh
-    from carbon.pricing import intensity_for, pue_for
-    from carbon.regions import cloud_regions
 
     it_kwh = estimate.energy.it_kwh.central
-    priced = []
-    for location in cloud_regions(provider):
-        try:
-            intensity = intensity_for(location)
-            pue = pue_for(location)[0].central
-        except LookupError:
-            continue
-        if intensity.basis == estimate.intensity_basis:
-            co2e = co2e_kg(facility_energy_kwh(it_kwh, pue), intensity.intensity_g_per_kwh.central)
-            priced.append((co2e, location.region))
+    priced = [
+        (co2e_kg(facility_energy_kwh(it_kwh, pue), intensity), region)
+        for pue, intensity, region, basis in _region_factors(provider)
+        if basis == estimate.intensity_basis
+    ]
     if len(priced) < 2:
         return None
     low, high = min(priced), max(priced)
     return Comparison(provider, estimate.intensity_basis, len(priced), low[1], low[0], high[1], high[0])
+
+
+def to_json(estimate: Estimate) -> dict:
+    """The JSON of `carbon estimate --format json` (and of the service's POST /v1/estimate):
+    `Estimate.to_dict()` plus the everyday equivalents and the comparison across the provider's regions."""
+    payload = estimate.to_dict()
+    payload["equivalents"] = [{"label": e.label, "value": e.value, "unit": e.unit} for e in equivalents(estimate)]
+    comparison = compare_regions(estimate)
+    if comparison is not None:
+        payload["comparison"] = comparison.__dict__
+    return payload
 
 
 def _fmt_mass(kg: float) -> str:

@@ -21,9 +21,10 @@ _R = TypeVar("_R")
 _S = TypeVar("_S")
 
 
-def _setting() -> Any:
-    """A field that is also a setting, left at None to take the configured value."""
-    return field(default=None, metadata={"setting": True})
+def _setting(name: str | None = None) -> Any:
+    """A field that is also a setting (of the same name unless `name` says), left at None to take
+    the configured value."""
+    return field(default=None, metadata={"setting": True, "setting_name": name})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,7 +40,9 @@ class TrackOptions:
     sinks: where records go instead of the files. Integrations: mlflow (log to the active MLflow
     run or a new one), comet (None: when a comet_ml experiment is running and the comet_auto
     setting is on), prometheus_port (serve metrics on 127.0.0.1), embodied (add the hardware's
-    embodied emissions apart, over embodied_lifetime_years or the table's lifetime).
+    embodied emissions apart, over embodied_lifetime_years or the table's lifetime). server and
+    server_token (settings server_url, server_token): upload the intervals to a carbon server from a
+    background thread, the run log being the spool (carbon.sinks.server).
     """
 
     region: str | None = _setting()
@@ -49,6 +52,8 @@ class TrackOptions:
     experiment: str | None = _setting()
     pue: float | None = _setting()
     embodied_lifetime_years: float | None = _setting()
+    server: str | None = _setting("server_url")
+    server_token: str | None = _setting("server_token")
     mode: str = "machine"
     pid: int | None = None
     gpu_ids: str | Sequence[str] | None = None
@@ -71,7 +76,11 @@ class TrackOptions:
 
     def settings(self) -> dict[str, Any]:
         """The fields that are settings, by name, for `carbon.config.load` (None: not given here)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("setting")}
+        return {
+            f.metadata.get("setting_name") or f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.metadata.get("setting")
+        }
 
     def as_kwargs(self) -> dict[str, Any]:
         """Every field by name (shallow: sinks and callbacks are passed on, not copied)."""

@@ -370,11 +370,20 @@ class Tracker:
 
     def _file_sinks(self, write: bool) -> list[Any]:
         if not write:
+            if self.config.server_url:
+                raise UserInputError("uploading to a server needs the run log (write=True): the log is its spool")
             return []
         from carbon.sinks.jsonl import JsonlSink
         from carbon.sinks.summary_csv import CsvSummarySink
 
-        return [JsonlSink(self.config.output_dir), CsvSummarySink(self.config.output_dir)]
+        run_log = JsonlSink(self.config.output_dir)
+        sinks: list[Any] = [run_log, CsvSummarySink(self.config.output_dir)]
+        if self.config.server_url:
+            from carbon.sinks.server import ServerSink
+
+            token = self.config.server_token or ""
+            sinks.append(ServerSink(self.config.server_url, token, run_log, on_note=self.on_note))
+        return sinks
 
     @property
     def run_log(self) -> str | None:

@@ -55,3 +55,7 @@ def _cli_logging_restored():
     logger.handlers[:] = saved[0]
     logger.setLevel(saved[1])
     logger.propagate = saved[2]
+
+
+# The service's databases (SQLite files, a throwaway PostgreSQL cluster): see tests/fixtures/server_db.py.
+from fixtures.server_db import _templates, database_url, postgres_cluster  # noqa: F401

@@ -32,6 +32,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("run", "run_cmd"),
     ("data", "data_cmd"),
     ("monitor", "monitor_cmd"),
+    ("serve", "serve_cmd"),
+    ("upload", "upload_cmd"),
     ("completion", "completion_cmd"),
 )
 

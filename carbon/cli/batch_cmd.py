@@ -75,6 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="CSV of totals by user, account, partition, project, month, state, e.g. totals.csv",
     )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        type=options.text,
+        help="also upload the results to a carbon server (token: CARBON_SERVER_TOKEN), e.g. https://carbon.example.org",
+    )
+    parser.add_argument(
+        "--project", type=options.text, help="server project slug, for organisation (admin) tokens, e.g. climate-lab"
+    )
     from carbon.cli.estimate_cmd import add_embodied_arguments
 
     add_embodied_arguments(parser)
@@ -159,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         and (args.format or guess_format(args.logs[0])) == "parquet"
     )
     hardware_map = _check(args, bool(streaming))
+    client = _server_client(args)
     settings = Settings(
         region=args.region,
         granularity=args.granularity,
@@ -171,8 +181,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--embodied is not available when Dask streams a Parquet log to --out; use --engine pandas"
             )
-        return _stream(args, settings, hardware_map)
-    return _in_memory(args, settings, hardware_map, engine, lifetime_h)
+        return _stream(args, settings, hardware_map, client)
+    return _in_memory(args, settings, hardware_map, engine, lifetime_h, client)
 
 
 def _line_number(value: float | int) -> str:
@@ -188,7 +198,7 @@ def _unreadable() -> tuple[type[BaseException], ...]:
     return (pa.ArrowInvalid, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 
 
-def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, lifetime_h: float | None) -> int:
+def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, lifetime_h: float | None, client) -> int:
     from carbon.batch import summary
     from carbon.batch.output import write_table
     from carbon.batch.run import estimate_logs
@@ -248,7 +258,9 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
             )
         )
         print(summary.what_if_text(result.results, where))
-    return 1 if result.read and not len(result.results) else 0  # every record rejected: nothing was estimated
+    if result.read and not len(result.results):
+        return 1  # every record rejected: nothing was estimated
+    return _upload(client, result.results)
 
 
 def _lifetime_h(args: argparse.Namespace) -> float:
@@ -265,7 +277,39 @@ def _lifetime_h(args: argparse.Namespace) -> float:
     return years * HOURS_PER_YEAR
 
 
-def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
+def _server_client(args: argparse.Namespace):
+    """The server to upload to (--server, else the server_url setting only when --server is given), checked
+    before any work."""
+    if not args.server:
+        return None
+    from carbon.cli import UsageError
+    from carbon.config import load
+    from carbon.sinks.server import ServerClient
+
+    try:
+        config = load({"server_url": args.server})
+        return ServerClient(config.server_url or "", config.server_token or "", project=args.project)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _upload(client, results) -> int:
+    if client is None:
+        return 0
+    from carbon.batch.upload import upload_frame
+    from carbon.sinks.server import UploadError
+
+    try:
+        sent = upload_frame(client, results)
+    except UploadError as error:
+        print(f"upload to {client.url} failed: {error}; send the results later with carbon upload", file=sys.stderr)
+        return 1
+    refused = f", {sent.rejected} refused" if sent.rejected else ""
+    print(f"uploaded to {client.url}: {sent.accepted} stored, {sent.duplicates + sent.skipped} already there{refused}")
+    return 0
+
+
+def _stream(args: argparse.Namespace, settings, hardware_map, client=None) -> int:
     """A Parquet log with Dask: partition by partition, results as a Parquet dataset directory at --out."""
     from carbon.batch import summary
     from carbon.batch.output import write_table
@@ -284,4 +328,10 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
     print(f"read {result.read}, estimated {result.estimated}, rejected {len(result.rejects)}")
     print(summary.text(result.totals))
     print(f"results in the Parquet dataset {args.out}")
-    return 1 if result.read and not result.estimated else 0
+    if result.read and not result.estimated:
+        return 1
+    if client is None:
+        return 0
+    from carbon.batch.upload import read_results
+
+    return _upload(client, read_results(args.out))

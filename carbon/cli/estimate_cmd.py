@@ -139,14 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         from carbon.cli.output import print_json
 
-        payload = result.to_dict()
-        payload["equivalents"] = [
-            {"label": e.label, "value": e.value, "unit": e.unit} for e in report.equivalents(result)
-        ]
-        comparison = report.compare_regions(result)
-        if comparison is not None:
-            payload["comparison"] = comparison.__dict__
-        print_json(payload)
+        print_json(report.to_json(result))
         return 0
     print(report.summary(result))
     return 0

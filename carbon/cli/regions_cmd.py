@@ -20,14 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from carbon.cli.output import print_json
+def region_rows(provider: str | None = None) -> list[dict]:
+    """Every region code (of `provider`, or all) with its zone and latest bundled intensity; also
+    the service's GET /v1/regions."""
     from carbon.pricing import intensity_for
     from carbon.regions import all_regions
-    from carbon.units import figure
 
     rows: list[dict] = []
-    for location in all_regions(args.provider):
+    for location in all_regions(provider):
         value = intensity_for(location)
         rows.append(
             {
@@ -41,6 +41,14 @@ def run(args: argparse.Namespace) -> int:
                 "basis": value.basis,
             }
         )
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    from carbon.cli.output import print_json
+    from carbon.units import figure
+
+    rows = region_rows(args.provider)
     if args.format == "json":
         print_json(rows)
         return 0

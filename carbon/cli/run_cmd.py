@@ -90,6 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="serve Prometheus metrics on 127.0.0.1:N, e.g. 9464",
     )
+    parser.add_argument(
+        "--server",
+        default=None,
+        type=options.text,
+        metavar="URL",
+        help="upload the intervals to a carbon server as they finish (token: CARBON_SERVER_TOKEN); "
+        "default: the server_url setting",
+    )
     from carbon.cli.estimate_cmd import add_embodied_arguments
 
     add_embodied_arguments(parser)
@@ -186,6 +194,7 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
             prometheus_port=args.prometheus_port,
             embodied=args.embodied,
             embodied_lifetime_years=args.lifetime_years,
+            server=args.server,
         )
         return tracker.start()
     except SinkError as error:

@@ -242,6 +242,17 @@ def _next_boundary(cursor: datetime, granularity: str) -> datetime:
     return datetime(cursor.year + 1, 1, 1, tzinfo=timezone.utc)
 
 
+@derived
+def _published(provider: str, region: str) -> dict[int, dict[str, str]]:
+    """Year -> row of a provider region's published intensity; once per bundle, since the service
+    asks for it on every estimate of a cloud region."""
+    return {
+        int(r["year"]): r
+        for r in rows_for("cloud_region_intensity", provider)
+        if r["region"] == region and r["grid_intensity_g_per_kwh"]
+    }
+
+
 def provider_published(
     provider: str, region: str, year: int | None = None, grid_zone: str | None = None
 ) -> IntensityValue | None:
@@ -249,11 +260,7 @@ def provider_published(
 
     Its range is the spread of `grid_zone`'s months that year, relative to the zone's annual value
     (the provider publishes no months), else the spread of the provider's own annual figures."""
-    rows = {
-        int(r["year"]): r
-        for r in rows_for("cloud_region_intensity", provider)
-        if r["region"] == region and r["grid_intensity_g_per_kwh"]
-    }
+    rows = _published(provider, region)
     if not rows:
         return None
     years = sorted(rows)
