@@ -27,9 +27,13 @@ def _factors() -> dict[str, tuple[float, str, str]]:
 
 def equivalents(estimate: Estimate) -> list[Equivalent]:
     """Car distance from the CO2e; TV hours, household days and phone charges from the energy."""
+    return equivalents_of(estimate.co2e_kg.central, estimate.energy_kwh.central)
+
+
+def equivalents_of(co2e_kg: float, energy_kwh: float) -> list[Equivalent]:
+    """The everyday equivalents of a CO2e and a facility energy (one estimate's, or a total's)."""
     factors = _factors()
-    co2e_g = estimate.co2e_kg.central * 1000.0
-    energy_kwh = estimate.energy_kwh.central
+    co2e_g = co2e_kg * 1000.0
     car_g_per_km, _, car_source = factors["car_g_co2e_per_km"]
     km = co2e_g / car_g_per_km
     result = [
@@ -63,10 +67,14 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     provider = estimate.location.provider
     if provider is None:
         return None
+    return compare_regions_for(provider, estimate.energy.it_kwh.central)
+
+
+def compare_regions_for(provider: str, it_kwh: float) -> Comparison | None:
+    """`it_kwh` of IT energy (before PUE) priced in each of `provider`'s regions; None when none is priced."""
     from carbon.pricing import intensity_for, pue_for
     from carbon.regions import cloud_regions
 
-    it_kwh = estimate.energy.it_kwh.central
     priced = []
     for location in cloud_regions(provider):
         try:
@@ -81,11 +89,11 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     return Comparison(provider, low[1], low[0], low[2], high[1], high[0], high[2])
 
 
-def _fmt_count(value: float) -> str:
+def format_count(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
-def _fmt_scaled(value: float, small: str, unit: str, large: str) -> str:
+def format_scaled(value: float, small: str, unit: str, large: str) -> str:
     """Three significant figures in the unit that keeps the number between 1 and 1000."""
     if value >= 1000:
         return f"{value / 1000:.3g} {large}"
@@ -94,20 +102,20 @@ def _fmt_scaled(value: float, small: str, unit: str, large: str) -> str:
     return f"{value * 1000:.3g} {small}"
 
 
-def _fmt_mass(kg: float) -> str:
-    return _fmt_scaled(kg, "g", "kg", "t")
+def format_mass(kg: float) -> str:
+    return format_scaled(kg, "g", "kg", "t")
 
 
-def _fmt_energy(kwh: float) -> str:
-    return _fmt_scaled(kwh, "Wh", "kWh", "MWh")
+def format_energy(kwh: float) -> str:
+    return format_scaled(kwh, "Wh", "kWh", "MWh")
 
 
 def summary(estimate: Estimate, with_comparison: bool = True) -> str:
     energy, co2e, intensity = estimate.energy_kwh, estimate.co2e_kg, estimate.intensity_g_per_kwh
     where = estimate.location
     lines = [
-        f"CO2e:       {_fmt_mass(co2e.central)}  (range {_fmt_mass(co2e.low)} - {_fmt_mass(co2e.high)})",
-        f"Energy:     {_fmt_energy(energy.central)}  (range {_fmt_energy(energy.low)} - {_fmt_energy(energy.high)}, PUE included)",
+        f"CO2e:       {format_mass(co2e.central)}  (range {format_mass(co2e.low)} - {format_mass(co2e.high)})",
+        f"Energy:     {format_energy(energy.central)}  (range {format_energy(energy.low)} - {format_energy(energy.high)}, PUE included)",
         f"Region:     {where.region}" + (f" ({where.name})" if where.name else "") + f", grid zone {where.zone}",
         f"Intensity:  {intensity.central:.4g} gCO2e/kWh ({estimate.intensity_basis or 'basis unknown'}"
         + (f", range {intensity.low:.4g}-{intensity.high:.4g}" if intensity.low != intensity.high else "")
@@ -116,7 +124,7 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
         + (f" (range {estimate.pue.low:.3g}-{estimate.pue.high:.3g})" if estimate.pue.low != estimate.pue.high else ""),
     ]
     parts = [(name, getattr(estimate.energy, f"{name}_kwh").central) for name in ("cpu", "gpu", "ram", "other")]
-    shown = [f"{name} {_fmt_energy(value)}" for name, value in parts if value > 0]
+    shown = [f"{name} {format_energy(value)}" for name, value in parts if value > 0]
     if shown:
         lines.append("IT energy:  " + ", ".join(shown))
     lines.append("Sources:")
@@ -128,7 +136,7 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
         )
     lines.append("Equivalent to:")
     for item in equivalents(estimate):
-        lines.append("  " + " ".join(part for part in (_fmt_count(item.value), item.unit, item.label) if part))
+        lines.append("  " + " ".join(part for part in (format_count(item.value), item.unit, item.label) if part))
     if with_comparison:
         comparison = compare_regions(estimate)
         if comparison:
@@ -136,15 +144,15 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
             if comparison.lowest_basis != comparison.highest_basis:
                 bases = f" [bases differ: {comparison.lowest_basis} vs {comparison.highest_basis}]"
             lines.append(
-                f"Same work on {comparison.provider}: {_fmt_mass(comparison.lowest_co2e_kg)} in {comparison.lowest_region} "
-                f"(lowest) to {_fmt_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest){bases}"
+                f"Same work on {comparison.provider}: {format_mass(comparison.lowest_co2e_kg)} in {comparison.lowest_region} "
+                f"(lowest) to {format_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest){bases}"
             )
     for warning in estimate.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)
 
 
-def _latex_escape(text: str) -> str:
+def latex_escape(text: str) -> str:
     replacements = {
         "\\": r"\textbackslash{}",
         "&": r"\&",
@@ -191,20 +199,27 @@ def latex(estimate: Estimate) -> str:
     if intensity_source is not None:
         year = f", {intensity_source.year}" if intensity_source.year else ""
         source_text = (
-            f" ({_latex_escape(intensity_source.dataset)}{year}, {estimate.intensity_basis or 'unknown'} basis)"
+            f" ({latex_escape(intensity_source.dataset)}{year}, {estimate.intensity_basis or 'unknown'} basis)"
         )
     paragraph = (
         "% Generated by carbon " + __version__ + "\n"
-        f"The computations{duration} used {_latex_escape(_hardware_text(estimate))} in "
-        f"{_latex_escape(estimate.location.region)}"
-        + (f" ({_latex_escape(estimate.location.name)})" if estimate.location.name else "")
+        f"The computations{duration} used {latex_escape(_hardware_text(estimate))} in "
+        f"{latex_escape(estimate.location.region)}"
+        + (f" ({latex_escape(estimate.location.name)})" if estimate.location.name else "")
         + f", drawing an estimated {energy.central:.3g}~kWh of electricity "
         f"(range {energy.low:.3g}--{energy.high:.3g}~kWh, data-centre PUE {estimate.pue.central:.3g} included). "
         f"At a grid carbon intensity of {estimate.intensity_g_per_kwh.central:.4g}~gCO$_2$e/kWh{source_text}, "
         f"this corresponds to {co2e.central:.3g}~kgCO$_2$e (range {co2e.low:.3g}--{co2e.high:.3g}~kgCO$_2$e), "
         f"estimated with carbon~{__version__}~\\cite{{carbon_tool}}.\n"
     )
-    bibtex = (
+    return paragraph + "\n" + bibtex()
+
+
+def bibtex() -> str:
+    """The BibTeX entry `carbon_tool` that every generated paragraph cites."""
+    from carbon import __version__
+
+    return (
         "@software{carbon_tool,\n"
         "  title   = {carbon: measure and estimate the CO2e of computing},\n"
         "  author  = {{carbon contributors}},\n"
@@ -213,4 +228,3 @@ def latex(estimate: Estimate) -> str:
         "  note    = {Open-source tool; factors and sources listed in its data manifest}\n"
         "}\n"
     )
-    return paragraph + "\n" + bibtex
