@@ -1,0 +1,44 @@
+"""The FastAPI application: `create_app(settings)` wires the database and the routers.
+
+Stateless apart from the database: every request opens its own session, so any number of
+workers (PostgreSQL) can serve the same data. Routers:
+- carbon.server.estimate_api: /v1/estimate, /v1/regions, /v1/intensity/{zone}, /v1/hardware/... (public)
+- carbon.server.ingest_api: /v1/ingest/... (project tokens with the `ingest` scope)
+- carbon.server.read_api: /v1/projects/... (the `read` scope)
+The app's state holds `engine` and `sessions` (a sessionmaker) for routers to use (see deps.py).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from carbon import __version__
+from carbon.server.db import make_engine, migrate, session_factory
+from carbon.server.settings import ServerSettings
+
+DESCRIPTION = """The estimate API (public: it stores nothing) answers with exactly the JSON of
+`carbon estimate --format json`. Collection and read routes need an API token
+(`Authorization: Bearer carbon_...`), created with `carbon serve admin create-token`.
+"""
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    settings = settings or ServerSettings()
+    engine = make_engine(settings.database_url)
+    if settings.migrate:
+        migrate(engine)
+    app = FastAPI(title="carbon", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+
+    @app.get("/v1/health", tags=["service"], summary="liveness: the service and its database answer")
+    def health(request: Request) -> JSONResponse:
+        from sqlalchemy import text
+
+        with request.app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    return app
