@@ -62,10 +62,10 @@ def _frame(width: int, height: int, title: str, unit: str, top: float, kind: str
         value = top * i / 4
         y = TOP_PX + plot_h - plot_h * i / 4
         parts.append(f'<line class="grid" x1="{LEFT_PX}" x2="{width - RIGHT_PX}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{LEFT_PX - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick_text(value)}</text>')
-    parts.append(
-        f'<text class="unit" x="{LEFT_PX - 6}" y="{height - 6}" text-anchor="end">{escape(unit)}</text>'
-    )
+        parts.append(
+            f'<text class="tick" x="{LEFT_PX - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick_text(value)}</text>'
+        )
+    parts.append(f'<text class="unit" x="{LEFT_PX - 6}" y="{height - 6}" text-anchor="end">{escape(unit)}</text>')
     return parts
 
 

@@ -74,5 +74,5 @@ def count(value: float | None) -> str:
 
 
 def equivalent_text(item: Equivalent) -> str:
-    """"3.2 km driven by an average passenger car", as the CLI summary prints it."""
+    """ "3.2 km driven by an average passenger car", as the CLI summary prints it."""
     return " ".join(part for part in (format_count(item.value), item.unit, item.label) if part)

@@ -1,29 +1,48 @@
-"""What the pages read. Totals, trends and breakdowns come from `daily_rollups` (kept up to date
-on ingest), never from a scan of runs or interval records, so a page's cost follows the number of
-rollup rows in its scope, not the number of runs. Every query is filtered by organisation first.
+"""What the aggregate pages read: two GROUP BY queries over `daily_rollups` (kept up to date on
+ingest), never a scan of runs or interval records. Every query is filtered by organisation first.
 
-Month totals are folded from the day rows in Python (portable across SQLite and PostgreSQL, and
-there are at most a few thousand days).
+- by day: (day, basis, kind) sums -> totals per basis, trends by day and month, components;
+- by dimension: (project, kind, group, basis, region, hardware, user, account) sums -> every
+  breakdown (projects, experiments, batch imports, region, hardware, user, account) and the
+  provider comparison, folded here from at most a few thousand rows.
+
+Both are memoised per process in a `RollupCache`, keyed by the scope and by the database's data
+version (the newest interval record, batch job and rollup row ids: every ingest adds one), so a
+page after an ingest reads fresh sums and a page between ingests costs no GROUP BY at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from carbon.model import Bounds
 from carbon.server.dashboard.figures import BasisTotal, basis_name, ordered
-from carbon.server.models import DailyRollup
+from carbon.server.models import BatchJob, DailyRollup, IntervalRecord
 
 R = DailyRollup
 COMPONENTS = ("cpu", "gpu", "ram", "other")
-# Text dimensions a breakdown can group by (rollup columns; "" means unknown there).
-DIMENSIONS = ("region", "hardware", "user", "account", "project_id", "group_id")
+SUMMED = (
+    "energy_kwh",
+    "energy_kwh_low",
+    "energy_kwh_high",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "cpu_kwh",
+    "gpu_kwh",
+    "ram_kwh",
+    "other_kwh",
+)
+DIMENSIONS = ("project_id", "kind", "group_id", "basis", "region", "hardware", "user", "account")
 
 
 @dataclass(frozen=True)
@@ -47,110 +66,188 @@ class Scope:
         return query
 
 
+class Rollup:
+    """A scope's rollup sums, by day and by dimension (each row: its keys, `count` and SUMMED), with
+    the folds the pages ask for computed once per read (a cached Rollup serves them all)."""
+
+    def __init__(self, days: Sequence[dict[str, Any]], groups: Sequence[dict[str, Any]]) -> None:
+        self.days = tuple(days)
+        self.groups = tuple(groups)
+        self._breakdowns: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+
+    @cached_property
+    def totals(self) -> list[BasisTotal]:
+        return basis_totals(self)
+
+    @cached_property
+    def by_day(self) -> list[dict[str, Any]]:
+        return by_day(self)
+
+    @cached_property
+    def by_month(self) -> list[dict[str, Any]]:
+        return by_month(self.by_day)
+
+    def breakdown(self, dimension: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """breakdown() of this rollup; fresh row dicts each call, so a page may annotate them."""
+        rows = self._breakdowns.get((dimension, kind))
+        if rows is None:
+            rows = self._breakdowns[(dimension, kind)] = breakdown(self, dimension, kind)
+        return [dict(row) for row in rows]
+
+
 def _sums() -> list[Any]:
-    """Runs and jobs counted apart; the energy and CO2e triples; the IT energy (before PUE)."""
-    return [
-        func.sum(case((R.kind == "run", R.count), else_=0)).label("runs"),
-        func.sum(case((R.kind == "batch", R.count), else_=0)).label("jobs"),
-        func.sum(R.energy_kwh).label("energy_kwh"),
-        func.sum(R.energy_kwh_low).label("energy_kwh_low"),
-        func.sum(R.energy_kwh_high).label("energy_kwh_high"),
-        func.sum(R.co2e_kg).label("co2e_kg"),
-        func.sum(R.co2e_kg_low).label("co2e_kg_low"),
-        func.sum(R.co2e_kg_high).label("co2e_kg_high"),
-        func.sum(R.cpu_kwh).label("cpu_kwh"),
-        func.sum(R.gpu_kwh).label("gpu_kwh"),
-        func.sum(R.ram_kwh).label("ram_kwh"),
-        func.sum(R.other_kwh).label("other_kwh"),
-    ]
+    return [func.sum(R.count).label("count"), *(func.sum(getattr(R, name)).label(name) for name in SUMMED)]
 
 
-def _figures(row: Any) -> dict[str, Any]:
-    """A summed row as plain numbers, with `it_kwh` (the components' sum) added."""
-    values = {key: float(getattr(row, key) or 0.0) for key in _FIGURE_KEYS}
-    values["runs"] = int(row.runs or 0)
-    values["jobs"] = int(row.jobs or 0)
+def _rows(session: Session, query: Select[Any], keys: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    result = []
+    for row in session.execute(query):
+        values = dict(zip(keys, row[: len(keys)]))
+        values["count"] = int(row.count or 0)
+        for name in SUMMED:
+            values[name] = float(getattr(row, name) or 0.0)
+        result.append(values)
+    return tuple(result)
+
+
+def read_rollup(session: Session, scope: Scope) -> Rollup:
+    day_keys = (R.day, R.basis, R.kind)
+    days = scope.where(select(*day_keys, *_sums()).group_by(*day_keys))
+    group_keys = [getattr(R, name) for name in DIMENSIONS]
+    groups = scope.where(select(*group_keys, *_sums()).group_by(*group_keys))
+    return Rollup(_rows(session, days, ("day", "basis", "kind")), _rows(session, groups, DIMENSIONS))
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever ingest adds data: the newest ids of the tables it appends to (each an
+    index seek, not a scan)."""
+    return tuple(
+        session.execute(
+            select(
+                select(func.max(IntervalRecord.id)).scalar_subquery(),
+                select(func.max(BatchJob.id)).scalar_subquery(),
+                select(func.max(R.id)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+class RollupCache:
+    """The last `size` scopes' Rollup, each valid while the data version it was read at holds."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[Scope, tuple[tuple[Any, ...], Rollup]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, scope: Scope, read: Callable[[Session, Scope], Rollup] = read_rollup) -> Rollup:
+        version = data_version(session)
+        with self._lock:
+            hit = self._items.get(scope)
+            if hit is not None and hit[0] == version:
+                self._items.move_to_end(scope)
+                return hit[1]
+        rollup = read(session, scope)
+        with self._lock:
+            self._items[scope] = (version, rollup)
+            self._items.move_to_end(scope)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return rollup
+
+
+# --- folding: pure functions of the rows ----------------------------------------------------------
+
+
+def _empty() -> dict[str, Any]:
+    return {"runs": 0, "jobs": 0, **dict.fromkeys(SUMMED, 0.0)}
+
+
+def _add(target: dict[str, Any], row: dict[str, Any]) -> None:
+    target["runs" if row["kind"] == "run" else "jobs"] += row["count"]
+    for name in SUMMED:
+        target[name] += row[name]
+
+
+def _finish(values: dict[str, Any]) -> dict[str, Any]:
     values["it_kwh"] = sum(values[f"{c}_kwh"] for c in COMPONENTS)
     return values
 
 
-_FIGURE_KEYS = (
-    "energy_kwh",
-    "energy_kwh_low",
-    "energy_kwh_high",
-    "co2e_kg",
-    "co2e_kg_low",
-    "co2e_kg_high",
-    "cpu_kwh",
-    "gpu_kwh",
-    "ram_kwh",
-    "other_kwh",
-)
+def fold(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Sum rows by `keys` (plus the basis: figures of different bases are never added together).
+    Each result: the keys, basis, runs, jobs, SUMMED and it_kwh."""
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        basis = basis_name(row["basis"])
+        key = (*(row[k] for k in keys), basis)
+        target = sums.get(key)
+        if target is None:
+            target = sums[key] = {**dict(zip(keys, key)), "basis": basis, **_empty()}
+        _add(target, row)
+    return [_finish(values) for values in sums.values()]
 
 
-def _bounds(values: dict[str, Any], key: str) -> Bounds:
-    # Sums of floats can leave the central a hair outside its ends; Bounds tolerates 1e-9 relative.
-    return Bounds(values[key], min(values[f"{key}_low"], values[key]), max(values[f"{key}_high"], values[key]))
+def bounds_of(values: dict[str, Any], key: str) -> Bounds:
+    """`values[key]` with `<key>_low` and `<key>_high` as Bounds (float sums can leave the central a
+    hair outside its ends; clamp rather than fail)."""
+    central = values[key]
+    return Bounds(central, min(values[f"{key}_low"], central), max(values[f"{key}_high"], central))
 
 
-def basis_totals(session: Session, scope: Scope) -> list[BasisTotal]:
-    """One total per emission-factor basis in the scope, largest first."""
-    query = scope.where(select(R.basis, func.min(R.day), func.max(R.day), *_sums()).group_by(R.basis))
+def basis_totals(rollup: Rollup) -> list[BasisTotal]:
+    """One total per emission-factor basis, largest CO2e first."""
+    days: dict[str, list[date]] = {}
+    for row in rollup.days:
+        days.setdefault(basis_name(row["basis"]), []).append(row["day"])
     totals = []
-    for row in session.execute(query):
-        values = _figures(row)
+    for values in fold(rollup.days, ()):
+        basis = values["basis"]
         totals.append(
             BasisTotal(
-                basis=basis_name(row.basis),
+                basis=basis,
                 runs=values["runs"],
                 jobs=values["jobs"],
-                energy_kwh=_bounds(values, "energy_kwh"),
-                co2e_kg=_bounds(values, "co2e_kg"),
+                energy_kwh=bounds_of(values, "energy_kwh"),
+                co2e_kg=bounds_of(values, "co2e_kg"),
                 it_kwh=values["it_kwh"],
                 components_kwh={c: values[f"{c}_kwh"] for c in COMPONENTS},
-                first_day=row[1],
-                last_day=row[2],
+                first_day=min(days[basis]),
+                last_day=max(days[basis]),
             )
         )
     return ordered(totals)
 
 
-def by_day(session: Session, scope: Scope) -> list[dict[str, Any]]:
-    """Rows {day, basis, runs, jobs, energy triple, CO2e triple, ...} ordered by day."""
-    query = scope.where(select(R.day, R.basis, *_sums()).group_by(R.day, R.basis).order_by(R.day, R.basis))
-    return [{"day": row.day, "basis": basis_name(row.basis), **_figures(row)} for row in session.execute(query)]
+def by_day(rollup: Rollup) -> list[dict[str, Any]]:
+    return sorted(fold(rollup.days, ("day",)), key=lambda row: (row["day"], row["basis"]))
 
 
 def by_month(day_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The day rows folded into calendar months (per basis)."""
+    """Day rows (from by_day) folded into calendar months, per basis."""
     months: dict[tuple[str, str], dict[str, Any]] = {}
     for row in day_rows:
-        day: date = row["day"]
-        key = (f"{day:%Y-%m}", row["basis"])
+        key = (f"{row['day']:%Y-%m}", row["basis"])
         month = months.get(key)
         if month is None:
-            months[key] = {**row, "month": key[0]}
-            del months[key]["day"]
-            continue
-        for name, value in row.items():
-            if name not in ("day", "basis"):
-                month[name] += value
-    return [months[key] for key in sorted(months)]
+            month = months[key] = {"month": key[0], "basis": key[1], "runs": 0, "jobs": 0, **dict.fromkeys(SUMMED, 0.0)}
+        for name in ("runs", "jobs", *SUMMED):
+            month[name] += row[name]
+    return [_finish(months[key]) for key in sorted(months)]
 
 
-def breakdown(session: Session, scope: Scope, dimension: str) -> list[dict[str, Any]]:
-    """Rows {<dimension>, basis, figures...} for one rollup dimension, largest CO2e first."""
+def breakdown(rollup: Rollup, dimension: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """Rows {<dimension>, basis, figures} for one dimension (optionally one kind), largest CO2e first."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown breakdown dimension {dimension!r}")
-    column = getattr(R, dimension)
-    query = scope.where(select(column, R.basis, *_sums()).group_by(column, R.basis))
-    rows = [{dimension: row[0], "basis": basis_name(row.basis), **_figures(row)} for row in session.execute(query)]
-    rows.sort(key=lambda row: (-row["co2e_kg"], str(row[dimension]), row["basis"]))
-    return rows
+    rows = rollup.groups if kind is None else [row for row in rollup.groups if row["kind"] == kind]
+    result = fold(rows, (dimension,))
+    result.sort(key=lambda row: (-row["co2e_kg"], str(row[dimension]), row["basis"]))
+    return result
 
 
 def components(totals: Sequence[BasisTotal]) -> list[dict[str, Any]]:
-    """IT energy (before PUE) by component, per basis, from the totals already read."""
+    """IT energy (before PUE) by component, per basis, from the totals."""
     return [
         {"component": component, "basis": total.basis, "it_kwh": total.components_kwh.get(component, 0.0)}
         for total in totals
@@ -163,8 +260,7 @@ def provider_it_kwh(region_rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """IT energy per cloud provider, from a by-region breakdown (regions are "provider:region")."""
     result: dict[str, float] = {}
     for row in region_rows:
-        region = row["region"] or ""
-        provider, sep, _ = region.partition(":")
+        provider, sep, _ = (row["region"] or "").partition(":")
         if sep and provider:
             result[provider] = result.get(provider, 0.0) + row["it_kwh"]
     return result

@@ -45,6 +45,7 @@ class Table:
     rows: Sequence[dict[str, Any]]
     note: str | None = None
     links: dict[str, str] = field(default_factory=dict)
+    shown: bool = True  # False: exported only (a chart's data, too long to lay out as a table)
 
     @property
     def export_keys(self) -> list[str]:
