@@ -61,6 +61,24 @@ class Comparison:
     highest_basis: str
 
 
+@derived
+def _region_factors(provider: str) -> tuple[tuple[float, float, str, str], ...]:
+    """(PUE, latest intensity, region, basis) of every region of `provider` the bundle can price.
+    Derived once per bundle: the comparison then costs one multiplication per region."""
+    from carbon.pricing import intensity_for, pue_for
+    from carbon.regions import cloud_regions
+
+    rows = []
+    for location in cloud_regions(provider):
+        try:
+            intensity = intensity_for(location)
+            pue = pue_for(location)[0].central
+        except LookupError:
+            continue
+        rows.append((pue, intensity.intensity_g_per_kwh.central, location.region, intensity.basis))
+    return tuple(rows)
+
+
 def compare_regions(estimate: Estimate) -> Comparison | None:
     """The same IT energy in the provider's lowest- and highest-intensity regions (each with its own PUE
     and latest intensity). None off the cloud."""
@@ -71,22 +89,27 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
 
 
 def compare_regions_for(provider: str, it_kwh: float) -> Comparison | None:
-    """`it_kwh` of IT energy (before PUE) priced in each of `provider`'s regions; None when none is priced."""
-    from carbon.pricing import intensity_for, pue_for
-    from carbon.regions import cloud_regions
-
-    priced = []
-    for location in cloud_regions(provider):
-        try:
-            intensity = intensity_for(location)
-            pue = pue_for(location)[0].central
-        except LookupError:
-            continue
-        priced.append((it_kwh * pue * intensity.intensity_g_per_kwh.central / 1000.0, location.region, intensity.basis))
+    """`it_kwh` of IT energy (before PUE) priced in each of `provider`'s regions; None when none is priced
+    (the dashboard prices a total's IT energy this way)."""
+    priced = [
+        (it_kwh * pue * intensity / 1000.0, region, basis)
+        for pue, intensity, region, basis in _region_factors(provider)
+    ]
     if not priced:
         return None
     low, high = min(priced), max(priced)
     return Comparison(provider, low[1], low[0], low[2], high[1], high[0], high[2])
+
+
+def to_json(estimate: Estimate) -> dict:
+    """The JSON of `carbon estimate --format json` (and of the service's POST /v1/estimate):
+    `Estimate.to_dict()` plus the everyday equivalents and the comparison across the provider's regions."""
+    payload = estimate.to_dict()
+    payload["equivalents"] = [{"label": e.label, "value": e.value, "unit": e.unit} for e in equivalents(estimate)]
+    comparison = compare_regions(estimate)
+    if comparison is not None:
+        payload["comparison"] = comparison.__dict__
+    return payload
 
 
 def format_count(value: float) -> str:

@@ -39,3 +39,7 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     yield
+
+
+# The service's databases (SQLite files, a throwaway PostgreSQL cluster): see tests/fixtures/server_db.py.
+from fixtures.server_db import _templates, database_url, postgres_cluster  # noqa: F401

@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("batch", "batch_cmd", "re-price a log of past jobs (Slurm sacct, CSV, Parquet, JSON lines)"),
     ("run", "run_cmd", "run a command and measure its energy and CO2e (-- CMD ARGS)"),
     ("data", "data_cmd", "status and verification of the bundled datasets"),
+    ("serve", "serve_cmd", "the estimation service: estimate API, team collection of runs and batch results"),
 )
 
 

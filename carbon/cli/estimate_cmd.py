@@ -72,14 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(report.latex(result))
         return 0
     if args.format == "json":
-        payload = result.to_dict()
-        payload["equivalents"] = [
-            {"label": e.label, "value": e.value, "unit": e.unit} for e in report.equivalents(result)
-        ]
-        comparison = report.compare_regions(result)
-        if comparison is not None:
-            payload["comparison"] = comparison.__dict__
-        json.dump(payload, sys.stdout, indent=2)
+        json.dump(report.to_json(result), sys.stdout, indent=2)
         print()
         return 0
     print(report.summary(result))

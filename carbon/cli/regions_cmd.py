@@ -11,12 +11,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
-def run(args: argparse.Namespace) -> int:
+def region_rows(provider: str | None = None) -> list[dict]:
+    """Every region code (of `provider`, or all) with its zone and latest bundled intensity; also
+    the service's GET /v1/regions."""
     from carbon.pricing import intensity_for
     from carbon.regions import all_regions
 
     rows = []
-    for location in all_regions(args.provider):
+    for location in all_regions(provider):
         value = intensity_for(location)
         rows.append(
             {
@@ -30,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
                 "basis": value.basis,
             }
         )
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = region_rows(args.provider)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0

@@ -4,7 +4,7 @@ Stateless apart from the database: every request opens its own session, so any n
 workers (PostgreSQL) can serve the same data. Routers:
 - carbon.server.estimate_api: /v1/estimate, /v1/regions, /v1/intensity/{zone}, /v1/hardware/... (public)
 - carbon.server.ingest_api: /v1/ingest/... (project tokens with the `ingest` scope)
-- carbon.server.read_api: /v1/projects/... (the `read` scope)
+- carbon.server.read_api: /v1/projects/... (the `read` scope), /v1/share/{secret} (share links)
 The app's state holds `engine` and `sessions` (a sessionmaker) for routers to use (see deps.py).
 """
 
@@ -14,7 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from carbon import __version__
+from carbon.server import errors, estimate_api, ingest_api, read_api
 from carbon.server.db import make_engine, migrate, session_factory
+from carbon.server.limits import BodyLimit
 from carbon.server.settings import ServerSettings
 
 DESCRIPTION = """The estimate API (public: it stores nothing) answers with exactly the JSON of
@@ -32,6 +34,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.include_router(estimate_api.router)
+    app.include_router(ingest_api.router)
+    app.include_router(read_api.router)
 
     from carbon.server.dashboard.routes import router as dashboard_router
 
@@ -46,3 +53,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok", "version": __version__})
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for uvicorn's workers (`carbon serve`): the database from CARBON_DATABASE_URL, already
+    migrated by the parent process."""
+    return create_app(ServerSettings(migrate=False))
