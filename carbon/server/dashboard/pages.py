@@ -314,7 +314,7 @@ def project_page(ctx: Context, slug: str) -> Page:
     page = Page("project", project.name, base, _crumbs(ctx, (project.name, None)))
     rollup = _rollup_sections(ctx, Scope(ctx.who.organisation_id, project.id), page, users=True, kind=None)
     in_project = (Experiment.organisation_id == ctx.who.organisation_id, Experiment.project_id == project.id)
-    names = dict(ctx.session.execute(select(Experiment.id, Experiment.name).where(*in_project)).tuples())
+    names = dict(ctx.session.execute(select(Experiment.id, Experiment.name).where(*in_project)).all())
     experiments = rollup.breakdown("group_id", kind="run")
     _named(experiments, "group_id", names, "experiment", lambda i: f"{base}experiments/{i}/")
     sources = dict(
@@ -322,7 +322,7 @@ def project_page(ctx: Context, slug: str) -> Page:
             select(BatchImport.id, BatchImport.source).where(
                 BatchImport.organisation_id == ctx.who.organisation_id, BatchImport.project_id == project.id
             )
-        ).tuples()
+        ).all()
     )
     imports = rollup.breakdown("group_id", kind="batch")
     _named(imports, "group_id", sources, "source", lambda i: f"{base}batches/{i}/")

@@ -14,6 +14,7 @@ page after an ingest reads fresh sums and a page between ingests costs no GROUP 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -133,23 +134,27 @@ def data_version(session: Session) -> tuple[Any, ...]:
 
 
 class RollupCache:
-    """The last `size` scopes' Rollup, each valid while the data version it was read at holds."""
+    """The last `size` scopes' Rollup, each valid while the data version it was read at holds and
+    for at most `max_age_s` (on PostgreSQL a concurrent ingest may commit a lower id after a higher
+    one; the age bounds how long a page can miss it)."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 64, max_age_s: float = 30.0) -> None:
         self.size = size
-        self._items: OrderedDict[Scope, tuple[tuple[Any, ...], Rollup]] = OrderedDict()
+        self.max_age_s = max_age_s
+        self._items: OrderedDict[Scope, tuple[tuple[Any, ...], float, Rollup]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, session: Session, scope: Scope, read: Callable[[Session, Scope], Rollup] = read_rollup) -> Rollup:
         version = data_version(session)
+        now = time.monotonic()
         with self._lock:
             hit = self._items.get(scope)
-            if hit is not None and hit[0] == version:
+            if hit is not None and hit[0] == version and now - hit[1] < self.max_age_s:
                 self._items.move_to_end(scope)
-                return hit[1]
+                return hit[2]
         rollup = read(session, scope)
         with self._lock:
-            self._items[scope] = (version, rollup)
+            self._items[scope] = (version, now, rollup)
             self._items.move_to_end(scope)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
