@@ -14,7 +14,7 @@ from datetime import datetime
 from html import escape
 
 # Drawing area around the plot: room for the y-axis labels on the left and the x labels below.
-LEFT_PX, RIGHT_PX, TOP_PX, BOTTOM_PX = 64, 16, 12, 36
+LEFT_PX, RIGHT_PX, TOP_PX, BOTTOM_PX = 64, 40, 12, 36
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _x_labels(labels: Sequence[tuple[float, str]], width: int, height: int) -> l
     ]
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, unit: str, width: int = 720, height: int = 220) -> str:
+def bar_chart(bars: Sequence[Bar], *, title: str, unit: str, width: int = 560, height: int = 240) -> str:
     """Bars from zero with the range of each as a whisker; empty input gives a chart that says so."""
     top = nice_ceiling(max((b.high if b.high is not None else b.value for b in bars), default=0.0))
     parts = _frame(width, height, title, unit, top, "bar", len(bars))
@@ -145,8 +145,8 @@ def line_chart(
                 f'<circle class="mark" cx="{x:.1f}" cy="{y:.1f}" r="3" data-at="{point.at.isoformat()}" '
                 f'data-value="{point.value!r}"><title>{escape(tip)}</title></circle>'
             )
-    same_day = points[0].at.date() == points[-1].at.date()
-    fmt = "%H:%M" if same_day else "%m-%d %H:%M"
+    span_s = last - first
+    fmt = "%H:%M:%S" if span_s < 600 else "%H:%M" if span_s < 86400 else "%m-%d %H:%M"
     step = max(1, len(points) // 6)
     labels = [(coords[i][0], points[i].at.strftime(fmt)) for i in range(0, len(points), step)]
     parts.extend(_x_labels(labels, width, height))

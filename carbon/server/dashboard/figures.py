@@ -73,6 +73,19 @@ def count(value: float | None) -> str:
     return "–" if value is None else format_count(value)
 
 
+def duration(seconds: float | None) -> str:
+    """ "0.512 s", "42 s", "3 min 20 s", "5 h 07 min": as long as the value needs, no longer."""
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:,} h {minutes:02d} min"
+
+
 def equivalent_text(item: Equivalent) -> str:
     """ "3.2 km driven by an average passenger car", as the CLI summary prints it."""
     return " ".join(part for part in (format_count(item.value), item.unit, item.label) if part)

@@ -20,7 +20,7 @@ from carbon.report import Comparison, compare_regions_for, format_count
 from carbon.server.auth import Principal
 from carbon.server.dashboard import latex, queries
 from carbon.server.dashboard.charts import Bar, LinePoint, bar_chart, line_chart
-from carbon.server.dashboard.figures import BasisTotal, basis_name, ordered
+from carbon.server.dashboard.figures import BasisTotal, basis_name, duration, ordered
 from carbon.server.dashboard.queries import Scope
 from carbon.server.dashboard.tables import Column, Table
 from carbon.server.models import (
@@ -389,7 +389,7 @@ RUN_COLUMNS = (
     Column("run_id", "Run"),
     Column("status", "Status"),
     Column("start", "Start (UTC)", "datetime"),
-    Column("duration_s", "Duration (s)", "count"),
+    Column("duration_s", "Duration", "duration_s"),
     Column("region", "Region"),
     Column("hardware", "Hardware"),
     Column("basis", "Basis"),
@@ -416,7 +416,7 @@ def _run_row(run: Run, url: str) -> dict[str, Any]:
 INTERVAL_COLUMNS = (
     Column("seq", "#", "count"),
     Column("start", "Start (UTC)", "datetime"),
-    Column("duration_s", "Duration (s)", "count"),
+    Column("duration_s", "Duration", "duration_s"),
     Column("task", "Task"),
     Column("power_w", "Power (W, PUE incl.)", "power_w"),
     Column("intensity_g_per_kwh", "Intensity (g/kWh)", "intensity"),
@@ -485,7 +485,7 @@ def run_page(ctx: Context, slug: str, run_pk: int) -> Page:
             ("Status", run.status),
             ("Start (UTC)", f"{run.start:%Y-%m-%d %H:%M:%S}" if run.start else None),
             ("End (UTC)", f"{run.end:%Y-%m-%d %H:%M:%S}" if run.end else None),
-            ("Duration", f"{run.duration_s:,.0f} s"),
+            ("Duration", duration(run.duration_s)),
             ("Intervals", format_count(len(rows))),
             ("Region", run.region),
             ("Grid zone", run.zone),
@@ -547,7 +547,7 @@ JOB_COLUMNS = (
     Column("account", "Account"),
     Column("state", "State"),
     Column("start", "Start (UTC)", "datetime"),
-    Column("duration_s", "Duration (s)", "count"),
+    Column("duration_s", "Duration", "duration_s"),
     Column("region", "Region"),
     Column("hardware", "Hardware"),
     Column("basis", "Basis"),

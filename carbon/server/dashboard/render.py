@@ -42,6 +42,7 @@ _FORMATS = {
     "mass_kg": figures.mass,
     "energy_kwh": figures.energy,
     "count": figures.count,
+    "duration_s": figures.duration,
     "intensity": lambda value: f"{value:.4g}",
     "power_w": lambda value: f"{value:.4g}",
     "datetime": lambda value: _when(value),

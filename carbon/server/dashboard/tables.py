@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # How a column's cells are shown on the page; exports always carry the raw value.
-KINDS = ("text", "count", "mass_kg", "energy_kwh", "intensity", "power_w", "datetime", "link")
+KINDS = ("text", "count", "duration_s", "mass_kg", "energy_kwh", "intensity", "power_w", "datetime")
 
 
 @dataclass(frozen=True)
