@@ -71,6 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("watttime_password", _str, None, "WattTime password", secret=True),
     Setting("cache_dir", _str, None, "on-disk cache folder (default: ~/.cache/carbon)"),
     Setting("http_timeout_s", _float, 5.0, "timeout of each live intensity request, seconds"),
+    Setting("server_url", _str, None, "carbon server to upload runs and batch results to (carbon serve)"),
+    Setting("server_token", _str, None, "API token for the carbon server (ingest scope)", secret=True),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -92,6 +94,8 @@ class Config:
     watttime_password: str | None = None
     cache_dir: str | None = None
     http_timeout_s: float = 5.0
+    server_url: str | None = None
+    server_token: str | None = None
     # setting name -> where its value came from ("argument", "env CARBON_X", "file PATH", "default")
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

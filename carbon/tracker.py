@@ -281,7 +281,9 @@ class Tracker:
     Options (each also a setting: argument > CARBON_* > config file > default): region, interval_s,
     output_dir (None with `write=False`: no files), project, experiment. Others: mode ("machine" or
     "process"), pid (the process-mode root, default this process), gpu_ids ("0,1" style), detect
-    (provider detection when no region is given), on_note (where warnings go, default stderr).
+    (provider detection when no region is given), on_note (where warnings go, default stderr),
+    server and server_token (settings server_url, server_token: upload the intervals to a carbon
+    server from a background thread, the run log being the spool; see carbon.sinks.server).
     """
 
     def __init__(
@@ -301,6 +303,8 @@ class Tracker:
         command: str | None = None,
         on_note: Callable[[str], None] | None = None,
         sinks: Sequence[Any] | None = None,
+        server: str | None = None,
+        server_token: str | None = None,
     ) -> None:
         from carbon.config import load
 
@@ -321,6 +325,8 @@ class Tracker:
             command=command,
             on_note=on_note,
             sinks=sinks,
+            server=server,
+            server_token=server_token,
         )
         self.config = load(
             {
@@ -330,6 +336,8 @@ class Tracker:
                 "project": project,
                 "experiment": experiment,
                 "pue": pue,
+                "server_url": server,
+                "server_token": server_token,
             }
         )
         if not self.config.interval_s > 0:
@@ -343,11 +351,20 @@ class Tracker:
 
     def _file_sinks(self, write: bool) -> list[Any]:
         if not write:
+            if self.config.server_url:
+                raise ValueError("uploading to a server needs the run log (write=True): the log is its spool")
             return []
         from carbon.sinks.jsonl import JsonlSink
         from carbon.sinks.summary_csv import CsvSummarySink
 
-        return [JsonlSink(self.config.output_dir), CsvSummarySink(self.config.output_dir)]
+        run_log = JsonlSink(self.config.output_dir)
+        sinks: list[Any] = [run_log, CsvSummarySink(self.config.output_dir)]
+        if self.config.server_url:
+            from carbon.sinks.server import ServerSink
+
+            token = self.config.server_token or ""
+            sinks.append(ServerSink(self.config.server_url, token, run_log, on_note=self.on_note))
+        return sinks
 
     @property
     def run_log(self) -> str | None:

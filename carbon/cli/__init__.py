@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("run", "run_cmd", "run a command and measure its energy and CO2e (-- CMD ARGS)"),
     ("data", "data_cmd", "status and verification of the bundled datasets"),
     ("serve", "serve_cmd", "the estimation service: estimate API, team collection of runs and batch results"),
+    ("upload", "upload_cmd", "send run logs and batch results to a carbon server, skipping what it has"),
 )
 
 

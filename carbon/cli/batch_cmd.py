@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--summary", metavar="FILE", help="CSV of totals by user, account, partition, project, month, state"
     )
+    parser.add_argument(
+        "--server", metavar="URL", help="also upload the results to a carbon server (token: CARBON_SERVER_TOKEN)"
+    )
+    parser.add_argument("--project", help="server project slug, for organisation (admin) tokens")
     parser.add_argument("--engine", choices=("pandas", "dask"), default="pandas")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a local cluster)")
 
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         hardware_map = load_map(args.hardware) if args.hardware else HardwareMap()
     except (UnknownRegion, ValueError) as error:
         raise UsageError(str(error).strip("'\"")) from None
+    client = _server_client(args)
     settings = Settings(
         region=args.region,
         granularity=args.granularity,
@@ -85,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         and len(args.logs) == 1
         and (args.format or guess_format(args.logs[0])) == "parquet"
     ):
-        return _stream(args, settings, hardware_map)
+        return _stream(args, settings, hardware_map, client)
     try:
         result = estimate_logs(
             args.logs,
@@ -124,10 +129,42 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         print(f"what if {where}: {moved:.4g} kg CO2e ({moved - totals['co2e_kg']:+.4g} kg)")
+    return _upload(client, result.results)
+
+
+def _server_client(args: argparse.Namespace):
+    """The server to upload to (--server, else the server_url setting only when --server is given), checked
+    before any work."""
+    if not args.server:
+        return None
+    from carbon.cli import UsageError
+    from carbon.config import load
+    from carbon.sinks.server import ServerClient
+
+    try:
+        config = load({"server_url": args.server})
+        return ServerClient(config.server_url or "", config.server_token or "", project=args.project)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _upload(client, results) -> int:
+    if client is None:
+        return 0
+    from carbon.batch.upload import upload_frame
+    from carbon.sinks.server import UploadError
+
+    try:
+        sent = upload_frame(client, results)
+    except UploadError as error:
+        print(f"upload to {client.url} failed: {error}; send the results later with carbon upload", file=sys.stderr)
+        return 1
+    refused = f", {sent.rejected} refused" if sent.rejected else ""
+    print(f"uploaded to {client.url}: {sent.accepted} stored, {sent.duplicates + sent.skipped} already there{refused}")
     return 0
 
 
-def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
+def _stream(args: argparse.Namespace, settings, hardware_map, client=None) -> int:
     """A Parquet log with Dask: partition by partition, results as a Parquet dataset directory at --out."""
     from carbon.batch.output import write_table
     from carbon.batch.run import stream_parquet
@@ -144,4 +181,8 @@ def _stream(args: argparse.Namespace, settings, hardware_map) -> int:
         f"{totals['co2e_kg']:.4g} kg CO2e ({totals['co2e_kg_low']:.4g}-{totals['co2e_kg_high']:.4g}); "
         f"results in the Parquet dataset {args.out}"
     )
-    return 0
+    if client is None:
+        return 0
+    from carbon.batch.upload import read_results
+
+    return _upload(client, read_results(args.out))

@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="GPUs to meter, CUDA_VISIBLE_DEVICES style (0,1 or UUIDs); default all",
     )
     parser.add_argument("--pue", type=float, default=None, help="data-centre PUE, if known")
+    parser.add_argument(
+        "--server",
+        default=None,
+        metavar="URL",
+        help="upload the intervals to a carbon server as they finish (token: CARBON_SERVER_TOKEN); "
+        "default: the server_url setting",
+    )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
 
 
@@ -112,6 +119,7 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
             gpu_ids=args.gpus,
             pue=args.pue,
             command=shlex.join(command),
+            server=args.server,
         )
         return tracker.start()
     except SinkError as error:
