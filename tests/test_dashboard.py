@@ -98,6 +98,9 @@ def test_share_link_reads_one_project(site):
     with transaction(session_factory(engine)) as session:
         admin.create_project(session, tenant.org, "other")
         link = admin.create_share(session, tenant.org, "ml")
+    # The path `carbon serve admin create-share` prints leads to the dashboard's share route.
+    short = client.get(f"/share/{link.secret}", follow_redirects=False)
+    assert short.headers["location"] == f"/dashboard/share/{link.secret}"
     opened = client.get(f"/dashboard/share/{link.secret}", follow_redirects=False)
     assert opened.status_code == 303 and opened.headers["location"] == "/dashboard/p/ml/"
     page = client.get("/dashboard/p/ml/")

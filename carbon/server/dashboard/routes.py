@@ -35,7 +35,7 @@ STATIC = Path(__file__).with_name("static")
 STATIC_FILES = {path.name: path for path in STATIC.iterdir() if path.is_file()}
 MAX_FORM_BYTES = 4096
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 
 def root_url(request: Request) -> str:
@@ -127,6 +127,7 @@ def _page_routes(path: str, name: str, builder: Builder) -> None:
         _build(request, session, who, builder)  # the same reach as the page: 404 outside it
         return _download(bibtex(), "application/x-bibtex", "carbon.bib")
 
+    path = PREFIX + path
     router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse, name=f"dashboard_{name}")
     router.add_api_route(path + "tables/{table}.{fmt}", table, methods=["GET"], name=f"dashboard_{name}_table")
     router.add_api_route(path + "carbon.tex", tex, methods=["GET"], name=f"dashboard_{name}_tex")
@@ -158,12 +159,12 @@ _page_routes(
 # --- sign-in, sign-out, share links, static files -------------------------------------------------
 
 
-@router.get("/login", response_class=HTMLResponse, name="dashboard_login")
+@router.get(PREFIX + "/login", response_class=HTMLResponse, name="dashboard_login")
 def login_form(request: Request) -> HTMLResponse:
     return render(request, "login.html", title="Sign in")
 
 
-@router.post("/login", name="dashboard_login_post")
+@router.post(PREFIX + "/login", name="dashboard_login_post")
 async def login(request: Request) -> Response:
     """The form posts `token=...` (urlencoded); a valid read token sets the cookie."""
     body = await request.body()
@@ -185,14 +186,14 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout", name="dashboard_logout")
+@router.post(PREFIX + "/logout", name="dashboard_logout")
 def logout(request: Request) -> Response:
     response = RedirectResponse(f"{root_url(request)}login", status_code=303)
     response.delete_cookie(COOKIE, path=root_url(request))
     return response
 
 
-@router.get("/share/{secret}", name="dashboard_share")
+@router.get(PREFIX + "/share/{secret}", name="dashboard_share")
 def share(request: Request, secret: str, session: DbSession) -> Response:
     """A share link: read-only access to one project, kept in the cookie like a token."""
     who = authenticate_share(session, secret)
@@ -222,7 +223,13 @@ def _set_cookie(request: Request, response: Response, secret: str) -> None:
     )
 
 
-@router.get("/static/{name}", name="dashboard_static")
+@router.get("/share/{secret}", name="share_link")
+def share_short(request: Request, secret: str) -> Response:
+    """`carbon serve admin create-share` prints /share/SECRET: in a browser, that is the dashboard's."""
+    return RedirectResponse(f"{root_url(request)}share/{secret}", status_code=307)
+
+
+@router.get(PREFIX + "/static/{name}", name="dashboard_static")
 def static(name: str) -> Response:
     """The package's own CSS and icons (no CDN: the dashboard works on an air-gapped cluster)."""
     path = STATIC_FILES.get(name)
