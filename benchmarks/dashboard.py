@@ -313,15 +313,47 @@ def serve(database_url: str) -> tuple[str, object]:
     return f"http://127.0.0.1:{port}", server
 
 
-def time_page(url: str, secret: str, requests: int, max_s: float) -> list[float]:
+def _one_interval(n: int) -> dict:
+    """A carbon.run/1 line for a new run `bench-ingest-n` (what the tracker sends, trimmed)."""
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc) + timedelta(minutes=n)
+    return {
+        "schema": "carbon.run/1",
+        "run_id": f"bench-ingest-{n}",
+        "seq": 0,
+        "start": start.isoformat().replace("+00:00", "Z"),
+        "end": (start + timedelta(seconds=60)).isoformat().replace("+00:00", "Z"),
+        "duration_s": 60.0,
+        "experiment": "exp-0",
+        "region": "FR",
+        "intensity_basis": "lifecycle",
+        "intensity_g_per_kwh": 50.0,
+        "energy_kwh": 0.01,
+        "energy_kwh_low": 0.008,
+        "energy_kwh_high": 0.012,
+        "co2e_kg": 0.0005,
+        "co2e_kg_low": 0.0004,
+        "co2e_kg_high": 0.0006,
+        "breakdown": {"cpu_kwh": 0.01, "gpu_kwh": 0.0, "ram_kwh": 0.0, "other_kwh": 0.0},
+    }
+
+
+def time_page(url: str, secret: str, requests: int, max_s: float, *, after_ingest: bool) -> list[float]:
+    """Milliseconds per GET of `url`. With `after_ingest`, one interval record is ingested (through
+    POST /v1/ingest/runs, not timed) before each GET, so each page reads fresh rollup sums: the
+    first view after new data. Without it, the page between ingests."""
     import httpx
 
     times = []
     deadline = time.perf_counter() + max_s
     headers = {"Authorization": f"Bearer {secret}"}
-    with httpx.Client(timeout=30) as client:
-        client.get(url, headers=headers).raise_for_status()  # warm: templates compiled, caches filled
-        for _ in range(requests):
+    base = url.split("/dashboard/")[0]
+    with httpx.Client(timeout=60) as client:
+        client.get(url, headers=headers).raise_for_status()  # templates compiled, bundle tables loaded
+        for n in range(requests):
+            if after_ingest:
+                sent = client.post(f"{base}/v1/ingest/runs?project=p00", json=[_one_interval(n)], headers=headers)
+                sent.raise_for_status()
+                assert sent.json()["accepted"] == 1, sent.text
             t0 = time.perf_counter()
             response = client.get(url, headers=headers)
             times.append((time.perf_counter() - t0) * 1000.0)
@@ -329,6 +361,11 @@ def time_page(url: str, secret: str, requests: int, max_s: float) -> list[float]
             if time.perf_counter() > deadline:
                 break
     return times
+
+
+def _p99(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -348,20 +385,21 @@ def main() -> None:
             stored = db.execute(select(func.count()).select_from(Run)).scalar_one()
         base, server = serve(url)
         try:
-            times = time_page(f"{base}/dashboard/", seeded["secret"], args.requests, max_s=60.0)
+            page = f"{base}/dashboard/"
+            cold = time_page(page, seeded["secret"], args.requests // 2, max_s=60.0, after_ingest=True)
+            warm = time_page(page, seeded["secret"], args.requests, max_s=30.0, after_ingest=False)
         finally:
             server.should_exit = True  # type: ignore[attr-defined]
         size_mb = Path(folder, "bench.db").stat().st_size / 1e6 if not args.database_url else float("nan")
-    times.sort()
-    p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
     print(f"database   {engine.dialect.name}, {size_mb:,.0f} MB")
     print(
         f"seeded     {stored:,} runs, {seeded['jobs']:,} batch jobs, {seeded['intervals']:,} interval records "
-        f"(aim {args.intervals:,}), {seeded['rollup_rows']:,} rollup rows, in {seeded['seed_s']:.0f} s"
+        f"(aim {args.intervals:,}), {seeded['rollup_rows']:,} daily rollup rows, in {seeded['seed_s']:.0f} s"
     )
-    print(f"page       GET /dashboard/ (organisation), {len(times)} requests over loopback HTTP")
-    print(f"{'':<10} {'median ms':>10} {'p99 ms':>8} {'aim ms':>8}")
-    print(f"{'ours':<10} {statistics.median(times):>10.1f} {p99:>8.1f} {AIM_MS:>8.0f}")
+    print("page       GET /dashboard/ (organisation page), loopback HTTP, one uvicorn worker")
+    print(f"{'':<36} {'requests':>8} {'median ms':>10} {'p99 ms':>8} {'aim ms':>7}")
+    for label, times in (("first view after an ingest (cold)", cold), ("between ingests (warm)", warm)):
+        print(f"{label:<36} {len(times):>8} {statistics.median(times):>10.1f} {_p99(times):>8.1f} {AIM_MS:>7.0f}")
 
 
 if __name__ == "__main__":
