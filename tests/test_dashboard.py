@@ -134,7 +134,7 @@ def test_totals_per_basis_never_summed(site, run_log):
     assert f"{6.0 / per_charge:,.0f} full smartphone charges" in html
 
 
-def test_exports_hold_the_page_tables(site):
+def test_exports_hold_the_page_tables(site, run_log):
     client, tenant, _, _ = site
     sign_in(client, tenant.admin)
     by_day = json.loads(client.get("/dashboard/p/ml/tables/by_day.json").text)
@@ -158,6 +158,11 @@ def test_exports_hold_the_page_tables(site):
     cpu = {r["basis"]: r["it_kwh"] for r in components if r["component"] == "cpu"}
     assert cpu["operational"] == pytest.approx(4.5)
     assert client.get("/dashboard/p/ml/tables/nope.csv").status_code == 404
+    # Run listings page by ?page=N: one run here, so page 2 is empty; page 0 is refused.
+    runs = json.loads(client.get("/dashboard/p/ml/experiments/1/tables/runs.json").text)["rows"]
+    assert [r["run_id"] for r in runs] == [records_of(run_log)[0]["run_id"]]
+    assert json.loads(client.get("/dashboard/p/ml/experiments/1/tables/runs.json?page=2").text)["rows"] == []
+    assert client.get("/dashboard/p/ml/experiments/1/?page=0").status_code == 422
     assert client.get("/dashboard/p/ml/tables/by_day.xml").status_code == 404
     # Every table on every page exports in both formats.
     for page in ("/dashboard/", "/dashboard/p/ml/", "/dashboard/p/ml/experiments/1/", "/dashboard/p/ml/batches/1/"):
