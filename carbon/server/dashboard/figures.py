@@ -61,14 +61,6 @@ def energy(kwh: float | None) -> str:
     return "–" if kwh is None else format_energy(kwh)
 
 
-def mass_range(bounds: Bounds) -> str:
-    return f"{format_mass(bounds.low)} – {format_mass(bounds.high)}"
-
-
-def energy_range(bounds: Bounds) -> str:
-    return f"{format_energy(bounds.low)} – {format_energy(bounds.high)}"
-
-
 def count(value: float | None) -> str:
     return "–" if value is None else format_count(value)
 
