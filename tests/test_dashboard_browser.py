@@ -3,12 +3,14 @@ uvicorn on 127.0.0.1 with data ingested over HTTP: every page loads without a co
 request leaves 127.0.0.1, the charts hold the ingested points, the LaTeX download holds the
 figures shown. A screenshot of each page is saved under the test's tmp_path.
 
-Skipped only where Chromium or Playwright's Python package is missing; `.ci/run` installs both.
+Skipped only where Chromium or Playwright's Python package is missing, and never in CI: `.ci/run`
+installs both and sets CARBON_TEST_REQUIRE_CHROMIUM, which turns that skip into an error.
 Playwright's own browser downloads are never used (`executable_path` is the system's Chromium).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -18,10 +20,16 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+if sync_api is None or not Path(CHROMIUM).exists():
+    missing = "Playwright's Python package" if sync_api is None else "Debian's chromium"
+    if os.environ.get("CARBON_TEST_REQUIRE_CHROMIUM"):  # set by .ci/run: CI never skips these
+        raise RuntimeError(f"{missing} is missing but CARBON_TEST_REQUIRE_CHROMIUM is set")
+    pytest.skip(f"{missing} is not installed", allow_module_level=True)
 
 import httpx
 import uvicorn

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,16 +28,13 @@ def get_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
+# Declares the bearer scheme in the OpenAPI schema; the token is checked by current_principal.
+_bearer = HTTPBearer(auto_error=False, description="an API token: carbon serve admin create-token")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def current_principal(request: Request, session: DbSession) -> Principal:
-    secret = bearer(request)
+def current_principal(credentials: Credentials, session: DbSession) -> Principal:
+    secret = credentials.credentials.strip() if credentials is not None else ""
     who = authenticate(session, secret) if secret else None
     if who is None:
         raise HTTPException(
