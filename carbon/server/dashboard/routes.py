@@ -26,7 +26,7 @@ from carbon.server.dashboard import pages
 from carbon.server.dashboard.queries import RollupCache
 from carbon.server.dashboard.render import render
 from carbon.server.dashboard.tables import to_csv, to_json
-from carbon.server.deps import DbSession, bearer
+from carbon.server.deps import DbSession
 from carbon.server.models import Project
 
 PREFIX = "/dashboard"
@@ -36,6 +36,12 @@ STATIC_FILES = {path.name: path for path in STATIC.iterdir() if path.is_file()}
 MAX_FORM_BYTES = 4096
 
 router = APIRouter(include_in_schema=False)
+
+
+def bearer(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if any (scripts fetching exports)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 def root_url(request: Request) -> str:
