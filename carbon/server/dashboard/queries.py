@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from operator import add, itemgetter
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -102,11 +103,11 @@ def _sums() -> list[Any]:
 
 def _rows(session: Session, query: Select[Any], keys: Sequence[str]) -> tuple[dict[str, Any], ...]:
     result = []
+    width = len(keys)
     for row in session.execute(query):
-        values = dict(zip(keys, row[: len(keys)]))
-        values["count"] = int(row.count or 0)
-        for name in SUMMED:
-            values[name] = float(getattr(row, name) or 0.0)
+        values = dict(zip(keys, row))
+        values["count"] = int(row[width] or 0)
+        values.update(zip(SUMMED, [float(v or 0.0) for v in row[width + 1 :]]))
         result.append(values)
     return tuple(result)
 
@@ -164,14 +165,7 @@ class RollupCache:
 # --- folding: pure functions of the rows ----------------------------------------------------------
 
 
-def _empty() -> dict[str, Any]:
-    return {"runs": 0, "jobs": 0, **dict.fromkeys(SUMMED, 0.0)}
-
-
-def _add(target: dict[str, Any], row: dict[str, Any]) -> None:
-    target["runs" if row["kind"] == "run" else "jobs"] += row["count"]
-    for name in SUMMED:
-        target[name] += row[name]
+_FIGURES = itemgetter(*SUMMED)
 
 
 def _finish(values: dict[str, Any]) -> dict[str, Any]:
@@ -181,16 +175,31 @@ def _finish(values: dict[str, Any]) -> dict[str, Any]:
 
 def fold(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
     """Sum rows by `keys` (plus the basis: figures of different bases are never added together).
-    Each result: the keys, basis, runs, jobs, SUMMED and it_kwh."""
-    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
+    Each result: the keys, basis, runs, jobs, SUMMED and it_kwh. (Sums kept as lists added with
+    map(): this runs over every rollup group of a page, several times.)"""
+    sums: dict[tuple[Any, ...], list[float]] = {}
+    counts: dict[tuple[Any, ...], list[int]] = {}
     for row in rows:
-        basis = basis_name(row["basis"])
-        key = (*(row[k] for k in keys), basis)
-        target = sums.get(key)
-        if target is None:
-            target = sums[key] = {**dict(zip(keys, key)), "basis": basis, **_empty()}
-        _add(target, row)
-    return [_finish(values) for values in sums.values()]
+        key = (*(row[k] for k in keys), basis_name(row["basis"]))
+        known = sums.get(key)
+        if known is None:
+            sums[key] = list(_FIGURES(row))
+            counts[key] = [0, 0]
+        else:
+            sums[key] = list(map(add, known, _FIGURES(row)))
+        counts[key][row["kind"] != "run"] += row["count"]
+    return [
+        _finish(
+            {
+                **dict(zip(keys, key)),
+                "basis": key[-1],
+                "runs": counts[key][0],
+                "jobs": counts[key][1],
+                **dict(zip(SUMMED, figures)),
+            }
+        )
+        for key, figures in sums.items()
+    ]
 
 
 def bounds_of(values: dict[str, Any], key: str) -> Bounds:
