@@ -345,7 +345,8 @@ def time_page(
     ingested (through POST /v1/ingest/runs, not timed) before each GET, so each page reads fresh
     rollup sums: the first view after new data. Without it, the page between ingests.
     The CPU time is this process's (the server runs in a thread of it, the client is light): on a
-    machine shared with other work it says what a page costs when the wall time cannot."""
+    machine shared with other work it says what a page costs when the wall time cannot. It
+    includes SQLite's work (in process) but not a PostgreSQL server's."""
     import httpx
 
     times, cpu = [], []
@@ -396,10 +397,10 @@ def main() -> None:
             warm = time_page(page, seeded["secret"], args.requests, max_s=30.0, after_ingest=False)
         finally:
             server.should_exit = True  # type: ignore[attr-defined]
-        size_mb = Path(folder, "bench.db").stat().st_size / 1e6 if not args.database_url else float("nan")
+        size = f", {Path(folder, 'bench.db').stat().st_size / 1e6:,.0f} MB" if not args.database_url else ""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine    {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min) at the end")
-    print(f"database   {engine.dialect.name}, {size_mb:,.0f} MB")
+    print(f"database   {engine.dialect.name}{size}")
     print(
         f"seeded     {stored:,} runs, {seeded['jobs']:,} batch jobs, {seeded['intervals']:,} interval records "
         f"(aim {args.intervals:,}), {seeded['rollup_rows']:,} daily rollup rows, in {seeded['seed_s']:.0f} s"
