@@ -80,6 +80,7 @@ def test_no_cross_organisation_reading(site):
     assert "secret" not in client.get("/dashboard/").text  # their project is not listed
     for path in ("/dashboard/p/secret/", "/dashboard/p/secret/tables/by_day.csv", "/dashboard/p/secret/carbon.tex"):
         assert client.get(path).status_code == 404, path
+    assert "<h1>Not found</h1>" in client.get("/dashboard/p/secret/").text  # a page, for a browser
     # Their run and batch import (ids 2: ingested second), by id under our project's slug: 404.
     assert client.get("/dashboard/p/ml/runs/1/").status_code == 200
     assert client.get("/dashboard/p/ml/runs/2/").status_code == 404

@@ -101,7 +101,15 @@ def _page_routes(path: str, name: str, builder: Builder) -> None:
     """The HTML page at `path`, its tables at `path/tables/NAME.csv|json`, and its LaTeX and BibTeX."""
 
     def page(request: Request, session: DbSession, who: Reader) -> HTMLResponse:
-        built = _build(request, session, who, builder)
+        try:
+            built = _build(request, session, who, builder)
+        except HTTPException as error:
+            if error.status_code != 404:
+                raise
+            viewer = _viewer(session, who)
+            return render(
+                request, "error.html", 404, title="Not found", message=error.detail, viewer=viewer, signed_in=True
+            )
         return render(
             request,
             "page.html",
