@@ -7,7 +7,7 @@ Ranges travel as `Bounds` (central, low, high) so that uncertainty is never drop
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -73,7 +73,16 @@ class Source:
     detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Field by field rather than asdict(), whose deep copy of plain values cost a third of an
+        # estimate served over HTTP.
+        return {
+            "factor": self.factor,
+            "dataset": self.dataset,
+            "year": self.year,
+            "licence": self.licence,
+            "method": self.method,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class Hardware:
     burstable_baseline_fraction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
 
 
 @dataclass(frozen=True)

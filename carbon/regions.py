@@ -54,9 +54,11 @@ def _cloud(row: dict[str, str]) -> Location:
     )
 
 
+@derived
 def _direct(text: str) -> Location | None:
     """Codes that name their table (alpha-2, ISO 3166-2, provider:region) are looked up by key,
-    without building the full index: the tracker and `carbon estimate` start faster."""
+    without building the full index: the tracker and `carbon estimate` start faster. Remembered
+    per bundle (a Location is frozen), since the service resolves the same codes all day."""
     upper = text.upper()
     if ":" in text:
         provider, region = text.split(":", 1)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -118,3 +119,32 @@ def test_web_framework_not_loaded_by_other_commands():
     )
     heavy = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "pydantic", "psycopg", "requests")
     assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
+
+
+def test_serve_starts_with_no_setup(tmp_path, monkeypatch):
+    """`carbon serve` with nothing configured: SQLite in the user's data folder, migrated, answering."""
+    import requests
+    from fixtures.server_process import free_port
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("CARBON_DATABASE_URL", raising=False)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "carbon", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=1)
+                break
+            except requests.RequestException:
+                process.poll()
+                assert process.returncode is None, "carbon serve exited"
+                time.sleep(0.1)
+        assert response.json()["status"] == "ok"
+        assert (tmp_path / "data" / "carbon" / "carbon.db").is_file()
+    finally:
+        process.terminate()
+        process.wait(10)

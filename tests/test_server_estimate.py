@@ -142,3 +142,31 @@ def test_openapi_has_examples(client):
     assert "/v1/estimate" in schema["paths"]
     request = schema["components"]["schemas"]["EstimateRequest"]
     assert request["examples"][0]["region"] == "aws:us-east-1"
+
+
+def test_intensity_through_the_configured_live_chain(tmp_path, monkeypatch):
+    """With `intensity_sources = electricitymaps,bundled` the route answers the live API's value
+    (a loopback double speaking its protocol), like `carbon intensity` does."""
+    from datetime import datetime, timezone
+
+    from fixtures.electricitymaps_api import ElectricityMapsApi
+    from fixtures.intensity_bundle import clear_caches
+
+    config_file = tmp_path / "carbon.toml"
+    config_file.write_text("", encoding="utf-8")
+    monkeypatch.setenv("CARBON_CONFIG", str(config_file))
+    monkeypatch.setenv("CARBON_CACHE_DIR", str(tmp_path / "cache"))
+    api = ElectricityMapsApi().start()
+    try:
+        monkeypatch.setenv("CARBON_ELECTRICITYMAPS_URL", api.base)
+        monkeypatch.setenv("CARBON_INTENSITY_SOURCES", "electricitymaps,bundled")
+        monkeypatch.setenv("CARBON_ELECTRICITYMAPS_TOKEN", "em-test-token")
+        monkeypatch.setenv("CARBON_HTTP_TIMEOUT_S", "0.5")
+        clear_caches()
+        api.set_hour("FR", datetime(2024, 3, 5, 10, tzinfo=timezone.utc), 47.0)
+        with TestClient(app_on(f"sqlite:///{tmp_path / 'c.db'}", migrate=True)) as client:
+            row = client.get("/v1/intensity/FR", params={"at": "2024-03-05T10:30:00Z"}).json()
+        assert (row["intensity_g_per_kwh"], row["start"], row["granularity"]) == (47.0, "2024-03-05T10:00:00Z", "hour")
+    finally:
+        api.stop()
+        clear_caches()

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else SQLite in the user's data folder)",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs PostgreSQL)")
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every request (off by default: a reverse proxy logs them)"
+    )
     parser.add_argument("--migrate-only", action="store_true", help="migrate the database to the current schema, exit")
     actions = parser.add_subparsers(dest="serve_action", metavar="admin")
     admin = actions.add_parser("admin", help="organisations, projects, tokens and share links")
@@ -108,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        access_log=args.access_log,
         proxy_headers=True,
     )
     return 0

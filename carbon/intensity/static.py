@@ -192,13 +192,20 @@ def _period_end(value: IntensityValue) -> datetime:
     return start.replace(year=start.year + 1)
 
 
-def provider_published(provider: str, region: str, year: int | None = None) -> IntensityValue | None:
-    """The provider's own published grid intensity for a region (Google publishes it by year)."""
-    rows = {
+@derived
+def _published(provider: str, region: str) -> dict[int, dict[str, str]]:
+    """Year -> row of a provider region's published intensity; once per bundle, since the service
+    asks for it on every estimate of a cloud region."""
+    return {
         int(r["year"]): r
         for r in rows_for("cloud_region_intensity", provider)
         if r["region"] == region and r["grid_intensity_g_per_kwh"]
     }
+
+
+def provider_published(provider: str, region: str, year: int | None = None) -> IntensityValue | None:
+    """The provider's own published grid intensity for a region (Google publishes it by year)."""
+    rows = _published(provider, region)
     if not rows:
         return None
     years = sorted(rows)

@@ -6,6 +6,11 @@ workers (PostgreSQL) can serve the same data. Routers:
 - carbon.server.ingest_api: /v1/ingest/... (project tokens with the `ingest` scope)
 - carbon.server.read_api: /v1/projects/... (the `read` scope), /v1/share/{secret} (share links)
 The app's state holds `engine` and `sessions` (a sessionmaker) for routers to use (see deps.py).
+
+Pages (the dashboard, under carbon.server.dashboard) add their router with one include_router
+line here. They read aggregates from the daily rollups (models.DailyRollup; read_api.totals is
+the per-basis sum), resolve API tokens and share links with auth.authenticate and
+auth.authenticate_share, and filter every query by the principal's organisation.
 """
 
 from __future__ import annotations

@@ -42,6 +42,22 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_url(url)).get_backend_name() == "sqlite"
 
 
+def _json_text(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def _json_value(text: str | bytes) -> Any:
+    import orjson
+
+    return orjson.loads(text)
+
+
+# JSON columns through orjson: several times faster than the json module on run summaries and records.
+JSON_CODEC = {"json_serializer": _json_text, "json_deserializer": _json_value}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder created and the pragmas above."""
     url = normalise_url(url)
@@ -50,7 +66,7 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _pragmas(connection: Any, record: Any) -> None:
@@ -61,7 +77,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **JSON_CODEC)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

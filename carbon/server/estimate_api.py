@@ -3,7 +3,9 @@
 Same inputs as `carbon estimate` (option names with underscores) and exactly the JSON of
 `carbon estimate --format json` (carbon.report.to_json): no arithmetic here. These routes store
 nothing and need no token. Responses are serialised with orjson and the lookups behind them are
-cached per bundle, so one worker answers well over a thousand estimates a second.
+cached per bundle, so one worker answers well over a thousand estimates a second. The routes
+whose work is pure computation on cached tables are `async` (run on the event loop, no thread
+hop); the intensity route may call a live API and runs in the thread pool.
 
 Errors are `{"detail": "one line"}`: 422 for inputs that cannot give an estimate (an unknown
 region among them, with the closest valid codes), 404 for an unknown zone, provider or instance
@@ -116,7 +118,7 @@ def _duration_s(value: str | float | None) -> float | None:
         }
     },
 )
-def post_estimate(body: EstimateRequest) -> Response:
+async def post_estimate(body: EstimateRequest) -> Response:
     from carbon import report
     from carbon.intensity.base import IntensityError
     from carbon.pricing import EstimateError, estimate
@@ -159,7 +161,7 @@ def _regions(provider: str | None) -> list[dict[str, Any]]:
     description="The rows of `carbon regions --format json`.",
     responses={200: {"content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}},
 )
-def get_regions(provider: Annotated[str | None, Query(pattern="^(aws|gcp|azure)$")] = None) -> Response:
+async def get_regions(provider: Annotated[str | None, Query(pattern="^(aws|gcp|azure)$")] = None) -> Response:
     return json_response(_regions(provider))
 
 
@@ -228,7 +230,7 @@ def _chain(request: Request) -> Any:
         404: {"model": Problem},
     },
 )
-def get_hardware(provider: str, instance_type: str) -> Response:
+async def get_hardware(provider: str, instance_type: str) -> Response:
     from carbon import catalog
 
     if provider not in PROVIDERS:
