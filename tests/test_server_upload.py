@@ -146,3 +146,68 @@ def test_two_machines_one_project(database_url, tmp_path):
         assert by_kind["run"]["co2e_kg"] == pytest.approx(sum(r["co2e_kg"] for r in runs), rel=1e-9)
         assert by_kind["batch"]["count"] == len(results)
         assert by_kind["batch"]["co2e_kg"] == pytest.approx(results["co2e_kg"].sum(), rel=1e-9)
+
+
+def test_several_workers_on_postgresql_count_each_record_once(request, _templates, tmp_path):
+    """Four workers, eight clients sending the same run log at once: every interval stored once, the
+    run counted once, the totals exact (races between workers resolved by the database)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fixtures.server_db import fresh_database
+
+    url = fresh_database("postgresql", request, _templates, tmp_path)
+    tenant = seed(url)
+    records = [
+        {
+            "run_id": "shared-run",
+            "seq": seq,
+            "start": f"2026-11-01T{seq // 60:02d}:{seq % 60:02d}:00Z",
+            "end": f"2026-11-01T{seq // 60:02d}:{seq % 60:02d}:10Z",
+            "duration_s": 10,
+            "energy_kwh": 0.5,
+            "co2e_kg": 0.025,  # 0.5 kWh x 50 g/kWh
+            "intensity_basis": "lifecycle",
+        }
+        for seq in range(200)
+    ]
+    body = "\n".join(json.dumps(r) for r in records).encode()
+    headers = {**bearer(tenant.ingest), "content-type": "application/x-ndjson"}
+    with ServerProcess(url, workers=4) as server:
+
+        def send(_):
+            return requests.post(f"{server.url}/v1/ingest/runs", data=body, headers=headers, timeout=60).json()
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(send, range(8)))
+        assert sum(a["accepted"] for a in answers) == 200
+        assert sum(a["duplicates"] for a in answers) == 7 * 200
+        totals = requests.get(f"{server.url}/v1/projects/ml/totals", headers=bearer(tenant.read), timeout=10).json()
+    (row,) = totals["totals"]
+    assert (row["count"], row["records"]) == (1, 200)
+    assert row["co2e_kg"] == pytest.approx(200 * 0.025)
+
+
+def test_refused_token_never_fails_the_run(tmp_path):
+    """A revoked or mistyped token: the server answers 401, the uploader says so once and stops,
+    the run finishes normally and its log keeps every interval for a later `carbon upload`."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    from carbon.server.db import make_engine, migrate
+
+    migrate(make_engine(url))
+    notes: list[str] = []
+    with ServerProcess(url) as server:
+        started = time.monotonic()
+        with carbon.track(
+            region="FR",
+            interval_s=0.05,
+            output_dir=str(tmp_path / "runs"),
+            server=server.url,
+            server_token="carbon_not-a-real-token",
+            on_note=notes.append,
+        ) as tracker:
+            time.sleep(0.3)
+        assert time.monotonic() - started < 8  # no waiting out the flush timeout on a refusal
+    assert len(lines_of(tracker.run_log)) >= 3
+    assert acknowledged(tracker.run_log) == 0
+    assert summary_path(tracker.run_log).exists()  # kept for `carbon upload`
+    assert sum("refused" in note and "401" in note for note in notes) == 1

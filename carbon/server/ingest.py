@@ -323,6 +323,7 @@ def insert_new(
             converters.append(_json_text)
         else:
             converters.append(None)
+    cursor = connection.connection.cursor()  # the DBAPI cursor, within the session's transaction
     mark = "?" if sqlite else "%s"
     one_row = "(" + ",".join([mark] * len(columns)) + ")"
     quoted = ",".join('"' + name + '"' for name in columns)
@@ -338,8 +339,9 @@ def insert_new(
                 value = row[name]
                 values.append(value if convert is None or value is None else convert(value))
             values.extend(fixed)
-        result = connection.exec_driver_sql(head + ",".join([one_row] * len(chunk)) + tail, tuple(values))
-        inserted.update(r[0] for r in result)
+        cursor.execute(head + ",".join([one_row] * len(chunk)) + tail, values)
+        inserted.update(r[0] for r in cursor.fetchall())
+    cursor.close()
     return inserted
 
 
