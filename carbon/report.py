@@ -28,9 +28,13 @@ def _factors() -> dict[str, tuple[float, str, str]]:
 
 def equivalents(estimate: Estimate) -> list[Equivalent]:
     """Car distance from the CO2e; TV hours, household days and phone charges from the energy."""
+    return equivalents_of(estimate.co2e_kg.central, estimate.energy_kwh.central)
+
+
+def equivalents_of(co2e_kg: float, energy_kwh: float) -> list[Equivalent]:
+    """The everyday equivalents of a CO2e and a facility energy (one estimate's, or a total's)."""
     factors = _factors()
-    co2e_g = estimate.co2e_kg.central * 1000.0
-    energy_kwh = estimate.energy_kwh.central
+    co2e_g = co2e_kg * 1000.0
     car_g_per_km, _, car_source = factors["car_g_co2e_per_km"]
     km = co2e_g / car_g_per_km
     result = [
@@ -86,18 +90,28 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     provider = estimate.location.provider
     if provider is None or estimate.intensity_basis is None:
         return None
+    return compare_regions_for(provider, estimate.energy.it_kwh.central, estimate.intensity_basis)
+
+
+def region_bases(provider: str) -> list[str]:
+    """The emission-factor bases on which `provider`'s regions are priced (a comparison is per basis)."""
+    return sorted({basis for _, _, _, basis in _region_factors(provider)})
+
+
+def compare_regions_for(provider: str, it_kwh: float, basis: str) -> Comparison | None:
+    """`it_kwh` of IT energy (before PUE) priced in each of `provider`'s regions on `basis`; None when
+    fewer than two are (the dashboard prices a total's IT energy this way, one basis at a time)."""
     from carbon.model import co2e_kg, facility_energy_kwh
 
-    it_kwh = estimate.energy.it_kwh.central
     priced = [
         (co2e_kg(facility_energy_kwh(it_kwh, pue), intensity), region)
-        for pue, intensity, region, basis in _region_factors(provider)
-        if basis == estimate.intensity_basis
+        for pue, intensity, region, region_basis in _region_factors(provider)
+        if region_basis == basis
     ]
     if len(priced) < 2:
         return None
     low, high = min(priced), max(priced)
-    return Comparison(provider, estimate.intensity_basis, len(priced), low[1], low[0], high[1], high[0])
+    return Comparison(provider, basis, len(priced), low[1], low[0], high[1], high[0])
 
 
 def to_json(estimate: Estimate) -> dict:
@@ -111,11 +125,16 @@ def to_json(estimate: Estimate) -> dict:
     return payload
 
 
-def _fmt_mass(kg: float) -> str:
+def format_count(value: float) -> str:
+    """A count or a dimensionless figure for people: 3 significant figures, thousands grouped."""
+    return figure(value)
+
+
+def format_mass(kg: float) -> str:
     return quantity(kg, MASS_KG)
 
 
-def _fmt_energy(kwh: float) -> str:
+def format_energy(kwh: float) -> str:
     return quantity(kwh, ENERGY_KWH)
 
 
@@ -131,17 +150,17 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
     by_basis = dict(estimate.extra).get("co2e_by_basis") or {}
     mixed = len(by_basis) > 1
     co2e_lines = [
-        f"CO2e:       {_fmt_mass(co2e.central)}  (range {_fmt_mass(co2e.low)} - {_fmt_mass(co2e.high)})",
+        f"CO2e:       {format_mass(co2e.central)}  (range {format_mass(co2e.low)} - {format_mass(co2e.high)})",
     ]
     if mixed:  # never one figure across emission-factor bases
         co2e_lines = [
-            f"CO2e {basis + ':':<12} {_fmt_mass(part['co2e_kg'])}  (range {_fmt_mass(part['co2e_kg_low'])} - "
-            f"{_fmt_mass(part['co2e_kg_high'])}, {part['intervals']} intervals; not summed across bases)"
+            f"CO2e {basis + ':':<12} {format_mass(part['co2e_kg'])}  (range {format_mass(part['co2e_kg_low'])} - "
+            f"{format_mass(part['co2e_kg_high'])}, {part['intervals']} intervals; not summed across bases)"
             for basis, part in by_basis.items()
         ]
     lines = [
         *co2e_lines,
-        f"Energy:     {_fmt_energy(energy.central)}  (range {_fmt_energy(energy.low)} - {_fmt_energy(energy.high)}, PUE included)",
+        f"Energy:     {format_energy(energy.central)}  (range {format_energy(energy.low)} - {format_energy(energy.high)}, PUE included)",
         f"Region:     {where.region}" + (f" ({where.name})" if where.name else "") + f", grid zone {where.zone}",
         f"Intensity:  {figure(intensity.central)} gCO2e/kWh ({estimate.intensity_basis or 'basis unknown'}"
         + (f", range {figure(intensity.low)}-{figure(intensity.high)}" if intensity.low != intensity.high else "")
@@ -161,7 +180,7 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
 
         lines[len(co2e_lines) : len(co2e_lines)] = embodied_lines(extra)
     parts = [(name, getattr(estimate.energy, f"{name}_kwh").central) for name in ("cpu", "gpu", "ram", "other")]
-    shown = [f"{name} {_fmt_energy(value)}" for name, value in parts if value > 0]
+    shown = [f"{name} {format_energy(value)}" for name, value in parts if value > 0]
     if shown:
         lines.append("IT energy:  " + ", ".join(shown))
     lines.append("Sources:")
@@ -180,8 +199,8 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
         comparison = compare_regions(estimate)
         if comparison:
             lines.append(
-                f"Same work on {comparison.provider}: {_fmt_mass(comparison.lowest_co2e_kg)} in {comparison.lowest_region} "
-                f"(lowest) to {_fmt_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest), "
+                f"Same work on {comparison.provider}: {format_mass(comparison.lowest_co2e_kg)} in {comparison.lowest_region} "
+                f"(lowest) to {format_mass(comparison.highest_co2e_kg)} in {comparison.highest_region} (highest), "
                 f"among its {comparison.regions} regions with {comparison.basis} figures"
             )
     for warning in estimate.warnings:
@@ -189,7 +208,7 @@ def summary(estimate: Estimate, with_comparison: bool = True) -> str:
     return "\n".join(lines)
 
 
-def _latex_escape(text: str) -> str:
+def latex_escape(text: str) -> str:
     replacements = {
         "\\": r"\textbackslash{}",
         "&": r"\&",
@@ -241,13 +260,13 @@ def latex(estimate: Estimate) -> str:
     if intensity_source is not None:
         year = f", {intensity_source.year}" if intensity_source.year else ""
         source_text = (
-            f" ({_latex_escape(intensity_source.dataset)}{year}, {estimate.intensity_basis or 'unknown'} basis)"
+            f" ({latex_escape(intensity_source.dataset)}{year}, {estimate.intensity_basis or 'unknown'} basis)"
         )
     paragraph = (
         "% Generated by carbon " + __version__ + "\n"
-        f"The computations{duration} used {_latex_escape(_hardware_text(estimate))} in "
-        f"{_latex_escape(estimate.location.region)}"
-        + (f" ({_latex_escape(estimate.location.name)})" if estimate.location.name else "")
+        f"The computations{duration} used {latex_escape(_hardware_text(estimate))} in "
+        f"{latex_escape(estimate.location.region)}"
+        + (f" ({latex_escape(estimate.location.name)})" if estimate.location.name else "")
         + f", drawing an estimated {_latex(energy.central)}~kWh of electricity "
         f"(range {_latex(energy.low)}--{_latex(energy.high)}~kWh, data-centre PUE {_latex(estimate.pue.central)} included). "
         f"At a grid carbon intensity of {_latex(estimate.intensity_g_per_kwh.central)}~gCO$_2$e/kWh{source_text}, "
@@ -263,7 +282,14 @@ def latex(estimate: Estimate) -> str:
             f"over a {embodied['lifetime_years']:.3g}-year lifetime, Cloud Carbon Footprint coefficients), not included above."
         )
     paragraph += "\n"
-    bibtex = (
+    return paragraph + "\n" + bibtex()
+
+
+def bibtex() -> str:
+    """The BibTeX entry `carbon_tool` that every generated paragraph cites."""
+    from carbon import __version__
+
+    return (
         "@software{carbon_tool,\n"
         "  title   = {carbon: measure and estimate the CO2e of computing},\n"
         "  author  = {{carbon contributors}},\n"
@@ -272,4 +298,3 @@ def latex(estimate: Estimate) -> str:
         "  note    = {Open-source tool; factors and sources listed in its data manifest}\n"
         "}\n"
     )
-    return paragraph + "\n" + bibtex

@@ -7,6 +7,9 @@ import socket
 
 import pytest
 
+# The service's databases (SQLite files, a throwaway PostgreSQL cluster): see tests/fixtures/server_db.py.
+from fixtures.server_db import _templates, database_url, postgres_cluster  # noqa: F401
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -55,7 +58,3 @@ def _cli_logging_restored():
     logger.handlers[:] = saved[0]
     logger.setLevel(saved[1])
     logger.propagate = saved[2]
-
-
-# The service's databases (SQLite files, a throwaway PostgreSQL cluster): see tests/fixtures/server_db.py.
-from fixtures.server_db import _templates, database_url, postgres_cluster  # noqa: F401

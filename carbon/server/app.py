@@ -45,6 +45,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(ingest_api.router)
     app.include_router(read_api.router)
 
+    from carbon.server.dashboard.routes import router as dashboard_router
+
+    app.include_router(dashboard_router)
+
     @app.get("/v1/health", tags=["service"], summary="liveness: the service and its database answer")
     def health(request: Request) -> JSONResponse:
         from sqlalchemy import text

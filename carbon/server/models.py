@@ -316,6 +316,22 @@ class ShareLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+# The rollup sums the dashboard reads, carried in its covering indexes.
+DASHBOARD_SUMS = (
+    "count",
+    "energy_kwh",
+    "energy_kwh_low",
+    "energy_kwh_high",
+    "co2e_kg",
+    "co2e_kg_low",
+    "co2e_kg_high",
+    "cpu_kwh",
+    "gpu_kwh",
+    "ram_kwh",
+    "other_kwh",
+)
+
+
 class DailyRollup(Base):
     __tablename__ = "daily_rollups"
     __table_args__ = (
@@ -335,6 +351,24 @@ class DailyRollup(Base):
         Index("ix_daily_rollups_org_day", "organisation_id", "day"),
         Index("ix_daily_rollups_project_day", "project_id", "day"),
         Index("ix_daily_rollups_group", "kind", "group_id", "day"),
+        # Covering indexes for the dashboard's two GROUP BYs (carbon/server/dashboard/queries.py):
+        # read in index order, with no sort and no lookup of the table, a page's sums cost one
+        # index scan (migration 0002).
+        Index("ix_daily_rollups_dash_days", "organisation_id", "day", "basis", "kind", *DASHBOARD_SUMS),
+        Index(
+            "ix_daily_rollups_dash_groups",
+            "organisation_id",
+            "project_id",
+            "kind",
+            "group_id",
+            "basis",
+            "region",
+            "hardware",
+            "user",
+            "account",
+            "day",
+            *DASHBOARD_SUMS,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
