@@ -51,16 +51,14 @@ def _targets(paths: list[str]) -> list[tuple[str, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from carbon.cli import UsageError, usage_errors
+    from carbon.cli import UsageError
     from carbon.config import load
     from carbon.sinks.server import Sent, ServerClient, UploadError, send_pending, send_summary, skip_known
 
     targets = _targets(args.paths)
-    try:
-        config = load({"server_url": args.server})
-        client = ServerClient(config.server_url or "", config.server_token or "", project=args.project)
-    except usage_errors() as error:
-        raise UsageError(str(error)) from None
+    # A bad setting or URL raises carbon's user-input errors: one line, exit 2.
+    config = load({"server_url": args.server})
+    client = ServerClient(config.server_url or "", config.server_token or "", project=args.project)
     if any(kind == "batch" for kind, _ in targets):
         try:
             import pandas  # noqa: F401

@@ -82,15 +82,13 @@ class EstimateRequest(BaseModel):
 
 
 def _fraction(name: str, value: str | float | None) -> float | None:
-    from argparse import ArgumentTypeError
-
-    from carbon.cli.estimate_cmd import _fraction
+    from carbon.cli.options import _fraction
 
     if value is None:
         return None
     try:
         return _fraction(str(value))
-    except (ArgumentTypeError, ValueError) as error:
+    except ValueError as error:
         raise HTTPException(422, f"{name}: {error}") from None
 
 
