@@ -126,8 +126,8 @@ def to_json(estimate: Estimate) -> dict:
 
 
 def format_count(value: float) -> str:
-    """A count or a dimensionless figure for people: 3 significant figures, thousands grouped."""
-    return figure(value)
+    """A count (whole: 1,234) or a dimensionless figure (3 significant figures), thousands grouped."""
+    return f"{int(value):,}" if float(value).is_integer() else figure(value)
 
 
 def format_mass(kg: float) -> str:

@@ -106,9 +106,9 @@ def test_latex_paragraph_one_sentence_per_basis():
     operational = BasisTotal("operational", 0, 1, Bounds(6.0, 4.5, 7.5), Bounds(0.3, 0.15, 0.6))
     text = latex.paragraph("project ml_1", [lifecycle, operational])
     assert "project ml\\_1" in text  # escaped
-    assert "On the lifecycle basis, 1 run and 3 batch jobs drew an estimated 14~kWh" in text
-    assert "corresponding to 700~gCO$_2$e (range 350~gCO$_2$e--1.4~kgCO$_2$e)" in text
-    assert "On the operational basis, 1 batch job drew an estimated 6~kWh" in text
+    assert "On the lifecycle basis, 1 run and 3 batch jobs drew an estimated 14.0~kWh"  # 3 significant figures in text
+    assert "corresponding to 700~gCO$_2$e (range 350~gCO$_2$e--1.40~kgCO$_2$e)" in text
+    assert "On the operational basis, 1 batch job drew an estimated 6.00~kWh" in text
     assert "1~kg" not in text  # 0.7 + 0.3 never appears
     single = latex.paragraph("run r1", [lifecycle], detail="m5.large, aws:us-east-1")
     assert "(m5.large, aws:us-east-1; 1 run and 3 batch jobs, lifecycle emission-factor basis)" in single

@@ -14,6 +14,8 @@ def long_functions(root: Path = REPO, limit: int = MAX_FUNCTION_LINES) -> dict[s
     found = {}
     for folder in ("carbon", "providers", "scripts"):
         for path in sorted((root / folder).rglob("*.py")):
+            if "migrations" in path.parts:  # Alembic revisions: one table per statement, generated shape
+                continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     lines = (node.end_lineno or node.lineno) - node.lineno + 1

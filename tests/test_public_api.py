@@ -81,6 +81,8 @@ def test_the_decorator_passes_every_option_on(tmp_path, monkeypatch):
         comet=False,
         prometheus_port=0,
         embodied=True,
+        server="http://127.0.0.1:9",
+        server_token="t",
     )
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     # every field is given a non-default value: a field added later fails this test until added here

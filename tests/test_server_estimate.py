@@ -129,7 +129,7 @@ def test_hardware_lookup(client):
     found = client.get("/v1/hardware/aws/m5.xlarge").json()
     assert found["method"] == "catalog"
     assert found["hardware"]["vcpus"] == 4
-    assert found["hardware"]["memory_gb"] == 16
+    assert found["hardware"]["memory_gb"] == pytest.approx(16 * 2**30 / 1e9)  # 16 GiB in decimal GB
     guessed = client.get("/v1/hardware/aws/m5.5xlarge").json()
     assert guessed["method"] == "family estimate" and guessed["warnings"]
     assert guessed["hardware"]["vcpus"] == 20  # 5 x the 4 vCPUs of an xlarge

@@ -21,7 +21,7 @@ from carbon.server.models import DailyRollup, IntervalRecord, Run
 def run_log(tmp_path_factory):
     """A real run log written by the tracker: a few 50 ms intervals."""
     folder = tmp_path_factory.mktemp("runs")
-    with carbon.track(region="FR", interval_s=0.05, output_dir=str(folder), experiment="exp1") as tracker:
+    with carbon.track(region="FR", interval_s=0.1, output_dir=str(folder), experiment="exp1") as tracker:
         time.sleep(0.4)
     return tracker.run_log
 

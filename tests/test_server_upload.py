@@ -41,7 +41,7 @@ def test_every_interval_arrives_after_the_server_is_killed_mid_run(database_url,
     try:
         tracker = carbon.track(
             region="FR",
-            interval_s=0.05,
+            interval_s=0.1,
             output_dir=str(tmp_path / "runs"),
             server=server.url,
             server_token=tenant.ingest,
@@ -69,7 +69,7 @@ def test_every_interval_arrives_after_the_server_is_killed_mid_run(database_url,
 
 def test_upload_later_skips_what_the_server_has(database_url, tmp_path, monkeypatch, capsys):
     tenant = seed(database_url)
-    with carbon.track(region="FR", interval_s=0.05, output_dir=str(tmp_path / "runs")) as tracker:
+    with carbon.track(region="FR", interval_s=0.1, output_dir=str(tmp_path / "runs")) as tracker:
         time.sleep(0.3)
     log = tracker.run_log
     count = len(lines_of(log))
@@ -199,7 +199,7 @@ def test_refused_token_never_fails_the_run(tmp_path):
         started = time.monotonic()
         with carbon.track(
             region="FR",
-            interval_s=0.05,
+            interval_s=0.1,
             output_dir=str(tmp_path / "runs"),
             server=server.url,
             server_token="carbon_not-a-real-token",

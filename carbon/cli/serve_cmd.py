@@ -41,33 +41,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--migrate-only", action="store_true", help="migrate the database to the current schema, exit")
     actions = parser.add_subparsers(dest="serve_action", metavar="[admin ...]")
-    admin = actions.add_parser("admin", help="organisations, projects, tokens and share links")
+    admin = actions.add_parser(
+        "admin",
+        help="organisations, projects, tokens and share links",
+        description="organisations, projects, tokens and share links",
+        epilog="examples:\n  carbon serve admin create-org acme\n  carbon serve admin list acme",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     admin_actions = admin.add_subparsers(dest="admin_action", metavar="ACTION")
     admin_actions.required = True
-    create_org = admin_actions.add_parser("create-org", help="create an organisation")
-    create_org.add_argument("org")
-    create_org.add_argument("--name", help="display name (default: the slug)")
-    create_project = admin_actions.add_parser("create-project", help="create a project in an organisation")
-    create_project.add_argument("org")
-    create_project.add_argument("project")
-    create_project.add_argument("--name", help="display name (default: the slug)")
-    create_token = admin_actions.add_parser(
-        "create-token", help="create an API token (printed once): per project, or admin for an organisation"
-    )
-    create_token.add_argument("org")
-    create_token.add_argument("--project", help="the project the token reaches (omit for an organisation admin token)")
-    create_token.add_argument("--scopes", help="ingest,read (project, the default) or admin (organisation)")
-    create_token.add_argument("--name", default="", help="a note to tell tokens apart")
-    revoke_token = admin_actions.add_parser("revoke-token", help="revoke a token by its id (see list)")
-    revoke_token.add_argument("id", type=int)
-    create_share = admin_actions.add_parser("create-share", help="create a read-only share link to a project")
-    create_share.add_argument("org")
-    create_share.add_argument("project")
-    revoke_share = admin_actions.add_parser("revoke-share", help="revoke a share link by its id")
-    revoke_share.add_argument("id", type=int)
-    listing = admin_actions.add_parser("list", help="organisations, projects, tokens (prefixes) and share links")
-    listing.add_argument("org", nargs="?")
-    listing.add_argument("--format", choices=("text", "json"), default="text")
+    for name, help_text, example, arguments in _ADMIN_ACTIONS:
+        action = admin_actions.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  carbon serve admin {name} {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        for flags, options in arguments:
+            action.add_argument(*flags, **options)
+
+
+_ORG = (("org",), {"help": "organisation slug, e.g. acme"})
+_PROJECT = (("project",), {"help": "project slug, e.g. climate"})
+_ID = (("id",), {"type": int, "help": "the id that `carbon serve admin list` shows"})
+_NAME = (("--name",), {"help": "display name (default: the slug)"})
+# (action, help, example arguments, its arguments as (flags, add_argument options))
+_ADMIN_ACTIONS: tuple[tuple[str, str, str, tuple[tuple[tuple[str, ...], dict], ...]], ...] = (
+    ("create-org", "create an organisation", "acme --name 'Acme Research'", (_ORG, _NAME)),
+    ("create-project", "create a project in an organisation", "acme climate", (_ORG, _PROJECT, _NAME)),
+    (
+        "create-token",
+        "create an API token (printed once): per project, or admin for an organisation",
+        "acme --project climate --scopes ingest,read",
+        (
+            _ORG,
+            (("--project",), {"help": "the project the token reaches (omit for an organisation admin token)"}),
+            (("--scopes",), {"help": "ingest,read (project, the default) or admin (organisation)"}),
+            (("--name",), {"default": "", "help": "a note to tell tokens apart"}),
+        ),
+    ),
+    ("revoke-token", "revoke a token by its id (see list)", "3", (_ID,)),
+    ("create-share", "create a read-only share link to a project", "acme climate", (_ORG, _PROJECT)),
+    ("revoke-share", "revoke a share link by its id", "2", (_ID,)),
+    (
+        "list",
+        "organisations, projects, tokens (prefixes) and share links",
+        "acme --format json",
+        (
+            (("org",), {"nargs": "?", "help": "only this organisation, e.g. acme"}),
+            (
+                ("--format",),
+                {"choices": ("text", "json"), "default": "text", "help": "text for people or json for programs"},
+            ),
+        ),
+    ),
+)
 
 
 def _imports():

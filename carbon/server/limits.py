@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from carbon.errors import UserInputError
+
 
 class RequestLimits:
     def __init__(self, app: Any, max_body_bytes: int) -> None:
@@ -72,5 +74,5 @@ class RequestLimits:
                 await self._refuse(send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(UserInputError):
+    """A request body over the size limit (answered 413)."""

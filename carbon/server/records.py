@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from carbon.errors import UserInputError
 from carbon.server.models import DEFAULT_EXPERIMENT
 
 RUN_SCHEMA = "carbon.run/1"
@@ -29,7 +30,7 @@ MAX_NUMBER = 1e12
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
-class Invalid(ValueError):
+class Invalid(UserInputError):
     """One record cannot be stored; the message is the reason given back with its index."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carbon.errors import CarbonError, UserInputError
 from carbon.report import Comparison, compare_regions_for, format_count, region_bases
 from carbon.server.auth import Principal
 from carbon.server.dashboard import latex, queries
@@ -38,11 +39,11 @@ LIST_PAGE_SIZE = 100  # runs and batch jobs per listing page
 RUN_INTERVALS_SHOWN = 2000  # interval rows in a run's table (the charts take every interval)
 
 
-class NotFound(LookupError):
+class NotFound(UserInputError, LookupError):
     """Nothing by that name within the principal's reach (another organisation's looks the same)."""
 
 
-class MovedTo(Exception):
+class MovedTo(CarbonError):
     """The page for this principal is elsewhere (a project token's home is its project)."""
 
     def __init__(self, url: str) -> None:
@@ -480,49 +481,13 @@ def run_page(ctx: Context, slug: str, run_pk: int) -> Page:
     ).all()
     rows = [_interval_row(record) for record in records]
     page.totals = _interval_totals(rows)
-    page.facts = [
-        (label, value)
-        for label, value in (
-            ("Status", run.status),
-            ("Start (UTC)", f"{run.start:%Y-%m-%d %H:%M:%S}" if run.start else None),
-            ("End (UTC)", f"{run.end:%Y-%m-%d %H:%M:%S}" if run.end else None),
-            ("Duration", duration(run.duration_s)),
-            ("Intervals", format_count(len(rows))),
-            ("Region", run.region),
-            ("Grid zone", run.zone),
-            ("Hardware", run.hardware_name),
-            ("Mode", run.mode),
-            ("Exit code", None if run.exit_code is None else str(run.exit_code)),
-        )
-        if value
-    ]
-    timed = [(row["start"] + (row["end"] - row["start"]) / 2, row) for row in rows if row["duration_s"] > 0]
-    page.charts = [
-        Chart(
-            "power",
-            "Power per interval (W, facility: IT × PUE)",
-            line_chart([LinePoint(at, row["power_w"]) for at, row in timed], title="Power per interval", unit="W"),
-        ),
-        Chart(
-            "intensity",
-            "Grid carbon intensity per interval (gCO₂e/kWh)",
-            line_chart(
-                [
-                    LinePoint(at, row["intensity_g_per_kwh"])
-                    for at, row in timed
-                    if row["intensity_g_per_kwh"] is not None
-                ],
-                title="Grid carbon intensity per interval",
-                unit="g/kWh",
-            ),
-        ),
-    ]
-    if run.provider:
-        it_kwh = sum(total.it_kwh for total in page.totals)
+    page.facts = _run_facts(run, rows)
+    page.charts = _run_charts(rows)
+    if run.provider:  # each basis's IT energy, compared on that basis only
         page.comparisons = [
             comparison
             for total in page.totals
-            if (comparison := compare_regions_for(run.provider, it_kwh, total.basis)) is not None
+            if (comparison := compare_regions_for(run.provider, total.it_kwh, total.basis)) is not None
         ]
     page.tables = [
         Table(
@@ -544,6 +509,51 @@ def run_page(ctx: Context, slug: str, run_pk: int) -> Page:
     detail = ", ".join(part for part in (run.hardware_name, run.region) if part) or None
     _latex(page, f"run {run.run_id}", detail)
     return page
+
+
+def _run_facts(run: Run, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The run page's fact list: what is known of the run, in reading order."""
+    return [
+        (label, value)
+        for label, value in (
+            ("Status", run.status),
+            ("Start (UTC)", f"{run.start:%Y-%m-%d %H:%M:%S}" if run.start else None),
+            ("End (UTC)", f"{run.end:%Y-%m-%d %H:%M:%S}" if run.end else None),
+            ("Duration", duration(run.duration_s)),
+            ("Intervals", format_count(len(rows))),
+            ("Region", run.region),
+            ("Grid zone", run.zone),
+            ("Hardware", run.hardware_name),
+            ("Mode", run.mode),
+            ("Exit code", None if run.exit_code is None else str(run.exit_code)),
+        )
+        if value
+    ]
+
+
+def _run_charts(rows: list[dict[str, Any]]) -> list[Chart]:
+    """Power and grid intensity per interval, each plotted at the interval's middle."""
+    timed = [(row["start"] + (row["end"] - row["start"]) / 2, row) for row in rows if row["duration_s"] > 0]
+    return [
+        Chart(
+            "power",
+            "Power per interval (W, facility: IT × PUE)",
+            line_chart([LinePoint(at, row["power_w"]) for at, row in timed], title="Power per interval", unit="W"),
+        ),
+        Chart(
+            "intensity",
+            "Grid carbon intensity per interval (gCO₂e/kWh)",
+            line_chart(
+                [
+                    LinePoint(at, row["intensity_g_per_kwh"])
+                    for at, row in timed
+                    if row["intensity_g_per_kwh"] is not None
+                ],
+                title="Grid carbon intensity per interval",
+                unit="g/kWh",
+            ),
+        ),
+    ]
 
 
 JOB_COLUMNS = (
