@@ -13,27 +13,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-# CCF model-list file stem -> CCF architecture name.
-MODEL_LISTS = {
-    "intel-sandybridge": "Sandy Bridge",
-    "intel-ivybridge": "Ivy Bridge",
-    "intel-haswell": "Haswell",
-    "intel-broadwell": "Broadwell",
-    "intel-skylake": "Skylake",
-    "intel-skylake-server": "Skylake",
-    "intel-skylake-client": "Skylake",
-    "intel-coffeelake": "Coffee Lake",
-    "intel-cascadelake": "Cascade Lake",
-    "intel-icelake": "Ice Lake",
-    "intel-sapphirerapids": "Sapphire Rapids",
-    "intel-emeraldrapids": "Emerald Rapids",
-    "intel-graniterapids": "Granite Rapids",
-    "amd-epyc-gen1": "EPYC 1st Gen",
-    "amd-epyc-gen2": "EPYC 2nd Gen",
-    "amd-epyc-gen3": "EPYC 3rd Gen",
-    "amd-epyc-gen4": "EPYC 4th Gen",
-    "amd-epyc-gen5": "EPYC 5th Gen",
-}
+from intensity_sources.hardware import MODEL_LISTS
+
+# CCF model-list file stem -> CCF architecture name: the intensity updater's table, one copy.
 
 # Architecture names spelled out in a CPU description (longest first, so "Graviton3E" beats "Graviton3").
 _NAMED = (
