@@ -107,22 +107,24 @@ def _store(store: Any, session: Any, who: Principal, project: str | None, result
     return json_response(result.to_dict())
 
 
+def _records_body(example: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body both ingest routes take: a JSON array of records, or JSON lines."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}, "example": [example]},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    }
+
+
 @router.post(
     "/runs",
     summary="store interval records (carbon.run/1) and run summaries (carbon.run-summary/1)",
     response_model=IngestAnswer,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"type": "array", "items": {"type": "object"}},
-                    "example": [INTERVAL_EXAMPLE],
-                },
-                "application/x-ndjson": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    openapi_extra=_records_body(INTERVAL_EXAMPLE),
 )
 async def post_runs(
     request: Request,
@@ -143,18 +145,7 @@ async def post_runs(
     "/batch",
     summary="store rows of `carbon batch` output, once per (source, job_id)",
     response_model=IngestAnswer,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"type": "array", "items": {"type": "object"}},
-                    "example": [BATCH_EXAMPLE],
-                },
-                "application/x-ndjson": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    openapi_extra=_records_body(BATCH_EXAMPLE),
 )
 async def post_batch(
     request: Request,
