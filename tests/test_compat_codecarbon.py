@@ -18,15 +18,16 @@ SCRIPT = Path(__file__).parent / "fixtures" / "codecarbon_script" / "train_codec
 CODECARBON_IMPORT = "from codecarbon import EmissionsTracker, OfflineEmissionsTracker, track_emissions\n"
 CARBON_IMPORT = "from carbon.codecarbon import EmissionsTracker, OfflineEmissionsTracker, track_emissions\n"
 
-# CodeCarbon's emissions.csv header, written out from its EmissionsData dataclass (the CSV writer
-# emits its fields in order): mlco2/codecarbon codecarbon/output_methods/emissions_data.py at
-# commit 118873936dadf2608ae4d2af9862fcca4c2fe3d6; units per its docs/edit/output.rst.
+# CodeCarbon's emissions.csv header as CodeCarbon 3.3.2 itself writes it (its EmissionsData
+# dataclass, fields in order; copied from the file an OfflineEmissionsTracker wrote); units per its
+# docs/edit/output.rst.
 CODECARBON_HEADER = (
     "timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,"
-    "cpu_power,gpu_power,ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,"
+    "cpu_power,gpu_power,ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,"
     "country_name,country_iso_code,region,cloud_provider,cloud_region,os,python_version,"
     "codecarbon_version,cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,"
-    "ram_total_size,tracking_mode,on_cloud,pue"
+    "ram_total_size,tracking_mode,cpu_utilization_percent,gpu_utilization_percent,"
+    "ram_utilization_percent,ram_used_gb,on_cloud,pue,wue"
 )
 
 

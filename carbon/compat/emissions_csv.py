@@ -1,12 +1,14 @@
 """CodeCarbon's `emissions.csv`: its columns, one row built from a carbon Estimate, and the appender.
 
-Columns and their order are those of CodeCarbon's `EmissionsData` dataclass, which its CSV
-writer turns into the header (`codecarbon/output_methods/emissions_data.py`, mlco2/codecarbon
-commit 118873936dadf2608ae4d2af9862fcca4c2fe3d6, the CodeCarbon 2.x layout). Units as its output
-documentation gives them (`docs/edit/output.rst`, `docs/reference/output.md`): duration in
+Columns and their order are those of CodeCarbon 3.x's `EmissionsData` dataclass, which its CSV
+writer turns into the header (`codecarbon/output_methods/emissions_data.py`; checked against the
+file CodeCarbon 3.3.2 writes: 2.x's columns plus water_consumed, the utilisation columns,
+ram_used_gb and wue). Units as its output documentation gives them (`docs/edit/output.rst`, `docs/reference/output.md`): duration in
 seconds, emissions in kg CO2e, emissions_rate in kg/s, *_power in W, *_energy and
 energy_consumed in kWh (PUE included, as CodeCarbon multiplies each component's energy by the PUE),
-ram_total_size in GB, country_iso_code as ISO 3166-1 alpha-3, on_cloud "Y"/"N".
+ram_total_size in GB, country_iso_code as ISO 3166-1 alpha-3, on_cloud "Y"/"N". carbon models no
+water use: water_consumed is 0 at WUE 0, which is also CodeCarbon's default; RAM utilisation is not
+measured and is left empty rather than guessed.
 
 The figures are carbon's (one Estimate, the one arithmetic); this module only lays them out.
 """
@@ -23,8 +25,7 @@ from typing import Any
 
 from carbon.errors import UserInputError
 from carbon.model import Estimate
-
-J_PER_KWH = 3.6e6
+from carbon.units import J_PER_KWH
 
 COLUMNS: tuple[str, ...] = (
     "timestamp",
@@ -41,6 +42,7 @@ COLUMNS: tuple[str, ...] = (
     "gpu_energy",
     "ram_energy",
     "energy_consumed",
+    "water_consumed",
     "country_name",
     "country_iso_code",
     "region",
@@ -57,8 +59,13 @@ COLUMNS: tuple[str, ...] = (
     "latitude",
     "ram_total_size",
     "tracking_mode",
+    "cpu_utilization_percent",
+    "gpu_utilization_percent",
+    "ram_utilization_percent",
+    "ram_used_gb",
     "on_cloud",
     "pue",
+    "wue",
 )
 
 
@@ -120,6 +127,7 @@ def row(
         "gpu_energy": energy.gpu_kwh.central * pue,
         "ram_energy": energy.ram_kwh.central * pue,
         "energy_consumed": estimate.energy_kwh.central,
+        "water_consumed": 0.0,
         "country_name": country_name(location.country),
         "country_iso_code": alpha3(location.country),
         "region": (location.subdivision or "") if not on_cloud else "",
@@ -136,9 +144,19 @@ def row(
         "latitude": location.latitude if location.latitude is not None else "",
         "ram_total_size": hardware.memory_gb if hardware and hardware.memory_gb else "",
         "tracking_mode": tracking_mode,
+        "cpu_utilization_percent": _percent(estimate.usage.cpu_util if estimate.usage else None),
+        "gpu_utilization_percent": _percent(estimate.usage.gpu_util if estimate.usage else None),
+        "ram_utilization_percent": "",
+        "ram_used_gb": "",
         "on_cloud": "Y" if on_cloud else "N",
         "pue": pue,
+        "wue": 0.0,
     }
+
+
+def _percent(fraction: float | None) -> float | str:
+    """A utilisation fraction as CodeCarbon's percent; empty when carbon does not know it."""
+    return "" if fraction is None else fraction * 100.0
 
 
 def _line(values: list[Any]) -> str:

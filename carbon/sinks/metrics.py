@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-J_PER_KWH = 3.6e6
+from carbon.units import J_PER_KWH
+
 COMPONENTS = ("cpu", "gpu", "ram")
 SUMMARY_NAME = "carbon_summary.json"
 LATEX_NAME = "carbon_summary.tex"
