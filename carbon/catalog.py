@@ -10,7 +10,7 @@ import re
 
 from carbon.bundle import derived, optional_float, table
 from carbon.hardware_names import cpu_key, gpu_key
-from carbon.model import Hardware
+from carbon.model import Bounds, Hardware
 from carbon.units import gib_to_gb
 
 # AWS size names -> vCPUs on x86 families (the documented pattern; metal sizes vary).
@@ -51,6 +51,23 @@ def instance(provider: str, instance_type: str) -> Hardware | None:
 
         return gcp_machine_types.hardware(instance_type)
     return None
+
+
+@derived
+def memory_gb_per_vcpu() -> Bounds:
+    """Memory per vCPU over every CPU instance type of the three catalogs (decimal GB): central the
+    median, low the 10th and high the 90th percentile. The stand-in for a job that asked for "all
+    of the node's memory" on a node of unknown size: a typical server's ratio, never zero."""
+    import statistics
+
+    ratios = sorted(
+        gib_to_gb(float(row["memory_gib"])) / float(row["vcpus"])
+        for provider in ("aws", "gcp", "azure")
+        for row in table(f"instances_{provider}")
+        if optional_float(row["vcpus"]) and optional_float(row["memory_gib"]) and not optional_float(row["gpu_count"])
+    )
+    tenth, *_, ninetieth = statistics.quantiles(ratios, n=10)
+    return Bounds(statistics.median(ratios), tenth, ninetieth)
 
 
 def _size_vcpus(provider: str, instance_type: str) -> float | None:

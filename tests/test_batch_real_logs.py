@@ -209,3 +209,31 @@ def test_output_files_honour_the_umask(tmp_path, capsys, umask, mode):
         os.umask(previous)
     for name in ("out.csv", "s.csv"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode  # 0666 less the umask, not 0600
+
+
+def test_whole_node_memory_of_unknown_size_is_a_range_not_zero():
+    """Job 5002 asks for all of its node's memory (ReqMem 0n), and neither AllocTRES nor a hardware
+    map says how much: its RAM is priced at 2 CPUs x the catalogs' median GB per vCPU, with a range
+    from 0 to their 90th percentile, instead of silently 0 W."""
+    import statistics
+
+    from carbon.bundle import table
+
+    result = estimate_logs([FIXTURES / "sacct_jobidraw_epoch.txt"], format_name="sacct", settings=Settings(region="FR"))
+    job = result.results.set_index(result.results["job_id"].astype(str)).loc["5002"]
+    ratios = [
+        float(r["memory_gib"]) * 2**30 / 1e9 / float(r["vcpus"])
+        for provider in ("aws", "gcp", "azure")
+        for r in table(f"instances_{provider}")
+        if r["vcpus"] and float(r["vcpus"]) and r["memory_gib"] and not (r["gpu_count"] and float(r["gpu_count"]))
+    ]
+    memory_gb = 2 * statistics.median(ratios)
+    w_per_gib = float(next(r for r in table("constants") if r["name"] == "memory_w_per_gb")["value"])
+    hours = 15 / 60  # Elapsed 00:15:00
+    assert job["memory_gb"] == pytest.approx(memory_gb)
+    assert job["ram_kwh"] == pytest.approx(memory_gb / (2**30 / 1e9) * w_per_gib * hours / 1000)
+    assert job["ram_kwh"] > 0
+    # The known-size jobs are untouched: 5001 has AllocTRES mem=64G.
+    assert result.results.set_index(result.results["job_id"].astype(str)).loc["5001", "memory_gb"] == pytest.approx(
+        64 * 2**30 / 1e9
+    )

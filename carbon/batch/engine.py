@@ -211,9 +211,10 @@ class _What:
     found: list  # (Hardware or None, how it was found)
     vcpus: Any
     gpus: Any
-    memory_gb: Any
+    memory_gb: Any  # central
     model_codes: Any  # per row: index into `models`
     models: list  # carbon.power.PowerModel per distinct job shape
+    memory_gb_ends: tuple[Any, Any, Any] = ()  # (central, low, high), in carbon.power.ENDS order
 
 
 @dataclass
@@ -359,14 +360,39 @@ def hardware(jobs: Any, factors: Factors, where: _Where, rejects: _Rejects) -> _
     )
     memory_gb = jobs["memory_gb"].to_numpy(dtype=float)
     memory_gb = np.where(np.isnan(memory_gb), hw_memory * np.minimum(1.0, vcpus / hw_vcpus), memory_gb)
-    memory_gb = np.nan_to_num(memory_gb, nan=0.0)
+    memory_ends = _memory_ends(np.nan_to_num(memory_gb, nan=0.0), vcpus, whole_node_unknown(jobs, memory_gb))
 
     def model_for(key: tuple) -> Any:
         index, vcpu_count, gpu_count, gpu_model = key
         return factors.power(found[index][0], float(vcpu_count), int(gpu_count), _none_if_na(gpu_model))
 
     model_codes, models = _apply_keyed([codes, vcpus, gpus, jobs["gpu_model"].to_numpy(dtype=object)], model_for)
-    return _What(codes, found, vcpus, gpus, memory_gb, model_codes, models)
+    return _What(codes, found, vcpus, gpus, memory_ends[0], model_codes, models, memory_ends)
+
+
+def whole_node_unknown(jobs: Any, memory_gb: Any) -> Any:
+    """Jobs that asked for all of a node's memory where neither the log nor the hardware map says
+    how much that is: their memory is unknown, not zero."""
+    import numpy as np
+
+    return jobs["memory_whole_node"].to_numpy(dtype=bool) & np.isnan(memory_gb)
+
+
+def _memory_ends(memory_gb: Any, vcpus: Any, unknown: Any) -> tuple[Any, Any, Any]:
+    """(central, low, high) memory per job: as given, or for unknown whole-node memory the CPUs
+    times the cloud catalogs' median GB per vCPU (central), 0 (low) and their 90th percentile (high)."""
+    import numpy as np
+
+    if not unknown.any():
+        return memory_gb, memory_gb, memory_gb
+    from carbon.catalog import memory_gb_per_vcpu
+
+    per_vcpu = memory_gb_per_vcpu()
+    return (
+        np.where(unknown, vcpus * per_vcpu.central, memory_gb),
+        np.where(unknown, 0.0, memory_gb),
+        np.where(unknown, vcpus * per_vcpu.high, memory_gb),
+    )
 
 
 def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
@@ -384,7 +410,7 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
     # Rows sorted by power model, so that each model's jobs are one contiguous slice.
     order, runs = _runs(what.model_codes)
     cpu_util, gpu_util = util[order], jobs["gpu_util"].to_numpy(dtype=float)[order]
-    memory_gb, modelled = what.memory_gb[order], ~measured[order]
+    memory_ends, modelled = [m[order] for m in what.memory_gb_ends], ~measured[order]
     to_kwh = (duration_s / 3600.0 / 1000.0)[order]  # as PowerModel.energy: W x hours / 1000
     other = other_kwh[order]
     cpu_unknown, gpu_unknown = np.isnan(cpu_util), np.isnan(gpu_util)
@@ -402,7 +428,7 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
                 else cpu_util[rows]
             )
             cpu = model.cpu_power_w_at(u, end) * scale
-            ram = model.ram_power_w_at(memory_gb[rows], end) * scale
+            ram = model.ram_power_w_at(memory_ends[i][rows], end) * scale
             if model.gpu_count:  # as PowerModel.gpu_power_w: no GPU, no term
                 g = np.where(gpu_unknown[rows], getattr(unknown["gpu"], end), gpu_util[rows])
                 gpu = model.gpu_power_w_at(g, end) * scale

@@ -24,6 +24,10 @@ JOB_COLUMNS: dict[str, tuple[str, str]] = {
     "cpu_time_s": ("float64", "CPU time actually used (Slurm TotalCPU)"),
     "cpu_util": ("float64", "average CPU utilisation 0..1 over the allocation"),
     "memory_gb": ("float64", "memory requested or allocated, GB"),
+    "memory_whole_node": (
+        "bool",
+        "asked for all of a node's memory and the log gives no size (Slurm ReqMem 0n/0c, no AllocTRES mem=)",
+    ),
     "memory_used_gb": ("float64", "peak memory used (largest step MaxRSS), GB"),
     "gpus": ("float64", "GPUs allocated"),
     "gpu_model": ("object", "GPU model named by the log (gres/gpu:TYPE)"),

@@ -719,6 +719,7 @@ class _Resources:
     memory_gb: Any
     gpus: Any
     gpu_model: Any
+    whole_node: Any  # all of the node's memory asked for, no size anywhere in the log
 
 
 def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
@@ -753,7 +754,8 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
     if whole_node.any():
         log.warning(
             "%d job(s) asked for all of a node's memory (ReqMem 0n/0c) and the log gives no size "
-            "(no AllocTRES mem=): their memory is the mapped hardware's (--hardware), else unknown",
+            "(no AllocTRES mem=): their memory is the mapped hardware's (--hardware), else a range per CPU "
+            "from the cloud catalogs (0 to their 90th percentile of GB per vCPU, central their median)",
             int(whole_node.sum()),
         )
     gpus, gpu_model = parse_gpus(_column(jobs, "AllocTRES"))
@@ -762,7 +764,7 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
         missing = np.isnan(gpus)
         gpus = np.where(missing, more, gpus)
         gpu_model = np.where(missing & (gpu_model == None), more_model, gpu_model)  # noqa: E711 (element-wise)
-    return _Resources(cpus, memory, gpus, gpu_model)
+    return _Resources(cpus, memory, gpus, gpu_model, whole_node)
 
 
 def _first_positive(candidates: Any) -> Any:
@@ -821,6 +823,7 @@ def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extr
             "cpu_time_s": cpu_s,
             "cpu_util": util,
             "memory_gb": resources.memory_gb,
+            "memory_whole_node": resources.whole_node,
             "memory_used_gb": extra["rss_gb"].to_numpy(),
             "gpus": resources.gpus,
             "gpu_model": resources.gpu_model,
