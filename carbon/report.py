@@ -5,6 +5,7 @@ regions and a LaTeX snippet for a paper. Pure functions of the estimate and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from carbon.bundle import derived, table
 from carbon.model import Estimate
@@ -114,7 +115,7 @@ def compare_regions_for(provider: str, it_kwh: float, basis: str) -> Comparison 
     return Comparison(provider, basis, len(priced), low[1], low[0], high[1], high[0])
 
 
-def to_json(estimate: Estimate) -> dict:
+def to_json(estimate: Estimate) -> dict[str, Any]:
     """The JSON of `carbon estimate --format json` (and of the service's POST /v1/estimate):
     `Estimate.to_dict()` plus the everyday equivalents and the comparison across the provider's regions."""
     payload = estimate.to_dict()

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _targets(paths: list[str]) -> list[tuple[str, Path]]:
     from carbon.cli import UsageError
 
-    targets = []
+    targets: list[tuple[str, Path]] = []
     for text in paths:
         path = Path(text)
         if path.is_dir() and not any(path.glob("*.parquet")) and path.suffix.lower() not in (".parquet", ".pq"):

@@ -20,11 +20,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carbon.server.models import ApiToken, Project, ShareLink
+
+Secret = TypeVar("Secret", ApiToken, ShareLink)  # the rows whose secrets are stored as hashes
 
 TOKEN_PREFIX = "carbon_"
 SHARE_PREFIX = "share_"
@@ -58,7 +61,7 @@ class Principal:
         return self.project_id is None or self.project_id == project.id
 
 
-def _matching(rows: list, digest: str):
+def _matching(rows: list[Secret], digest: str) -> Secret | None:
     for row in rows:
         if hmac.compare_digest(row.token_hash, digest):
             return row

@@ -7,6 +7,9 @@ under `errors` for programs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,12 +20,12 @@ class Problem(BaseModel):
     detail: str
 
 
-def _where(location: tuple | list) -> str:
+def _where(location: Sequence[object]) -> str:
     return ".".join(str(part) for part in location)
 
 
-def one_line(errors: list[dict]) -> str:
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+def one_line(errors: list[dict[str, Any]]) -> str:
+    first: dict[str, Any] = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     text = f"{_where(first.get('loc', ()))}: {first.get('msg', 'invalid')}".strip(": ")
     if len(errors) > 1:
         text += f" (and {len(errors) - 1} more)"

@@ -17,13 +17,13 @@ concurrent workers on PostgreSQL take their row locks in the same order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import date, datetime, timezone
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import JSON, case, select, update
+from sqlalchemy import JSON, Table, case, select, update
 from sqlalchemy.orm import Session
 
 from carbon.server.models import (
@@ -53,8 +53,12 @@ from carbon.server.records import (
 
 # Totals and rollups are updated through the tables (Core), not the ORM: no session
 # synchronisation of loaded objects, which cost more than the statements themselves.
-RUNS = Run.__table__
-IMPORTS = BatchImport.__table__
+# (`__table__` is declared as a FromClause, which has no update(); on these models it is the Table.)
+RUNS = cast(Table, Run.__table__)
+IMPORTS = cast(Table, BatchImport.__table__)
+
+RollupKey = tuple[int, int, str, int, date, str, str, str, str, str]
+"""A daily_rollups row's key: organisation, project, kind, group, day, basis, region, hardware, user, account."""
 
 
 @dataclass
@@ -75,10 +79,12 @@ class IngestResult:
 
 def _insert(session: Session, model: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)
 
 
 def insert_new(
@@ -88,7 +94,7 @@ def insert_new(
     key: tuple[str, ...],
     returning: str,
     constants: dict[str, Any] | None = None,
-) -> set:
+) -> set[Any]:
     """Insert `rows` (plus the `constants` columns, the same for every row) into `table`, skipping
     those whose unique `key` is already stored; the `returning` column of the rows really inserted.
 
@@ -105,7 +111,7 @@ def insert_new(
     varying = list(rows[0])
     columns = [*varying, *constants]
     fixed = tuple(constants.values())
-    converters = []
+    converters: list[Callable[[Any], Any] | None] = []
     for name in varying:
         kind = table.c[name].type
         if isinstance(kind, UtcDateTime):
@@ -121,7 +127,7 @@ def insert_new(
     head = f"INSERT INTO {table.name} ({quoted}) VALUES "
     tail = " ON CONFLICT (" + ",".join('"' + name + '"' for name in key) + f') DO NOTHING RETURNING "{returning}"'
     per_statement = max(1, min(1000, 30000 // len(columns)))
-    inserted: set = set()
+    inserted: set[Any] = set()
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         values: list[Any] = []
@@ -196,7 +202,7 @@ def _short(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value and "\x00" not in value else None
 
 
-def _add_rollups(session: Session, sums: dict[tuple, dict[str, float]]) -> None:
+def _add_rollups(session: Session, sums: dict[RollupKey, dict[str, float]]) -> None:
     if not sums:
         return
     rows = []
@@ -266,7 +272,7 @@ def _span_update(column: Any, value: datetime, earliest: bool) -> Any:
 def ingest_runs(session: Session, project: Project, items: Sequence[tuple[int, Any]], result: IngestResult) -> None:
     """Store interval records and run summaries; updates runs and rollups with what was new."""
     by_run: dict[str, list[IntervalIn]] = defaultdict(list)
-    summaries: list[tuple[int, dict]] = []
+    summaries: list[tuple[int, dict[str, Any]]] = []
     for index, record in items:
         try:
             if isinstance(record, dict) and record.get("schema") == SUMMARY_SCHEMA:
@@ -276,7 +282,7 @@ def ingest_runs(session: Session, project: Project, items: Sequence[tuple[int, A
                 by_run[checked.run_id].append(checked)
         except Invalid as error:
             result.reject(index, str(error))
-    rollups: dict[tuple, dict[str, float]] = defaultdict(dict)
+    rollups: dict[RollupKey, dict[str, float]] = defaultdict(dict)
     for run_id in sorted(by_run):
         records = by_run[run_id]
         run = _run(session, project, run_id, records[0].experiment, records[0])
@@ -299,7 +305,7 @@ def ingest_runs(session: Session, project: Project, items: Sequence[tuple[int, A
         if not inserted:
             continue
         new = [unique[seq] for seq in sorted(inserted)]
-        groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
         for record in new:
             groups[_rollup_key(project, run, record)].append(record.row)
         for key, group in groups.items():
@@ -326,7 +332,7 @@ def ingest_runs(session: Session, project: Project, items: Sequence[tuple[int, A
         result.accepted += 1
 
 
-def _rollup_key(project: Project, run: Run, record: IntervalIn) -> tuple:
+def _rollup_key(project: Project, run: Run, record: IntervalIn) -> RollupKey:
     return (
         project.organisation_id,
         project.id,
@@ -341,7 +347,7 @@ def _rollup_key(project: Project, run: Run, record: IntervalIn) -> tuple:
     )
 
 
-def _store_summary(session: Session, project: Project, summary: dict) -> None:
+def _store_summary(session: Session, project: Project, summary: dict[str, Any]) -> None:
     run = _run(session, project, summary["run_id"], summary.get("experiment") or DEFAULT_EXPERIMENT, None)
     values: dict[str, Any] = {"status": "finished", "summary": summary, "exit_code": summary.get("exit_code")}
     if run.hardware is None and isinstance(summary.get("hardware"), dict):
@@ -391,7 +397,7 @@ def ingest_batch(
             result.duplicates += 1
         else:
             jobs[job.row["job_id"]] = job
-    rollups: dict[tuple, dict[str, float]] = defaultdict(dict)
+    rollups: dict[RollupKey, dict[str, float]] = defaultdict(dict)
     now = datetime.now(timezone.utc)
     for source in sorted(by_source):
         jobs = by_source[source]
@@ -418,7 +424,7 @@ def ingest_batch(
             _accumulate(totals, row, SUMMED)
             starts.append(row["start"] or row["end"])
             ends.append(row["end"] or row["start"])
-            key = (
+            key: RollupKey = (
                 project.organisation_id,
                 project.id,
                 "batch",

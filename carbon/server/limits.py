@@ -32,7 +32,7 @@ class RequestLimits:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -52,7 +52,7 @@ class RequestLimits:
         received = 0
         started = False
 
-        async def counted_receive() -> dict:
+        async def counted_receive() -> dict[str, Any]:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -61,7 +61,7 @@ class RequestLimits:
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: dict) -> None:
+        async def tracking_send(message: dict[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True

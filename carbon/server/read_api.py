@@ -32,8 +32,10 @@ router = APIRouter(
     responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
 )
 Reader = Annotated[Principal, Depends(require("read"))]
-OBJECT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
-ARRAY = {200: {"content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}
+OBJECT: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
+ARRAY: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}
+}
 FIGURES = ("energy_kwh", "energy_kwh_low", "energy_kwh_high", "co2e_kg", "co2e_kg_low", "co2e_kg_high")
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Literal, overload
 
 import orjson
 
@@ -58,22 +58,30 @@ def parse_body(body: bytes, content_type: str, reject: Callable[[int, str], None
     return list(enumerate(data))
 
 
-def _number(record: dict, key: str, required: bool = False, minimum: float | None = 0.0) -> float | None:
+@overload
+def _number(record: dict[str, Any], key: str, required: Literal[True], minimum: float | None = 0.0) -> float: ...
+@overload
+def _number(record: dict[str, Any], key: str, required: bool = False, minimum: float | None = 0.0) -> float | None: ...
+def _number(record: dict[str, Any], key: str, required: bool = False, minimum: float | None = 0.0) -> float | None:
     value = record.get(key)
-    kind = type(value)
-    # Fast path: bodies are parsed by orjson, which never yields NaN or infinities.
-    if (kind is float or kind is int) and (minimum is None or value >= minimum) and -MAX_NUMBER <= value <= MAX_NUMBER:
+    # Fast path: bodies are parsed by orjson, which never yields NaN or infinities. (`type(value) is`
+    # twice rather than once into a variable: the type checker narrows only the direct form.)
+    if (
+        (type(value) is float or type(value) is int)
+        and (minimum is None or value >= minimum)
+        and -MAX_NUMBER <= value <= MAX_NUMBER
+    ):
         return float(value)
     if value is None:
         if required:
             raise Invalid(f"{key} is missing")
         return None
-    if kind is bool or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if type(value) is bool or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise Invalid(f"{key} must be a number, got {value!r:.40}")
     raise Invalid(f"{key} out of range: {value!r}")
 
 
-def _triple(record: dict, key: str, low_key: str, high_key: str) -> tuple[float, float, float]:
+def _triple(record: dict[str, Any], key: str, low_key: str, high_key: str) -> tuple[float, float, float]:
     central = _number(record, key, required=True)
     low = _number(record, low_key)
     high = _number(record, high_key)
@@ -85,7 +93,7 @@ def _triple(record: dict, key: str, low_key: str, high_key: str) -> tuple[float,
     return central, low, high
 
 
-def _text(record: dict, key: str, limit: int, required: bool = False) -> str | None:
+def _text(record: dict[str, Any], key: str, limit: int, required: bool = False) -> str | None:
     value = record.get(key)
     if type(value) is str and 0 < len(value) <= limit and "\x00" not in value:  # the usual case
         return value
@@ -104,7 +112,7 @@ def _text(record: dict, key: str, limit: int, required: bool = False) -> str | N
     return value
 
 
-def _time(record: dict, key: str, required: bool = True) -> datetime | None:
+def _time(record: dict[str, Any], key: str, required: bool = True) -> datetime | None:
     value = record.get(key)
     if value is None or value == "":
         if required:
@@ -129,7 +137,7 @@ class JsonText(str):
     """A JSON document already serialised (and checked), stored as it is."""
 
 
-def _extra(record: dict, skip: frozenset[str]) -> JsonText | None:
+def _extra(record: dict[str, Any], skip: frozenset[str]) -> JsonText | None:
     """The fields without a column of their own, as JSON text (PostgreSQL refuses NUL in text)."""
     extra = {k: v for k, v in record.items() if k not in skip}
     if not extra:
@@ -140,7 +148,7 @@ def _extra(record: dict, skip: frozenset[str]) -> JsonText | None:
     return JsonText(text.decode())
 
 
-def _breakdown(record: dict) -> dict[str, float]:
+def _breakdown(record: dict[str, Any]) -> dict[str, float]:
     breakdown = record.get("breakdown")
     if breakdown is None:
         return {name: _number(record, name) or 0.0 for name in COMPONENTS}
@@ -336,7 +344,7 @@ def check_job(index: int, record: Any, default_source: str | None) -> JobIn:
     return JobIn(index, source, row, (start or end).date())  # type: ignore[union-attr]
 
 
-def check_summary(record: dict) -> dict:
+def check_summary(record: dict[str, Any]) -> dict[str, Any]:
     _text(record, "run_id", 100, required=True)
     _text(record, "experiment", 200)
     exit_code = record.get("exit_code")

@@ -65,7 +65,15 @@ class ServerClient:
         self.project = project
         self._session: Any = None
 
-    def _request(self, method: str, path: str, *, body: bytes | None = None, content_type: str = "", params=None):
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str = "",
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         import requests
 
         if self._session is None:

@@ -126,7 +126,9 @@ def _months(first: str, last: str) -> list[str]:
     return result
 
 
-def _trend_charts(totals: Sequence[BasisTotal], day_rows: Sequence[dict], month_rows: Sequence[dict]) -> list[Chart]:
+def _trend_charts(
+    totals: Sequence[BasisTotal], day_rows: Sequence[dict[str, Any]], month_rows: Sequence[dict[str, Any]]
+) -> list[Chart]:
     """Per basis: CO2e by day (the last 90 days with data, empty days as zero bars) and by month."""
     charts = []
     for total in totals:
@@ -160,13 +162,13 @@ def _trend_charts(totals: Sequence[BasisTotal], day_rows: Sequence[dict], month_
     return charts
 
 
-def _bar(label: str, row: dict | None) -> Bar:
+def _bar(label: str, row: dict[str, Any] | None) -> Bar:
     if row is None:
         return Bar(label, 0.0)
     return Bar(label, row["co2e_kg"], row["co2e_kg_low"], row["co2e_kg_high"])
 
 
-def _comparisons(region_rows: Sequence[dict]) -> list[Comparison]:
+def _comparisons(region_rows: Sequence[dict[str, Any]]) -> list[Comparison]:
     found = []
     for provider, it_kwh in sorted(queries.provider_it_kwh(region_rows).items()):
         for basis in region_bases(provider):  # one comparison per basis: never across bases
@@ -465,7 +467,7 @@ def _interval_totals(rows: Sequence[dict[str, Any]]) -> list[BasisTotal]:
 def run_page(ctx: Context, slug: str, run_pk: int) -> Page:
     project = project_of(ctx, slug)
     run = _one(ctx, Run, Run.project_id == project.id, Run.id == run_pk)
-    experiment = ctx.session.get(Experiment, run.experiment_id)
+    experiment = _one(ctx, Experiment, Experiment.id == run.experiment_id)
     project_url = f"{ctx.root}p/{project.slug}/"
     experiment_url = f"{project_url}experiments/{run.experiment_id}/"
     page = Page(

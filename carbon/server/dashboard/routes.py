@@ -211,7 +211,8 @@ def logout(request: Request) -> Response:
 def share(request: Request, secret: str, session: DbSession) -> Response:
     """A share link: read-only access to one project, kept in the cookie like a token."""
     who = authenticate_share(session, secret)
-    if who is None or who.project_id is None:
+    project = None if who is None or who.project_id is None else session.get(Project, who.project_id)
+    if project is None:  # unknown or revoked, or its project deleted meanwhile
         return render(
             request,
             "error.html",
@@ -219,7 +220,6 @@ def share(request: Request, secret: str, session: DbSession) -> Response:
             title="Link not valid",
             message="This share link is unknown or revoked.",
         )
-    project = session.get(Project, who.project_id)
     response = RedirectResponse(f"{root_url(request)}p/{project.slug}/", status_code=303)
     _set_cookie(request, response, secret)
     return response
