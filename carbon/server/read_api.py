@@ -25,6 +25,7 @@ from carbon.server.deps import DbSession, project_in_reach, require
 from carbon.server.errors import Problem
 from carbon.server.estimate_api import json_response
 from carbon.server.models import BatchImport, DailyRollup, Experiment, IntervalRecord, Project, Run
+from carbon.units import J_PER_KWH
 
 router = APIRouter(
     prefix="/v1",
@@ -165,7 +166,7 @@ def get_run(
             "intensity_g_per_kwh": r.intensity_g_per_kwh,
             "pue": r.pue,
             **{name: getattr(r, name) for name in FIGURES},
-            "power_w": r.energy_kwh * 3.6e6 / r.duration_s if r.duration_s else None,
+            "power_w": r.energy_kwh * J_PER_KWH / r.duration_s if r.duration_s else None,
         }
         for r in intervals
     ]

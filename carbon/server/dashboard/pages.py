@@ -33,6 +33,7 @@ from carbon.server.models import (
     Project,
     Run,
 )
+from carbon.units import J_PER_KWH
 
 DAILY_CHART_DAYS = 90  # the daily chart shows the last 90 days with data; the monthly one shows all
 LIST_PAGE_SIZE = 100  # runs and batch jobs per listing page
@@ -432,7 +433,7 @@ INTERVAL_COLUMNS = (
 
 def _interval_row(record: IntervalRecord) -> dict[str, Any]:
     """An interval's figures; power = facility energy over the interval's length."""
-    power_w = record.energy_kwh * 3.6e6 / record.duration_s if record.duration_s > 0 else None
+    power_w = record.energy_kwh * J_PER_KWH / record.duration_s if record.duration_s > 0 else None
     return {
         "seq": record.seq,
         "start": record.start,
