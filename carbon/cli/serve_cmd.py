@@ -191,7 +191,7 @@ def _admin(args: argparse.Namespace, engine) -> int:
                 print(made.secret)
                 print(
                     f"share link {made.id} for project {args.org}/{args.project}: read-only, shown once; "
-                    f"its totals at /v1/share/{made.secret}",
+                    f"its pages at /share/{made.secret} and its totals as JSON at /v1/share/{made.secret}",
                     file=sys.stderr,
                 )
             elif action == "revoke-share":
