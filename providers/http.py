@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
-from carbon.errors import NetworkError
 from carbon.providers.base import Deadline
+
+from carbon.errors import NetworkError
 
 if TYPE_CHECKING:
     from http.client import HTTPConnection
