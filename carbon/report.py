@@ -69,20 +69,14 @@ def compare_regions(estimate: Estimate) -> Comparison | None:
     if provider is None or estimate.intensity_basis is None:
         return None
     from carbon.model import co2e_kg, facility_energy_kwh
-    from carbon.pricing import intensity_for, pue_for
-    from carbon.regions import cloud_regions
+    from carbon.region_figures import figures
 
     it_kwh = estimate.energy.it_kwh.central
     priced = []
-    for location in cloud_regions(provider):
-        try:
-            intensity = intensity_for(location)
-            pue = pue_for(location)[0].central
-        except LookupError:
-            continue
-        if intensity.basis == estimate.intensity_basis:
-            co2e = co2e_kg(facility_energy_kwh(it_kwh, pue), intensity.intensity_g_per_kwh.central)
-            priced.append((co2e, location.region))
+    for region, basis, pue, intensity_g_per_kwh in figures(provider):
+        if basis == estimate.intensity_basis:
+            co2e = co2e_kg(facility_energy_kwh(it_kwh, pue), intensity_g_per_kwh)
+            priced.append((co2e, region))
     if len(priced) < 2:
         return None
     low, high = min(priced), max(priced)
