@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import zipfile
+from importlib.machinery import PathFinder
 from importlib.metadata import DistributionFinder, MetadataPathFinder, entry_points
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def _standard(paths: list[str], group: str) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def _foreign(finder: object) -> bool:
+    """A finder other than the path finder that can list distributions (a test or plug-in may add one)."""
+    return hasattr(finder, "find_distributions") and finder is not PathFinder
+
+
+@pytest.fixture
+def plain_meta_path(monkeypatch):
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if not _foreign(f)])
+
+
 def _dist(root: Path, folder: str, text: str | None) -> None:
     (root / folder).mkdir(parents=True)
     (root / folder / "METADATA").write_text(f"Name: {folder.split('-')[0]}\n", encoding="utf-8")
@@ -33,10 +44,23 @@ def _dist(root: Path, folder: str, text: str | None) -> None:
 @pytest.mark.parametrize("group", ["carbon.providers", "console_scripts", "pytest11"])
 def test_this_environment(group):
     expected = sorted((ep.name, ep.value) for ep in entry_points(group=group))
-    assert sorted(scan_entry_points(sys.path, group) or []) == expected
+    found = scan_entry_points(sys.path, group)
+    if any(_foreign(f) for f in sys.meta_path):  # another importer lists distributions: left to the library
+        assert found is None
+    else:
+        assert sorted(found or []) == expected
 
 
-def test_first_distribution_of_a_name_wins_and_the_file_is_parsed_alike(tmp_path):
+def test_another_importer_of_distributions_is_left_to_the_standard_library(monkeypatch):
+    class Finder:
+        def find_distributions(self, context=None):
+            return iter(())
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
+    assert scan_entry_points(sys.path, "carbon.providers") is None
+
+
+def test_first_distribution_of_a_name_wins_and_the_file_is_parsed_alike(tmp_path, plain_meta_path):
     first, second = tmp_path / "a", tmp_path / "b"
     _dist(
         first, "Acme_Cloud-1.0.dist-info", "# a comment\n[carbon.providers]\n  acme = acme.p:Acme  \n[other]\nx = y\n"
@@ -50,13 +74,13 @@ def test_first_distribution_of_a_name_wins_and_the_file_is_parsed_alike(tmp_path
     assert found == _standard(paths, "carbon.providers")
 
 
-def test_a_zip_on_the_path_is_left_to_the_standard_library(tmp_path):
+def test_a_zip_on_the_path_is_left_to_the_standard_library(tmp_path, plain_meta_path):
     archive = tmp_path / "plugins.zip"
     with zipfile.ZipFile(archive, "w") as handle:
         handle.writestr("z-1.0.dist-info/entry_points.txt", "[carbon.providers]\nz = z:Z\n")
     assert scan_entry_points([str(archive)], "carbon.providers") is None
 
 
-def test_a_folder_named_in_capitals_is_left_to_the_standard_library(tmp_path):
+def test_a_folder_named_in_capitals_is_left_to_the_standard_library(tmp_path, plain_meta_path):
     _dist(tmp_path, "Odd-1.0.DIST-INFO", "[carbon.providers]\nodd = odd:O\n")
     assert scan_entry_points([str(tmp_path)], "carbon.providers") is None
