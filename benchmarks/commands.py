@@ -1,5 +1,9 @@
 """What a user waits for: whole commands timed from process start to exit, beside their aims.
 
+carbon's bytecode is compiled first, as an installed copy has it. In an editable install (a
+checkout), the setuptools finder is imported at every interpreter start (~10 ms, printed apart
+from the base interpreter's start); a `pip install .` does not pay it.
+
 Every case runs in fresh processes, interleaved with its baseline (machine noise hits both
 alike), `--repeat` times; the median is printed with the range. Where codecarbon is importable
 by `--peer-python` (default: this interpreter), its figures are printed beside ours.
@@ -14,7 +18,7 @@ Figures (aims from the performance issue, 2-core machine):
 - `carbon detect` off the cloud with DMI present: its own `elapsed_s` (aim <= 15 ms);
 - the tracker's CPU at a 1 s interval, as whole-process CPU over a window in which the main thread
   sleeps, minus a process that only sleeps (aim <= 0.025 % of a core), CodeCarbon measured the
-  same way;
+  same way, with the peak RSS each adds (`benchmarks/tracker_cpu.py` prints this part alone);
 - `carbon batch` on a generated 1 M-job sacct log and the same jobs as Parquet, whole command
   including import and writing Parquet: jobs/s and peak resident memory (aims >= 300 k jobs/s and
   <= 700 MB from sacct; >= 1 M jobs/s from Parquet).
@@ -36,12 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 SLEEPER = r"""
-import sys, time
+import resource, sys, time
 kind, seconds, folder = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 tracker = None
 if kind == "carbon":
     import carbon
-    tracker = carbon.track(region="FR", interval_s=1.0, output_dir=folder, detect=False).start()
+    tracker = carbon.track(region="FR", interval_s=1.0, output_dir=folder, detect=False, on_note=lambda _: None).start()
 elif kind == "codecarbon":
     from codecarbon import OfflineEmissionsTracker
     tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1, output_dir=folder,
@@ -55,7 +59,7 @@ cpu_s = time.process_time() - before
 wall_s = time.monotonic() - started
 if tracker is not None:
     tracker.stop()
-print(cpu_s, wall_s)
+print(cpu_s, wall_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -87,12 +91,24 @@ def _interleaved(cases: dict[str, list[str]], env: dict[str, str], repeat: int) 
     return samples
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of carbon's packages, as an installed copy has it: a checkout run under
+    PYTHONDONTWRITEBYTECODE has none, and every start would compile ~40 modules (~30 ms)."""
+    script = (
+        "import compileall, os, carbon, carbon.providers as p, carbon.intensity_data as d\n"
+        "for m in (carbon, p, d): compileall.compile_dir(os.path.dirname(m.__file__), quiet=2)"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
 def startup_and_commands(repeat: int, peer_python: str | None, env: dict[str, str]) -> None:
     true = shutil.which("true") or "/bin/true"
     python = sys.executable
+    base = getattr(sys, "_base_executable", python)
     cases = {
         "true": [true],
         "python -c pass": [python, "-c", "pass"],
+        "base python -c pass": [base, "-c", "pass"],
         "python -c 'import carbon'": [python, "-c", "import carbon"],
         "carbon run -- true": [python, "-m", "carbon", "run", "--", true],
         "carbon estimate m5.xlarge 1h --format json": [
@@ -120,6 +136,13 @@ def startup_and_commands(repeat: int, peer_python: str | None, env: dict[str, st
     bare_true = statistics.median(samples["true"])
     print(f"{'whole command (median over ' + str(repeat) + ' runs, range)':<52} {'figure':>9}")
     _row("python -c pass (the interpreter floor)", samples["python -c pass"], "ms", "-")
+    if base != python:  # an editable install's finder is imported at every start; `pip install .` has none
+        _row(
+            "  of which the editable install's finder (venv - base)",
+            [v - statistics.median(samples["base python -c pass"]) for v in samples["python -c pass"]],
+            "ms",
+            "-",
+        )
     _row(
         "import carbon, above bare python",
         [v - bare_python for v in samples["python -c 'import carbon'"]],
@@ -175,33 +198,47 @@ def detect_elapsed(repeat: int, env: dict[str, str]) -> None:
     _row("carbon detect off the cloud, DMI present (elapsed_s)", values, "ms", "<= 15 ms")
 
 
-def tracker_cpu(seconds: float, peer_python: str | None) -> None:
+def tracker_cpu(seconds: float, repeat: int, peer_python: str | None) -> None:
+    """Whole-process CPU over a window in which the main thread sleeps, minus that of a process that
+    only sleeps in the same interpreter; peak RSS beside it. The processes of one round run at once
+    (they sleep: they do not compete for the cores), rounds `repeat` times for a median and range."""
     kinds: list[tuple[str, str]] = [("none", sys.executable), ("carbon", sys.executable)]
     if peer_python:
         kinds += [("none-peer", peer_python), ("codecarbon", peer_python)]
-    shares: dict[str, float] = {}
+    shares: dict[str, list[float]] = {kind: [] for kind, _ in kinds}
+    rss_mb: dict[str, list[float]] = {kind: [] for kind, _ in kinds}
     with tempfile.TemporaryDirectory() as folder:
-        for kind, python in kinds:
-            out = subprocess.run(
-                [python, "-c", SLEEPER, kind.replace("-peer", ""), str(seconds), folder],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if out.returncode != 0:
-                print(f"{kind}: failed: {out.stderr.strip().splitlines()[-1:]}")
-                continue
-            cpu_s, wall_s = (float(x) for x in out.stdout.split()[-2:])
-            shares[kind] = 100.0 * cpu_s / wall_s
-    if "carbon" in shares:
-        ours = shares["carbon"] - shares.get("none", 0.0)
+        for _ in range(repeat):
+            running = {
+                kind: subprocess.Popen(
+                    [python, "-c", SLEEPER, kind.replace("-peer", ""), str(seconds), folder],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for kind, python in kinds
+            }
+            for kind, child in running.items():
+                out, err = child.communicate()
+                if child.returncode != 0:
+                    print(f"{kind}: failed: {err.strip().splitlines()[-1:]}")
+                    continue
+                cpu_s, wall_s, maxrss_kb = (float(x) for x in out.split()[-3:])
+                shares[kind].append(100.0 * cpu_s / wall_s)
+                rss_mb[kind].append(maxrss_kb / 1024)
+    for kind, floor, label, aim in (
+        ("carbon", "none", "tracker CPU at 1 s interval, % of a core", "aim <= 0.025 %"),
+        ("codecarbon", "none-peer", "  peer: CodeCarbon tracker, % of a core", ""),
+    ):
+        if not shares.get(kind) or not shares.get(floor):
+            continue
+        values = [share - statistics.median(shares[floor]) for share in shares[kind]]
+        median, low, high = _stats(values)
+        added = statistics.median(rss_mb[kind]) - statistics.median(rss_mb[floor])
         print(
-            f"{'tracker CPU at 1 s interval, % of a core':<52} {ours:>9.4f} %     "
-            f"(process {shares['carbon']:.4f} - sleeper {shares.get('none', 0.0):.4f})  aim <= 0.025 %"
+            f"{label:<52} {median:>9.4f} %     ({low:.4f}-{high:.4f}; sleeper {statistics.median(shares[floor]):.4f}), "
+            f"RSS +{added:.0f} MB  {aim}"
         )
-    if "codecarbon" in shares:
-        peer = shares["codecarbon"] - shares.get("none-peer", 0.0)
-        print(f"{'  peer: CodeCarbon tracker, % of a core':<52} {peer:>9.4f} %")
 
 
 def batch_end_to_end(jobs: int, repeat: int, env: dict[str, str]) -> None:
@@ -268,7 +305,8 @@ def _measure_child(command: list[str], env: dict[str, str]) -> tuple[float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=11, help="runs per case (median and range printed)")
-    parser.add_argument("--tracker-seconds", type=float, default=20.0, help="window of the tracker CPU measure")
+    parser.add_argument("--tracker-seconds", type=float, default=10.0, help="window of the tracker CPU measure")
+    parser.add_argument("--tracker-repeat", type=int, default=3, help="rounds of the tracker CPU measure")
     parser.add_argument("--batch-jobs", type=int, default=0, help="also time carbon batch on this many jobs")
     parser.add_argument("--batch-repeat", type=int, default=3)
     parser.add_argument(
@@ -276,16 +314,27 @@ def main() -> None:
         default=sys.executable,
         help="interpreter in which codecarbon is installed (for the peer's figures)",
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=("commands", "detect", "tracker", "batch"),
+        default=("commands", "detect", "tracker", "batch"),
+        help="run these parts only (batch needs --batch-jobs too)",
+    )
     args = parser.parse_args()
     peer = args.peer_python if _peer_ok(args.peer_python) else None
     if peer is None:
         print("codecarbon not importable: pass --peer-python /path/to/venv/bin/python to print its figures")
+    compile_bytecode()
     with tempfile.TemporaryDirectory() as folder:
         env = dict(os.environ, CARBON_REGION="FR", CARBON_OUTPUT_DIR=folder)
-        startup_and_commands(args.repeat, peer, env)
-        detect_elapsed(args.repeat, env)
-        tracker_cpu(args.tracker_seconds, peer)
-        if args.batch_jobs:
+        if "commands" in args.only:
+            startup_and_commands(args.repeat, peer, env)
+        if "detect" in args.only:
+            detect_elapsed(args.repeat, env)
+        if "tracker" in args.only:
+            tracker_cpu(args.tracker_seconds, args.tracker_repeat, peer)
+        if args.batch_jobs and "batch" in args.only:
             batch_end_to_end(args.batch_jobs, args.batch_repeat, env)
 
 

@@ -6,9 +6,10 @@ An instance type the catalog does not list is estimated from its siblings in the
 
 from __future__ import annotations
 
+import csv
 import re
 
-from carbon.bundle import derived, optional_float, table
+from carbon.bundle import derived, optional_float, parse_rows, table, table_lines
 from carbon.hardware_names import cpu_key, gpu_key
 from carbon.model import Bounds, Hardware
 from carbon.units import gib_to_gb
@@ -123,42 +124,81 @@ def estimate_instance_from_family(provider: str, instance_type: str) -> tuple[Ha
     return hardware, warning
 
 
-@derived
-def _cpus() -> dict[str, dict[str, str]]:
-    return {row["key"]: row for row in table("cpus")}
+class _Catalog:
+    """A hardware table by its `key` column, each row parsed only when it is asked for: a lookup
+    scans the keys of ~5,000 CPUs, never the other columns; parsing
+    every row cost each tracker start ~10 ms. Rows are what `table()` gives; a key that repeats
+    keeps its first place and its last row, as a dict built from the rows would."""
+
+    def __init__(self, name: str) -> None:
+        header, lines = table_lines(name)
+        column = header.index("key")
+        self._header = header
+        self._lines: dict[str | None, str] = {}
+        self._rows: dict[str | None, dict[str, str]] = {}
+        if any(line.count('"') % 2 for line in lines):  # a quoted field spans lines: parse the table
+            self._rows = {row["key"]: row for row in table(name)}
+        else:
+            for line in lines:
+                if not line:
+                    continue
+                values = next(csv.reader([line])) if '"' in line else line.split(",")
+                self._lines[values[column] if len(values) > column else None] = line
+        self.keys = [key for key in (self._rows or self._lines) if key is not None]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows or key in self._lines
+
+    def __getitem__(self, key: str) -> dict[str, str]:
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = parse_rows(self._header, csv.reader([self._lines[key]]))[0]
+        return row
 
 
 @derived
-def _gpus() -> dict[str, dict[str, str]]:
-    return {row["key"]: row for row in table("gpus")}
+def _cpus() -> _Catalog:
+    return _Catalog("cpus")
 
 
-def _best_by_tokens(key: str, rows: dict[str, dict[str, str]]) -> dict[str, str] | None:
+@derived
+def _gpus() -> _Catalog:
+    return _Catalog("gpus")
+
+
+def _best_by_tokens(key: str, rows: _Catalog) -> dict[str, str] | None:
     """Exact key, else the row whose key's tokens are all in the name and cover the most of it."""
     if key in rows:
         return rows[key]
     tokens = set(key.split())
     best, best_score = None, 0.0
-    for candidate, row in rows.items():
+    for candidate in rows.keys:
+        first = candidate.split(None, 1)[:1]  # a key whose tokens all are in the name starts with one
+        if not first or first[0] not in tokens:
+            continue
         ctokens = set(candidate.split())
-        if not ctokens or not ctokens <= tokens:
+        if not ctokens <= tokens:
             continue
         # Require a token with a digit (a model number), so "intel xeon" alone never matches.
         if not any(any(ch.isdigit() for ch in t) for t in ctokens):
             continue
         score = len(ctokens) / len(tokens)
         if score > best_score:
-            best, best_score = row, score
-    return best
+            best, best_score = candidate, score
+    return None if best is None else rows[best]
 
 
-def _family(key: str, rows: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+def _family(key: str, rows: _Catalog) -> list[dict[str, str]]:
     """Rows whose key holds every token of a family name ('a100', 'amd epyc'): the family's members.
     A single token must carry a digit (a model line such as 'a100'), so 'intel' alone is no family."""
     tokens = set(key.split())
     if not tokens or (len(tokens) == 1 and not any(ch.isdigit() for ch in key)):
         return []
-    return [row for candidate, row in rows.items() if tokens <= set(candidate.split())]
+    return [
+        rows[candidate]
+        for candidate in rows.keys
+        if all(token in candidate for token in tokens) and tokens <= set(candidate.split())
+    ]
 
 
 def cpu(model_name: str) -> dict[str, str] | None:

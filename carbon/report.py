@@ -66,22 +66,12 @@ class Comparison:
     highest_co2e_kg: float
 
 
-@derived
 def _region_factors(provider: str) -> tuple[tuple[float, float, str, str], ...]:
-    """(PUE, latest intensity, region, basis) of every region of `provider` the bundle can price.
-    Derived once per bundle: the comparison then costs one multiplication per region."""
-    from carbon.pricing import intensity_for, pue_for
-    from carbon.regions import cloud_regions
+    """(PUE, latest intensity, region, basis) of every region of `provider` the bundle can price:
+    the precomputed figures of `carbon.region_figures` (recomputed there when a table changed)."""
+    from carbon.region_figures import figures
 
-    rows = []
-    for location in cloud_regions(provider):
-        try:
-            intensity = intensity_for(location)
-            pue = pue_for(location)[0].central
-        except LookupError:
-            continue
-        rows.append((pue, intensity.intensity_g_per_kwh.central, location.region, intensity.basis))
-    return tuple(rows)
+    return tuple((pue, intensity, region, basis) for region, basis, pue, intensity in figures(provider))
 
 
 def compare_regions(estimate: Estimate) -> Comparison | None:

@@ -12,16 +12,19 @@ Nothing here logs headers, because IMDSv2 tokens travel in them.
 
 from __future__ import annotations
 
-import http.client
 import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from carbon.providers.base import Deadline
 
 from carbon.errors import NetworkError
+
+if TYPE_CHECKING:
+    from http.client import HTTPConnection
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -84,6 +87,8 @@ def request(
     limit = deadline if timeout_s is None else deadline.within(timeout_s)
     if limit.expired:
         raise MetadataTimeout(f"no time left for {method} {_where(parts)}")
+    import http.client  # here, not at the top: every provider module imports this one, few requests are made
+
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(parts.hostname, parts.port, timeout=limit.remaining())
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -130,7 +135,7 @@ def request(
 class _Watchdog:
     """Shuts the connection's socket down at the deadline, which ends any read in progress."""
 
-    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+    def __init__(self, connection: HTTPConnection, seconds: float) -> None:
         self.connection = connection
         self.fired = False
         self._timer = threading.Timer(seconds, self._fire)

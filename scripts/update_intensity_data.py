@@ -45,7 +45,7 @@ def check(out: Path) -> int:
 
 
 def build(raw: Path, out: Path, overrides: dict[str, str] | None = None) -> int:
-    from intensity_sources.build import build_tables, sources_map, write
+    from intensity_sources.build import build_tables, sources_map, write, write_region_figures
     from intensity_sources.rawcsv import RawDataError
 
     try:
@@ -55,6 +55,7 @@ def build(raw: Path, out: Path, overrides: dict[str, str] | None = None) -> int:
         print("update_intensity_data: nothing was written", file=sys.stderr)
         return 1
     written = write(tables, out, sources_map(overrides))
+    written.append(write_region_figures(out))
     for table in tables:
         print(f"{table.file}: {len(table.rows)} rows, years {table.years() or '-'}")
     print(f"wrote {len(written)} files to {out}")

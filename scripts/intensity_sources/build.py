@@ -122,3 +122,38 @@ def _replace(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
+
+
+def write_region_figures(out: Path) -> str:
+    """`region_figures.json` from the tables now in `out`, and its manifest entry: the central figures
+    of every cloud region, so that `carbon estimate` does not price each region at every start."""
+    import hashlib
+
+    from carbon import bundle, region_figures
+
+    previous = os.environ.get("CARBON_DATA_DIR")
+    os.environ["CARBON_DATA_DIR"] = str(out)
+    bundle.clear_cache()
+    try:
+        data = region_figures.dumps(region_figures.document()).encode("utf-8")
+    finally:
+        if previous is None:
+            del os.environ["CARBON_DATA_DIR"]
+        else:
+            os.environ["CARBON_DATA_DIR"] = previous
+        bundle.clear_cache()
+    manifest = manifest_io.load(out)
+    inputs = {f"{name}.csv" for name in region_figures.INPUTS}
+    dates = [str(e["retrieved"]) for e in manifest.get("files", []) if e["file"] in inputs and e.get("retrieved")]
+    entry = {
+        **({"retrieved": max(dates)} if dates else {}),  # as old as the newest table it comes from
+        "file": region_figures.FILE_NAME,
+        "description": "central PUE and intensity of every cloud region (derived; recomputed when its inputs differ)",
+        "derived_from": [f"{name}.csv" for name in region_figures.INPUTS],
+        "licence": "derived from the tables it names; their licences apply",
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    manifest = manifest_io.merge_entries(manifest, [entry])
+    _replace(out / region_figures.FILE_NAME, data)
+    _replace(out / manifest_io.MANIFEST_NAME, manifest_io.dumps(manifest).encode("utf-8"))
+    return region_figures.FILE_NAME
