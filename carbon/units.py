@@ -116,8 +116,8 @@ def check_year(year: int) -> int:
 
 
 # Unit ladders: (unit, size in the base unit), smallest first.
-MASS_KG = (("g", 1e-3), ("kg", 1.0), ("t", 1e3))
-ENERGY_KWH = (("Wh", 1e-3), ("kWh", 1.0), ("MWh", 1e3), ("GWh", 1e6))
+MASS_KG = (("mg", 1e-6), ("g", 1e-3), ("kg", 1.0), ("t", 1e3))
+ENERGY_KWH = (("mWh", 1e-6), ("Wh", 1e-3), ("kWh", 1.0), ("MWh", 1e3), ("GWh", 1e6))
 LENGTH_KM = (("m", 1e-3), ("km", 1.0))
 SMALLEST = 0.01  # below this, in the smallest unit, a figure reads "< 0.01"
 

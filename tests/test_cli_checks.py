@@ -185,7 +185,7 @@ def test_batch_summary_is_readable(capsys, log):
     code, out, _ = run(capsys, "batch", str(log), "--region", "FR")
     assert code == 0
     assert not EXPONENT.search(out)
-    assert re.search(r"9 jobs: [\d.]+ Wh \([\d.]+ Wh - [\d.]+ Wh\)\nlifecycle: [\d.]+ g CO2e", out), out
+    assert re.search(r"9 jobs: [\d.]+ Wh \([\d.]+ Wh - [\d.]+ Wh\)\nlifecycle: [\d.]+ m?g CO2e", out), out
 
 
 def test_regions_has_a_header(capsys):
