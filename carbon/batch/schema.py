@@ -143,7 +143,9 @@ def conform(frame: Any) -> Any:
     for name, (dtype, _) in JOB_COLUMNS.items():
         if name in frame:
             column = frame[name]
-            if dtype.startswith("datetime"):
+            if str(column.dtype) == dtype or (dtype.startswith("datetime") and str(column.dtype).endswith(", UTC]")):
+                pass  # already as wanted (a Parquet log's numbers and times): converting would copy it
+            elif dtype.startswith("datetime"):
                 column = pd.to_datetime(column, utc=True, errors="coerce")
             elif dtype == "object" and name in CARRIED_AS_READ and _arrow_strings(column) is not None:
                 pass  # kept in Arrow: see CARRIED_AS_READ

@@ -515,7 +515,7 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
         # Fields past the file's last one are empty, as `_split_lines` pads them.
         columns = {
             name: pd.arrays.ArrowExtensionArray(
-                pc.utf8_trim_whitespace(lines[f"f{positions[name]}"])
+                _trimmed(lines[f"f{positions[name]}"])
                 if f"f{positions[name]}" in lines.column_names
                 else pa.nulls(lines.num_rows, pa.string()).fill_null("")
             )
@@ -527,12 +527,31 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
     parts = pc.split_pattern(lines, "|", max_splits=last + 1)
     # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
     columns = {
-        name: pd.arrays.ArrowExtensionArray(pc.utf8_trim_whitespace(pc.list_element(parts, positions[name])))
-        for name in present
+        name: pd.arrays.ArrowExtensionArray(_trimmed(pc.list_element(parts, positions[name]))) for name in present
     }
     columns["_line"] = numbers
     columns["_text"] = pd.arrays.ArrowExtensionArray(lines)
     return pd.DataFrame(columns)
+
+
+def _trimmed(texts: Any) -> Any:
+    """The texts without leading or trailing whitespace. Most fields of a log hold only printable
+    ASCII (bytes 0x21-0x7E, no space): then there is nothing to trim, which one pass over the
+    bytes shows at a tenth of what trimming a million strings into new ones costs."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        return pc.utf8_trim_whitespace(texts)
+    for chunk in texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]:
+        values = chunk.buffers()[2]  # the chunk's bytes (all of the buffer: a slice's too); None: no text
+        if values is None:
+            continue
+        raw = np.frombuffer(values, dtype=np.uint8)
+        if (raw < 0x21).any() or (raw > 0x7E).any():
+            return pc.utf8_trim_whitespace(texts)
+    return texts
 
 
 _JOB_FIELDS = (
