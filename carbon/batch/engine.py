@@ -151,13 +151,6 @@ def _per_key(values: list, codes: Any, dtype: Any = object) -> Any:
     return np.array(values, dtype=dtype)[codes] if len(values) else np.empty(len(codes), dtype=dtype)
 
 
-def _texts_per_key(texts: list, codes: Any) -> Any:
-    """One text (or None) per distinct key -> an output text column, built from the codes (see
-    coded_texts): converting a million-row object column to Arrow when writing Parquet cost more
-    than all the arithmetic."""
-    return coded_texts(codes, texts) if len(texts) else _per_key(texts, codes)
-
-
 def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
     """One Bounds per distinct key (or a reason text) -> (central, low, high) per row, NaN for texts."""
     import numpy as np
@@ -198,23 +191,8 @@ class _Rejects:
 class _Where:
     codes: Any  # per row: index into `locations`
     locations: list  # Location, or the reason the region cannot be used
-
-    @property
-    def names(self) -> Any:
-        """Each row's region code, None where the region cannot be used."""
-        return _per_key(self._per_location("region"), self.codes)
-
-    @property
-    def zones(self) -> Any:
-        """Each row's grid zone, None where the region cannot be used."""
-        return _per_key(self._per_location("zone"), self.codes)
-
-    def output_column(self, attribute: str) -> Any:
-        """names or zones as an output text column (see _texts_per_key)."""
-        return _texts_per_key(self._per_location(attribute), self.codes)
-
-    def _per_location(self, attribute: str) -> list:
-        return [getattr(x, attribute, None) for x in self.locations]
+    zones: Any
+    names: Any
 
 
 @dataclass
@@ -273,10 +251,10 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     unused_co2e = co2e_kg(facility_energy_kwh(energy.ram_kwh * unused, pue[0]), intensity["bounds"][0])
     columns = {
         **{name: _as_stored(jobs[name]) for name in CARRIED_COLUMNS},
-        "region": where.output_column("region"),
-        "zone": where.output_column("zone"),
-        "hardware_used": _texts_per_key([_hardware_label(h) for h, _ in what.found], what.codes),
-        "hardware_method": _texts_per_key([m or "default" for _, m in what.found], what.codes),
+        "region": where.names,
+        "zone": where.zones,
+        "hardware_used": _per_key([_hardware_label(h) for h, _ in what.found], what.codes),
+        "hardware_method": _per_key([m or "default" for _, m in what.found], what.codes),
         "start": when.start.array,
         "end": when.end.array,
         "duration_s": when.duration_s,
@@ -331,7 +309,9 @@ def locate(jobs: Any, settings: Settings, factors: Factors, rejects: _Rejects) -
     codes, locations = _apply_keyed(region, lambda r: factors.location(r) if r else "no region")
     reasons = _per_key([x if isinstance(x, str) else None for x in locations], codes)
     rejects.add(_per_key([isinstance(x, str) for x in locations], codes, bool), reasons)
-    return _Where(codes, locations)
+    zones = _per_key([getattr(x, "zone", None) for x in locations], codes)
+    names = _per_key([getattr(x, "region", None) for x in locations], codes)
+    return _Where(codes, locations, zones, names)
 
 
 def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:
@@ -510,16 +490,16 @@ def intensity_arrays(factors: Factors, settings: Settings, where: _Where, when: 
     )
     bad = _per_key([v if isinstance(v, str) else None for v in values], codes)
     rejects.add(_per_key([isinstance(v, str) for v in values], codes, bool), bad)
-    bounds = list(_bounds_arrays(values, codes, lambda v: v.intensity_g_per_kwh))
-    texts = {
-        "granularity": [getattr(v, "granularity", None) for v in values],
-        "basis": [getattr(v, "basis", None) for v in values],
-        "dataset": [v.source.dataset if hasattr(v, "source") else None for v in values],
+    result = {
+        "bounds": list(_bounds_arrays(values, codes, lambda v: v.intensity_g_per_kwh)),
+        "granularity": _per_key([getattr(v, "granularity", None) for v in values], codes),
+        "basis": _per_key([getattr(v, "basis", None) for v in values], codes),
+        "dataset": _per_key([v.source.dataset if hasattr(v, "source") else None for v in values], codes),
     }
     if settings.granularity == "hour":
         # A start that is only the submit time can be hours early: that job keeps the month's value.
-        codes = _hourly(factors, locations, where.codes, when, bounds, texts, codes)
-    return {"bounds": bounds, **{name: _texts_per_key(column, codes) for name, column in texts.items()}}
+        _hourly(factors, locations, where.codes, when, result)
+    return result
 
 
 def unused_memory_share(jobs: Any, memory_gb: Any) -> Any:
@@ -595,12 +575,9 @@ def coded_texts(codes: Any, texts: list[str], fallback: Any = None) -> Any:
     return pd.array(column, dtype=dtype)
 
 
-def _hourly(
-    factors: Factors, locations: list, region_codes: Any, when: _When, bounds: list, texts: dict, codes: Any
-) -> Any:
-    """Replace, in place, each job's intensity bounds by its hourly series' mean over [start, end)
-    where the series covers the whole job: a running integral makes it two lookups per job. Those
-    jobs' texts become a new key appended to each list of `texts`; returns the codes into them."""
+def _hourly(factors: Factors, locations: list, region_codes: Any, when: _When, result: dict) -> None:
+    """Replace, in place, each job's intensity by its hourly series' mean over [start, end)
+    where the series covers the whole job: a running integral makes it two lookups per job."""
     import numpy as np
     import pandas as pd
 
@@ -630,15 +607,11 @@ def _hourly(
             area = _integral(series, e) - _integral(series, s)
             mean = np.where(e > s, area / np.where(e > s, e - s, 1.0), series.values[a])
         target = rows[covered]
-        for bound in bounds:
+        for bound in result["bounds"]:
             bound[target] = mean[covered]
-        if not target.size:
-            continue
-        codes[target] = len(texts["granularity"])  # the caller's own codes, made for this call
-        texts["granularity"].append("hour")
-        texts["basis"].append(series.basis)
-        texts["dataset"].append(describe(series.source)[0])
-    return codes
+        result["granularity"][target] = "hour"
+        result["basis"][target] = series.basis
+        result["dataset"][target] = describe(series.source)[0]
 
 
 def _integral(series: Any, t: Any) -> Any:
