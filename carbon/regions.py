@@ -9,7 +9,6 @@ error that suggests the closest valid codes: we never fall back to a default pla
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -133,6 +132,8 @@ def _balancing_authority(zone: str) -> Location:
 
 
 def _suggest(code: str, limit: int = 5) -> list[str]:
+    import difflib  # for a typo's suggestions only: not on every start's path
+
     candidates = _index().suggestions
     upper = {c.upper(): c for c in candidates}
     matches = difflib.get_close_matches(code.upper(), list(upper), n=limit, cutoff=0.6)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -264,16 +263,22 @@ class Totals:
     unpriced: Energy = field(default_factory=Energy)  # IT energy of intervals that could not be priced
     unpriced_intervals: int = 0
 
-    def add(self, estimate: Estimate, granularity: str) -> None:
+    def add(
+        self, estimate: Estimate, granularity: str, energy_kwh: Bounds | None = None, co2e_kg: Bounds | None = None
+    ) -> None:
+        """`energy_kwh` and `co2e_kg`, when given, are the estimate's own, computed once by the caller
+        (each property access recomputes them, and the tracker needs them for the record too)."""
+        energy_kwh = estimate.energy_kwh if energy_kwh is None else energy_kwh
+        co2e_kg = estimate.co2e_kg if co2e_kg is None else co2e_kg
         self.energy = self.energy + estimate.energy
-        self.facility_kwh = self.facility_kwh + estimate.energy_kwh
-        self.co2e_kg = self.co2e_kg + estimate.co2e_kg
+        self.facility_kwh = self.facility_kwh + energy_kwh
+        self.co2e_kg = self.co2e_kg + co2e_kg
         self.duration_s += estimate.usage.duration_s if estimate.usage else 0.0
         self.intervals += 1
         self.granularities.add(granularity)
         basis = estimate.intensity_basis or "basis unknown"
         kwh, co2e, count = self.by_basis.get(basis, (Bounds.exact(0.0), Bounds.exact(0.0), 0))
-        self.by_basis[basis] = (kwh + estimate.energy_kwh, co2e + estimate.co2e_kg, count + 1)
+        self.by_basis[basis] = (kwh + energy_kwh, co2e + co2e_kg, count + 1)
 
     def basis_report(self) -> dict[str, dict[str, float]]:
         """Per basis: facility energy, CO2e (every end) and the intervals priced on it."""
@@ -304,6 +309,37 @@ class Totals:
         low = ratio(self.co2e_kg.low, self.facility_kwh.low, fallback.low)
         high = ratio(self.co2e_kg.high, self.facility_kwh.high, fallback.high)
         return Bounds(central, min(low, central), max(high, central))
+
+
+def interval_fields(estimate: Estimate, energy_kwh: Bounds, co2e_kg: Bounds) -> dict[str, Any]:
+    """`estimate.to_dict()` less its sources and warnings (the run summary carries them), in the same
+    key order, built directly: to_dict's sources, warnings and recomputed totals are most of an
+    interval's cost, and the tracker pays it every interval."""
+    if estimate.extra:  # not what the pricer returns; kept exact all the same
+        record = estimate.to_dict()
+        for key in ("sources", "warnings"):
+            record.pop(key, None)
+        return record
+    intensity, pue = estimate.intensity_g_per_kwh, estimate.pue
+    return {
+        "energy_kwh": energy_kwh.central,
+        "energy_kwh_low": energy_kwh.low,
+        "energy_kwh_high": energy_kwh.high,
+        "co2e_kg": co2e_kg.central,
+        "co2e_kg_low": co2e_kg.low,
+        "co2e_kg_high": co2e_kg.high,
+        "intensity_g_per_kwh": intensity.central,
+        "intensity_g_per_kwh_low": intensity.low,
+        "intensity_g_per_kwh_high": intensity.high,
+        "intensity_basis": estimate.intensity_basis,
+        "pue": pue.central,
+        "pue_low": pue.low,
+        "pue_high": pue.high,
+        "location": estimate.location.to_dict(),
+        "breakdown": estimate.energy.breakdown(),
+        "hardware": None,  # the caller's constant hardware dict
+        "duration_s": None,  # the caller's interval length
+    }
 
 
 def energy_from(measurements: Sequence[Measurement], shares: dict[str, float] | None) -> Energy:
@@ -364,7 +400,8 @@ class Tracker:
             comet_auto=self.config.comet_auto,
         )
         self.embodied = options.embodied
-        self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+        # os.urandom is what secrets.token_hex reads; importing secrets (hmac, hashlib) cost ~5 ms per start.
+        self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + os.urandom(3).hex()
         self.estimate: Estimate | None = None
         self._sampler: _Sampler | None = None
 
@@ -631,9 +668,8 @@ class _Sampler:
         except Exception as error:  # nothing measured is dropped: the interval is kept, unpriced
             self._unpriced(energy, end, attribution, error)
             return
-        record = estimate.to_dict()
-        for key in ("sources", "warnings"):
-            record.pop(key, None)
+        energy_kwh, co2e_kg = estimate.energy_kwh, estimate.co2e_kg
+        record = interval_fields(estimate, energy_kwh, co2e_kg)
         record.update(
             hardware=self.hardware_dict,
             run_id=self.tracker.run_id,
@@ -650,9 +686,9 @@ class _Sampler:
             intensity_granularity=intensity.granularity,
             intensity_detail=intensity.source.detail,
         )
-        self.totals.add(estimate, intensity.granularity)
+        self.totals.add(estimate, intensity.granularity, energy_kwh, co2e_kg)
         if self.task is not None:
-            self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity)
+            self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity, energy_kwh, co2e_kg)
         self._write_interval(record, end)
 
     def _unpriced(self, energy: Energy, end: datetime, attribution: Any, error: Exception) -> None:

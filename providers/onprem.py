@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carbon.providers.base import Deadline, Detection, HardwareMatch
-from carbon.providers.http import MetadataError, request
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +114,10 @@ def local_hardware(environ: Mapping[str, str] | None = None) -> tuple[Hardware, 
 
 def geoip_region(url: str, deadline: Deadline) -> tuple[str | None, str]:
     """(region code, what was found) from a geo-IP service answering ipapi.co-style JSON."""
+    # Imported here: the HTTP client (socket, ~5 ms) is for this opt-in lookup only, and every
+    # tracker start reads this machine's hardware from this module.
+    from carbon.providers.http import MetadataError, request
+
     try:
         answer = request("GET", url, deadline=deadline, headers={"Accept": "application/json"})
         document = answer.json() if answer.status == 200 else None

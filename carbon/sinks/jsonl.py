@@ -51,8 +51,12 @@ SCHEMA = "carbon.run/1"
 MAX_PENDING = 10_000
 
 
+# One encoder for every record: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, allow_nan=False)
+
+
 def encode(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, separators=(",", ":"), default=str, allow_nan=False) + "\n").encode()
+    return (_ENCODER.encode(record) + "\n").encode()
 
 
 class JsonlSink:
