@@ -38,6 +38,13 @@ def _guarded_connect_ex(self, address):
 
 
 @pytest.fixture(autouse=True)
+def _comet_artefacts_in_tmp(monkeypatch, tmp_path):
+    """comet_ml, once imported, hooks MLflow and writes offline archives to ./.cometml-runs: keep
+    whatever it writes in the test's own folder, never in the working tree."""
+    monkeypatch.setenv("COMET_OFFLINE_DIRECTORY", str(tmp_path / "cometml-runs"))
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
