@@ -210,4 +210,4 @@ def test_refused_token_never_fails_the_run(tmp_path):
     assert len(lines_of(tracker.run_log)) >= 3
     assert acknowledged(tracker.run_log) == 0
     assert summary_path(tracker.run_log).exists()  # kept for `carbon upload`
-    assert sum("refused" in note and "401" in note for note in notes) == 1
+    assert sum("refused" in note and "401" in note for note in notes) == 1, notes

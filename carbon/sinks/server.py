@@ -286,6 +286,7 @@ class ServerSink:
         self._give_up = threading.Event()
         self._done = threading.Event()
         self._noted: set[str] = set()
+        self._noted_lock = threading.Lock()  # the upload thread and close() both note
         self._thread: threading.Thread | None = None
 
     @property
@@ -296,6 +297,8 @@ class ServerSink:
 
     def open(self, run: dict[str, Any]) -> None:
         self.log_path  # noqa: B018  (the spool must be open: fail at start, not at the end)
+        if self._thread is not None and self._thread.is_alive():
+            return  # opened already: one upload thread per run, or each would say every note
         self._thread = threading.Thread(target=self._main, name="carbon-upload", daemon=True)
         self._thread.start()
 
@@ -324,9 +327,11 @@ class ServerSink:
             )
 
     def _note(self, kind: str, text: str) -> None:
-        if kind not in self._noted:
+        with self._noted_lock:
+            if kind in self._noted:
+                return
             self._noted.add(kind)
-            self.on_note(text)
+        self.on_note(text)
 
     def _main(self) -> None:
         delay_s = 0.5
@@ -340,7 +345,8 @@ class ServerSink:
                     self._done.set()
                     return
                 if "down" in self._noted:
-                    self._noted.discard("down")
+                    with self._noted_lock:
+                        self._noted.discard("down")
                     self.on_note(f"server {self.client.url} reachable again; the waiting records were sent")
                 delay_s = 0.5
                 self._wake.wait()
