@@ -206,21 +206,9 @@ def seed(
             db.execute(insert(BatchJob), job_rows)
 
         names = ("project_id", "kind", "group_id", "day", "basis", "region", "hardware", "user", "account")
-        sums_names = (
-            "count",
-            "records",
-            "duration_s",
-            "energy_kwh",
-            "energy_kwh_low",
-            "energy_kwh_high",
-            "co2e_kg",
-            "co2e_kg_low",
-            "co2e_kg_high",
-            "cpu_kwh",
-            "gpu_kwh",
-            "ram_kwh",
-            "other_kwh",
-        )
+        from carbon.server.dashboard.queries import SUMMED
+
+        sums_names = ("count", "records", "duration_s", *SUMMED)  # the rollup's sums, in the dashboard's order
         rollup_rows = [
             {"organisation_id": org_id, **dict(zip(names, key)), **dict(zip(sums_names, sums))}
             for key, sums in rollups.items()
