@@ -41,9 +41,10 @@ TOKEN_TTL_S = 21600  # the maximum, as the SDKs request
 # Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB (Lambda developer guide).
 LAMBDA_MB_PER_VCPU = 1769.0
 
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-_ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z](-[a-z0-9-]+)?$")
+# Patterns compiled on first use (re caches them): a start off AWS never needs them.
+_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"
+_REGION = r"^[a-z]{2}(-[a-z]+)+-\d+$"
+_ZONE = r"^[a-z]{2}(-[a-z]+)+-\d+[a-z](-[a-z0-9-]+)?$"
 
 
 class ImdsError(MetadataError):
@@ -150,7 +151,7 @@ class AwsProvider:
     def _ec2(self, deadline: Deadline, facts: HostFacts) -> Detection | None:
         endpoint = imds_endpoint(facts.environ)
         dmi_type = facts.dmi_value("product_name") if _dmi_says_aws(facts) else ""
-        dmi_type = dmi_type if _INSTANCE_TYPE.match(dmi_type) else ""
+        dmi_type = dmi_type if re.match(_INSTANCE_TYPE, dmi_type) else ""
         if endpoint is None:
             if not dmi_type and not _dmi_says_aws(facts):
                 return None
@@ -225,8 +226,8 @@ def _dmi_says_aws(facts: HostFacts) -> bool:
     return "amazon" in facts.dmi_value("product_version").lower()
 
 
-def _valid(text: str, pattern: re.Pattern[str], what: str) -> str:
-    if not pattern.match(text):
+def _valid(text: str, pattern: str, what: str) -> str:
+    if not re.match(pattern, text):
         raise ImdsError(f"IMDS returned something that is not an {what}")
     return text
 
@@ -288,9 +289,9 @@ def _ecs_detection(uri: str, deadline: Deadline, fargate_hint: bool = False) -> 
         return None
     arn = str(task.get("TaskARN") or "")
     parts = arn.split(":")
-    region = parts[3] if len(parts) > 3 and _REGION.match(parts[3]) else None
+    region = parts[3] if len(parts) > 3 and re.match(_REGION, parts[3]) else None
     zone = task.get("AvailabilityZone") if isinstance(task.get("AvailabilityZone"), str) else None
-    if region is None and zone and _ZONE.match(zone):
+    if region is None and zone and re.match(_ZONE, zone):
         region = zone[:-1]
     launch = str(task.get("LaunchType") or "")
     evidence = (f"ecs: task metadata v4 at {uri} (LaunchType={launch or 'unknown'})",)

@@ -29,8 +29,8 @@ AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
 RETRY_STATUSES = (410, 429, 500, 502, 503, 504)
 PUBLIC_CLOUD = "azurepubliccloud"
 
-_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,63}$")
-_LOCATION = re.compile(r"^[a-z][a-z0-9]{2,40}$")
+_SIZE = r"^[A-Za-z][A-Za-z0-9_-]{1,63}$"
+_LOCATION = r"^[a-z][a-z0-9]{2,40}$"
 
 
 class AzureImdsError(MetadataError):
@@ -75,9 +75,9 @@ def parse_compute(document: dict[str, Any]) -> tuple[str, str, str | None, str |
     """(vmSize, location, zone, azEnvironment, subscriptionId) from the instance document."""
     compute = _field(document, "compute")
     size, location = _field(compute, "vmSize"), _field(compute, "location")
-    if not isinstance(size, str) or not _SIZE.match(size):
+    if not isinstance(size, str) or not re.match(_SIZE, size):
         raise AzureImdsError("IMDS compute.vmSize is missing or malformed")
-    if not isinstance(location, str) or not _LOCATION.match(location.lower()):
+    if not isinstance(location, str) or not re.match(_LOCATION, location.lower()):
         raise AzureImdsError("IMDS compute.location is missing or malformed")
     zone = _field(compute, "zone")
     environment = _field(compute, "azEnvironment")

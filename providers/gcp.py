@@ -25,10 +25,10 @@ DEFAULT_HOST = "169.254.169.254"
 FLAVOR_HEADER = "Metadata-Flavor"
 FLAVOR = "Google"
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-_ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
-_REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
-_PROJECT = re.compile(r"^[a-z][a-z0-9:.-]{0,100}$")
+_NAME = r"^[a-z][a-z0-9-]{0,62}$"
+_ZONE = r"^([a-z]+-[a-z]+\d+)-[a-z]$"
+_REGION = r"^[a-z]+-[a-z]+\d+$"
+_PROJECT = r"^[a-z][a-z0-9:.-]{0,100}$"
 
 
 class GcpMetadataError(MetadataError):
@@ -51,13 +51,13 @@ def get(base: str, path: str, deadline: Deadline) -> tuple[int, str]:
 def last_segment(value: str, kind: str) -> str:
     """'projects/123/machineTypes/n2-standard-8' -> 'n2-standard-8' (checking the collection name)."""
     parts = value.split("/")
-    if len(parts) != 4 or parts[0] != "projects" or parts[2] != kind or not _NAME.match(parts[3]):
+    if len(parts) != 4 or parts[0] != "projects" or parts[2] != kind or not re.match(_NAME, parts[3]):
         raise GcpMetadataError(f"unexpected {kind} value from the metadata server")
     return parts[3]
 
 
 def region_of_zone(zone: str) -> str:
-    match = _ZONE.match(zone)
+    match = re.match(_ZONE, zone)
     if not match:
         raise GcpMetadataError("unexpected zone name from the metadata server")
     return match.group(1)
@@ -118,7 +118,7 @@ class GcpProvider:
         evidence = (f"metadata: {base} (Metadata-Flavor: Google)",)
         try:
             status, project = get(base, "project/project-id", deadline)
-            attributes = [("project", project)] if status == 200 and _PROJECT.match(project) else []
+            attributes = [("project", project)] if status == 200 and re.match(_PROJECT, project) else []
             status, machine = get(base, "instance/machine-type", deadline)
             if status == 200:
                 machine_type = last_segment(machine, "machineTypes")
@@ -142,7 +142,7 @@ class GcpProvider:
             if status != 200:
                 raise GcpMetadataError(f"metadata server answered {status} for instance/region")
             region = last_segment(region_path, "regions")
-            if not _REGION.match(region):
+            if not re.match(_REGION, region):
                 raise GcpMetadataError("unexpected region name from the metadata server")
         except MetadataError as error:
             if not (_dmi_says_gcp(facts) or _serverless(facts.environ)):

@@ -12,7 +12,6 @@ Nothing here logs headers, because IMDSv2 tokens travel in them.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -146,6 +145,8 @@ class _Watchdog:
         self.fired = True
         sock = self.connection.sock
         if sock is not None:
+            import socket  # here: only a request that hangs gets this far (the import costs ~2 ms per start)
+
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
