@@ -127,10 +127,10 @@ def _text(directory: str, name: str) -> tuple[list[str], str]:
     return next(csv.reader([header_line])), "\n" + body
 
 
-def table_lines(name: str) -> tuple[list[str], list[str]]:
-    """A table's header fields and its rows as raw lines, for lookups that parse only the rows they use."""
-    header, text = _text(str(data_dir()), name)
-    return header, text[1:].splitlines()
+def table_searchable(name: str) -> tuple[list[str], str]:
+    """A table's header fields and its rows as one string with a leading newline, for lookups that
+    search the text and parse only the rows they use."""
+    return _text(str(data_dir()), name)
 
 
 def table_text(name: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import re
 
-from carbon.bundle import derived, optional_float, parse_rows, table, table_lines
+from carbon.bundle import derived, optional_float, parse_rows, table, table_searchable
 from carbon.hardware_names import cpu_key, gpu_key
 from carbon.model import Bounds, Hardware
 from carbon.units import gib_to_gb
@@ -125,35 +125,86 @@ def estimate_instance_from_family(provider: str, instance_type: str) -> tuple[Ha
 
 
 class _Catalog:
-    """A hardware table by its `key` column, each row parsed only when it is asked for: a lookup
-    scans the keys of ~5,000 CPUs, never the other columns; parsing
-    every row cost each tracker start ~10 ms. Rows are what `table()` gives; a key that repeats
-    keeps its first place and its last row, as a dict built from the rows would."""
+    """A hardware table by its `key` column, searched as text: a lookup finds the lines holding one
+    of the name's tokens (a C-speed substring search over the file) and parses only those. Reading
+    every key of ~5,000 CPUs cost each tracker start ~7 ms. Rows are what `table()` gives; a key
+    that repeats keeps its first place and its last row, as a dict built from the rows would."""
 
     def __init__(self, name: str) -> None:
-        header, lines = table_lines(name)
-        column = header.index("key")
-        self._header = header
-        self._lines: dict[str | None, str] = {}
-        self._rows: dict[str | None, dict[str, str]] = {}
-        if any(line.count('"') % 2 for line in lines):  # a quoted field spans lines: parse the table
-            self._rows = {row["key"]: row for row in table(name)}
-        else:
-            for line in lines:
-                if not line:
-                    continue
-                values = next(csv.reader([line])) if '"' in line else line.split(",")
-                self._lines[values[column] if len(values) > column else None] = line
-        self.keys = [key for key in (self._rows or self._lines) if key is not None]
+        self._header, self._text = table_searchable(name)  # the body with a leading newline
+        self._column = self._header.index("key")
+        self._rows: dict[str, dict[str, str]] = {}  # parsed rows, by key
+        self._first_at: dict[str, int] = {}  # where each key seen so far first appears
+        self._last_line: dict[str, str] = {}  # and its last line, when every line holding it was seen
+        self._keys: list[str] | None = None  # every key in file order, when a whole-table parse was needed
+        if self._has_multiline_field():  # a quoted field spans lines: parse the table
+            rows = {row["key"]: row for row in table(name)}
+            self._rows, self._keys = rows, [key for key in rows if key is not None]
+            self._first_at = {key: place for place, key in enumerate(self._keys)}
+
+    def _has_multiline_field(self) -> bool:
+        at = self._text.find('"')
+        while at != -1:
+            start, end = self._line_span(at)
+            if self._text.count('"', start, end) % 2:
+                return True
+            at = self._text.find('"', end)
+        return False
+
+    def _line_span(self, at: int) -> tuple[int, int]:
+        end = self._text.find("\n", at)
+        return self._text.rfind("\n", 0, at) + 1, len(self._text) if end == -1 else end
+
+    def _key_of(self, line: str) -> str | None:
+        values = next(csv.reader([line])) if '"' in line else line.split(",", self._column + 1)
+        return values[self._column] if len(values) > self._column else None
+
+    def keys_with(self, token: str) -> list[str]:
+        """The distinct keys, in file order, whose text holds `token` (a superset of the keys that
+        have it as a whole token; callers check tokens themselves)."""
+        if self._keys is not None:
+            return [key for key in self._keys if token in key]
+        found: dict[str, None] = {}
+        at = self._text.find(token)
+        while at != -1:
+            start, end = self._line_span(at)
+            line = self._text[start:end]
+            key = self._key_of(line)
+            if key is not None and token in key:  # every line of this key holds the token: all are seen
+                found.setdefault(key)
+                self._first_at.setdefault(key, start)
+                self._last_line[key] = line
+            at = self._text.find(token, end)
+        return list(found)
+
+    def position(self, key: str) -> int:
+        """Where a key returned by `keys_with` first appears: candidates are ranked in file order."""
+        return self._first_at[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._rows or key in self._lines
+        if not isinstance(key, str) or not key:
+            return False
+        return key in self._rows or any(self._key_of(line) == key for line in self._lines_of(key))
 
     def __getitem__(self, key: str) -> dict[str, str]:
         row = self._rows.get(key)
         if row is None:
-            row = self._rows[key] = parse_rows(self._header, csv.reader([self._lines[key]]))[0]
+            line = self._last_line.get(key)
+            if line is None:
+                lines = [line for line in self._lines_of(key) if self._key_of(line) == key]
+                if not lines:
+                    raise KeyError(key)
+                line = lines[-1]
+            row = self._rows[key] = parse_rows(self._header, csv.reader([line]))[0]
         return row
+
+    def _lines_of(self, key: str) -> list[str]:
+        lines, at = [], self._text.find(key)
+        while at != -1:
+            start, end = self._line_span(at)
+            lines.append(self._text[start:end])
+            at = self._text.find(key, end)
+        return lines
 
 
 @derived
@@ -171,15 +222,15 @@ def _best_by_tokens(key: str, rows: _Catalog) -> dict[str, str] | None:
     if key in rows:
         return rows[key]
     tokens = set(key.split())
+    # A candidate must hold a token with a digit (a model number), so "intel xeon" alone never
+    # matches; its tokens all being the name's, that token is one of the name's digit tokens.
+    numbered = [t for t in tokens if any(ch.isdigit() for ch in t)]
+    candidates = sorted({k for t in numbered for k in rows.keys_with(t)}, key=rows.position)
     best, best_score = None, 0.0
-    for candidate in rows.keys:
-        first = candidate.split(None, 1)[:1]  # a key whose tokens all are in the name starts with one
-        if not first or first[0] not in tokens:
-            continue
+    for candidate in candidates:
         ctokens = set(candidate.split())
-        if not ctokens <= tokens:
+        if not ctokens or candidate.split(None, 1)[0] not in tokens or not ctokens <= tokens:
             continue
-        # Require a token with a digit (a model number), so "intel xeon" alone never matches.
         if not any(any(ch.isdigit() for ch in t) for t in ctokens):
             continue
         score = len(ctokens) / len(tokens)
@@ -196,7 +247,7 @@ def _family(key: str, rows: _Catalog) -> list[dict[str, str]]:
         return []
     return [
         rows[candidate]
-        for candidate in rows.keys
+        for candidate in rows.keys_with(max(tokens, key=len))
         if all(token in candidate for token in tokens) and tokens <= set(candidate.split())
     ]
 

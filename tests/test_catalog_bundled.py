@@ -142,3 +142,38 @@ def test_gpu_models_resolve_in_the_gpus_table_or_are_known_gaps():
     models = {m for p in ("aws", "gcp", "azure") for r in _rows(p) for m in r["gpu_model"].split("|") if m}
     unresolved = {m for m in models if catalog.gpu(m) is None}
     assert unresolved <= GPUS_WITHOUT_TDP_ROW
+
+
+def _scan(key: str, rows: dict[str, dict[str, str]]) -> tuple[dict[str, str] | None, list[dict[str, str]]]:
+    """The catalogs' matching rules applied to every row in turn (the reference for the text search)."""
+    tokens = set(key.split())
+    best, best_score = rows.get(key), 0.0
+    if best is None:
+        for candidate in rows:
+            ctokens = set(candidate.split())
+            numbered = any(any(ch.isdigit() for ch in t) for t in ctokens)
+            if ctokens and candidate.split()[0] in tokens and ctokens <= tokens and numbered:
+                if len(ctokens) / len(tokens) > best_score:
+                    best, best_score = rows[candidate], len(ctokens) / len(tokens)
+    family_ok = bool(tokens) and (len(tokens) > 1 or any(ch.isdigit() for ch in key))
+    members = [row for candidate, row in rows.items() if family_ok and tokens <= set(candidate.split())]
+    return best, members
+
+
+def test_text_search_finds_what_a_scan_of_every_row_finds():
+    from carbon.bundle import table
+    from carbon.hardware_names import cpu_key, gpu_key
+
+    for name, key_of, lookup, family in (
+        ("cpus", cpu_key, catalog.cpu, catalog.cpu_family),
+        ("gpus", gpu_key, catalog.gpu, catalog.gpu_family),
+    ):
+        rows: dict[str, dict[str, str]] = {}
+        for row in table(name):
+            rows[row["key"]] = row  # a repeated key keeps its last row
+        models = [row["model"] for row in table(name)][::7]
+        names = models + [" ".join(model.split()[:2]) for model in models] + ["AMD EPYC", "Xeon 8368Q", "A100"]
+        for model in names:
+            best, members = _scan(key_of(model), rows)
+            assert lookup(model) == best, model
+            assert family(model) == members, model
