@@ -89,7 +89,7 @@ def resolve_region(code: str) -> Location:
 
 def local_hardware() -> Hardware:
     """This machine's hardware as the on-premises provider reports it (CPU model, memory, GPUs)."""
-    from carbon.providers.onprem import local_hardware as host_hardware
+    from carbon.providers.machine import local_hardware as host_hardware
 
     return host_hardware()[0]
 
