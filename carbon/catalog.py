@@ -131,7 +131,7 @@ class _Catalog:
     that repeats keeps its first place and its last row, as a dict built from the rows would."""
 
     def __init__(self, name: str) -> None:
-        self._header, self._text = table_searchable(name)  # the body with a leading newline
+        self._header, self._text, self._rows_at = table_searchable(name)  # rows follow a newline from _rows_at
         self._column = self._header.index("key")
         self._rows: dict[str, dict[str, str]] = {}  # parsed rows, by key
         self._first_at: dict[str, int] = {}  # where each key seen so far first appears
@@ -143,7 +143,7 @@ class _Catalog:
             self._first_at = {key: place for place, key in enumerate(self._keys)}
 
     def _has_multiline_field(self) -> bool:
-        at = self._text.find('"')
+        at = self._text.find('"', self._rows_at)
         while at != -1:
             start, end = self._line_span(at)
             if self._text.count('"', start, end) % 2:
@@ -165,7 +165,7 @@ class _Catalog:
         if self._keys is not None:
             return [key for key in self._keys if token in key]
         found: dict[str, None] = {}
-        at = self._text.find(token)
+        at = self._text.find(token, self._rows_at)
         while at != -1:
             start, end = self._line_span(at)
             line = self._text[start:end]
@@ -199,7 +199,7 @@ class _Catalog:
         return row
 
     def _lines_of(self, key: str) -> list[str]:
-        lines, at = [], self._text.find(key)
+        lines, at = [], self._text.find(key, self._rows_at)
         while at != -1:
             start, end = self._line_span(at)
             lines.append(self._text[start:end])
