@@ -41,9 +41,33 @@ def _instances(provider: str) -> dict[str, dict[str, str]]:
     return {row["instance_type"].lower(): row for row in table(f"instances_{provider}")}
 
 
+@derived
+def _instance_text(provider: str) -> tuple[list[str], str, str, int] | None:
+    """The catalog's header, text, lower-case text and where its rows start, when a position in the
+    lower-case text is the same position in the text (lowering changed no character's length)."""
+    header, text, rows_at = table_searchable(f"instances_{provider}")
+    lowered = text.lower()
+    return (header, text, lowered, rows_at) if len(lowered) == len(text) and header[0] == "instance_type" else None
+
+
+def _instance_row(provider: str, name: str) -> dict[str, str] | None:
+    """The row of one type (lower case), found by searching the catalog's text: parsing every row of
+    the AWS catalog to look one up cost each `carbon estimate` ~3 ms. The last row of a repeated
+    type wins, as in `_instances`."""
+    found = _instance_text(provider)
+    if found is None:
+        return _instances(provider).get(name)
+    header, text, lowered, rows_at = found
+    at = lowered.rfind("\n" + name + ",", rows_at)
+    if at == -1:
+        return None
+    end = text.find("\n", at + 1)
+    return parse_rows(header, csv.reader([text[at + 1 : end if end != -1 else len(text)]]))[0]
+
+
 def instance(provider: str, instance_type: str) -> Hardware | None:
     """The catalog's hardware for a type, or None when the catalog does not list it."""
-    row = _instances(provider).get(instance_type.strip().lower())
+    row = _instance_row(provider, instance_type.strip().lower())
     if row is not None:
         return _hardware_from_row(provider, row)
     if provider == "gcp":

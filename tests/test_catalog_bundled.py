@@ -177,3 +177,14 @@ def test_text_search_finds_what_a_scan_of_every_row_finds():
             best, members = _scan(key_of(model), rows)
             assert lookup(model) == best, model
             assert family(model) == members, model
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_instance_text_search_finds_each_types_row(provider):
+    rows: dict[str, dict[str, str]] = {}
+    for row in bundle.table(f"instances_{provider}"):
+        rows[row["instance_type"].lower()] = row  # a repeated type keeps its last row
+    for name, row in rows.items():
+        assert catalog._instance_row(provider, name) == row, name
+        assert catalog.instance(provider, name.upper()) == catalog._hardware_from_row(provider, row)
+    assert catalog._instance_row(provider, "no-such-type") is None
