@@ -1,8 +1,11 @@
 """What a user waits for: whole commands timed from process start to exit, beside their aims.
 
-carbon's bytecode is compiled first, as an installed copy has it. In an editable install (a
-checkout), the setuptools finder is imported at every interpreter start (~10 ms, printed apart
-from the base interpreter's start); a `pip install .` does not pay it.
+carbon's bytecode is compiled first, as an installed copy has it. Commands start through the
+`carbon` script installed beside the interpreter, as a user types them (`python -m carbon` where
+there is none). In an editable install (a checkout), the setuptools finder is imported at every
+interpreter start (~10 ms), and this interpreter's site-packages may hold other start-up hooks
+(`.pth` files); `--clean-venv DIR` measures start-up a second time in a venv of its own where
+carbon is installed by `pip install .`, as a user has it.
 
 Every case runs in fresh processes, interleaved with its baseline (machine noise hits both
 alike), `--repeat` times; the median is printed with the range. Where codecarbon is importable
@@ -10,6 +13,7 @@ by `--peer-python` (default: this interpreter), its figures are printed beside o
 
     python benchmarks/commands.py                 # start-up, run, estimate, detect, tracker CPU
     python benchmarks/commands.py --batch-jobs 1000000   # also carbon batch end to end (sacct, Parquet)
+    python benchmarks/commands.py --clean-venv /tmp/carbon-bench-venv --only commands detect
 
 Figures (aims from the performance issue, 2-core machine):
 - `import carbon` above a bare interpreter (keep it small; CodeCarbon's import for scale);
@@ -91,30 +95,35 @@ def _interleaved(cases: dict[str, list[str]], env: dict[str, str], repeat: int) 
     return samples
 
 
-def compile_bytecode() -> None:
+def compile_bytecode(python: str = sys.executable) -> None:
     """Write the bytecode of carbon's packages, as an installed copy has it: a checkout run under
     PYTHONDONTWRITEBYTECODE has none, and every start would compile ~40 modules (~30 ms)."""
     script = (
         "import compileall, os, carbon, carbon.providers as p, carbon.intensity_data as d\n"
         "for m in (carbon, p, d): compileall.compile_dir(os.path.dirname(m.__file__), quiet=2)"
     )
-    subprocess.run([sys.executable, "-c", script], check=True)
+    subprocess.run([python, "-c", script], check=True, cwd=tempfile.gettempdir())  # not this checkout's carbon/
 
 
-def startup_and_commands(repeat: int, peer_python: str | None, env: dict[str, str]) -> None:
+def carbon_command(python: str) -> list[str]:
+    """How a user starts carbon with this interpreter: the `carbon` script pip installed beside it
+    (what `carbon run ...` in a shell runs), else `python -m carbon` (~3 ms of runpy more)."""
+    script = Path(python).parent / "carbon"
+    return [str(script)] if script.exists() else [python, "-m", "carbon"]
+
+
+def startup_and_commands(repeat: int, peer_python: str | None, env: dict[str, str], python: str) -> None:
     true = shutil.which("true") or "/bin/true"
-    python = sys.executable
-    base = getattr(sys, "_base_executable", python)
+    base = getattr(sys, "_base_executable", python) if python == sys.executable else python
+    carbon = carbon_command(python)
     cases = {
         "true": [true],
         "python -c pass": [python, "-c", "pass"],
         "base python -c pass": [base, "-c", "pass"],
         "python -c 'import carbon'": [python, "-c", "import carbon"],
-        "carbon run -- true": [python, "-m", "carbon", "run", "--", true],
+        "carbon run -- true": [*carbon, "run", "--", true],
         "carbon estimate m5.xlarge 1h --format json": [
-            python,
-            "-m",
-            "carbon",
+            *carbon,
             "estimate",
             "--region",
             "aws:us-east-1",
@@ -134,6 +143,7 @@ def startup_and_commands(repeat: int, peer_python: str | None, env: dict[str, st
     samples = _interleaved(cases, env, repeat)
     bare_python = statistics.median(samples["python -c pass"])
     bare_true = statistics.median(samples["true"])
+    print(f"interpreter {python}; carbon started as: {' '.join(carbon)}")
     print(f"{'whole command (median over ' + str(repeat) + ' runs, range)':<52} {'figure':>9}")
     _row("python -c pass (the interpreter floor)", samples["python -c pass"], "ms", "-")
     if base != python:  # an editable install's finder is imported at every start; `pip install .` has none
@@ -168,7 +178,24 @@ def startup_and_commands(repeat: int, peer_python: str | None, env: dict[str, st
     )
 
 
-def detect_elapsed(repeat: int, env: dict[str, str]) -> None:
+def clean_install(folder: Path) -> str:
+    """A venv of its own with carbon installed as a user installs it (`pip install .`, no editable
+    finder, no site-packages of this interpreter and their .pth files); reused when it exists.
+    Returns its interpreter. Needs the package index (or a wheel cache) for carbon's dependencies."""
+    python = folder / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # This checkout's code over whatever an earlier run installed, then its dependencies.
+    for command in ([*pip, "--force-reinstall", "--no-deps", str(ROOT)], [*pip, str(ROOT)]):
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"installing carbon in {folder} failed: {done.stderr.strip()[-500:]}")
+    compile_bytecode(str(python))
+    return str(python)
+
+
+def detect_elapsed(repeat: int, env: dict[str, str], python: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         dmi = Path(folder) / "dmi"
         dmi.mkdir()
@@ -184,7 +211,7 @@ def detect_elapsed(repeat: int, env: dict[str, str]) -> None:
         values = []
         for _ in range(repeat):
             out = subprocess.run(
-                [sys.executable, "-m", "carbon", "detect", "--format", "json"],
+                [*carbon_command(python), "detect", "--format", "json"],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -315,6 +342,12 @@ def main() -> None:
         help="interpreter in which codecarbon is installed (for the peer's figures)",
     )
     parser.add_argument(
+        "--clean-venv",
+        type=Path,
+        help="also measure start-up in this venv (created if missing) with carbon installed by `pip install .`, "
+        "as a user has it: no editable finder, none of this interpreter's site-packages",
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         choices=("commands", "detect", "tracker", "batch"),
@@ -327,11 +360,14 @@ def main() -> None:
         print("codecarbon not importable: pass --peer-python /path/to/venv/bin/python to print its figures")
     compile_bytecode()
     with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)  # commands start outside the checkout: `import carbon` finds the installed copy
         env = dict(os.environ, CARBON_REGION="FR", CARBON_OUTPUT_DIR=folder)
-        if "commands" in args.only:
-            startup_and_commands(args.repeat, peer, env)
-        if "detect" in args.only:
-            detect_elapsed(args.repeat, env)
+        pythons = [sys.executable] + ([clean_install(args.clean_venv)] if args.clean_venv else [])
+        for python in pythons:
+            if "commands" in args.only:
+                startup_and_commands(args.repeat, peer if python == sys.executable else None, env, python)
+            if "detect" in args.only:
+                detect_elapsed(args.repeat, env, python)
         if "tracker" in args.only:
             tracker_cpu(args.tracker_seconds, args.tracker_repeat, peer)
         if args.batch_jobs and "batch" in args.only:
