@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.checks import Verdicts, check_duplicates, check_ranges
+from carbon.batch.checks import Verdicts, check_duplicates, check_ranges, increasing_integers
 from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
 from carbon.units import J_PER_KWH
 
@@ -666,8 +666,7 @@ def _records(log: _Log) -> _Records:
     steps = log.part(is_step & ~no_id, _STEP_FIELDS, key)
     job_keys = _strings(jobs["_key"])
     job_keys = job_keys.combine_chunks() if isinstance(job_keys, pa.ChunkedArray) else job_keys
-    job_of = pc.index_in(_strings(steps["_key"]), value_set=job_keys).fill_null(-1).to_numpy(zero_copy_only=False)
-    first_row = pc.index_in(job_keys, value_set=job_keys).to_numpy(zero_copy_only=False)
+    job_of, first_row = _join(_strings(steps["_key"]), job_keys)
     orphan = job_of < 0
     if orphan.any():
         rejects.append(
@@ -676,6 +675,34 @@ def _records(log: _Log) -> _Records:
     steps = steps[~orphan].reset_index(drop=True)
     steps["_job"] = job_of[~orphan]
     return _Records(jobs, steps, first_row, rejects)
+
+
+def _join(step_keys: Any, job_keys: Any) -> tuple[Any, Any]:
+    """(per step: the row of the first job line with its key, -1 for none; per job line: the
+    first job row with its key). Job ids that are integers in increasing order (the usual log)
+    are distinct and are found by a binary search, each match confirmed on the texts ("07" is
+    not job "7"); any other ids by an Arrow hash join."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    step_keys = step_keys.combine_chunks() if isinstance(step_keys, pa.ChunkedArray) else step_keys
+    numbers = increasing_integers(job_keys)
+    if numbers is not None and not step_keys.null_count:
+        try:
+            wanted = pc.cast(step_keys, pa.int64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            wanted = None
+        if wanted is not None:
+            rows = np.minimum(np.searchsorted(numbers, wanted), max(len(numbers) - 1, 0))
+            found = np.zeros(len(wanted), dtype=bool) if not len(numbers) else numbers[rows] == wanted
+            if found.any():
+                found[found] = pc.equal(step_keys.filter(found), job_keys.take(rows[found])).to_numpy(
+                    zero_copy_only=False
+                )
+            return np.where(found, rows, -1), np.arange(len(job_keys))
+    job_of = pc.index_in(step_keys, value_set=job_keys).fill_null(-1).to_numpy(zero_copy_only=False)
+    return job_of, pc.index_in(job_keys, value_set=job_keys).to_numpy(zero_copy_only=False)
 
 
 def _column(frame: Any, name: str) -> Any:

@@ -1,0 +1,55 @@
+"""Job ids: numbered ids in order (the usual log) take a faster path than any other ids; both must
+give the same verdicts. Expected values are worked out from the lines written here."""
+
+from __future__ import annotations
+
+import pytest
+
+from carbon.batch.readers import read
+
+HEADER = "JobID|Start|End|NCPUS|MaxRSS|State"
+
+
+def sacct(tmp_path, lines):
+    log = tmp_path / "jobs.txt"
+    log.write_text("\n".join([HEADER, *lines]) + "\n")
+    return read(log, "sacct")
+
+
+@pytest.mark.parametrize("first_id", ["5", "job5"])  # numbered ids in order, and text ids (hashed)
+def test_sacct_steps_join_their_own_job_only(tmp_path, first_id):
+    result = sacct(
+        tmp_path,
+        [
+            f"{first_id}|2024-01-01T00:00:00|2024-01-01T01:00:00|2||COMPLETED",  # line 2
+            "7|2024-01-01T00:00:00|2024-01-01T01:00:00|2||COMPLETED",  # line 3
+            "7.batch|2024-01-01T00:00:00|2024-01-01T01:00:00|2|2G|COMPLETED",  # line 4: job 7's
+            "07.batch|2024-01-01T00:00:00|2024-01-01T01:00:00|2|9G|COMPLETED",  # line 5: "07" is not "7"
+            "8.0|2024-01-01T00:00:00|2024-01-01T01:00:00|2|9G|COMPLETED",  # line 6: no job 8
+            "9|2024-01-01T00:00:00|2024-01-01T01:00:00|2||COMPLETED",  # line 7
+        ],
+    )
+    jobs = result.jobs.set_index("job_id")
+    assert sorted(jobs.index) == sorted([first_id, "7", "9"])
+    assert jobs.loc["7", "memory_used_gb"] == pytest.approx(2 * 2**30 / 10**9)  # 2G (GiB) of its own step
+    assert jobs.loc["9", "memory_used_gb"] != jobs.loc["9", "memory_used_gb"]  # NaN: no step
+    assert result.rejects["line"].tolist() == [5, 6]
+    assert set(result.rejects["reason"]) == {"job step without its job line"}
+
+
+@pytest.mark.parametrize(
+    ("ids", "rejected"),
+    [
+        (["1", "2", "3"], []),  # numbered, in order: distinct
+        (["7", "07", "8"], []),  # "07" and "7" are two ids (the numbers are not increasing: hashed)
+        (["3", "1", "3"], [(4, "duplicate of line 2")]),  # header on line 1: the third record is line 4
+        (["a", "b", "a"], [(4, "duplicate of line 2")]),
+    ],
+)
+def test_generic_duplicates(tmp_path, ids, rejected):
+    log = tmp_path / "jobs.csv"
+    rows = [f"{i},2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,FR,2" for i in ids]
+    log.write_text("\n".join(["job_id,start,end,region,cpus", *rows]) + "\n")
+    result = read(log, "csv")
+    assert list(zip(result.rejects["line"], result.rejects["reason"])) == rejected
+    assert len(result.jobs) == len(ids) - len(rejected)
