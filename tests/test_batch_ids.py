@@ -53,3 +53,17 @@ def test_generic_duplicates(tmp_path, ids, rejected):
     result = read(log, "csv")
     assert list(zip(result.rejects["line"], result.rejects["reason"])) == rejected
     assert len(result.jobs) == len(ids) - len(rejected)
+
+
+@pytest.mark.parametrize("blank", [0, 1, 3])
+def test_sacct_blank_lines_keep_every_line_number(tmp_path, blank):
+    """A blank line is no record, and the records after it keep their own line numbers (the
+    fast reader refuses such a file; the line-by-line one reads it)."""
+    done = "1|2024-01-01T00:00:00|2024-01-01T01:00:00|2||COMPLETED\n"
+    pending = "2|Unknown|Unknown|2||PENDING\n"
+    log = tmp_path / "jobs.txt"
+    log.write_text(HEADER + "\n" + done + "\n" * blank + pending + "\n" * blank)
+    result = read(log, "sacct")
+    assert result.jobs["job_id"].tolist() == ["1"]
+    assert result.rejects["line"].tolist() == [3 + blank]  # PENDING: after the blank lines
+    assert result.rejects["reason"].tolist() == ["job never started"]

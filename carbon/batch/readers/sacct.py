@@ -29,6 +29,7 @@ checks. Work happens on Arrow arrays and numpy, once per distinct text where tex
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,44 +383,41 @@ def _positions(names: Sequence[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _Shape:
-    """What decides whether a log is regular, found in one pass over its bytes."""
+    """What decides whether a log is regular, found without reading it into Python."""
 
     first_line: bytes
     second_line: bytes
     has_cr: bool
     has_comment: bool  # a line starting with "#"
-    newlines: int
-    ends_with_newline: bool
+    has_blank: bool  # an empty line after the first: Arrow would skip it and the numbering would shift
 
 
-def _shape(chunks: Any) -> _Shape:
-    """The shape of a log given as successive byte chunks (a file read piece by piece, or one
-    bytes object): memchr-fast one-byte searches, the two-byte one only where "#" occurs."""
-    head, has_cr, has_comment, newlines, previous = b"", False, False, 0, b"\n"
-    for chunk in chunks:
-        if not chunk:
-            continue
-        if len(head) < 2**16 or head.count(b"\n") < 2:
-            head += chunk[: 2**16]
-        has_cr = has_cr or b"\r" in chunk
-        has_comment = has_comment or (b"#" in chunk and b"\n#" in previous[-1:] + chunk)
-        newlines += chunk.count(b"\n")
-        previous = chunk
-    lines = head.split(b"\n", 2)
+def _shape(content: Any) -> _Shape:
+    """The shape of a log's bytes (a bytes object, or a read-only memory map of the file):
+    memchr-fast searches, no copy of the content."""
+    first_end = content.find(b"\n")
+    if first_end < 0:
+        return _Shape(bytes(content[:]), b"", content.find(b"\r") >= 0, content[:1] == b"#", False)
+    second_end = content.find(b"\n", first_end + 1)
     return _Shape(
-        lines[0],
-        lines[1] if len(lines) > 1 else b"",
-        has_cr,
-        has_comment,
-        newlines,
-        newlines > 0 and previous.endswith(b"\n"),
+        bytes(content[:first_end]),
+        bytes(content[first_end + 1 : second_end if second_end >= 0 else len(content)]),
+        content.find(b"\r") >= 0,
+        content[:1] == b"#" or content.find(b"\n#") >= 0,
+        content.find(b"\n\n") >= 0,
     )
 
 
-def _file_chunks(path: str | Path, size: int = 2**26) -> Any:
+def _file_shape(path: str | Path) -> _Shape:
+    """The file's shape through a memory map: the kernel's page cache is searched in place, so
+    a log of hundreds of MB is never copied into this process before Arrow reads it."""
+    import mmap
+
     with open(path, "rb") as handle:
-        while chunk := handle.read(size):
-            yield chunk
+        if not os.fstat(handle.fileno()).st_size:
+            return _Shape(b"", b"", False, False, False)
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as content:
+            return _shape(content)
 
 
 def _regular_table(
@@ -434,8 +432,10 @@ def _regular_table(
     import pyarrow as pa
     import pyarrow.csv as csv
 
-    shape = _shape([data] if data is not None else _file_chunks(path))
-    if shape.has_cr or shape.has_comment or not shape.first_line:  # (an empty first line: blank, or no data)
+    shape = _shape(data) if data is not None else _file_shape(path)
+    if (
+        shape.has_cr or shape.has_comment or shape.has_blank or not shape.first_line
+    ):  # (an empty first line: blank, or no data)
         return None
     first = shape.first_line.decode("utf-8", errors="replace").split("|")
     names, min_fields, header = _names(first, fields)
@@ -473,10 +473,7 @@ def _regular_table(
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    first_number = 2 if header else 1
-    lines = shape.newlines + (0 if shape.ends_with_newline else 1)
-    if table.num_rows != lines - first_number + 1:  # blank lines were skipped: numbering would be off
-        return None
+    first_number = 2 if header else 1  # no blank line, no CR: each record is the next line
     return table, np.arange(first_number, first_number + table.num_rows), names, count
 
 
