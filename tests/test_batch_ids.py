@@ -67,3 +67,36 @@ def test_sacct_blank_lines_keep_every_line_number(tmp_path, blank):
     assert result.jobs["job_id"].tolist() == ["1"]
     assert result.rejects["line"].tolist() == [3 + blank]  # PENDING: after the blank lines
     assert result.rejects["reason"].tolist() == ["job never started"]
+
+
+def test_sacct_read_in_blocks_equals_hand_calculation(tmp_path, monkeypatch):
+    """A regular log is read in blocks, job and step lines split block by block; with blocks of
+    a few hundred bytes every job's steps fall on both sides of some boundary. Each job i ran 1 h on
+    2 CPUs; its steps used (i + 1) GiB and 1 GiB at most, 20 min and 10 min of CPU."""
+    import carbon.batch.readers.sacct as sacct_reader
+
+    header = "JobID|Start|End|NCPUS|MaxRSS|TotalCPU|State"
+    times = "2024-01-01T00:00:00|2024-01-01T01:00:00"
+    lines = [header]
+    for i in range(40):
+        lines += [
+            f"{i}|{times}|2|||COMPLETED",
+            f"{i}.batch|{times}|2|{i + 1}G|00:20:00|COMPLETED",
+            f"{i}.0|{times}|2|1G|00:10:00|COMPLETED",
+        ]
+    lines[63] = f"|{times}|2|1G|00:10:00|COMPLETED"  # line 64: the step "20.0" loses its id
+    lines[102] = f"99.0|{times}|2|1G|00:10:00|COMPLETED"  # line 103, was "33.0": no job 99
+    log = tmp_path / "jobs.txt"
+    log.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(sacct_reader, "BLOCK_BYTES", 300)
+    result = read(log, "sacct")
+    assert list(zip(result.rejects["line"], result.rejects["reason"])) == [
+        (64, "malformed line: empty JobID"),
+        (103, "job step without its job line"),
+    ]
+    jobs = result.jobs.set_index("job_id")
+    assert list(jobs.index) == [str(i) for i in range(40)]
+    for i in range(40):
+        assert jobs.loc[str(i), "memory_used_gb"] == pytest.approx((i + 1) * 2**30 / 10**9)
+        cpu_minutes = 20 + (0 if i in (20, 33) else 10)  # 20 and 33 lost their ".0" step
+        assert jobs.loc[str(i), "cpu_util"] == pytest.approx(cpu_minutes * 60 / (3600 * 2))
