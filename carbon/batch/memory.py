@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def _malloc_trim():  # type: ignore[no-untyped-def]
+def _malloc_trim() -> Any:
     """glibc's malloc_trim, or None elsewhere (macOS, musl) where there is none to call."""
     if not sys.platform.startswith("linux"):
         return None
