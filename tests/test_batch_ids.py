@@ -100,3 +100,13 @@ def test_sacct_read_in_blocks_equals_hand_calculation(tmp_path, monkeypatch):
         assert jobs.loc[str(i), "memory_used_gb"] == pytest.approx((i + 1) * 2**30 / 10**9)
         cpu_minutes = 20 + (0 if i in (20, 33) else 10)  # 20 and 33 lost their ".0" step
         assert jobs.loc[str(i), "cpu_util"] == pytest.approx(cpu_minutes * 60 / (3600 * 2))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])  # read in blocks, and line by line (a CR)
+def test_sacct_an_id_with_nothing_before_its_dot_is_empty(tmp_path, newline):
+    times = "2024-01-01T00:00:00|2024-01-01T01:00:00"
+    log = tmp_path / "jobs.txt"
+    log.write_bytes(newline.join([HEADER, f"5|{times}|2||COMPLETED", f".batch|{times}|2|1G|COMPLETED", ""]).encode())
+    result = read(log, "sacct")
+    assert result.jobs["job_id"].tolist() == ["5"]
+    assert list(zip(result.rejects["line"], result.rejects["reason"])) == [(3, "malformed line: empty JobID")]

@@ -533,7 +533,8 @@ class _SplitParts:
         self.records = 0
 
     def add(self, batch: Any, first_number: int) -> None:
-        """One block: its records' JobIDs read as `_records` reads them, each line to its part."""
+        """One block, each line to its part. The key is the JobID up to its first "." (as
+        `_line_records` finds it): a job line's whole id, so only step ids need the regex."""
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -544,15 +545,19 @@ class _SplitParts:
             job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
         else:
             job_id = _trimmed(batch.column(self.id_column))
-        key = pc.replace_substring_regex(job_id, r"\..*$", "")
         is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
-        no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
+        # No id: an empty one, or nothing before its first ".".
+        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
         for name, columns, mask in (
             ("jobs", self.job_columns, ~is_step & ~no_id),
             ("steps", self.step_columns, is_step & ~no_id),
         ):
-            part = pa.Table.from_arrays([*(batch.column(c) for c in columns), key], names=[*columns, "_key"])
-            getattr(self, name).append(part.filter(pa.array(mask)))
+            selected = pa.array(mask)
+            key = job_id.filter(selected)
+            if name == "steps":
+                key = pc.replace_substring_regex(key, r"\..*$", "")
+            fields = [batch.column(c).filter(selected) for c in columns]
+            getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
             self.numbers[name].append(numbers[mask])
         self.numbers["no_id"].append(numbers[no_id])
 
@@ -766,7 +771,7 @@ def _line_records(log: _Log) -> tuple[Any, Any, list]:
 
     ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
     job_id = pa.array(ids["JobID"].array)
-    key = pc.replace_substring_regex(job_id, r"\..*$", "")  # as _SplitParts.add reads them
+    key = pc.replace_substring_regex(job_id, r"\..*$", "")
     is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
     no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
     rejects = []
