@@ -110,3 +110,23 @@ def test_sacct_an_id_with_nothing_before_its_dot_is_empty(tmp_path, newline):
     result = read(log, "sacct")
     assert result.jobs["job_id"].tolist() == ["5"]
     assert list(zip(result.rejects["line"], result.rejects["reason"])) == [(3, "malformed line: empty JobID")]
+
+
+@pytest.mark.parametrize("block", [4, 5, 2**24])  # 4: "#" opens the second block, after a "\n" ending the first
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"h|i\n#c|d\nx|y\n", (b"h|i", b"#c|d", False, True, 3, True)),
+        (b"h|i\nj|k\r\nx|y", (b"h|i", b"j|k\r", True, False, 2, False)),
+        (b"h|i\nj#k\nx|y\n", (b"h|i", b"j#k", False, False, 3, True)),  # a "#" inside a field: no comment
+        (b"", (b"", b"", False, False, 0, False)),
+    ],
+)
+def test_sacct_log_shape_found_block_by_block(data, expected, block):
+    """(first line, second line, has CR, has a comment line, newlines, ends with a newline), by hand."""
+    import dataclasses
+    import io
+
+    from carbon.batch.readers.sacct import _shape
+
+    assert dataclasses.astuple(_shape(io.BytesIO(data), block)) == expected

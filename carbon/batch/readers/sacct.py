@@ -28,8 +28,8 @@ checks. Work happens on Arrow arrays and numpy, once per distinct text where tex
 
 from __future__ import annotations
 
+import io
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -383,7 +383,7 @@ def _positions(names: Sequence[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _Shape:
-    """What decides whether a log is regular, found without copying it into Python."""
+    """What decides whether a log is regular, found in one pass over its bytes."""
 
     first_line: bytes
     second_line: bytes
@@ -393,43 +393,39 @@ class _Shape:
     ends_with_newline: bool
 
 
-def _shape(content: Any) -> _Shape:
-    """The shape of a log's bytes (a bytes object, or a read-only memory map of the file):
-    one-byte searches (memchr) and a vectorised newline count, the two-byte search for a
-    comment line only where "#" occurs at all."""
-    first_end = content.find(b"\n")
-    second_end = content.find(b"\n", first_end + 1) if first_end >= 0 else -1
-    return _Shape(
-        bytes(content[: first_end if first_end >= 0 else len(content)]),
-        bytes(content[first_end + 1 : second_end if second_end >= 0 else len(content)]) if first_end >= 0 else b"",
-        content.find(b"\r") >= 0,
-        content.find(b"#") >= 0 and (content[:1] == b"#" or content.find(b"\n#") >= 0),
-        _count_newlines(content),
-        content[-1:] == b"\n",
-    )
-
-
-def _count_newlines(content: Any, block: int = 2**24) -> int:
+def _shape(handle: Any, block: int = 2**24) -> _Shape:
+    """The shape of a log read from a binary file object, block by block into one reused buffer
+    (fresh memory for every block, or the whole file mapped at once, would cost more than the
+    scan): one-byte searches, a vectorised newline count, the two-byte search for a comment line
+    only where "#" occurs at all."""
     import numpy as np
 
-    view = np.frombuffer(content, dtype=np.uint8)
-    try:
-        return sum(int(np.count_nonzero(view[i : i + block] == 10)) for i in range(0, len(view), block))
-    finally:
-        del view  # a memory map cannot close while an array still points into it
-
-
-def _file_shape(path: str | Path) -> _Shape:
-    """The file's shape through a memory map of the kernel's page cache, searched in place: a
-    log of hundreds of MB is never copied into this process before Arrow reads it."""
-    import mmap
-
-    with open(path, "rb") as handle:
-        if not os.fstat(handle.fileno()).st_size:
-            return _shape(b"")
-        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # Linux: map every page at once
-        with mmap.mmap(handle.fileno(), 0, flags=flags, prot=mmap.PROT_READ) as content:
-            return _shape(content)
+    buffer = bytearray(block)
+    head, has_cr, has_comment, newlines, last = b"", False, False, 0, b"\n"
+    while size := handle.readinto(buffer):
+        if head.count(b"\n") < 2:  # the first two lines
+            position = -1
+            for _ in range(2 - head.count(b"\n")):
+                position = buffer.find(b"\n", position + 1, size)
+                if position < 0:
+                    break
+            head += bytes(buffer[: size if position < 0 else position + 1])
+        has_cr = has_cr or buffer.find(b"\r", 0, size) >= 0
+        has_comment = has_comment or (
+            buffer.find(b"#", 0, size) >= 0
+            and ((last == b"\n" and buffer[:1] == b"#") or buffer.find(b"\n#", 0, size) >= 0)
+        )
+        newlines += int(np.count_nonzero(np.frombuffer(buffer, dtype=np.uint8, count=size) == 10))
+        last = bytes(buffer[size - 1 : size])
+    lines = head.split(b"\n", 2)
+    return _Shape(
+        lines[0],
+        lines[1] if len(lines) > 1 else b"",
+        has_cr,
+        has_comment,
+        newlines,
+        newlines > 0 and last == b"\n",
+    )
 
 
 BLOCK_BYTES = 2**22  # the regular path reads the log in blocks of this size (about 10,000 lines)
@@ -459,7 +455,11 @@ def _regular_table(
     import pyarrow as pa
     import pyarrow.csv as csv
 
-    shape = _shape(data) if data is not None else _file_shape(path)
+    if data is not None:
+        shape = _shape(io.BytesIO(data))
+    else:
+        with open(path, "rb", buffering=0) as handle:
+            shape = _shape(handle)
     if shape.has_cr or shape.has_comment or not shape.first_line:  # (an empty first line: blank, or no data)
         return None
     first = shape.first_line.decode("utf-8", errors="replace").split("|")
