@@ -32,10 +32,9 @@ def _malloc_trim() -> Any:
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
-    import ctypes.util
 
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    try:  # the symbols already loaded into the process, libc's among them: no library search
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError) as error:
         log.debug("no malloc_trim: %s", error)
         return None
