@@ -109,11 +109,35 @@ def first_rows(job_ids: Any, clusters: Any = None) -> Any:
     import pyarrow.compute as pc
 
     keys = _arrow_text(job_ids)
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks() if keys.num_chunks else pa.array([], type=pa.string())
+    if increasing_integers(keys) is not None:  # distinct ids: with or without clusters, no duplicate
+        import numpy as np
+
+        return np.arange(len(keys))
     if clusters is not None:
         keys = pc.binary_join_element_wise(pc.fill_null(_arrow_text(clusters), ""), pc.fill_null(keys, ""), "\x1f")
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks() if keys.num_chunks else pa.array([], type=pa.string())
     return pc.index_in(keys, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
+
+
+def increasing_integers(texts: Any) -> Any:
+    """The texts (an Arrow string array) as int64 when every one reads as an integer and they
+    strictly increase, else None. Strictly increasing numbers are distinct, so the texts are too
+    (equal texts read as equal numbers): the usual log, numbered job ids in order, needs no hash
+    of a million strings to show it holds no duplicate."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if texts.null_count or not len(texts):
+        return None
+    try:
+        numbers = pc.cast(texts, pa.int64()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ids with text ("123_4", "a1"): hashed instead
+        return None
+    return numbers if bool(np.all(numbers[1:] > numbers[:-1])) else None
 
 
 def check_duplicates(job_ids: Any, lines: Any, verdicts: Verdicts, clusters: Any = None, first: Any = None) -> None:

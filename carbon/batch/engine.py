@@ -591,7 +591,10 @@ def coded_texts(codes: Any, texts: list[str], fallback: Any = None) -> Any:
     dtype = pd.Series(np.array(texts, dtype=object)).dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return fallback() if fallback else np.array(texts, dtype=object)[codes]
-    column = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(texts, type=pa.string())).cast(pa.string())
+    # Large strings: what pandas keeps its Arrow text in, so that it takes the column without
+    # converting it again (a second copy of a million texts).
+    kind = pa.large_string()
+    column = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(texts, type=kind)).cast(kind)
     return pd.array(column, dtype=dtype)
 
 

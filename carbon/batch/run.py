@@ -11,6 +11,7 @@ from typing import Any
 from carbon.batch.engine import CARRIED_COLUMNS, Settings, coded_texts, estimate_frame, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
+from carbon.batch.memory import release_freed_memory
 from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
@@ -214,6 +215,8 @@ def estimate_logs(
     all_rejects = pd.concat([*rejects, refused], ignore_index=True)[["source", "line", "reason", "text"]]
     all_rejects["line"] = all_rejects["line"].astype("int64")  # an empty part must not make them 15.0
     all_rejects = all_rejects.sort_values(["source", "line"], kind="stable").reset_index(drop=True)
+    del priced
+    release_freed_memory()  # the engine's temporaries: writing the results allocates differently
     return BatchResult(estimated, all_rejects, read_count)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from carbon.batch.memory import release_freed_memory
 from carbon.batch.schema import ReadResult
 
 # format -> "module:function"; imported lazily so that choosing one format loads only its code.
@@ -39,13 +40,7 @@ def reader(format_name: str) -> Callable[..., ReadResult]:
 def read(path: str | Path, format_name: str | None = None, fields: Sequence[str] | None = None) -> ReadResult:
     name = format_name or guess_format(path)
     result = reader(name)(path, fields=fields) if name == "sacct" else reader(name)(path)
-    _release_arrow_memory()
+    # Parsing leaves hundreds of MB freed but held (Arrow's pool, the C heap) that the pricing,
+    # working in numpy, could never reuse.
+    release_freed_memory()
     return result
-
-
-def _release_arrow_memory() -> None:
-    """Hand the Arrow pool's freed blocks back to the system: parsing leaves hundreds of MB
-    cached there that the pricing step, working in numpy, could never reuse."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()

@@ -28,13 +28,14 @@ checks. Work happens on Arrow arrays and numpy, once per distinct text where tex
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.checks import Verdicts, check_duplicates, check_ranges
+from carbon.batch.checks import Verdicts, check_duplicates, check_ranges, increasing_integers
 from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
 from carbon.units import J_PER_KWH
 
@@ -392,19 +393,30 @@ class _Shape:
     ends_with_newline: bool
 
 
-def _shape(chunks: Any) -> _Shape:
-    """The shape of a log given as successive byte chunks (a file read piece by piece, or one
-    bytes object): memchr-fast one-byte searches, the two-byte one only where "#" occurs."""
-    head, has_cr, has_comment, newlines, previous = b"", False, False, 0, b"\n"
-    for chunk in chunks:
-        if not chunk:
-            continue
-        if len(head) < 2**16 or head.count(b"\n") < 2:
-            head += chunk[: 2**16]
-        has_cr = has_cr or b"\r" in chunk
-        has_comment = has_comment or (b"#" in chunk and b"\n#" in previous[-1:] + chunk)
-        newlines += chunk.count(b"\n")
-        previous = chunk
+def _shape(handle: Any, block: int = 2**24) -> _Shape:
+    """The shape of a log read from a binary file object, block by block into one reused buffer
+    (fresh memory for every block, or the whole file mapped at once, would cost more than the
+    scan): one-byte searches, a vectorised newline count, the two-byte search for a comment line
+    only where "#" occurs at all."""
+    import numpy as np
+
+    buffer = bytearray(block)
+    head, has_cr, has_comment, newlines, last = b"", False, False, 0, b"\n"
+    while size := handle.readinto(buffer):
+        if head.count(b"\n") < 2:  # the first two lines
+            position = -1
+            for _ in range(2 - head.count(b"\n")):
+                position = buffer.find(b"\n", position + 1, size)
+                if position < 0:
+                    break
+            head += bytes(buffer[: size if position < 0 else position + 1])
+        has_cr = has_cr or buffer.find(b"\r", 0, size) >= 0
+        has_comment = has_comment or (
+            buffer.find(b"#", 0, size) >= 0
+            and ((last == b"\n" and buffer[:1] == b"#") or buffer.find(b"\n#", 0, size) >= 0)
+        )
+        newlines += int(np.count_nonzero(np.frombuffer(buffer, dtype=np.uint8, count=size) == 10))
+        last = bytes(buffer[size - 1 : size])
     lines = head.split(b"\n", 2)
     return _Shape(
         lines[0],
@@ -412,29 +424,42 @@ def _shape(chunks: Any) -> _Shape:
         has_cr,
         has_comment,
         newlines,
-        newlines > 0 and previous.endswith(b"\n"),
+        newlines > 0 and last == b"\n",
     )
 
 
-def _file_chunks(path: str | Path, size: int = 2**26) -> Any:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(size):
-            yield chunk
+BLOCK_BYTES = 2**22  # the regular path reads the log in blocks of this size (about 10,000 lines)
+
+
+@dataclass
+class _Split:
+    """A regular log's records read block by block, job lines apart from step lines as each block
+    is read, each part keeping only the raw fields (`f<position>`) it needs: the whole log's
+    fields are never held at once."""
+
+    jobs: Any  # pyarrow Table: the job fields of the job lines, and `_key` (the id without a step suffix)
+    job_numbers: Any  # 1-based line number of each job line
+    steps: Any  # pyarrow Table: the step fields of the step lines, and `_key`
+    step_numbers: Any
+    no_id: Any  # line numbers of the records with an empty JobID
 
 
 def _regular_table(
     data: bytes | None, fields: Sequence[str] | None, wanted: Sequence[str], path: str | Path | None = None
-) -> Any:
-    """The usual log, read by Arrow's multi-threaded CSV parser: (table of the wanted fields as
-    raw string columns `f<position>`, line numbers, names, width), or None when the file is not
-    regular: every line a record with the same number of fields, no header past the first
-    line, no blank or comment lines, no carriage returns, valid UTF-8. Anything else goes
-    through `_split_lines`, which handles every case line by line in Arrow kernels."""
-    import numpy as np
+) -> tuple[_Split, range, list[str]] | None:
+    """The usual log, read by Arrow's CSV parser in blocks: (the job and step lines apart, the
+    records' line numbers, the names), or None when the file is not regular: every line a record with
+    the same number of fields, no header past the first line, no blank or comment lines, no
+    carriage returns, valid UTF-8. Anything else goes through `_split_lines`, which handles
+    every case line by line in Arrow kernels."""
     import pyarrow as pa
     import pyarrow.csv as csv
 
-    shape = _shape([data] if data is not None else _file_chunks(path))
+    if data is not None:
+        shape = _shape(io.BytesIO(data))
+    else:
+        with open(path, "rb", buffering=0) as handle:
+            shape = _shape(handle)
     if shape.has_cr or shape.has_comment or not shape.first_line:  # (an empty first line: blank, or no data)
         return None
     first = shape.first_line.decode("utf-8", errors="replace").split("|")
@@ -448,13 +473,29 @@ def _regular_table(
     if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
         return None
     positions = _positions(names)
+    if "JobID" not in positions:  # the line-by-line path says what is missing
+        return None
     if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
         wanted = [name for name in wanted if name != "Submit"]
-    columns = sorted({positions[name] for name in wanted if name in positions and positions[name] < count})
+
+    def read(names_wanted: Sequence[str]) -> list[str]:
+        return [
+            f"f{i}" for i in sorted({positions[n] for n in names_wanted if n in positions and positions[n] < count})
+        ]
+
+    first_number = 2 if header else 1
+    included = read(wanted)
+    parts = _SplitParts(
+        read(["JobID"])[0] if positions["JobID"] < count else None,
+        [c for c in read(_JOB_FIELDS) if c in included],
+        [c for c in read(_STEP_FIELDS) if c in included],
+    )
     try:
-        table = csv.read_csv(
-            pa.py_buffer(data) if data is not None else str(path),  # a path is read in blocks, never whole
-            read_options=csv.ReadOptions(autogenerate_column_names=True, skip_rows=1 if header else 0),
+        reader = csv.open_csv(
+            pa.BufferReader(pa.py_buffer(data)) if data is not None else str(path),
+            read_options=csv.ReadOptions(
+                autogenerate_column_names=True, skip_rows=1 if header else 0, block_size=BLOCK_BYTES
+            ),
             # A line with another number of fields is an error (ArrowInvalid): that file is not regular.
             parse_options=csv.ParseOptions(
                 delimiter="|",
@@ -466,18 +507,79 @@ def _regular_table(
             ),
             convert_options=csv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(count)},
-                include_columns=[f"f{i}" for i in columns],
+                include_columns=included,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
+        for batch in reader:
+            parts.add(batch, first_number)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    first_number = 2 if header else 1
     lines = shape.newlines + (0 if shape.ends_with_newline else 1)
-    if table.num_rows != lines - first_number + 1:  # blank lines were skipped: numbering would be off
+    if parts.records != lines - first_number + 1:  # blank lines were skipped: numbering would be off
         return None
-    return table, np.arange(first_number, first_number + table.num_rows), names, count
+    return parts.split(), range(first_number, first_number + parts.records), names
+
+
+class _SplitParts:
+    """Blocks of a regular log split into job and step lines as they are read (see _Split)."""
+
+    def __init__(self, id_column: str | None, job_columns: list[str], step_columns: list[str]) -> None:
+        self.id_column, self.job_columns, self.step_columns = id_column, job_columns, step_columns
+        self.jobs: list = []
+        self.steps: list = []
+        self.numbers: dict[str, list] = {"jobs": [], "steps": [], "no_id": []}
+        self.records = 0
+
+    def add(self, batch: Any, first_number: int) -> None:
+        """One block, each line to its part. The key is the JobID up to its first "." (as
+        `_line_records` finds it): a job line's whole id, so only step ids need the regex."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        numbers = np.arange(first_number + self.records, first_number + self.records + batch.num_rows)
+        self.records += batch.num_rows
+        if self.id_column is None:  # JobID past the file's last field: every id is empty
+            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
+        else:
+            job_id = _trimmed(batch.column(self.id_column))
+        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+        # No id: an empty one, or nothing before its first ".".
+        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
+        for name, columns, mask in (
+            ("jobs", self.job_columns, ~is_step & ~no_id),
+            ("steps", self.step_columns, is_step & ~no_id),
+        ):
+            selected = pa.array(mask)
+            key = job_id.filter(selected)
+            if name == "steps":
+                key = pc.replace_substring_regex(key, r"\..*$", "")
+            fields = [batch.column(c).filter(selected) for c in columns]
+            getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
+            self.numbers[name].append(numbers[mask])
+        self.numbers["no_id"].append(numbers[no_id])
+
+    def split(self) -> _Split:
+        import numpy as np
+        import pyarrow as pa
+
+        def table(parts: list, columns: list[str]) -> Any:
+            if parts:
+                return pa.concat_tables(parts)
+            return pa.table({name: pa.array([], type=pa.string()) for name in [*columns, "_key"]})
+
+        def numbers(name: str) -> Any:
+            return np.concatenate(self.numbers[name]) if self.numbers[name] else np.array([], dtype=np.int64)
+
+        return _Split(
+            table(self.jobs, self.job_columns),
+            numbers("jobs"),
+            table(self.steps, self.step_columns),
+            numbers("steps"),
+            numbers("no_id"),
+        )
 
 
 def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
@@ -591,26 +693,22 @@ _COUNT_FIELDS = ("NCPUS", "AllocCPUS", "ReqCPUS", "AllocNodes", "NNodes", "ReqNo
 class _Log:
     """The log's records before they are jobs: their fields, line numbers, and the lines that did not fit."""
 
-    lines: Any  # regular path: a pyarrow Table of raw fields `f<position>`; else an Arrow array of lines
+    lines: Any  # an Arrow array of lines (None on the regular path: see `split`)
     numbers: Any  # 1-based line number of each record
     names: list[str]
     unfit: list[tuple[int, str, str]]  # (line, reason, text)
     path: str | Path
     data: bytes | None  # the bytes, when given instead of a path
+    split: _Split | None = None  # the regular path's job and step lines, apart already
 
     def part(self, mask: Any, wanted: Sequence[str], key: Any) -> Any:
-        """The wanted fields of the records in `mask`, with `_line`, `_key` (and `_text` off the regular path)."""
+        """The wanted fields of the records in `mask`, with `_line`, `_key` and `_text` (off the regular path)."""
         import pandas as pd
         import pyarrow as pa
         import pyarrow.compute as pc
 
         selected = pa.array(mask)
-        lines = self.lines
-        if isinstance(lines, pa.Table):  # filter only the fields this part reads
-            positions = _positions(self.names)
-            columns = {f"f{positions[name]}" for name in wanted if name in positions} & set(lines.column_names)
-            lines = lines.select(sorted(columns))
-        frame = _fields(pc.filter(lines, selected), self.numbers[mask], self.names, wanted)
+        frame = _fields(pc.filter(self.lines, selected), self.numbers[mask], self.names, wanted)
         frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key, selected))
         return frame
 
@@ -631,8 +729,8 @@ def _load(path: str | Path, fields: Sequence[str] | None, data: bytes | None) ->
     wanted = sorted({"JobID", *_JOB_FIELDS, *_STEP_FIELDS})
     regular = _regular_table(data, fields, wanted, path)
     if regular is not None:
-        lines, numbers, names, _ = regular
-        return _Log(lines, numbers, names, [], path, data)
+        split, numbers, names = regular
+        return _Log(None, numbers, names, [], path, data, split)
     lines, numbers, names, unfit = _split_lines(Path(path).read_bytes() if data is None else data, fields)
     return _Log(lines, numbers, names, unfit, path, data)
 
@@ -651,6 +749,24 @@ def _records(log: _Log) -> _Records:
     """Split job lines (JobID "123") from steps ("123.batch"), reject empty ids and orphan steps,
     and join each step to its job: a hash join on the id texts in Arrow, no Python strings."""
     import pyarrow as pa
+
+    jobs, steps, rejects = _regular_records(log) if log.split is not None else _line_records(log)
+    job_keys = _strings(jobs["_key"])
+    job_keys = job_keys.combine_chunks() if isinstance(job_keys, pa.ChunkedArray) else job_keys
+    job_of, first_row = _join(_strings(steps["_key"]), job_keys)
+    orphan = job_of < 0
+    if orphan.any():
+        rejects.append(
+            rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", log.texts(steps, orphan))
+        )
+    steps = steps[~orphan].reset_index(drop=True)
+    steps["_job"] = job_of[~orphan]
+    return _Records(jobs, steps, first_row, rejects)
+
+
+def _line_records(log: _Log) -> tuple[Any, Any, list]:
+    """(job lines, step lines, the empty-id rejects) of a log read line by line."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
@@ -662,20 +778,58 @@ def _records(log: _Log) -> _Records:
     if no_id.any():
         rejects.append(rejects_frame(log.numbers[no_id], "malformed line: empty JobID", log.texts(ids, no_id)))
     del ids
-    jobs = log.part(~is_step & ~no_id, _JOB_FIELDS, key)
-    steps = log.part(is_step & ~no_id, _STEP_FIELDS, key)
-    job_keys = _strings(jobs["_key"])
-    job_keys = job_keys.combine_chunks() if isinstance(job_keys, pa.ChunkedArray) else job_keys
-    job_of = pc.index_in(_strings(steps["_key"]), value_set=job_keys).fill_null(-1).to_numpy(zero_copy_only=False)
-    first_row = pc.index_in(job_keys, value_set=job_keys).to_numpy(zero_copy_only=False)
-    orphan = job_of < 0
-    if orphan.any():
-        rejects.append(
-            rejects_frame(steps.loc[orphan, "_line"], "job step without its job line", log.texts(steps, orphan))
-        )
-    steps = steps[~orphan].reset_index(drop=True)
-    steps["_job"] = job_of[~orphan]
-    return _Records(jobs, steps, first_row, rejects)
+    return log.part(~is_step & ~no_id, _JOB_FIELDS, key), log.part(is_step & ~no_id, _STEP_FIELDS, key), rejects
+
+
+def _regular_records(log: _Log) -> tuple[Any, Any, list]:
+    """(job lines, step lines, the empty-id rejects) of a log read in blocks (see _Split)."""
+    import numpy as np
+    import pandas as pd
+
+    split = log.split
+    assert split is not None
+    rejects = []
+    if len(split.no_id):
+        shown = log.texts(pd.DataFrame({"_line": split.no_id}), np.ones(len(split.no_id), dtype=bool))
+        rejects.append(rejects_frame(split.no_id, "malformed line: empty JobID", shown))
+    parts = []
+    for table, numbers, wanted in (
+        (split.jobs, split.job_numbers, _JOB_FIELDS),
+        (split.steps, split.step_numbers, _STEP_FIELDS),
+    ):
+        frame = _fields(table, numbers, log.names, wanted)
+        frame["_key"] = pd.arrays.ArrowExtensionArray(table["_key"])
+        parts.append(frame)
+    log.split = None  # the fields are in the frames now
+    return parts[0], parts[1], rejects
+
+
+def _join(step_keys: Any, job_keys: Any) -> tuple[Any, Any]:
+    """(per step: the row of the first job line with its key, -1 for none; per job line: the
+    first job row with its key). Job ids that are integers in increasing order (the usual log)
+    are distinct and are found by a binary search, each match confirmed on the texts ("07" is
+    not job "7"); any other ids by an Arrow hash join."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    step_keys = step_keys.combine_chunks() if isinstance(step_keys, pa.ChunkedArray) else step_keys
+    numbers = increasing_integers(job_keys)
+    if numbers is not None and not step_keys.null_count:
+        try:
+            wanted = pc.cast(step_keys, pa.int64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            wanted = None
+        if wanted is not None:
+            rows = np.minimum(np.searchsorted(numbers, wanted), max(len(numbers) - 1, 0))
+            found = np.zeros(len(wanted), dtype=bool) if not len(numbers) else numbers[rows] == wanted
+            if found.any():
+                found[found] = pc.equal(step_keys.filter(found), job_keys.take(rows[found])).to_numpy(
+                    zero_copy_only=False
+                )
+            return np.where(found, rows, -1), np.arange(len(job_keys))
+    job_of = pc.index_in(step_keys, value_set=job_keys).fill_null(-1).to_numpy(zero_copy_only=False)
+    return job_of, pc.index_in(job_keys, value_set=job_keys).to_numpy(zero_copy_only=False)
 
 
 def _column(frame: Any, name: str) -> Any:
