@@ -294,7 +294,7 @@ def batch_end_to_end(jobs: int, repeat: int, env: dict[str, str]) -> None:
             for attempt in range(repeat):
                 out = base / f"out-{attempt}.parquet"
                 measure = _measure_child(
-                    [sys.executable, "-m", "carbon", "batch", str(path), "--region", "FR", "--out", str(out), "-q"],
+                    [*carbon_command(sys.executable), "batch", str(path), "--region", "FR", "--out", str(out), "-q"],
                     env,
                 )
                 if measure is None:
@@ -324,7 +324,7 @@ def _measure_child(command: list[str], env: dict[str, str]) -> tuple[float, floa
     out = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, env=env, check=False)
     result = json.loads(out.stdout)
     if result["rc"] not in (0,):
-        print(f"{' '.join(command[2:4])}: exit {result['rc']}: {result['err'].strip()}")
+        print(f"{' '.join(command[:3])}: exit {result['rc']}: {result['err'].strip()}")
         return None
     return float(result["s"]), float(result["rss_mb"])
 
