@@ -16,6 +16,7 @@ carbon.meters.attribution): stated as attribution in every record, never as a me
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -34,6 +35,12 @@ from carbon.track_options import TrackOptions, method_parameters_of, parameters_
 from carbon.units import J_PER_KWH, floor_hour
 
 logger = logging.getLogger(__name__)
+# The longest a finished interval waits, read but not yet priced and written, when every sink reads
+# its records after the fact (the run log, the runs CSV) and intervals are 1 s or longer: pricing and
+# writing ten 1 s intervals at once costs a fraction of doing it every second. Equal to the run log's
+# fdatasync period. Intervals of 10 s and more are written as they end, and so are sub-second ones
+# (asked for to watch a run closely).
+HOLD_S = 10.0
 WORLD_WARNING = (
     "no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
     "average intensity with a range from the lowest to the highest national figure; set --region"
@@ -509,7 +516,10 @@ class _Sampler:
         for sink in tracker.sinks:
             sink.open(self.run)  # an unwritable output folder fails here, before any work
         self.lock = threading.Lock()
-        self.stopped = threading.Event()
+        # Held by the sampler's thread until stop() releases it: one acquire with a timeout is the
+        # loop's whole sleep (an Event's wait builds a lock and a waiter list at every call).
+        self.stopped = threading.Lock()
+        self.stopped.acquire()
         self.ready = threading.Event()
         self.rapl = open_rapl()
         self.modelled = ModelledMeter(None, ())  # baseline now; model and components once the hardware is known
@@ -520,7 +530,14 @@ class _Sampler:
 
             self.tree = ProcessTree(tracker.pid or os.getpid())
         self.interval_start = self.started_at
+        self.cut_at = interval_end(self.started_at, self.config.interval_s)  # when the interval in progress ends
         self.last_cut_done = float("-inf")
+        # Finished intervals read but not yet priced and written: (start, end, task, measurements, the
+        # modelled meter's reading, attribution shares), oldest first. Held up to `hold_s` when every
+        # sink reads its records after the fact (files); at once when one is live (Prometheus, MLflow).
+        self.held: list[tuple[datetime, datetime, str | None, list[Measurement], Any, Any]] = []
+        batched = all(getattr(sink, "batched", False) for sink in tracker.sinks)
+        self.hold_s = HOLD_S if batched and self.config.interval_s >= 1.0 else 0.0
         self.task: str | None = None
         self.totals = Totals()
         self.task_totals: dict[str, Totals] = {}
@@ -534,6 +551,19 @@ class _Sampler:
     # -- lifecycle --
     def start(self) -> None:
         self.thread.start()
+        atexit.register(self._at_exit)
+
+    def _at_exit(self) -> None:
+        """The interpreter exits with the run never stopped: the finished intervals held are written
+        (as they would have been, one by one, before it exited); the interval in progress is lost."""
+        if not self.lock.acquire(timeout=5.0):
+            return
+        try:
+            self._flush()
+        except Exception as error:
+            self._note(f"writing the held intervals at exit failed ({type(error).__name__}: {error})")
+        finally:
+            self.lock.release()
 
     def _note(self, text: str) -> None:
         if text not in self.warnings:
@@ -620,15 +650,14 @@ class _Sampler:
                 self._note(note)
         poll_s = min(self.rapl.poll_s, self.nvml.poll_s, self.config.interval_s)
         while True:
-            with self.lock:
-                cut_at = interval_end(self.interval_start, self.config.interval_s)
-            wait_s = min(poll_s, (cut_at - datetime.now(timezone.utc)).total_seconds())
-            if self.stopped.wait(max(0.0, wait_s)):
+            wait_s = min(poll_s, (self.cut_at - datetime.now(timezone.utc)).total_seconds())
+            if self.stopped.acquire(timeout=max(0.0, wait_s)):
                 return
             try:
                 with self.lock:
-                    if datetime.now(timezone.utc) >= interval_end(self.interval_start, self.config.interval_s):
-                        self._cut()
+                    now = datetime.now(timezone.utc)
+                    if now >= self.cut_at:
+                        self._cut(now)
                     else:
                         self.rapl.poll()
                         self.nvml.poll()
@@ -640,16 +669,22 @@ class _Sampler:
 
     # -- intervals (called with the lock held) --
     def _cut(
-        self, end: datetime | None = None, until: float | None = None, rapl: list[Measurement] | None = None
+        self,
+        end: datetime | None = None,
+        until: float | None = None,
+        rapl: list[Measurement] | None = None,
+        flush: bool = False,
     ) -> None:
-        """One interval ends: drain the meters, price, write. `end`/`until` (wall and monotonic) and
-        `rapl` (its counters drained then) are given when the run stopped before the setup was done,
-        so that waiting for provider detection is not counted as the run's time or energy."""
-        end = max(end or datetime.now(timezone.utc), self.interval_start)
-        rapl_taken = self.rapl.take() if rapl is None else rapl
-        measurements = [*rapl_taken, *self.nvml.take(), *self.modelled.take(until)]
+        """One interval ends: drain the meters and hold the reading; price and write the held readings
+        when the oldest began `hold_s` ago or more (at once when `hold_s` is 0) or when `flush`.
+        `end`/`until` (wall and monotonic) and `rapl` (its counters drained then) are given when the
+        run stopped before the setup was done, so that waiting for provider detection is not counted
+        as the run's time or energy."""
+        start = self.interval_start
+        end = max(end or datetime.now(timezone.utc), start)
+        measurements = [*(self.rapl.take() if rapl is None else rapl), *self.nvml.take()]
+        modelled = self.modelled.read(until)
         shares = None
-        attribution = None
         if self.tree is not None:
             tree_shares = self.tree.take()
             gpu_share = tree_shares.cpu
@@ -660,24 +695,55 @@ class _Sampler:
                 if total > 0:
                     gpu_share = sum(energies[i] * per_gpu.get(i, 0.0) for i in energies) / total
             shares = {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
-            attribution = {k: round(v, 6) for k, v in shares.items()}
+        self.held.append((start, end, self.task, measurements, modelled, shares))
+        self.interval_start = end
+        self.cut_at = interval_end(end, self.config.interval_s)
+        self.last_cut_done = time.monotonic()
+        for meter in (self.rapl, self.nvml):
+            for note in meter.notes():
+                self._note(note)
+        if flush or (end - self.held[0][0]).total_seconds() >= self.hold_s:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Price and write the held readings, oldest first. Each is let go before it is priced, so a
+        failure (noted by the caller) costs that interval only; the rest wait for the next flush."""
+        records: list[dict[str, Any]] = []
+        try:
+            while self.held:
+                start, end, task, measurements, modelled, shares = self.held.pop(0)
+                measurements += self.modelled.measurements(modelled)
+                records.append(self._price(start, end, task, measurements, shares))
+        finally:  # those priced are written even when a later one failed
+            if records:
+                self._write_intervals(records)
+
+    def _price(
+        self,
+        start: datetime,
+        end: datetime,
+        task: str | None,
+        measurements: list[Measurement],
+        shares: dict[str, float] | None,
+    ) -> dict[str, Any]:
+        """One held interval priced and added to the totals: its run-log record."""
+        attribution = None if shares is None else {k: round(v, 6) for k, v in shares.items()}
         assert self.pricer is not None
         energy = energy_from(measurements, shares)
         try:
-            estimate, intensity = self.pricer.priced(energy, self.interval_start, end)
+            estimate, intensity = self.pricer.priced(energy, start, end)
         except Exception as error:  # nothing measured is dropped: the interval is kept, unpriced
-            self._unpriced(energy, end, attribution, error)
-            return
+            return self._unpriced(energy, start, end, task, attribution, error)
         energy_kwh, co2e_kg = estimate.energy_kwh, estimate.co2e_kg
         record = interval_fields(estimate, energy_kwh, co2e_kg)
         record.update(
             hardware=self.hardware_dict,
             run_id=self.tracker.run_id,
             seq=self.totals.intervals,
-            start=utc_iso(self.interval_start),
+            start=utc_iso(start),
             end=utc_iso(end),
-            duration_s=(end - self.interval_start).total_seconds(),
-            task=self.task,
+            duration_s=(end - start).total_seconds(),
+            task=task,
             mode=self.tracker.mode,
             attribution=attribution,
             project=self.config.project,
@@ -687,14 +753,16 @@ class _Sampler:
             intensity_detail=intensity.source.detail,
         )
         self.totals.add(estimate, intensity.granularity, energy_kwh, co2e_kg)
-        if self.task is not None:
-            self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity, energy_kwh, co2e_kg)
-        self._write_interval(record, end)
+        if task is not None:
+            self.task_totals.setdefault(task, Totals()).add(estimate, intensity.granularity, energy_kwh, co2e_kg)
+        return record
 
-    def _unpriced(self, energy: Energy, end: datetime, attribution: Any, error: Exception) -> None:
+    def _unpriced(
+        self, energy: Energy, start: datetime, end: datetime, task: str | None, attribution: Any, error: Exception
+    ) -> dict[str, Any]:
         reason = f"{type(error).__name__}: {error}"
         self._note(f"an interval could not be priced ({reason}); its energy is kept in the run log, unpriced")
-        duration_s = (end - self.interval_start).total_seconds()
+        duration_s = (end - start).total_seconds()
         self.totals.add_unpriced(energy, duration_s)
         record = {
             "breakdown": energy.breakdown(),
@@ -702,22 +770,27 @@ class _Sampler:
             "error": reason,
             "run_id": self.tracker.run_id,
             "seq": self.totals.intervals - 1,
-            "start": utc_iso(self.interval_start),
+            "start": utc_iso(start),
             "end": utc_iso(end),
             "duration_s": duration_s,
-            "task": self.task,
+            "task": task,
             "mode": self.tracker.mode,
             "attribution": attribution,
             "project": self.config.project,
             "experiment": self.config.experiment,
         }
-        self._write_interval(record, end)
+        return record
 
-    def _write_interval(self, record: dict[str, Any], end: datetime) -> None:
-        self.interval_start = end
+    def _write_intervals(self, records: list[dict[str, Any]]) -> None:
+        """Every sink gets the records in order: all at once where it takes them so (`intervals`)."""
         for sink in self.tracker.sinks:
             try:
-                sink.interval(record)
+                several = getattr(sink, "intervals", None)
+                if several is not None:
+                    several(records)
+                else:
+                    for record in records:
+                        sink.interval(record)
             except Exception as error:  # a full disk or a broken sink must not stop the measuring
                 if id(sink) not in self.failing_sinks:
                     self.failing_sinks.add(id(sink))
@@ -726,10 +799,6 @@ class _Sampler:
             if id(sink) in self.failing_sinks:
                 self.failing_sinks.discard(id(sink))
                 self._note(f"{_sink_name(sink)}: writing again, every held record written")
-        for meter in (self.rapl, self.nvml):
-            for note in meter.notes():
-                self._note(note)
-        self.last_cut_done = time.monotonic()
 
     def set_task(self, name: str | None) -> str | None:
         """Cut the interval here and label what follows; returns the previous label. A sliver under
@@ -750,8 +819,10 @@ class _Sampler:
         with self.lock:  # the counters as they are now, before waiting for a slow setup (detection)
             early = None if self.ready.is_set() else self.rapl.take()
         self.ready.wait()
-        self.stopped.set()
+        if self.stopped.locked():  # (a second stop after a failed one finds it released)
+            self.stopped.release()
         self.thread.join()
+        atexit.unregister(self._at_exit)
         try:
             estimate = self._finish(exit_code, stopped_at if early is not None else None, stopped_mono, early)
         except Exception as error:
@@ -769,9 +840,9 @@ class _Sampler:
                 raise self.setup_error
             assert self.pricer is not None
             with self.lock:
-                self._cut(end, until if end is not None else None, early)
-        finally:  # NVML and the prefetcher are let go whatever happened
-            for closing in (getattr(self.pricer, "close", None), self.nvml.close):
+                self._cut(end, until if end is not None else None, early, flush=True)
+        finally:  # NVML, the prefetcher and /proc/stat are let go whatever happened
+            for closing in (getattr(self.pricer, "close", None), self.nvml.close, self.modelled.close):
                 try:
                     if closing is not None:
                         closing()

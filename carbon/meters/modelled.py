@@ -38,20 +38,46 @@ def utilisation(before: tuple[float, float], after: tuple[float, float]) -> floa
 _PROC_STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice")
 
 
+def _proc_stat_values(fd: int | None = None) -> list[bytes]:
+    """The counters of /proc/stat's first line (machine CPU times, in clock ticks), or [] where there
+    is none. Through `fd` (kept open by the meter, read with one pread) when given: the tracker reads
+    it every interval, and a bare pread costs half an open, read and close."""
+    try:
+        if fd is None:
+            with open("/proc/stat", "rb") as handle:
+                return handle.readline().split()[1:]
+        head = os.pread(fd, 512, 0)
+        if b"\n" not in head:  # a machine with a line longer than that: the whole line
+            with open("/proc/stat", "rb") as handle:
+                return handle.readline().split()[1:]
+        return head[: head.index(b"\n")].split()[1:]
+    except OSError:
+        return []
+
+
 def _psutil_cpu_times() -> Any:
     """Machine CPU times: the first line of /proc/stat on Linux (no psutil import on the start-up
     path), psutil elsewhere."""
-    try:
-        with open("/proc/stat", "rb") as handle:
-            values = handle.readline().split()[1:]
-    except OSError:
-        values = []
+    values = _proc_stat_values()
     if not values:
         import psutil
 
         return psutil.cpu_times()
     names = _PROC_STAT_FIELDS[: len(values)]
     return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[: len(names)]))
+
+
+def _proc_stat_busy_and_total_s(fd: int | None) -> tuple[float, float] | None:
+    """`busy_and_total_s(_psutil_cpu_times())` without the named tuple and its dict, the same float
+    operations in the same order (so the same bits); None where /proc/stat has no CPU line."""
+    values = _proc_stat_values(fd)[: len(_PROC_STAT_FIELDS)]
+    if not values:
+        return None
+    seconds = [int(v) / _TICKS_PER_S for v in values]
+    count = len(seconds)
+    total = sum(seconds) - (seconds[8] if count > 8 else 0.0) - (seconds[9] if count > 9 else 0.0)
+    idle = (seconds[3] if count > 3 else 0.0) + (seconds[4] if count > 4 else 0.0)
+    return total - idle, total
 
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -65,7 +91,12 @@ def _cpu_times_type(names: tuple[str, ...]) -> Any:
 
 
 class ModelledMeter:
-    """Power model x measured utilisation, for the components given (e.g. ("cpu", "ram") without RAPL)."""
+    """Power model x measured utilisation, for the components given (e.g. ("cpu", "ram") without RAPL).
+
+    `read` is the cheap part (the clock and the CPU counters: the tracker calls it as each interval
+    ends) and `measurements` the arithmetic, which the tracker may do later, several intervals at
+    once; `take` is both.
+    """
 
     name = "modelled"
     poll_s = float("inf")
@@ -81,9 +112,22 @@ class ModelledMeter:
         self.components = tuple(components)
         self.cpu_times = cpu_times
         self.clock = clock
+        self._fd: int | None = None
+        if cpu_times is _psutil_cpu_times:
+            try:
+                self._fd = os.open("/proc/stat", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self._fd = None  # not Linux: psutil, through cpu_times
         self._last_time = clock()
-        self._last_cpu = busy_and_total_s(cpu_times())
+        self._last_cpu = self._busy_and_total_s()
         self.last_cpu_util: float | None = None
+
+    def _busy_and_total_s(self) -> tuple[float, float]:
+        if self._fd is not None:
+            reading = _proc_stat_busy_and_total_s(self._fd)
+            if reading is not None:
+                return reading
+        return busy_and_total_s(self.cpu_times())
 
     def available(self) -> bool:
         return bool(self.components)
@@ -91,29 +135,41 @@ class ModelledMeter:
     def poll(self) -> None:
         return None  # linear model: the interval's mean utilisation is all it needs
 
-    def take(self, until: float | None = None) -> list[Measurement]:
-        """Energy since the last take, up to now or to `until` (a moment on `clock`, e.g. when the run
-        stopped, so that time spent afterwards waiting for the setup is not counted)."""
-        now, cpu = self.clock(), busy_and_total_s(self.cpu_times())
+    def read(self, until: float | None = None) -> tuple[float, float | None]:
+        """The seconds and the mean CPU utilisation since the last read, up to now or to `until` (a
+        moment on `clock`, e.g. when the run stopped, so that time spent afterwards waiting for the
+        setup is not counted)."""
+        now, cpu = self.clock(), self._busy_and_total_s()
         if until is not None:
             now = min(now, max(until, self._last_time))
         duration_s = max(0.0, now - self._last_time)
-        self.last_cpu_util = utilisation(self._last_cpu, cpu)
+        self.last_cpu_util = util = utilisation(self._last_cpu, cpu)
         self._last_time, self._last_cpu = now, cpu
+        return duration_s, util
+
+    def measurements(self, reading: tuple[float, float | None]) -> list[Measurement]:
+        """The energy of one `read`: the model's power at its utilisation, times its seconds."""
         if self.model is None or not self.components:
             return []
-        power = self.model.power_w(self.last_cpu_util, None)
+        duration_s, util = reading
+        power = self.model.power_w(util, None)
         detail = {
-            "cpu": f"CPU utilisation {self.last_cpu_util:.1%}" if self.last_cpu_util is not None else None,
+            "cpu": f"CPU utilisation {util:.1%}" if util is not None else None,
             "gpu": "no GPU counter: utilisation unknown, idle..TDP",
         }
         return [Measurement(c, power[c].scale(duration_s), METHOD, detail.get(c)) for c in self.components]
+
+    def take(self, until: float | None = None) -> list[Measurement]:
+        """Energy since the last take (see `read`)."""
+        return self.measurements(self.read(until))
 
     def notes(self) -> list[str]:
         return []
 
     def close(self) -> None:
-        return None
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def gpu_model_per_device(model: Any) -> Callable[[float | None], Bounds]:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,8 @@ def encode(record: dict[str, Any]) -> bytes:
 class JsonlSink:
     """Appends each interval record to `<folder>/<run_id>.jsonl` and syncs it before returning."""
 
+    batched = True  # read after the fact: the tracker may hand it several intervals at once (see Sink)
+
     def __init__(self, folder: str | os.PathLike[str], sync_every_s: float = 10.0) -> None:
         self.folder = Path(folder)
         self.sync_every_s = sync_every_s
@@ -81,12 +83,17 @@ class JsonlSink:
             raise SinkError(f"cannot write the run log {self.path}: {error.strerror or error}") from None
 
     def interval(self, record: dict[str, Any]) -> None:
+        self.intervals((record,))
+
+    def intervals(self, records: Sequence[dict[str, Any]]) -> None:
+        """Several finished intervals, in order, appended with one write(2) (the tracker's held ones)."""
         if self._fd is None:
             raise SinkError("run log written before it was opened")
-        self._pending.append(encode({"schema": SCHEMA, **record}))
+        self._pending.extend([encode({"schema": SCHEMA, **record}) for record in records])
         if len(self._pending) > MAX_PENDING:
-            del self._pending[0]
-            self.dropped += 1
+            excess = len(self._pending) - MAX_PENDING
+            del self._pending[:excess]
+            self.dropped += excess
         self._flush()
         now = time.monotonic()
         if now - self._synced_at >= self.sync_every_s:
@@ -94,17 +101,19 @@ class JsonlSink:
             self._synced_at = now
 
     def _flush(self) -> None:
-        """Write the held records in order; stop at the first failure, keeping it and the rest."""
+        """Write the held records in order, all with one write(2); if that fails they are all kept
+        (the part written is taken back: no torn line) for the next try."""
         assert self._fd is not None
-        while self._pending:
-            try:
-                write_all(self._fd, self._pending[0])
-            except OSError as error:
-                lost = f", {self.dropped} oldest given up" if self.dropped else ""
-                raise OSError(
-                    error.errno, f"{error.strerror or error}; {len(self._pending)} record(s) held{lost}"
-                ) from None
-            del self._pending[0]
+        if not self._pending:
+            return
+        try:
+            write_all(self._fd, self._pending[0] if len(self._pending) == 1 else b"".join(self._pending))
+        except OSError as error:
+            lost = f", {self.dropped} oldest given up" if self.dropped else ""
+            raise OSError(
+                error.errno, f"{error.strerror or error}; {len(self._pending)} record(s) held{lost}"
+            ) from None
+        self._pending.clear()
 
     def close(self, summary: dict[str, Any]) -> None:
         if self._fd is None:
