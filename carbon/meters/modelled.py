@@ -38,27 +38,14 @@ def utilisation(before: tuple[float, float], after: tuple[float, float]) -> floa
 _PROC_STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice")
 
 
-def _proc_stat_values(fd: int | None = None) -> list[bytes]:
-    """The counters of /proc/stat's first line (machine CPU times, in clock ticks), or [] where there
-    is none. Through `fd` (kept open by the meter, read with one pread) when given: the tracker reads
-    it every interval, and a bare pread costs half an open, read and close."""
-    try:
-        if fd is None:
-            with open("/proc/stat", "rb") as handle:
-                return handle.readline().split()[1:]
-        head = os.pread(fd, 512, 0)
-        if b"\n" not in head:  # a machine with a line longer than that: the whole line
-            with open("/proc/stat", "rb") as handle:
-                return handle.readline().split()[1:]
-        return head[: head.index(b"\n")].split()[1:]
-    except OSError:
-        return []
-
-
 def _psutil_cpu_times() -> Any:
     """Machine CPU times: the first line of /proc/stat on Linux (no psutil import on the start-up
     path), psutil elsewhere."""
-    values = _proc_stat_values()
+    try:
+        with open("/proc/stat", "rb") as handle:
+            values = handle.readline().split()[1:]
+    except OSError:
+        values = []
     if not values:
         import psutil
 
@@ -67,13 +54,10 @@ def _psutil_cpu_times() -> Any:
     return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[: len(names)]))
 
 
-def _proc_stat_busy_and_total_s(fd: int | None) -> tuple[float, float] | None:
-    """`busy_and_total_s(_psutil_cpu_times())` without the named tuple and its dict, the same float
-    operations in the same order (so the same bits); None where /proc/stat has no CPU line."""
-    values = _proc_stat_values(fd)[: len(_PROC_STAT_FIELDS)]
-    if not values:
-        return None
-    seconds = [int(v) / _TICKS_PER_S for v in values]
+def proc_stat_busy_and_total_s(head: bytes) -> tuple[float, float]:
+    """`busy_and_total_s(_psutil_cpu_times())` from the start of /proc/stat (its "cpu" line whole), without
+    the named tuple and its dict: the same float operations in the same order, so the same bits."""
+    seconds = [int(v) / _TICKS_PER_S for v in head[: head.index(b"\n")].split()[1 : len(_PROC_STAT_FIELDS) + 1]]
     count = len(seconds)
     total = sum(seconds) - (seconds[8] if count > 8 else 0.0) - (seconds[9] if count > 9 else 0.0)
     idle = (seconds[3] if count > 3 else 0.0) + (seconds[4] if count > 4 else 0.0)
@@ -93,9 +77,9 @@ def _cpu_times_type(names: tuple[str, ...]) -> Any:
 class ModelledMeter:
     """Power model x measured utilisation, for the components given (e.g. ("cpu", "ram") without RAPL).
 
-    `read` is the cheap part (the clock and the CPU counters: the tracker calls it as each interval
-    ends) and `measurements` the arithmetic, which the tracker may do later, several intervals at
-    once; `take` is both.
+    `read` is the cheap part (the clock and the raw CPU counters: the tracker calls it as each
+    interval ends) and `measurements` the rest (parsing, utilisation, the model), which the tracker
+    may do later, several intervals at once, in the order read; `take` is both.
     """
 
     name = "modelled"
@@ -112,6 +96,8 @@ class ModelledMeter:
         self.components = tuple(components)
         self.cpu_times = cpu_times
         self.clock = clock
+        # On Linux /proc/stat stays open and each read is one pread: half the cost of an open, a
+        # read and a close, and the tracker reads it every interval.
         self._fd: int | None = None
         if cpu_times is _psutil_cpu_times:
             try:
@@ -119,15 +105,24 @@ class ModelledMeter:
             except OSError:
                 self._fd = None  # not Linux: psutil, through cpu_times
         self._last_time = clock()
-        self._last_cpu = self._busy_and_total_s()
+        self._last_cpu = self._busy_and_total_s(self._cpu_now())
         self.last_cpu_util: float | None = None
 
-    def _busy_and_total_s(self) -> tuple[float, float]:
+    def _cpu_now(self) -> bytes | tuple[float, float]:
+        """The machine's CPU counters now: /proc/stat's first bytes as read (parsed later), else
+        busy and total seconds through `cpu_times`."""
         if self._fd is not None:
-            reading = _proc_stat_busy_and_total_s(self._fd)
-            if reading is not None:
-                return reading
+            try:
+                head = os.pread(self._fd, 512, 0)
+            except OSError:
+                head = b""
+            if head.startswith(b"cpu ") and b"\n" in head:
+                return head
         return busy_and_total_s(self.cpu_times())
+
+    @staticmethod
+    def _busy_and_total_s(cpu: bytes | tuple[float, float]) -> tuple[float, float]:
+        return proc_stat_busy_and_total_s(cpu) if isinstance(cpu, bytes) else cpu
 
     def available(self) -> bool:
         return bool(self.components)
@@ -135,23 +130,26 @@ class ModelledMeter:
     def poll(self) -> None:
         return None  # linear model: the interval's mean utilisation is all it needs
 
-    def read(self, until: float | None = None) -> tuple[float, float | None]:
-        """The seconds and the mean CPU utilisation since the last read, up to now or to `until` (a
-        moment on `clock`, e.g. when the run stopped, so that time spent afterwards waiting for the
-        setup is not counted)."""
-        now, cpu = self.clock(), self._busy_and_total_s()
+    def read(self, until: float | None = None) -> tuple[float, bytes | tuple[float, float]]:
+        """The seconds since the last read, up to now or to `until` (a moment on `clock`, e.g. when
+        the run stopped, so that time spent afterwards waiting for the setup is not counted), and
+        the CPU counters now, for `measurements`."""
+        now, cpu = self.clock(), self._cpu_now()
         if until is not None:
             now = min(now, max(until, self._last_time))
         duration_s = max(0.0, now - self._last_time)
-        self.last_cpu_util = util = utilisation(self._last_cpu, cpu)
-        self._last_time, self._last_cpu = now, cpu
-        return duration_s, util
+        self._last_time = now
+        return duration_s, cpu
 
-    def measurements(self, reading: tuple[float, float | None]) -> list[Measurement]:
-        """The energy of one `read`: the model's power at its utilisation, times its seconds."""
+    def measurements(self, reading: tuple[float, bytes | tuple[float, float]]) -> list[Measurement]:
+        """The energy of one `read` (each read passed here once, in order): the model's power at the
+        mean CPU utilisation since the previous read, times its seconds."""
+        duration_s, raw = reading
+        cpu = self._busy_and_total_s(raw)
+        self.last_cpu_util = util = utilisation(self._last_cpu, cpu)
+        self._last_cpu = cpu
         if self.model is None or not self.components:
             return []
-        duration_s, util = reading
         power = self.model.power_w(util, None)
         detail = {
             "cpu": f"CPU utilisation {util:.1%}" if util is not None else None,
