@@ -566,12 +566,14 @@ class _Sampler:
     # -- lifecycle --
     def start(self) -> None:
         self.thread.start()
+        self.pid = os.getpid()
         atexit.register(self._at_exit)
 
     def _at_exit(self) -> None:
         """The interpreter exits with the run never stopped: the finished intervals held are written
-        (as they would have been, one by one, before it exited); the interval in progress is lost."""
-        if not self.lock.acquire(timeout=5.0):
+        (as they would have been, one by one, before it exited); the interval in progress is lost.
+        Not in a forked child that exits normally: its copy of the held intervals is the parent's."""
+        if os.getpid() != self.pid or not self.lock.acquire(timeout=5.0):
             return
         try:
             self._flush()
@@ -661,6 +663,9 @@ class _Sampler:
             return
         # A null meter measures nothing and its notes are said below: not read at every cut.
         self.counters = tuple(m for m in (self.rapl, self.nvml) if not isinstance(m, NullMeter))
+        if self.pricer is not None and self.pricer.prefetcher is not None:
+            # Live intensity: each interval priced with the value known as it ends, not a later one.
+            self.hold_s = 0.0
         self.ready.set()
         for meter in (self.rapl, self.nvml):
             for note in meter.notes():

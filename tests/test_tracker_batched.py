@@ -98,7 +98,7 @@ def test_records_written_in_batches_equal_those_written_one_by_one(tmp_path):
         sampler._close_sinks({})
 
 
-def test_a_live_sink_gets_each_interval_as_it_ends(tmp_path):
+def test_a_live_sink_gets_each_interval_as_it_ends(tmp_path, monkeypatch):
     class Live:  # a plug-in sink: no `batched`, so it is taken for one that is watched as the run goes
         def open(self, run):
             pass
@@ -113,6 +113,14 @@ def test_a_live_sink_gets_each_interval_as_it_ends(tmp_path):
     assert _Sampler(tracker).hold_s == 0.0
     files_only = Tracker(region="FR", interval_s=1.0, detect=False, output_dir=str(tmp_path / "o"))
     assert _Sampler(files_only).hold_s == HOLD_S
+    monkeypatch.setenv("CARBON_INTENSITY_SOURCES", "electricitymaps,bundled")
+    monkeypatch.setenv("CARBON_ELECTRICITYMAPS_TOKEN", "em-test-token")
+    monkeypatch.setenv("CARBON_ELECTRICITYMAPS_URL", "http://127.0.0.1:9/v3")  # nothing listens there
+    monkeypatch.setenv("CARBON_CACHE_DIR", str(tmp_path / "cache"))
+    tracker = Tracker(region="FR", interval_s=1.0, detect=False, output_dir=str(tmp_path / "l"), on_note=lambda _: None)
+    with tracker:  # a live intensity source: each interval priced with the value known as it ends
+        tracker._sampler.ready.wait()
+        assert tracker._sampler.pricer.prefetcher is not None and tracker._sampler.hold_s == 0.0
     sub_second = Tracker(region="FR", interval_s=0.5, detect=False, output_dir=str(tmp_path / "s"))
     assert _Sampler(sub_second).hold_s == 0.0  # asked for to watch a run closely: as they end
 
