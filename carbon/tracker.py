@@ -35,11 +35,11 @@ from carbon.track_options import TrackOptions, method_parameters_of, parameters_
 from carbon.units import J_PER_KWH, floor_hour
 
 logger = logging.getLogger(__name__)
-# The longest a finished interval waits, read but not yet priced and written, when every sink reads
-# its records after the fact (the run log, the runs CSV) and intervals are 1 s or longer: pricing and
-# writing ten 1 s intervals at once costs a fraction of doing it every second. Equal to the run log's
-# fdatasync period. Intervals of 10 s and more are written as they end, and so are sub-second ones
-# (asked for to watch a run closely).
+# When every sink reads its records after the fact (the run log, the runs CSV), intervals of 1 s or
+# more are read as they end but priced and written several at once, before the oldest of them began
+# HOLD_S ago: pricing and writing ten 1 s intervals together costs less than one at a time, every
+# second. Equal to the run log's fdatasync period (a power cut loses as much). Intervals over half of
+# it are written as they end, and so are sub-second ones (asked for to watch a run closely).
 HOLD_S = 10.0
 WORLD_WARNING = (
     "no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
@@ -698,7 +698,8 @@ class _Sampler:
         flush: bool = False,
     ) -> None:
         """One interval ends: drain the meters and hold the reading; price and write the held readings
-        when the oldest began `hold_s` ago or more (at once when `hold_s` is 0) or when `flush`.
+        now if the next cut would come more than `hold_s` after the oldest began (at once when `hold_s`
+        is 0), or when `flush`.
         `end`/`until` (wall and monotonic) and `rapl` (its counters drained then) are given when the
         run stopped before the setup was done, so that waiting for provider detection is not counted
         as the run's time or energy."""
@@ -728,7 +729,7 @@ class _Sampler:
         for meter in self.counters:
             for note in meter.notes():
                 self._note(note)
-        if flush or (end - self.held[0][0]).total_seconds() >= self.hold_s:
+        if flush or (self.cut_at - self.held[0][0]).total_seconds() > self.hold_s:
             self._flush()
 
     def _flush(self) -> None:

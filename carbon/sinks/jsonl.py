@@ -1,15 +1,16 @@
 """The run log: one JSON object per line per finished interval, appended and flushed to disk each time.
 
-File: `<output_dir>/<run_id>.jsonl`, created exclusively at run start. Each line is written with a
-single unbuffered `write(2)` on an O_APPEND descriptor as its interval ends: once written it is in
-the kernel, so a `kill -9` of the tracker (or of anything) loses at most the interval in progress.
+File: `<output_dir>/<run_id>.jsonl`, created exclusively at run start. The records handed over
+together (one, or the several finished intervals the tracker held: see carbon.tracker.HOLD_S) are
+written with a single unbuffered `write(2)` on an O_APPEND descriptor: once written they are in the
+kernel, so a `kill -9` of the writer loses nothing it was handed.
 `fdatasync` (data only, the cheap kind) follows once `sync_every_s` (10 s) have passed since the
 last one, so a power cut loses at most the last 10 s, while a 1 s interval does not pay a journal
 commit every second and a run shorter than 10 s pays none. A torn last line is skipped by `read_run_log`. No lock files: nothing else writes there.
 
 A write that fails (a full disk, a file-size limit) leaves no torn line (the partial bytes are taken
 back) and loses no record: the records not yet written are kept, in order, and written before the
-next one, or at the end of the run, once there is room again. Only past `MAX_PENDING` records held
+next ones, or at the end of the run, once there is room again. Only past `MAX_PENDING` records held
 (hours of a 1 s interval) are the oldest given up, and the failure says how many.
 
 Record format (schema "carbon.run/1"). The keys are those of `carbon estimate --format json`
