@@ -670,6 +670,12 @@ class _Sampler:
         for meter in (self.rapl, self.nvml):
             for note in meter.notes():
                 self._note(note)
+        if self.pricer is not None and self.pricer.prefetcher is None:
+            try:  # the first hour's bundled value (ms: the tables), looked up now rather than at the first write
+                with self.lock:
+                    self.pricer.intensity(self.interval_start)
+            except Exception as error:  # the interval's own pricing says it again, in its record
+                logger.debug("intensity for %s not found ahead: %s", self.interval_start, error)
         poll_s = min(self.rapl.poll_s, self.nvml.poll_s, self.config.interval_s)
         while True:
             wait_s = min(poll_s, (self.cut_at - datetime.now(timezone.utc)).total_seconds())
