@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -550,7 +551,7 @@ class _Sampler:
         # Finished intervals read but not yet priced and written: (start, end, task, measurements, the
         # modelled meter's reading, attribution shares), oldest first. Held up to `hold_s` when every
         # sink reads its records after the fact (files); at once when one is live (Prometheus, MLflow).
-        self.held: list[tuple[datetime, datetime, str | None, list[Measurement], Any, Any]] = []
+        self.held: deque[tuple[datetime, datetime, str | None, list[Measurement], Any, Any]] = deque()
         batched = all(getattr(sink, "batched", False) for sink in tracker.sinks)
         self.hold_s = HOLD_S if batched and self.config.interval_s >= 1.0 else 0.0
         self.task: str | None = None
@@ -744,7 +745,7 @@ class _Sampler:
         records: list[dict[str, Any]] = []
         try:
             while self.held:
-                start, end, task, measurements, modelled, shares = self.held.pop(0)
+                start, end, task, measurements, modelled, shares = self.held.popleft()
                 measurements += self.modelled.measurements(modelled)
                 records.append(self._price(start, end, task, measurements, shares))
         finally:  # those priced are written even when a later one failed
