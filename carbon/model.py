@@ -44,22 +44,35 @@ class Bounds:
         return cls(value, value, value)
 
     def __add__(self, other: Bounds) -> Bounds:
-        return Bounds(self.central + other.central, self.low + other.low, self.high + other.high)
+        return _bounds(self.central + other.central, self.low + other.low, self.high + other.high)
 
     def scale(self, factor: float) -> Bounds:
         """Multiply by a non-negative exact factor (hours, a count, a unit conversion)."""
         if factor < 0:
             raise ValueError(f"cannot scale bounds by a negative factor {factor}")
-        return Bounds(self.central * factor, self.low * factor, self.high * factor)
+        return _bounds(self.central * factor, self.low * factor, self.high * factor)
 
     def times(self, other: Bounds) -> Bounds:
         """Product of two non-negative uncertain quantities: ends multiply with ends."""
-        return Bounds(self.central * other.central, self.low * other.low, self.high * other.high)
+        return _bounds(self.central * other.central, self.low * other.low, self.high * other.high)
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.central, self.low, self.high)
 
 
+def _bounds(central: float, low: float, high: float) -> Bounds:
+    """Bounds(central, low, high) for the arithmetic above, the tracker's hot path: when the ends are in
+    order (the usual case) the checks have nothing to say and the frozen dataclass's three
+    object.__setattr__ calls are skipped; otherwise the constructor checks (and raises) as ever."""
+    if low <= central <= high:
+        bounds = _new_object(Bounds)
+        fields = bounds.__dict__
+        fields["central"], fields["low"], fields["high"] = central, low, high
+        return bounds
+    return Bounds(central, low, high)
+
+
+_new_object = object.__new__
 ZERO = Bounds(0.0, 0.0, 0.0)
 
 
@@ -161,7 +174,12 @@ class Energy:
 
     @property
     def it_kwh(self) -> Bounds:
-        return self.cpu_kwh + self.ram_kwh + self.gpu_kwh + self.other_kwh
+        cpu, ram, gpu, other = self.cpu_kwh, self.ram_kwh, self.gpu_kwh, self.other_kwh
+        return _bounds(
+            cpu.central + ram.central + gpu.central + other.central,
+            cpu.low + ram.low + gpu.low + other.low,
+            cpu.high + ram.high + gpu.high + other.high,
+        )
 
     def method(self, component: str) -> str | None:
         return dict(self.methods).get(component)
@@ -221,12 +239,20 @@ class Estimate:
     def energy_kwh(self) -> Bounds:
         """Facility energy: IT energy times PUE, end by end."""
         it, pue = self.energy.it_kwh, self.pue
-        return Bounds(*(facility_energy_kwh(a, b) for a, b in zip(it.as_tuple(), pue.as_tuple())))
+        return _bounds(
+            facility_energy_kwh(it.central, pue.central),
+            facility_energy_kwh(it.low, pue.low),
+            facility_energy_kwh(it.high, pue.high),
+        )
 
     @property
     def co2e_kg(self) -> Bounds:
         energy, intensity = self.energy_kwh, self.intensity_g_per_kwh
-        return Bounds(*(co2e_kg(a, b) for a, b in zip(energy.as_tuple(), intensity.as_tuple())))
+        return _bounds(
+            co2e_kg(energy.central, intensity.central),
+            co2e_kg(energy.low, intensity.low),
+            co2e_kg(energy.high, intensity.high),
+        )
 
     def with_extra(self, **values: Any) -> Estimate:
         merged = dict(self.extra)

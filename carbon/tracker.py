@@ -16,11 +16,13 @@ carbon.meters.attribution): stated as attribution in every record, never as a me
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -34,6 +36,12 @@ from carbon.track_options import TrackOptions, method_parameters_of, parameters_
 from carbon.units import J_PER_KWH, floor_hour
 
 logger = logging.getLogger(__name__)
+# When every sink reads its records after the fact (the run log, the runs CSV), intervals of 1 s or
+# more are read as they end but priced and written several at once, before the oldest of them began
+# HOLD_S ago: pricing and writing ten 1 s intervals together costs less than one at a time, every
+# second. Equal to the run log's fdatasync period (a power cut loses as much). Intervals over half of
+# it are written as they end, and so are sub-second ones (asked for to watch a run closely).
+HOLD_S = 10.0
 WORLD_WARNING = (
     "no location known (no --region, CARBON_REGION or detected cloud region): priced at the WORLD "
     "average intensity with a range from the lowest to the highest national figure; set --region"
@@ -51,7 +59,12 @@ def _default_note(text: str) -> None:
 
 
 def utc_iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO 8601 UTC with microseconds and a Z: "2026-11-29T04:00:00.000000Z"."""
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    if moment.year < 1000:  # isoformat pads the year to four digits, strftime's %Y does not
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # the same text, a fifth of the time
 
 
 def interval_end(start: datetime, interval_s: float) -> datetime:
@@ -165,6 +178,7 @@ class IntervalPricer:
             self.prefetcher = IntensityPrefetcher(build_chain(config)).start()
             self.prefetcher.request(self.zone, now)
         self._static: dict[datetime, Any] = {}  # hour -> bundled value, which never changes during a run
+        self._checked: Any = None  # the last intensity value found plausible
 
     def intensity(self, moment: datetime) -> Any:
         if self.prefetcher is not None:
@@ -222,7 +236,9 @@ class IntervalPricer:
         usage = Usage(duration_s=max(0.0, (end - start).total_seconds()), start=start)
         value = self.intensity(start)
         try:
-            _check_intensity(value)
+            if value is not self._checked:  # a value (frozen) checked once, not at every interval of its hour
+                _check_intensity(value)
+                self._checked = value
             return price(energy, self.location, value, self.pue, usage=usage), value
         except ValueError as error:
             if self.prefetcher is None:
@@ -277,7 +293,7 @@ class Totals:
         self.intervals += 1
         self.granularities.add(granularity)
         basis = estimate.intensity_basis or "basis unknown"
-        kwh, co2e, count = self.by_basis.get(basis, (Bounds.exact(0.0), Bounds.exact(0.0), 0))
+        kwh, co2e, count = self.by_basis.get(basis, _NOTHING_YET)
         self.by_basis[basis] = (kwh + energy_kwh, co2e + co2e_kg, count + 1)
 
     def basis_report(self) -> dict[str, dict[str, float]]:
@@ -309,6 +325,9 @@ class Totals:
         low = ratio(self.co2e_kg.low, self.facility_kwh.low, fallback.low)
         high = ratio(self.co2e_kg.high, self.facility_kwh.high, fallback.high)
         return Bounds(central, min(low, central), max(high, central))
+
+
+_NOTHING_YET = (Bounds.exact(0.0), Bounds.exact(0.0), 0)  # a basis's sums before its first interval
 
 
 def interval_fields(estimate: Estimate, energy_kwh: Bounds, co2e_kg: Bounds) -> dict[str, Any]:
@@ -509,9 +528,13 @@ class _Sampler:
         for sink in tracker.sinks:
             sink.open(self.run)  # an unwritable output folder fails here, before any work
         self.lock = threading.Lock()
-        self.stopped = threading.Event()
+        # Held by the sampler's thread until stop() releases it: one acquire with a timeout is the
+        # loop's whole sleep (an Event's wait builds a lock and a waiter list at every call).
+        self.stopped = threading.Lock()
+        self.stopped.acquire()
         self.ready = threading.Event()
         self.rapl = open_rapl()
+        self.counters: tuple[Any, ...] = ()  # the counter meters present (RAPL, NVML): read every interval
         self.modelled = ModelledMeter(None, ())  # baseline now; model and components once the hardware is known
         self.nvml: Any = NullMeter("nvml", "not opened yet")
         self.tree = None
@@ -520,7 +543,17 @@ class _Sampler:
 
             self.tree = ProcessTree(tracker.pid or os.getpid())
         self.interval_start = self.started_at
+        self.cut_at = interval_end(self.started_at, self.config.interval_s)  # when the interval in progress ends
+        self.interval = timedelta(seconds=self.config.interval_s)
+        self.hour_end = floor_hour(self.started_at) + timedelta(hours=1)
         self.last_cut_done = float("-inf")
+        self._iso_last: tuple[datetime | None, str] = (None, "")
+        # Finished intervals read but not yet priced and written: (start, end, task, measurements, the
+        # modelled meter's reading, attribution shares), oldest first. Held up to `hold_s` when every
+        # sink reads its records after the fact (files); at once when one is live (Prometheus, MLflow).
+        self.held: deque[tuple[datetime, datetime, str | None, list[Measurement], Any, Any]] = deque()
+        batched = all(getattr(sink, "batched", False) for sink in tracker.sinks)
+        self.hold_s = HOLD_S if batched and self.config.interval_s >= 1.0 else 0.0
         self.task: str | None = None
         self.totals = Totals()
         self.task_totals: dict[str, Totals] = {}
@@ -534,6 +567,21 @@ class _Sampler:
     # -- lifecycle --
     def start(self) -> None:
         self.thread.start()
+        self.pid = os.getpid()
+        atexit.register(self._at_exit)
+
+    def _at_exit(self) -> None:
+        """The interpreter exits with the run never stopped: the finished intervals held are written
+        (as they would have been, one by one, before it exited); the interval in progress is lost.
+        Not in a forked child that exits normally: its copy of the held intervals is the parent's."""
+        if os.getpid() != self.pid or not self.lock.acquire(timeout=5.0):
+            return
+        try:
+            self._flush()
+        except Exception as error:
+            self._note(f"writing the held intervals at exit failed ({type(error).__name__}: {error})")
+        finally:
+            self.lock.release()
 
     def _note(self, text: str) -> None:
         if text not in self.warnings:
@@ -614,21 +662,31 @@ class _Sampler:
             self.setup_error = error
             self.ready.set()
             return
+        # A null meter measures nothing and its notes are said below: not read at every cut.
+        self.counters = tuple(m for m in (self.rapl, self.nvml) if not isinstance(m, NullMeter))
+        if self.pricer is not None and self.pricer.prefetcher is not None:
+            # Live intensity: each interval priced with the value known as it ends, not a later one.
+            self.hold_s = 0.0
         self.ready.set()
         for meter in (self.rapl, self.nvml):
             for note in meter.notes():
                 self._note(note)
+        if self.pricer is not None and self.pricer.prefetcher is None:
+            try:  # the first hour's bundled value (ms: the tables), looked up now rather than at the first write
+                with self.lock:
+                    self.pricer.intensity(self.interval_start)
+            except Exception as error:  # the interval's own pricing says it again, in its record
+                logger.debug("intensity for %s not found ahead: %s", self.interval_start, error)
         poll_s = min(self.rapl.poll_s, self.nvml.poll_s, self.config.interval_s)
         while True:
-            with self.lock:
-                cut_at = interval_end(self.interval_start, self.config.interval_s)
-            wait_s = min(poll_s, (cut_at - datetime.now(timezone.utc)).total_seconds())
-            if self.stopped.wait(max(0.0, wait_s)):
+            wait_s = min(poll_s, (self.cut_at - datetime.now(timezone.utc)).total_seconds())
+            if self.stopped.acquire(timeout=max(0.0, wait_s)):
                 return
             try:
                 with self.lock:
-                    if datetime.now(timezone.utc) >= interval_end(self.interval_start, self.config.interval_s):
-                        self._cut()
+                    now = datetime.now(timezone.utc)
+                    if now >= self.cut_at:
+                        self._cut(now)
                     else:
                         self.rapl.poll()
                         self.nvml.poll()
@@ -640,16 +698,25 @@ class _Sampler:
 
     # -- intervals (called with the lock held) --
     def _cut(
-        self, end: datetime | None = None, until: float | None = None, rapl: list[Measurement] | None = None
+        self,
+        end: datetime | None = None,
+        until: float | None = None,
+        rapl: list[Measurement] | None = None,
+        flush: bool = False,
     ) -> None:
-        """One interval ends: drain the meters, price, write. `end`/`until` (wall and monotonic) and
-        `rapl` (its counters drained then) are given when the run stopped before the setup was done,
-        so that waiting for provider detection is not counted as the run's time or energy."""
-        end = max(end or datetime.now(timezone.utc), self.interval_start)
-        rapl_taken = self.rapl.take() if rapl is None else rapl
-        measurements = [*rapl_taken, *self.nvml.take(), *self.modelled.take(until)]
+        """One interval ends: drain the meters and hold the reading; price and write the held readings
+        now if the next cut would come more than `hold_s` after the oldest began (at once when `hold_s`
+        is 0), or when `flush`.
+        `end`/`until` (wall and monotonic) and `rapl` (its counters drained then) are given when the
+        run stopped before the setup was done, so that waiting for provider detection is not counted
+        as the run's time or energy."""
+        start = self.interval_start
+        end = max(end or datetime.now(timezone.utc), start)
+        measurements: list[Measurement] = []
+        for meter in self.counters:
+            measurements += rapl if meter is self.rapl and rapl is not None else meter.take()
+        modelled = self.modelled.read(until)
         shares = None
-        attribution = None
         if self.tree is not None:
             tree_shares = self.tree.take()
             gpu_share = tree_shares.cpu
@@ -660,24 +727,57 @@ class _Sampler:
                 if total > 0:
                     gpu_share = sum(energies[i] * per_gpu.get(i, 0.0) for i in energies) / total
             shares = {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
-            attribution = {k: round(v, 6) for k, v in shares.items()}
+        self.held.append((start, end, self.task, measurements, modelled, shares))
+        self.interval_start = end
+        if end >= self.hour_end:  # interval_end(end, interval_s), its hour boundary kept for the hour
+            self.hour_end = floor_hour(end) + timedelta(hours=1)
+        self.cut_at = min(end + self.interval, self.hour_end)
+        self.last_cut_done = time.monotonic()
+        for meter in self.counters:
+            for note in meter.notes():
+                self._note(note)
+        if flush or (self.cut_at - self.held[0][0]).total_seconds() > self.hold_s:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Price and write the held readings, oldest first. Each is let go before it is priced, so a
+        failure (noted by the caller) costs that interval only; the rest wait for the next flush."""
+        records: list[dict[str, Any]] = []
+        try:
+            while self.held:
+                start, end, task, measurements, modelled, shares = self.held.popleft()
+                measurements += self.modelled.measurements(modelled)
+                records.append(self._price(start, end, task, measurements, shares))
+        finally:  # those priced are written even when a later one failed
+            if records:
+                self._write_intervals(records)
+
+    def _price(
+        self,
+        start: datetime,
+        end: datetime,
+        task: str | None,
+        measurements: list[Measurement],
+        shares: dict[str, float] | None,
+    ) -> dict[str, Any]:
+        """One held interval priced and added to the totals: its run-log record."""
+        attribution = None if shares is None else {k: round(v, 6) for k, v in shares.items()}
         assert self.pricer is not None
         energy = energy_from(measurements, shares)
         try:
-            estimate, intensity = self.pricer.priced(energy, self.interval_start, end)
+            estimate, intensity = self.pricer.priced(energy, start, end)
         except Exception as error:  # nothing measured is dropped: the interval is kept, unpriced
-            self._unpriced(energy, end, attribution, error)
-            return
+            return self._unpriced(energy, start, end, task, attribution, error)
         energy_kwh, co2e_kg = estimate.energy_kwh, estimate.co2e_kg
         record = interval_fields(estimate, energy_kwh, co2e_kg)
         record.update(
             hardware=self.hardware_dict,
             run_id=self.tracker.run_id,
             seq=self.totals.intervals,
-            start=utc_iso(self.interval_start),
-            end=utc_iso(end),
-            duration_s=(end - self.interval_start).total_seconds(),
-            task=self.task,
+            start=self._iso(start),
+            end=self._iso(end),
+            duration_s=(end - start).total_seconds(),
+            task=task,
             mode=self.tracker.mode,
             attribution=attribution,
             project=self.config.project,
@@ -687,14 +787,16 @@ class _Sampler:
             intensity_detail=intensity.source.detail,
         )
         self.totals.add(estimate, intensity.granularity, energy_kwh, co2e_kg)
-        if self.task is not None:
-            self.task_totals.setdefault(self.task, Totals()).add(estimate, intensity.granularity, energy_kwh, co2e_kg)
-        self._write_interval(record, end)
+        if task is not None:
+            self.task_totals.setdefault(task, Totals()).add(estimate, intensity.granularity, energy_kwh, co2e_kg)
+        return record
 
-    def _unpriced(self, energy: Energy, end: datetime, attribution: Any, error: Exception) -> None:
+    def _unpriced(
+        self, energy: Energy, start: datetime, end: datetime, task: str | None, attribution: Any, error: Exception
+    ) -> dict[str, Any]:
         reason = f"{type(error).__name__}: {error}"
         self._note(f"an interval could not be priced ({reason}); its energy is kept in the run log, unpriced")
-        duration_s = (end - self.interval_start).total_seconds()
+        duration_s = (end - start).total_seconds()
         self.totals.add_unpriced(energy, duration_s)
         record = {
             "breakdown": energy.breakdown(),
@@ -702,22 +804,33 @@ class _Sampler:
             "error": reason,
             "run_id": self.tracker.run_id,
             "seq": self.totals.intervals - 1,
-            "start": utc_iso(self.interval_start),
-            "end": utc_iso(end),
+            "start": self._iso(start),
+            "end": self._iso(end),
             "duration_s": duration_s,
-            "task": self.task,
+            "task": task,
             "mode": self.tracker.mode,
             "attribution": attribution,
             "project": self.config.project,
             "experiment": self.config.experiment,
         }
-        self._write_interval(record, end)
+        return record
 
-    def _write_interval(self, record: dict[str, Any], end: datetime) -> None:
-        self.interval_start = end
+    def _iso(self, moment: datetime) -> str:
+        """utc_iso, kept for the last moment written: an interval's start is the previous one's end."""
+        if moment != self._iso_last[0]:
+            self._iso_last = (moment, utc_iso(moment))
+        return self._iso_last[1]
+
+    def _write_intervals(self, records: list[dict[str, Any]]) -> None:
+        """Every sink gets the records in order: all at once where it takes them so (`intervals`)."""
         for sink in self.tracker.sinks:
             try:
-                sink.interval(record)
+                several = getattr(sink, "intervals", None)
+                if several is not None:
+                    several(records)
+                else:
+                    for record in records:
+                        sink.interval(record)
             except Exception as error:  # a full disk or a broken sink must not stop the measuring
                 if id(sink) not in self.failing_sinks:
                     self.failing_sinks.add(id(sink))
@@ -726,10 +839,6 @@ class _Sampler:
             if id(sink) in self.failing_sinks:
                 self.failing_sinks.discard(id(sink))
                 self._note(f"{_sink_name(sink)}: writing again, every held record written")
-        for meter in (self.rapl, self.nvml):
-            for note in meter.notes():
-                self._note(note)
-        self.last_cut_done = time.monotonic()
 
     def set_task(self, name: str | None) -> str | None:
         """Cut the interval here and label what follows; returns the previous label. A sliver under
@@ -750,8 +859,10 @@ class _Sampler:
         with self.lock:  # the counters as they are now, before waiting for a slow setup (detection)
             early = None if self.ready.is_set() else self.rapl.take()
         self.ready.wait()
-        self.stopped.set()
+        if self.stopped.locked():  # (a second stop after a failed one finds it released)
+            self.stopped.release()
         self.thread.join()
+        atexit.unregister(self._at_exit)
         try:
             estimate = self._finish(exit_code, stopped_at if early is not None else None, stopped_mono, early)
         except Exception as error:
@@ -769,9 +880,9 @@ class _Sampler:
                 raise self.setup_error
             assert self.pricer is not None
             with self.lock:
-                self._cut(end, until if end is not None else None, early)
-        finally:  # NVML and the prefetcher are let go whatever happened
-            for closing in (getattr(self.pricer, "close", None), self.nvml.close):
+                self._cut(end, until if end is not None else None, early, flush=True)
+        finally:  # NVML, the prefetcher and /proc/stat are let go whatever happened
+            for closing in (getattr(self.pricer, "close", None), self.nvml.close, self.modelled.close):
                 try:
                     if closing is not None:
                         closing()

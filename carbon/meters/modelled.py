@@ -54,6 +54,16 @@ def _psutil_cpu_times() -> Any:
     return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[: len(names)]))
 
 
+def proc_stat_busy_and_total_s(head: bytes) -> tuple[float, float]:
+    """`busy_and_total_s(_psutil_cpu_times())` from the start of /proc/stat (its "cpu" line whole), without
+    the named tuple and its dict: the same float operations in the same order, so the same bits."""
+    seconds = [int(v) / _TICKS_PER_S for v in head[: head.index(b"\n")].split()[1 : len(_PROC_STAT_FIELDS) + 1]]
+    count = len(seconds)
+    total = sum(seconds) - (seconds[8] if count > 8 else 0.0) - (seconds[9] if count > 9 else 0.0)
+    idle = (seconds[3] if count > 3 else 0.0) + (seconds[4] if count > 4 else 0.0)
+    return total - idle, total
+
+
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -65,7 +75,12 @@ def _cpu_times_type(names: tuple[str, ...]) -> Any:
 
 
 class ModelledMeter:
-    """Power model x measured utilisation, for the components given (e.g. ("cpu", "ram") without RAPL)."""
+    """Power model x measured utilisation, for the components given (e.g. ("cpu", "ram") without RAPL).
+
+    `read` is the cheap part (the clock and the raw CPU counters: the tracker calls it as each
+    interval ends) and `measurements` the rest (parsing, utilisation, the model), which the tracker
+    may do later, several intervals at once, in the order read; `take` is both.
+    """
 
     name = "modelled"
     poll_s = float("inf")
@@ -81,9 +96,33 @@ class ModelledMeter:
         self.components = tuple(components)
         self.cpu_times = cpu_times
         self.clock = clock
+        # On Linux /proc/stat stays open and each read is one pread: half the cost of an open, a
+        # read and a close, and the tracker reads it every interval.
+        self._fd: int | None = None
+        if cpu_times is _psutil_cpu_times:
+            try:
+                self._fd = os.open("/proc/stat", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self._fd = None  # not Linux: psutil, through cpu_times
         self._last_time = clock()
-        self._last_cpu = busy_and_total_s(cpu_times())
+        self._last_cpu = self._busy_and_total_s(self._cpu_now())
         self.last_cpu_util: float | None = None
+
+    def _cpu_now(self) -> bytes | tuple[float, float]:
+        """The machine's CPU counters now: /proc/stat's first bytes as read (parsed later), else
+        busy and total seconds through `cpu_times`."""
+        if self._fd is not None:
+            try:
+                head = os.pread(self._fd, 512, 0)
+            except OSError:
+                head = b""
+            if head.startswith(b"cpu ") and b"\n" in head:
+                return head
+        return busy_and_total_s(self.cpu_times())
+
+    @staticmethod
+    def _busy_and_total_s(cpu: bytes | tuple[float, float]) -> tuple[float, float]:
+        return proc_stat_busy_and_total_s(cpu) if isinstance(cpu, bytes) else cpu
 
     def available(self) -> bool:
         return bool(self.components)
@@ -91,29 +130,44 @@ class ModelledMeter:
     def poll(self) -> None:
         return None  # linear model: the interval's mean utilisation is all it needs
 
-    def take(self, until: float | None = None) -> list[Measurement]:
-        """Energy since the last take, up to now or to `until` (a moment on `clock`, e.g. when the run
-        stopped, so that time spent afterwards waiting for the setup is not counted)."""
-        now, cpu = self.clock(), busy_and_total_s(self.cpu_times())
+    def read(self, until: float | None = None) -> tuple[float, bytes | tuple[float, float]]:
+        """The seconds since the last read, up to now or to `until` (a moment on `clock`, e.g. when
+        the run stopped, so that time spent afterwards waiting for the setup is not counted), and
+        the CPU counters now, for `measurements`."""
+        now, cpu = self.clock(), self._cpu_now()
         if until is not None:
             now = min(now, max(until, self._last_time))
         duration_s = max(0.0, now - self._last_time)
-        self.last_cpu_util = utilisation(self._last_cpu, cpu)
-        self._last_time, self._last_cpu = now, cpu
+        self._last_time = now
+        return duration_s, cpu
+
+    def measurements(self, reading: tuple[float, bytes | tuple[float, float]]) -> list[Measurement]:
+        """The energy of one `read` (each read passed here once, in order): the model's power at the
+        mean CPU utilisation since the previous read, times its seconds."""
+        duration_s, raw = reading
+        cpu = self._busy_and_total_s(raw)
+        self.last_cpu_util = util = utilisation(self._last_cpu, cpu)
+        self._last_cpu = cpu
         if self.model is None or not self.components:
             return []
-        power = self.model.power_w(self.last_cpu_util, None)
+        power = self.model.power_w(util, None)
         detail = {
-            "cpu": f"CPU utilisation {self.last_cpu_util:.1%}" if self.last_cpu_util is not None else None,
+            "cpu": f"CPU utilisation {util:.1%}" if util is not None else None,
             "gpu": "no GPU counter: utilisation unknown, idle..TDP",
         }
         return [Measurement(c, power[c].scale(duration_s), METHOD, detail.get(c)) for c in self.components]
+
+    def take(self, until: float | None = None) -> list[Measurement]:
+        """Energy since the last take (see `read`)."""
+        return self.measurements(self.read(until))
 
     def notes(self) -> list[str]:
         return []
 
     def close(self) -> None:
-        return None
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def gpu_model_per_device(model: Any) -> Callable[[float | None], Bounds]:

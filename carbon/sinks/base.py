@@ -23,6 +23,11 @@ class SinkError(UserInputError, OSError):
 
 
 class Sink(Protocol):
+    """Optionally `batched = True`: the sink's records are read after the fact (files), so the tracker
+    may hold finished intervals up to `carbon.tracker.HOLD_S` and hand them over several at once
+    (always in order, and all of them at stop and at interpreter exit). A sink without it (live
+    gauges, experiment trackers, any plug-in) gets each interval as it ends."""
+
     def open(self, run: dict[str, Any]) -> None:
         """Called once at run start with the run's identity (run_id, start, project, ...)."""
         ...

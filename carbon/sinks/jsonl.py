@@ -1,15 +1,16 @@
 """The run log: one JSON object per line per finished interval, appended and flushed to disk each time.
 
-File: `<output_dir>/<run_id>.jsonl`, created exclusively at run start. Each line is written with a
-single unbuffered `write(2)` on an O_APPEND descriptor as its interval ends: once written it is in
-the kernel, so a `kill -9` of the tracker (or of anything) loses at most the interval in progress.
+File: `<output_dir>/<run_id>.jsonl`, created exclusively at run start. The records handed over
+together (one, or the several finished intervals the tracker held: see carbon.tracker.HOLD_S) are
+written with a single unbuffered `write(2)` on an O_APPEND descriptor: once written they are in the
+kernel, so a `kill -9` of the writer loses nothing it was handed.
 `fdatasync` (data only, the cheap kind) follows once `sync_every_s` (10 s) have passed since the
 last one, so a power cut loses at most the last 10 s, while a 1 s interval does not pay a journal
 commit every second and a run shorter than 10 s pays none. A torn last line is skipped by `read_run_log`. No lock files: nothing else writes there.
 
 A write that fails (a full disk, a file-size limit) leaves no torn line (the partial bytes are taken
 back) and loses no record: the records not yet written are kept, in order, and written before the
-next one, or at the end of the run, once there is room again. Only past `MAX_PENDING` records held
+next ones, or at the end of the run, once there is room again. Only past `MAX_PENDING` records held
 (hours of a 1 s interval) are the oldest given up, and the failure says how many.
 
 Record format (schema "carbon.run/1"). The keys are those of `carbon estimate --format json`
@@ -41,7 +42,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def encode(record: dict[str, Any]) -> bytes:
 class JsonlSink:
     """Appends each interval record to `<folder>/<run_id>.jsonl` and syncs it before returning."""
 
+    batched = True  # read after the fact: the tracker may hand it several intervals at once (see Sink)
+
     def __init__(self, folder: str | os.PathLike[str], sync_every_s: float = 10.0) -> None:
         self.folder = Path(folder)
         self.sync_every_s = sync_every_s
@@ -81,12 +84,17 @@ class JsonlSink:
             raise SinkError(f"cannot write the run log {self.path}: {error.strerror or error}") from None
 
     def interval(self, record: dict[str, Any]) -> None:
+        self.intervals((record,))
+
+    def intervals(self, records: Sequence[dict[str, Any]]) -> None:
+        """Several finished intervals, in order, appended with one write(2) (the tracker's held ones)."""
         if self._fd is None:
             raise SinkError("run log written before it was opened")
-        self._pending.append(encode({"schema": SCHEMA, **record}))
+        self._pending.extend([encode({"schema": SCHEMA, **record}) for record in records])
         if len(self._pending) > MAX_PENDING:
-            del self._pending[0]
-            self.dropped += 1
+            excess = len(self._pending) - MAX_PENDING
+            del self._pending[:excess]
+            self.dropped += excess
         self._flush()
         now = time.monotonic()
         if now - self._synced_at >= self.sync_every_s:
@@ -94,17 +102,19 @@ class JsonlSink:
             self._synced_at = now
 
     def _flush(self) -> None:
-        """Write the held records in order; stop at the first failure, keeping it and the rest."""
+        """Write the held records in order, all with one write(2); if that fails they are all kept
+        (the part written is taken back: no torn line) for the next try."""
         assert self._fd is not None
-        while self._pending:
-            try:
-                write_all(self._fd, self._pending[0])
-            except OSError as error:
-                lost = f", {self.dropped} oldest given up" if self.dropped else ""
-                raise OSError(
-                    error.errno, f"{error.strerror or error}; {len(self._pending)} record(s) held{lost}"
-                ) from None
-            del self._pending[0]
+        if not self._pending:
+            return
+        try:
+            write_all(self._fd, self._pending[0] if len(self._pending) == 1 else b"".join(self._pending))
+        except OSError as error:
+            lost = f", {self.dropped} oldest given up" if self.dropped else ""
+            raise OSError(
+                error.errno, f"{error.strerror or error}; {len(self._pending)} record(s) held{lost}"
+            ) from None
+        self._pending.clear()
 
     def close(self, summary: dict[str, Any]) -> None:
         if self._fd is None:

@@ -79,6 +79,8 @@ def flatten(summary: dict[str, Any]) -> list[Any]:
 
 
 class CsvSummarySink:
+    batched = True  # one row at the end: intervals may come late (see Sink)
+
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         self.path = self.folder / f"runs.v{SCHEMA_VERSION}.csv"
