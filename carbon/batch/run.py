@@ -219,6 +219,7 @@ def estimate_logs(
     else:
         raise ValueError(f"unknown engine {engine!r}; use pandas or dask")
     del jobs
+    release_freed_memory()  # the engine's temporaries: the texts below are built in Arrow's pool
     if len(priced):
         priced["source"] = coded_texts(np.concatenate(sources), [str(path) for path in paths])
     else:
