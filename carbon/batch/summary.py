@@ -83,7 +83,7 @@ def _per_basis(results: Any, total: Any) -> dict[str, Any]:
     return {basis: total(group) for basis, group in columns.groupby(bases, sort=True)}
 
 
-def _numbered(values: Any, rows: int = 65_536) -> tuple[Any, list]:
+def _numbered(values: Any, rows: int = 65_536) -> tuple[Any, list[Any]]:
     """pd.factorize's (codes, uniques) of a column with few distinct values, hashed `rows` at a
     time: pandas sizes its hash table to the whole column (42 MB at a million jobs, at the end of
     the run, its memory peak) however few values it holds."""
