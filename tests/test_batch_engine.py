@@ -360,3 +360,29 @@ def test_sacct_total_cpu_zero_and_running_jobs_are_unknown_utilisation(tmp_path)
         assert results.loc[job, "cpu_kwh"] == pytest.approx(unknown_kwh, rel=1e-12)
     assert results.loc["3", "cpu_util"] == pytest.approx(0.3)  # 36 min of CPU over 2 CPUs x 60 min
     assert results.loc["3", "cpu_kwh"] == pytest.approx(2 * (0.74 + 0.3 * (3.5 - 0.74)) / 1000, rel=1e-12)
+
+
+def test_a_consumed_table_keeps_only_the_carried_columns_and_prices_the_same():
+    """estimate_frame(consume=True) frees the job table's inputs as it prices (carbon.batch.run
+    hands it its own table): the table is left with the columns the output carries, and every
+    output column is what pricing an untouched copy gives."""
+    from carbon.batch.engine import CARRIED_COLUMNS
+
+    frame = random_jobs(2_000)
+    untouched = estimate_frame(frame.copy(), Settings(region="FR"))
+    consumed = estimate_frame(frame, Settings(region="FR"), consume=True)
+    assert list(frame.columns) == [name for name in frame.columns if name in CARRIED_COLUMNS]
+    assert set(CARRIED_COLUMNS) <= set(frame.columns)
+    assert consumed["reject_reason"].notna().any() and consumed["co2e_kg"].notna().any()
+    pd.testing.assert_frame_equal(consumed, untouched)
+
+
+def test_what_if_consumes_the_table_only_at_its_last_pricing():
+    from carbon.batch.run import estimate_with_what_if
+
+    frame = random_jobs(500)
+    settings = Settings(region="FR", what_if_region="DE", what_if_shift_h=3)
+    untouched = estimate_with_what_if(frame.copy(), settings, Factors())
+    consumed = estimate_with_what_if(frame, settings, Factors(), consume=True)
+    assert "cpus" not in frame and "line" in frame
+    pd.testing.assert_frame_equal(consumed, untouched)

@@ -34,3 +34,24 @@ def test_freed_heap_memory_goes_back_to_the_system():
 
 def test_release_is_harmless_anywhere():
     release_freed_memory()  # a no-op where there is no malloc_trim (macOS, musl)
+
+
+def test_a_batch_run_allocates_arrow_buffers_from_a_returning_pool():
+    """estimate_logs makes Arrow's jemalloc pool (freed pages returned at once) the default, where
+    this pyarrow has jemalloc; elsewhere the default pool stays as it was."""
+    import pyarrow as pa
+
+    from carbon.batch.memory import use_returning_pool
+
+    before = pa.default_memory_pool()
+    try:
+        use_returning_pool()
+        try:
+            pa.jemalloc_memory_pool()
+        except NotImplementedError:
+            assert pa.default_memory_pool().backend_name == before.backend_name
+        else:
+            assert pa.default_memory_pool().backend_name == "jemalloc"
+            assert pa.array(["a text"] * 1000).to_pylist()[-1] == "a text"  # allocates from it
+    finally:
+        pa.set_memory_pool(before)

@@ -127,3 +127,38 @@ def test_unused_memory_share():
 def test_runs_group_rows_by_code():
     order, runs = engine._runs(np.array([2, 0, 2, 1, 0]))
     assert [list(order[a:b]) for a, b in runs] == [[1, 4], [3], [0, 2]]
+
+
+def test_states_numbered_part_by_part_as_factorize_numbers_them():
+    from carbon.batch.summary import _numbered
+
+    values = np.array(["FAILED", None, "COMPLETED", "FAILED", "TIMEOUT", None, "COMPLETED"], dtype=object)
+    # Parts of two rows: a state first seen in a later part gets the next code; missing stays -1.
+    codes, uniques = _numbered(values, rows=2)
+    assert uniques == ["FAILED", "COMPLETED", "TIMEOUT"]
+    assert codes.tolist() == [0, -1, 1, 0, 2, -1, 1]
+    codes, uniques = _numbered(np.array([], dtype=object), rows=2)
+    assert codes.tolist() == [] and uniques == []
+
+
+def test_totals_of_one_basis_and_of_two():
+    from carbon.batch.summary import totals
+
+    results = pd.DataFrame(
+        {
+            "state": ["COMPLETED", "FAILED", "TIMEOUT", "COMPLETED"],
+            "intensity_basis": ["lifecycle", "lifecycle", "lifecycle", None],
+            **{name: [1.0, 2.0, 4.0, 8.0] for name in ("energy_kwh", "energy_kwh_low", "energy_kwh_high")},
+            **{name: [10.0, 20.0, 40.0, 80.0] for name in ("co2e_kg", "co2e_kg_low", "co2e_kg_high")},
+            "unused_memory_co2e_kg": [1.0, 0.0, 0.0, 2.0],
+        }
+    )
+    one = totals(results.iloc[:3])
+    assert list(one["by_basis"]) == ["lifecycle"] and one["energy_kwh"] == 7.0
+    lifecycle = one["by_basis"]["lifecycle"]
+    assert (lifecycle["jobs"], lifecycle["co2e_kg"], lifecycle["unused_memory_co2e_kg"]) == (3, 70.0, 1.0)
+    assert lifecycle["failed_share"] == pytest.approx(20 / 70) and lifecycle["timeout_share"] == pytest.approx(40 / 70)
+    two = totals(results)
+    assert list(two["by_basis"]) == ["basis unknown", "lifecycle"] and two["energy_kwh"] == 15.0
+    assert two["by_basis"]["lifecycle"] == lifecycle
+    assert (two["by_basis"]["basis unknown"]["co2e_kg"], two["by_basis"]["basis unknown"]["jobs"]) == (80.0, 1)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from carbon.batch.factors import Factors
+from carbon.batch.memory import release_freed_memory
 
 FAILED_STATES = ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "PREEMPTED")
 
@@ -66,6 +67,8 @@ OUTPUT_COLUMNS = (
     "unused_memory_co2e_kg",
     "reject_reason",
 )
+# Input columns the energy step is the last to read (besides the carried ones).
+_ENERGY_INPUTS = ("start", "end", "cpu_util", "cpu_time_s", "measured_kwh", "gpu_util")
 # Output columns that are the job table's own, unchanged in every mode: a chunked run takes
 # them from the whole table instead of copying them chunk by chunk.
 CARRIED_COLUMNS = (
@@ -250,27 +253,49 @@ class _Energy:
     cpu_util: Any  # known utilisation, NaN where unknown
 
 
-def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None) -> Any:
+def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None, *, consume: bool = False) -> Any:
     """Price every job of a table (carbon.batch.schema) -> OUTPUT_COLUMNS, one row per job.
 
     Named steps, each with its own tests: where (region -> Location), when (times), what
     (hardware -> carbon.power.PowerModel), energy (the model's own methods over the jobs' arrays),
     PUE and intensity (carbon.pricing's lookups, once per distinct key), then CO2e with the
-    estimate's own `facility_energy_kwh` and `co2e_kg`."""
+    estimate's own `facility_energy_kwh` and `co2e_kg`.
+
+    `consume`: the caller hands the table over. Each input column is dropped from it once the
+    steps are done with it, and each intermediate array once used, so that a million-job table's
+    inputs (~100 MB) are freed while its results (~450 MB) are built; the table keeps only
+    CARRIED_COLUMNS afterwards."""
     from carbon.pricing import co2e_kg, facility_energy_kwh
+
+    def done_with(*names: str) -> None:
+        if consume:
+            jobs.drop(columns=[name for name in names if name in jobs], inplace=True)
+            # What the steps so far freed (~150 MB at a million jobs) is held by the C heap, where
+            # the output texts, built in Arrow's own pool, could never reuse it (carbon.batch.memory).
+            release_freed_memory()
 
     factors = factors or Factors()
     rejects = _Rejects(len(jobs))
     where = locate(jobs, settings, factors, rejects)
+    done_with("region")
     when = timing(jobs, settings, rejects)
     what = hardware(jobs, factors, where, rejects)
+    done_with("cpus", "gpus", "memory_gb", "memory_whole_node", "gpu_model")
     energy = modelled_energy(jobs, what, when.duration_s)
+    done_with(*_ENERGY_INPUTS)
+    what.model_codes, what.memory_gb_ends = None, ()  # the energy step's alone
     pue = pue_arrays(factors, where, when.year)
     intensity = intensity_arrays(factors, settings, where, when, rejects)
-    facility = [facility_energy_kwh(energy.it_kwh[i], pue[i]) for i in range(3)]
-    co2e = [co2e_kg(facility[i], intensity["bounds"][i]) for i in range(3)]
-    unused = unused_memory_share(jobs, what.memory_gb)
-    unused_co2e = co2e_kg(facility_energy_kwh(energy.ram_kwh * unused, pue[0]), intensity["bounds"][0])
+    when.year = when.month = None  # the keys' alone
+    facility, co2e = [], []
+    for i in range(3):  # each end's IT energy dropped once its facility energy is known
+        facility.append(facility_energy_kwh(energy.it_kwh[i], pue[i]))
+        energy.it_kwh[i] = None
+        co2e.append(co2e_kg(facility[i], intensity["bounds"][i]))
+    unused_co2e = co2e_kg(
+        facility_energy_kwh(energy.ram_kwh * unused_memory_share(jobs, what.memory_gb), pue[0]),
+        intensity["bounds"][0],
+    )
     columns = {
         **{name: _as_stored(jobs[name]) for name in CARRIED_COLUMNS},
         "region": where.output_column("region"),

@@ -11,7 +11,7 @@ from typing import Any
 from carbon.batch.engine import CARRIED_COLUMNS, Settings, coded_texts, estimate_frame, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
-from carbon.batch.memory import release_freed_memory
+from carbon.batch.memory import release_freed_memory, use_returning_pool
 from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
@@ -29,12 +29,16 @@ class BatchResult:
     read: int  # records in the inputs: len(results) + len(rejects)
 
 
-def estimate_with_what_if(jobs: Any, settings: Settings, factors: Factors) -> Any:
-    """The jobs as they ran, plus `what_if_*` columns when the settings move them in place or time."""
-    base = estimate_frame(jobs, replace(settings, what_if_region=None, what_if_shift_h=0.0), factors)
-    if not (settings.what_if_region or settings.what_if_shift_h):
+def estimate_with_what_if(jobs: Any, settings: Settings, factors: Factors, consume: bool = False) -> Any:
+    """The jobs as they ran, plus `what_if_*` columns when the settings move them in place or time.
+    `consume`: the caller hands the table over (estimate_frame), to the last pricing of it."""
+    moving = bool(settings.what_if_region or settings.what_if_shift_h)
+    base = estimate_frame(
+        jobs, replace(settings, what_if_region=None, what_if_shift_h=0.0), factors, consume=consume and not moving
+    )
+    if not moving:
         return base
-    moved = estimate_frame(jobs, settings, factors)
+    moved = estimate_frame(jobs, settings, factors, consume=consume)
     for name in _WHAT_IF:
         base[f"what_if_{name}"] = moved[name].to_numpy()
     base["reject_reason"] = base["reject_reason"].where(base["reject_reason"].notna(), moved["reject_reason"])
@@ -50,12 +54,21 @@ def _no_progress(step: str, done: int, total: int | None) -> None:
     return None
 
 
-def _pandas(jobs: Any, settings: Settings, factors: Factors, progress: ProgressCallback = _no_progress) -> Any:
+def _pandas(
+    jobs: Any,
+    settings: Settings,
+    factors: Factors,
+    progress: ProgressCallback = _no_progress,
+    consume: bool = False,
+) -> Any:
+    """Price the table in one call, or in CHUNK_ROWS chunks on THREADS threads. `consume`: the
+    caller hands the table over, and a table priced in one call is freed column by column as it is
+    priced (estimate_frame)."""
     from concurrent.futures import ThreadPoolExecutor
 
     progress("pricing", 0, len(jobs))
     if len(jobs) <= CHUNK_ROWS:
-        priced = estimate_with_what_if(jobs, settings, factors)
+        priced = estimate_with_what_if(jobs, settings, factors, consume=consume)
         progress("pricing", len(jobs), len(jobs))
         return priced
     columns: list[StitchedColumns] = []
@@ -181,6 +194,7 @@ def estimate_logs(
     from carbon.batch.readers import read
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
+    use_returning_pool()  # Arrow's buffers from a pool that hands freed memory back (carbon.batch.memory)
     tables, rejects, read_count = [], [], 0
     sources: list[np.ndarray] = []  # per log: the index of its file, one per job
     for path in paths:
@@ -201,10 +215,12 @@ def estimate_logs(
         priced = _dask(jobs, settings, hardware_map, scheduler, partitions)
         progress("pricing", len(jobs), len(jobs))
     elif engine == "pandas":
-        priced = _pandas(jobs, settings, Factors(hardware_map=hardware_map), progress)
+        # The table is estimate_logs' own (the reader's result is gone): its columns can go as priced.
+        priced = _pandas(jobs, settings, Factors(hardware_map=hardware_map), progress, consume=True)
     else:
         raise ValueError(f"unknown engine {engine!r}; use pandas or dask")
     del jobs
+    release_freed_memory()  # the engine's temporaries: the texts below are built in Arrow's pool
     if len(priced):
         priced["source"] = coded_texts(np.concatenate(sources), [str(path) for path in paths])
     else:
