@@ -37,7 +37,7 @@ def test_release_is_harmless_anywhere():
 
 
 def test_a_batch_run_allocates_arrow_buffers_from_a_returning_pool():
-    """estimate_logs makes Arrow's jemalloc pool (freed pages returned at once) the default, where
+    """`carbon batch` makes Arrow's jemalloc pool (freed pages returned at once) the default, where
     this pyarrow has jemalloc; elsewhere the default pool stays as it was."""
     import pyarrow as pa
 

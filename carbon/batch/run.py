@@ -11,7 +11,7 @@ from typing import Any
 from carbon.batch.engine import CARRIED_COLUMNS, Settings, coded_texts, estimate_frame, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
-from carbon.batch.memory import release_freed_memory, use_returning_pool
+from carbon.batch.memory import release_freed_memory
 from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
@@ -194,7 +194,6 @@ def estimate_logs(
     from carbon.batch.readers import read
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
-    use_returning_pool()  # Arrow's buffers from a pool that hands freed memory back (carbon.batch.memory)
     tables, rejects, read_count = [], [], 0
     sources: list[np.ndarray] = []  # per log: the index of its file, one per job
     for path in paths:

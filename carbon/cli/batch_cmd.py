@@ -200,6 +200,7 @@ def _unreadable() -> tuple[type[BaseException], ...]:
 
 def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, lifetime_h: float | None, client) -> int:
     from carbon.batch import summary
+    from carbon.batch.memory import use_returning_pool
     from carbon.batch.output import write_table
     from carbon.batch.run import estimate_logs
     from carbon.cli import UsageError
@@ -207,6 +208,9 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
     from carbon.units import quantity
 
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
+    # Arrow's buffers from a pool that hands freed memory back (carbon.batch.memory): set here, for
+    # this command's process, not in estimate_logs, which a library user calls in a process of theirs.
+    use_returning_pool()
     with Progress.for_stderr(args.quiet) as progress:
         try:
             result = estimate_logs(
