@@ -198,6 +198,36 @@ def test_sighup_is_forwarded_and_the_row_still_written(tmp_path, env):  # noqa: 
     assert row["exit_code"] == str(128 + signal.SIGHUP) and row["status"] == "finished"
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the threads' signal masks in /proc")
+def test_only_the_main_thread_can_take_a_forwarded_signal(tmp_path, env):  # noqa: F811
+    # The kernel gives a signal sent to a process to any of its threads that does not block it; one
+    # taken by a tracker thread never interrupted the main thread's wait for the command.
+    child = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "carbon", "run", "--region", "FR", "--output", str(tmp_path / "o"), "--"]
+        + [sys.executable, "-c", child],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        masks = {}
+        for task in Path(f"/proc/{process.pid}/task").iterdir():
+            status = (task / "status").read_text()
+            masks[task.name] = int(status.split("SigBlk:")[1].split()[0], 16)
+        wanted = (1 << (signal.SIGHUP - 1)) | (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+        assert masks[str(process.pid)] & wanted == 0  # the main thread takes them
+        others = [mask for tid, mask in masks.items() if tid != str(process.pid)]
+        assert others and all(mask & wanted == wanted for mask in others)  # the tracker's threads never do
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
 class Broken:
     """A sink that fails in every way a plug-in sink can: not only OSError."""
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from carbon.cli import options
 
@@ -204,6 +206,25 @@ def _start_tracker(args: argparse.Namespace, command: list[str]):
 FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
+@contextmanager
+def _forwarded_signals_kept_off_threads() -> Iterator[None]:
+    """Start the tracker's threads with the forwarded signals blocked, so that they (and the threads
+    they start) never receive them: a signal sent to carbon must reach the main thread, whose wait
+    for the command it interrupts. The kernel may hand a process's signal to any thread that does
+    not block it, and one taken by a sleeping tracker thread left the wait, and the command, running."""
+    import signal
+
+    numbers = {getattr(signal, name) for name in FORWARDED_SIGNALS if hasattr(signal, name)}
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no per-thread masks (nor these signals to forward)
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, numbers)
+    try:
+        yield
+    finally:  # the main thread takes them again (one that came meanwhile is delivered now)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _run_child(command: list[str]) -> int:
     """Start the command, forward SIGINT/SIGTERM/SIGHUP to it, and return its shell-style exit status."""
     import signal
@@ -245,7 +266,8 @@ def run(args: argparse.Namespace) -> int:
     preflight(args)
     summary_file = _SummaryFile(args.summary) if args.summary else None
     try:
-        tracker = _start_tracker(args, command)
+        with _forwarded_signals_kept_off_threads():
+            tracker = _start_tracker(args, command)
     except BaseException:
         if summary_file is not None:
             summary_file.discard()
