@@ -129,27 +129,12 @@ def test_exit_code_passed_through_and_rapl_method_named(tmp_path, env):
     assert data["breakdown"]["cpu_method"] == "measured:rapl" and data["exit_code"] == 3
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 42), (signal.SIGINT, 43)])
-def test_signals_forwarded_to_the_command(tmp_path, env, sig, code):
-    child = (
-        f"import signal, sys, time\nsignal.signal({int(sig)}, lambda *a: sys.exit({code}))\n"
-        "print('ready', flush=True)\ntime.sleep(60)\n"
-    )
+def start_run_of(child: str, tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
+    """`carbon run --region FR` of a Python `child` that prints 'ready' once started, in a session of
+    its own (so that a signal can be sent to carbon alone), returned when the child has said so."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "carbon",
-            "run",
-            "--region",
-            "FR",
-            "--output",
-            str(tmp_path / "o"),
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
+        [sys.executable, "-m", "carbon", "run", "--region", "FR", "--output", str(tmp_path / "o"), "--"]
+        + [sys.executable, "-c", child],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -159,6 +144,20 @@ def test_signals_forwarded_to_the_command(tmp_path, env, sig, code):
     )
     try:
         assert process.stdout.readline().strip() == "ready"
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    return process
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 42), (signal.SIGINT, 43)])
+def test_signals_forwarded_to_the_command(tmp_path, env, sig, code):
+    child = (
+        f"import signal, sys, time\nsignal.signal({int(sig)}, lambda *a: sys.exit({code}))\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
+    process = start_run_of(child, tmp_path, env)
+    try:
         os.kill(process.pid, sig)  # to carbon only, not to the group: it must forward
         assert process.wait(60) == code
     finally:

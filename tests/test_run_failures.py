@@ -20,7 +20,9 @@ from fixtures.electricitymaps_api import ElectricityMapsApi
 
 from carbon.sinks.jsonl import read_run_log
 from carbon.tracker import Tracker
-from tests.test_run_cmd import ROOT, carbon_run, env  # noqa: F401  (env is a fixture)
+from tests.test_run_cmd import ROOT, carbon_run, env, start_run_of  # noqa: F401  (env is a fixture)
+
+SLEEPER = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"  # a command that waits to be signalled
 
 
 def rows(folder: Path) -> list[dict]:
@@ -176,19 +178,8 @@ def test_records_held_while_the_disk_is_full_are_written_once_there_is_room(tmp_
 
 
 def test_sighup_is_forwarded_and_the_row_still_written(tmp_path, env):  # noqa: F811
-    child = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "carbon", "run", "--region", "FR", "--output", str(tmp_path / "o"), "--"]
-        + [sys.executable, "-c", child],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_run_of(SLEEPER, tmp_path, env)
     try:
-        assert process.stdout.readline().strip() == "ready"
         os.kill(process.pid, signal.SIGHUP)  # to carbon only: it must forward it
         assert process.wait(60) == 128 + signal.SIGHUP
     finally:
@@ -202,19 +193,8 @@ def test_sighup_is_forwarded_and_the_row_still_written(tmp_path, env):  # noqa: 
 def test_only_the_main_thread_can_take_a_forwarded_signal(tmp_path, env):  # noqa: F811
     # The kernel gives a signal sent to a process to any of its threads that does not block it; one
     # taken by a tracker thread never interrupted the main thread's wait for the command.
-    child = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "carbon", "run", "--region", "FR", "--output", str(tmp_path / "o"), "--"]
-        + [sys.executable, "-c", child],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_run_of(SLEEPER, tmp_path, env)
     try:
-        assert process.stdout.readline().strip() == "ready"
         masks = {}
         for task in Path(f"/proc/{process.pid}/task").iterdir():
             status = (task / "status").read_text()

@@ -18,19 +18,11 @@ from carbon.meters.modelled import ModelledMeter, busy_and_total_s, proc_stat_bu
 from carbon.model import Bounds
 from carbon.sinks.jsonl import JsonlSink, read_run_log
 from carbon.tracker import HOLD_S, Tracker, _Sampler, utc_iso
+from tests.test_tracker_live import _quiet_environment  # noqa: F401  (an autouse fixture: no region, RAPL or NVML)
 
 ROOT = Path(__file__).resolve().parents[1]
 Times = namedtuple("Times", "user nice system idle iowait irq softirq steal guest guest_nice")
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-@pytest.fixture(autouse=True)
-def _quiet_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("CARBON_REGION", raising=False)
-    monkeypatch.setenv("CARBON_POWERCAP_ROOT", str(tmp_path / "no-powercap"))
-    monkeypatch.setenv("CARBON_CONFIG", str(tmp_path / "carbon.toml"))
-    (tmp_path / "carbon.toml").write_text("")
-    monkeypatch.setitem(sys.modules, "pynvml", None)
 
 
 class Machine:
