@@ -22,7 +22,11 @@ from carbon.sinks.jsonl import read_run_log
 from carbon.tracker import Tracker
 from tests.test_run_cmd import ROOT, carbon_run, env, start_run_of  # noqa: F401  (env is a fixture)
 
-SLEEPER = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"  # a command that waits to be signalled
+# A command that waits to be signalled. It takes SIGHUP's default action itself: started under
+# `nohup`, the test run would hand it an ignored SIGHUP, which carbon forwards but cannot make it obey.
+SLEEPER = (
+    "import signal, time\nsignal.signal(signal.SIGHUP, signal.SIG_DFL)\nprint('ready', flush=True)\ntime.sleep(60)\n"
+)
 
 
 def rows(folder: Path) -> list[dict]:
