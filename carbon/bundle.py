@@ -143,6 +143,12 @@ def table_text(name: str) -> str:
     return text[rows_at:]
 
 
+def line_after(text: str, newline_at: int) -> str:
+    """The line that the newline at `newline_at` begins (a row found by searching "\\n" + its start)."""
+    end = text.find("\n", newline_at + 1)
+    return text[newline_at + 1 : end if end != -1 else len(text)]
+
+
 def rows_for(name: str, key: str) -> list[dict[str, str]]:
     """Rows whose first column equals `key`, in file order. A substring search over the file
     finds them without parsing any other row, so a one-zone lookup costs microseconds."""
@@ -150,8 +156,7 @@ def rows_for(name: str, key: str) -> list[dict[str, str]]:
     prefix = "\n" + key + ","
     lines, position = [], text.find(prefix, rows_at)
     while position != -1:
-        end = text.find("\n", position + 1)
-        lines.append(text[position + 1 : end if end != -1 else len(text)])
+        lines.append(line_after(text, position))
         position = text.find(prefix, position + 1)
     return [dict(zip(header, values)) for values in csv.reader(lines)]
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 
-from carbon.bundle import derived, optional_float, parse_rows, table, table_searchable
+from carbon.bundle import derived, line_after, optional_float, parse_rows, table, table_searchable
 from carbon.hardware_names import cpu_key, gpu_key
 from carbon.model import Bounds, Hardware
 from carbon.units import gib_to_gb
@@ -59,10 +60,7 @@ def _instance_row(provider: str, name: str) -> dict[str, str] | None:
         return _instances(provider).get(name)
     header, text, lowered, rows_at = found
     at = lowered.rfind("\n" + name + ",", rows_at)
-    if at == -1:
-        return None
-    end = text.find("\n", at + 1)
-    return parse_rows(header, csv.reader([text[at + 1 : end if end != -1 else len(text)]]))[0]
+    return None if at == -1 else parse_rows(header, csv.reader([line_after(text, at)]))[0]
 
 
 def instance(provider: str, instance_type: str) -> Hardware | None:
@@ -166,18 +164,18 @@ class _Catalog:
             self._rows, self._keys = rows, [key for key in rows if key is not None]
             self._first_at = {key: place for place, key in enumerate(self._keys)}
 
-    def _has_multiline_field(self) -> bool:
-        at = self._text.find('"', self._rows_at)
+    def _lines_holding(self, needle: str) -> Iterator[tuple[int, str]]:
+        """(where it starts, its text) of each row line holding `needle`, once each, in file order."""
+        text = self._text
+        at = text.find(needle, self._rows_at)
         while at != -1:
-            start, end = self._line_span(at)
-            if self._text.count('"', start, end) % 2:
-                return True
-            at = self._text.find('"', end)
-        return False
+            start, end = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+            end = len(text) if end == -1 else end
+            yield start, text[start:end]
+            at = text.find(needle, end)
 
-    def _line_span(self, at: int) -> tuple[int, int]:
-        end = self._text.find("\n", at)
-        return self._text.rfind("\n", 0, at) + 1, len(self._text) if end == -1 else end
+    def _has_multiline_field(self) -> bool:
+        return any(line.count('"') % 2 for _, line in self._lines_holding('"'))
 
     def _key_of(self, line: str) -> str | None:
         values = next(csv.reader([line])) if '"' in line else line.split(",", self._column + 1)
@@ -189,46 +187,30 @@ class _Catalog:
         if self._keys is not None:
             return [key for key in self._keys if token in key]
         found: dict[str, None] = {}
-        at = self._text.find(token, self._rows_at)
-        while at != -1:
-            start, end = self._line_span(at)
-            line = self._text[start:end]
+        for start, line in self._lines_holding(token):
             key = self._key_of(line)
             if key is not None and token in key:  # every line of this key holds the token: all are seen
                 found.setdefault(key)
                 self._first_at.setdefault(key, start)
                 self._last_line[key] = line
-            at = self._text.find(token, end)
         return list(found)
 
     def position(self, key: str) -> int:
         """Where a key returned by `keys_with` first appears: candidates are ranked in file order."""
         return self._first_at[key]
 
-    def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str) or not key:
-            return False
-        return key in self._rows or any(self._key_of(line) == key for line in self._lines_of(key))
-
-    def __getitem__(self, key: str) -> dict[str, str]:
+    def get(self, key: str) -> dict[str, str] | None:
+        """The row of `key` (its last line's, as a dict built from the rows keeps), or None."""
         row = self._rows.get(key)
-        if row is None:
-            line = self._last_line.get(key)
-            if line is None:
-                lines = [line for line in self._lines_of(key) if self._key_of(line) == key]
-                if not lines:
-                    raise KeyError(key)
-                line = lines[-1]
-            row = self._rows[key] = parse_rows(self._header, csv.reader([line]))[0]
+        if row is None and key and (key in self._last_line or key in self.keys_with(key)):
+            row = self._rows[key] = parse_rows(self._header, csv.reader([self._last_line[key]]))[0]
         return row
 
-    def _lines_of(self, key: str) -> list[str]:
-        lines, at = [], self._text.find(key, self._rows_at)
-        while at != -1:
-            start, end = self._line_span(at)
-            lines.append(self._text[start:end])
-            at = self._text.find(key, end)
-        return lines
+    def __getitem__(self, key: str) -> dict[str, str]:
+        row = self.get(key)
+        if row is None:
+            raise KeyError(key)
+        return row
 
 
 @derived
@@ -243,8 +225,9 @@ def _gpus() -> _Catalog:
 
 def _best_by_tokens(key: str, rows: _Catalog) -> dict[str, str] | None:
     """Exact key, else the row whose key's tokens are all in the name and cover the most of it."""
-    if key in rows:
-        return rows[key]
+    exact = rows.get(key)
+    if exact is not None:
+        return exact
     tokens = set(key.split())
     # A candidate must hold a token with a digit (a model number), so "intel xeon" alone never
     # matches; its tokens all being the name's, that token is one of the name's digit tokens.

@@ -544,8 +544,6 @@ class _Sampler:
             self.tree = ProcessTree(tracker.pid or os.getpid())
         self.interval_start = self.started_at
         self.cut_at = interval_end(self.started_at, self.config.interval_s)  # when the interval in progress ends
-        self.interval = timedelta(seconds=self.config.interval_s)
-        self.hour_end = floor_hour(self.started_at) + timedelta(hours=1)
         self.last_cut_done = float("-inf")
         self._iso_last: tuple[datetime | None, str] = (None, "")
         # Finished intervals read but not yet priced and written: (start, end, task, measurements, the
@@ -729,9 +727,7 @@ class _Sampler:
             shares = {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
         self.held.append((start, end, self.task, measurements, modelled, shares))
         self.interval_start = end
-        if end >= self.hour_end:  # interval_end(end, interval_s), its hour boundary kept for the hour
-            self.hour_end = floor_hour(end) + timedelta(hours=1)
-        self.cut_at = min(end + self.interval, self.hour_end)
+        self.cut_at = interval_end(end, self.config.interval_s)
         self.last_cut_done = time.monotonic()
         for meter in self.counters:
             for note in meter.notes():

@@ -1,7 +1,8 @@
 """Offline estimates: arithmetic checked by hand against the raw public datasets.
 
-Expected figures are computed here from ../shared/datasets (the files the bundle is built from),
-never read back from the code under test. The CLI runs in-process so the suite's network guard
+Expected figures are computed here from the raw public datasets' rows (the samples in
+tests/fixtures/raw, copied byte for byte from ../shared/datasets, which a user's clone does not
+need), never read back from the code under test. The CLI runs in-process so the suite's network guard
 (tests/conftest.py) proves that no connection is attempted.
 """
 

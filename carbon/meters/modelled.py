@@ -43,25 +43,27 @@ def _psutil_cpu_times() -> Any:
     path), psutil elsewhere."""
     try:
         with open("/proc/stat", "rb") as handle:
-            values = handle.readline().split()[1:]
+            line = handle.readline()
     except OSError:
-        values = []
-    if not values:
+        line = b""
+    if not line.split()[1:]:
         import psutil
 
         return psutil.cpu_times()
+    return _times_of_line(line)
+
+
+def _times_of_line(line: bytes) -> Any:
+    """The CPU times of /proc/stat's "cpu" line, in seconds, named as psutil names them."""
+    values = line.split()[1:]
     names = _PROC_STAT_FIELDS[: len(values)]
     return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[: len(names)]))
 
 
 def proc_stat_busy_and_total_s(head: bytes) -> tuple[float, float]:
-    """`busy_and_total_s(_psutil_cpu_times())` from the start of /proc/stat (its "cpu" line whole), without
-    the named tuple and its dict: the same float operations in the same order, so the same bits."""
-    seconds = [int(v) / _TICKS_PER_S for v in head[: head.index(b"\n")].split()[1 : len(_PROC_STAT_FIELDS) + 1]]
-    count = len(seconds)
-    total = sum(seconds) - (seconds[8] if count > 8 else 0.0) - (seconds[9] if count > 9 else 0.0)
-    idle = (seconds[3] if count > 3 else 0.0) + (seconds[4] if count > 4 else 0.0)
-    return total - idle, total
+    """`busy_and_total_s(_psutil_cpu_times())` from the start of /proc/stat as read (its "cpu" line
+    whole): what the tracker keeps at each interval's end is the raw bytes, parsed when written."""
+    return busy_and_total_s(_times_of_line(head[: head.index(b"\n")]))
 
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
