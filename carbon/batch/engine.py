@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from carbon.batch.columns import Coded
 from carbon.batch.factors import Factors
 from carbon.batch.memory import release_freed_memory
 
@@ -96,19 +97,19 @@ class Settings:
 
 
 def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list]:
-    """Number the distinct keys (one array, or a list of arrays read row-wise), compute once per
-    distinct key; return (codes, answers) so that answers[codes] is the per-row result.
+    """Number the distinct keys (one column, or a list of columns read row-wise), compute once per
+    distinct key; return (codes, answers) so that answers[codes] is the per-row result. A column is
+    an array or a Coded text column (its value None where missing).
 
-    Each column is hashed once (pd.factorize) and the codes combined arithmetically, so a
-    million rows with a dozen distinct keys cost a few vectorised passes, not a groupby."""
+    Each column is numbered once (_codes) and the codes combined arithmetically, so a million rows
+    with a dozen distinct keys cost a few vectorised passes, not a groupby."""
     import numpy as np
-    import pandas as pd
 
     columns = keys if isinstance(keys, list) else [keys]
     combined = np.zeros(len(columns[0]), dtype=np.int64)
     space = 1
     for column in columns:
-        codes, size = _codes(np.asarray(column))
+        codes, size = _codes(column)
         combined = combined * (size + 1) + codes
         space *= size + 1
     if len(combined) == 0:
@@ -121,30 +122,65 @@ def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list]:
         table[present] = np.arange(len(present))
         codes = table[combined]
     else:
-        codes, _ = pd.factorize(combined)
+        _, codes = np.unique(combined, return_inverse=True)
+        codes = codes.reshape(-1)
     first = np.empty(codes.max() + 1, dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # first row of each key
+    # Keys numbered in the order they first appear (as a hash pass numbers them), whatever their values.
+    by_row = np.argsort(first)
+    if (by_row != np.arange(len(first))).any():
+        rank = np.empty_like(by_row)
+        rank[by_row] = np.arange(len(by_row))
+        codes, first = rank[codes], first[by_row]
     answers = []
     for row in first:
-        key = tuple(np.asarray(column)[row] for column in columns)
+        key = tuple(_value_at(column, row) for column in columns)
         answers.append(compute(key if isinstance(keys, list) else key[0]))
     return codes, answers
 
 
-def _codes(column: Any) -> tuple[Any, int]:
-    """(codes >= 0, how many) for one key column; integers in a narrow range (years, months,
-    codes) are their own codes, offset, with no hashing."""
-    import numpy as np
-    import pandas as pd
+def _value_at(column: Any, row: int) -> Any:
+    if isinstance(column, Coded):
+        code = column.codes[row]
+        return column.texts[code] if code >= 0 else None
+    return column[row]
 
+
+def _codes(column: Any) -> tuple[Any, int]:
+    """(codes >= 0, how many) for one key column. Coded texts are their own codes (missing: one
+    more); integers in a narrow range (years, months, codes), and whole numbers stored as floats
+    (CPU and GPU counts), are their own codes, offset, with no hashing."""
+    import numpy as np
+
+    if isinstance(column, Coded):
+        return np.where(column.codes < 0, len(column.texts), column.codes), len(column.texts) + 1
+    if column.dtype == object:
+        return _codes(_coded_values(column))
+    if column.dtype.kind == "f" and len(column):
+        with np.errstate(invalid="ignore"):
+            whole = column.astype(np.int64)
+        if np.array_equal(whole, column):  # no NaN, no fraction
+            return _codes(whole)
     if column.dtype.kind in "iu" and len(column):
         low, high = int(column.min()), int(column.max())
         if high - low < 4 * len(column) + 1024:
             return column.astype(np.int64) - low, high - low + 1
-    # Missing values get their own code after the others: factorize's NA sentinel is far cheaper
-    # than use_na_sentinel=False, which scans an object column for NA a second time.
-    codes, uniques = pd.factorize(column)
-    return np.where(codes < 0, len(uniques), codes), len(uniques) + 1
+    uniques, codes = np.unique(column, return_inverse=True)  # NaNs share one code
+    return codes.reshape(-1), len(uniques)
+
+
+def _coded_values(values: Any) -> Coded:
+    """An object array of texts (None, NaN: missing) numbered by one hash pass."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values)
+    return Coded.from_keys(codes, [*uniques.tolist(), None])
+
+
+def _coded(jobs: Any, name: str) -> Coded:
+    """A text column of the job table (Coded, or a pandas column of texts) as Coded."""
+    column = jobs[name]
+    return column if isinstance(column, Coded) else _coded_values(column.to_numpy(dtype=object))
 
 
 def _per_key(values: list, codes: Any, dtype: Any = object) -> Any:
@@ -154,11 +190,10 @@ def _per_key(values: list, codes: Any, dtype: Any = object) -> Any:
     return np.array(values, dtype=dtype)[codes] if len(values) else np.empty(len(codes), dtype=dtype)
 
 
-def _texts_per_key(texts: list, codes: Any) -> Any:
-    """One text (or None) per distinct key -> an output text column, built from the codes (see
-    coded_texts): converting a million-row object column to Arrow when writing Parquet cost more
-    than all the arithmetic."""
-    return coded_texts(codes, texts) if len(texts) else _per_key(texts, codes)
+def _texts_per_key(texts: list, codes: Any) -> Coded:
+    """One text (or None) per distinct key -> an output text column, kept as codes (see
+    carbon.batch.columns): building a million strings cost more than all the arithmetic."""
+    return Coded.from_keys(codes, texts)
 
 
 def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
@@ -170,12 +205,6 @@ def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
     ).reshape(-1, 3)
     # Column by column: contiguous arrays keep the arithmetic that follows fast.
     return tuple(np.ascontiguousarray(table[:, i])[codes] for i in range(3))
-
-
-def _none_if_na(value: Any) -> Any:
-    import pandas as pd
-
-    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
 class _Rejects:
@@ -254,7 +283,14 @@ class _Energy:
 
 
 def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None, *, consume: bool = False) -> Any:
-    """Price every job of a table (carbon.batch.schema) -> OUTPUT_COLUMNS, one row per job.
+    """Price every job of a pandas table (carbon.batch.schema) -> a pandas table of OUTPUT_COLUMNS,
+    one row per job (price_columns)."""
+    return _frame(price_columns(jobs, settings, factors, consume=consume))
+
+
+def price_columns(jobs: Any, settings: Settings, factors: Factors | None = None, *, consume: bool = False) -> dict:
+    """Price every job of a table (carbon.batch.schema: a pandas table, or a dict of its columns as
+    numpy arrays, naive UTC times and Coded texts) -> {OUTPUT_COLUMNS name: column}, texts Coded.
 
     Named steps, each with its own tests: where (region -> Location), when (times), what
     (hardware -> carbon.power.PowerModel), energy (the model's own methods over the jobs' arrays),
@@ -269,13 +305,17 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
 
     def done_with(*names: str) -> None:
         if consume:
-            jobs.drop(columns=[name for name in names if name in jobs], inplace=True)
+            if isinstance(jobs, dict):
+                for name in names:
+                    jobs.pop(name, None)
+            else:
+                jobs.drop(columns=[name for name in names if name in jobs], inplace=True)
             # What the steps so far freed (~150 MB at a million jobs) is held by the C heap, where
             # the output texts, built in Arrow's own pool, could never reuse it (carbon.batch.memory).
             release_freed_memory()
 
     factors = factors or Factors()
-    rejects = _Rejects(len(jobs))
+    rejects = _Rejects(len(jobs["line"]))
     where = locate(jobs, settings, factors, rejects)
     done_with("region")
     when = timing(jobs, settings, rejects)
@@ -302,8 +342,8 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         "zone": where.output_column("zone"),
         "hardware_used": _texts_per_key([_hardware_label(h) for h, _ in what.found], what.codes),
         "hardware_method": _texts_per_key([m or "default" for _, m in what.found], what.codes),
-        "start": when.start.array,
-        "end": when.end.array,
+        "start": _as_stored(when.start),
+        "end": _as_stored(when.end),
         "duration_s": when.duration_s,
         "cpus": what.vcpus,
         "cpu_util": energy.cpu_util,
@@ -324,7 +364,7 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
         "unused_memory_co2e_kg": unused_co2e,
         "reject_reason": rejects.reason,
     }
-    return _frame(columns)
+    return columns
 
 
 def _ranged(name: str, bounds: list) -> dict[str, Any]:
@@ -340,40 +380,71 @@ def _hardware_label(hardware: Any) -> str:
 def locate(jobs: Any, settings: Settings, factors: Factors, rejects: _Rejects) -> _Where:
     """Each job's region (the what-if region, else the log's, else --region) -> Location."""
     import numpy as np
-    import pandas as pd
 
-    n = len(jobs)
-    region = jobs["region"].to_numpy(dtype=object)
+    n = len(rejects.mask)
+    region = _coded(jobs, "region")
     if settings.what_if_region:
-        region = np.full(n, settings.what_if_region, dtype=object)
-    no_region = pd.isna(region)
+        region = Coded(np.zeros(n, dtype=np.int32), [settings.what_if_region])
+    no_region = region.codes < 0
     if settings.region and no_region.any():
-        region = np.where(no_region, settings.region, region)
+        region = _filled(region, settings.region)
         no_region = np.zeros(n, dtype=bool)
     rejects.add(no_region, "no region: the log names none; give --region")
-    if no_region.any():
-        region = np.where(no_region, "", region)
     codes, locations = _apply_keyed(region, lambda r: factors.location(r) if r else "no region")
     reasons = _per_key([x if isinstance(x, str) else None for x in locations], codes)
     rejects.add(_per_key([isinstance(x, str) for x in locations], codes, bool), reasons)
     return _Where(codes, locations)
 
 
-def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:
-    """Start and end (shifted for a what-if), duration, and the year and month of the start."""
+def _filled(column: Coded, text: str) -> Coded:
+    """The column with `text` where it has none."""
     import numpy as np
-    import pandas as pd
 
-    shift = pd.Timedelta(hours=settings.what_if_shift_h)
-    start = jobs["start"] + shift
-    end = jobs["end"] + shift
-    duration_s = (end - start).dt.total_seconds().to_numpy()
-    rejects.add(start.isna().to_numpy() | end.isna().to_numpy(), "malformed record: no start or end time")
+    code = column.code_of(text)
+    texts = column.texts if code >= 0 else [*column.texts, text]
+    return Coded(np.where(column.codes < 0, texts.index(text), column.codes).astype(np.int32), texts)
+
+
+def _times(jobs: Any, name: str) -> Any:
+    """A time column as naive UTC datetime64 in its own unit (a pandas column converted, no copy)."""
+    import numpy as np
+
+    column = jobs[name]
+    if isinstance(column, np.ndarray):
+        return column
+    return column.to_numpy(dtype=f"datetime64[{column.dtype.unit}]")
+
+
+def _seconds(times: Any) -> Any:
+    """Seconds since the epoch (float, NaN for NaT) of naive UTC datetime64 or a pandas UTC column."""
+    import numpy as np
+
+    if not isinstance(times, np.ndarray):
+        times = times.to_numpy(dtype=f"datetime64[{times.dtype.unit}]")
+    return (times - np.datetime64(0, "s")) / np.timedelta64(1, "s")
+
+
+def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:
+    """Start and end (shifted for a what-if), duration, and the year and month of the start. Times
+    come back as the table holds them: numpy arrays, or pandas UTC columns."""
+    import numpy as np
+
+    start, end = _times(jobs, "start"), _times(jobs, "end")
+    if settings.what_if_shift_h:
+        shift = np.timedelta64(round(settings.what_if_shift_h * 3600e9), "ns")
+        start, end = start + shift, end + shift
+    missing = np.isnat(start) | np.isnat(end)
+    duration_s = (end - start) / np.timedelta64(1, "s")
+    rejects.add(missing, "malformed record: no start or end time")
     rejects.add(duration_s < 0, "end before start")
     duration_s = np.where(duration_s >= 0, duration_s, 0.0)
-    year = start.dt.year.fillna(1970).astype(int).to_numpy()
-    month = start.dt.month.fillna(1).astype(int).to_numpy()
-    from_submit = jobs["start_from_submit"].to_numpy(dtype=bool)
+    year = np.where(np.isnat(start), 1970, start.astype("datetime64[Y]").astype(np.int64) + 1970)
+    month = np.where(np.isnat(start), 1, start.astype("datetime64[M]").astype(np.int64) % 12 + 1)
+    from_submit = np.asarray(jobs["start_from_submit"], dtype=bool)
+    if not isinstance(jobs["start"], np.ndarray):  # a pandas table: its kind of column back
+        import pandas as pd
+
+        start, end = (pd.Series(t, index=jobs.index, copy=False).dt.tz_localize("UTC") for t in (start, end))
     return _When(start, end, duration_s, year, month, from_submit)
 
 
@@ -384,34 +455,33 @@ def hardware(jobs: Any, factors: Factors, where: _Where, rejects: _Rejects) -> _
     import numpy as np
 
     locations = where.locations
-    hint, partition = jobs["hardware"].to_numpy(dtype=object), jobs["partition"].to_numpy(dtype=object)
     codes, found = _apply_keyed(
-        [hint, partition, where.codes],
+        [_coded(jobs, "hardware"), _coded(jobs, "partition"), where.codes],
         lambda key: (
-            factors.hardware(_none_if_na(key[0]), _none_if_na(key[1]), locations[key[2]])
+            factors.hardware(key[0], key[1], locations[key[2]])
             if not isinstance(locations[key[2]], str)
             else (None, "")
         ),
     )
     hw_vcpus = _per_key([h.vcpus if h is not None and h.vcpus else np.nan for h, _ in found], codes, float)
     hw_memory = _per_key([h.memory_gb if h is not None and h.memory_gb else np.nan for h, _ in found], codes, float)
-    cpus = jobs["cpus"].to_numpy(dtype=float)
+    cpus = np.asarray(jobs["cpus"], dtype=float)
     vcpus = np.where(cpus > 0, cpus, hw_vcpus)
     rejects.add(~(vcpus > 0), "unknown hardware and no CPU count: map the partition with --hardware")
     vcpus = np.where(vcpus > 0, vcpus, 1.0)
-    gpus = jobs["gpus"].to_numpy(dtype=float)
+    gpus = np.asarray(jobs["gpus"], dtype=float)
     gpus = np.where(
         np.isnan(gpus), _per_key([h.gpu_count if h is not None else 0 for h, _ in found], codes, float), gpus
     )
-    memory_gb = jobs["memory_gb"].to_numpy(dtype=float)
+    memory_gb = np.asarray(jobs["memory_gb"], dtype=float)
     memory_gb = np.where(np.isnan(memory_gb), hw_memory * np.minimum(1.0, vcpus / hw_vcpus), memory_gb)
     memory_ends = _memory_ends(np.nan_to_num(memory_gb, nan=0.0), vcpus, whole_node_unknown(jobs, memory_gb))
 
     def model_for(key: tuple) -> Any:
         index, vcpu_count, gpu_count, gpu_model = key
-        return factors.power(found[index][0], float(vcpu_count), int(gpu_count), _none_if_na(gpu_model))
+        return factors.power(found[index][0], float(vcpu_count), int(gpu_count), gpu_model)
 
-    model_codes, models = _apply_keyed([codes, vcpus, gpus, jobs["gpu_model"].to_numpy(dtype=object)], model_for)
+    model_codes, models = _apply_keyed([codes, vcpus, gpus, _coded(jobs, "gpu_model")], model_for)
     return _What(codes, found, vcpus, gpus, memory_ends[0], model_codes, models, memory_ends)
 
 
@@ -420,7 +490,7 @@ def whole_node_unknown(jobs: Any, memory_gb: Any) -> Any:
     how much that is: their memory is unknown, not zero."""
     import numpy as np
 
-    return jobs["memory_whole_node"].to_numpy(dtype=bool) & np.isnan(memory_gb)
+    return np.asarray(jobs["memory_whole_node"], dtype=bool) & np.isnan(memory_gb)
 
 
 def _memory_ends(memory_gb: Any, vcpus: Any, unknown: Any) -> tuple[Any, Any, Any]:
@@ -449,12 +519,12 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
     from carbon.power import ENDS, util_bounds
 
     util = known_cpu_util(jobs)
-    measured_kwh = jobs["measured_kwh"].to_numpy(dtype=float)
+    measured_kwh = np.asarray(jobs["measured_kwh"], dtype=float)
     measured = ~np.isnan(measured_kwh)
     other_kwh = np.where(measured, measured_kwh, 0.0)
     # Rows sorted by power model, so that each model's jobs are one contiguous slice.
     order, runs = _runs(what.model_codes)
-    cpu_util, gpu_util = util[order], jobs["gpu_util"].to_numpy(dtype=float)[order]
+    cpu_util, gpu_util = util[order], np.asarray(jobs["gpu_util"], dtype=float)[order]
     memory_ends, modelled = [m[order] for m in what.memory_gb_ends], ~measured[order]
     to_kwh = (duration_s / 3600.0 / 1000.0)[order]  # as PowerModel.energy: W x hours / 1000
     other = other_kwh[order]
@@ -551,7 +621,7 @@ def unused_memory_share(jobs: Any, memory_gb: Any) -> Any:
     """The share of each job's memory requested but never used (0 where unknown)."""
     import numpy as np
 
-    used = jobs["memory_used_gb"].to_numpy(dtype=float)
+    used = np.asarray(jobs["memory_used_gb"], dtype=float)
     safe = np.where(memory_gb > 0, memory_gb, 1.0)
     return np.where((memory_gb > 0) & ~np.isnan(used), np.clip(1.0 - used / safe, 0, 1), 0.0)
 
@@ -566,6 +636,8 @@ def _frame(columns: dict[str, Any]) -> Any:
         {
             name: pd.Series(value, dtype=object, copy=False)
             if isinstance(value, np.ndarray) and value.dtype == object
+            else pandas_texts(value)
+            if isinstance(value, Coded)
             else value
             for name, value in columns.items()
         },
@@ -584,43 +656,44 @@ def known_cpu_util(jobs: Any) -> Any:
     jobs of one real cluster's log; no process runs for a second on no CPU at all)."""
     import numpy as np
 
-    util = jobs["cpu_util"].to_numpy(dtype=float, copy=True)
-    running = jobs["state"].to_numpy(dtype=object) == "RUNNING"
-    cpu_time_s = jobs["cpu_time_s"].to_numpy(dtype=float)
-    not_recorded = (cpu_time_s == 0) & ((jobs["end"] - jobs["start"]).dt.total_seconds().to_numpy() > 0)
+    util = np.array(jobs["cpu_util"], dtype=float, copy=True)
+    state = _coded(jobs, "state")
+    running = state.codes == state.code_of("RUNNING")
+    cpu_time_s = np.asarray(jobs["cpu_time_s"], dtype=float)
+    not_recorded = (cpu_time_s == 0) & ((_times(jobs, "end") - _times(jobs, "start")) / np.timedelta64(1, "s") > 0)
     util[running | not_recorded] = np.nan
     return util
 
 
 def _as_stored(column: Any) -> Any:
-    """The column's own values without a copy: its numpy array, or its extension array (Arrow text)."""
+    """The column's own values without a copy: its numpy array, its extension array (Arrow text),
+    or, from a table of columns (carbon.batch.columns), the column itself."""
     import numpy as np
 
+    if isinstance(column, (np.ndarray, Coded)) or not hasattr(column, "dtype"):
+        return column
     return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
 
 
-def _two_texts(mask: Any, yes: str, no: str) -> Any:
+def _two_texts(mask: Any, yes: str, no: str) -> Coded:
     import numpy as np
 
-    return coded_texts(mask.astype(np.int8), [no, yes], fallback=lambda: np.where(mask, yes, no))
+    return Coded(mask.astype(np.int32), [no, yes])
 
 
-def coded_texts(codes: Any, texts: list[str], fallback: Any = None) -> Any:
-    """texts[codes] as a column with the dtype pandas gives such text; where that is Arrow
-    backed, built in Arrow from the codes (pandas would convert a million strings one by one).
-    `fallback` gives the column as it was built before, for pandas without Arrow strings."""
+def pandas_texts(column: Coded) -> Any:
+    """A Coded column with the dtype pandas gives such text; where that is Arrow backed, built in
+    Arrow from the codes (pandas would convert a million strings one by one)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-    dtype = pd.Series(np.array(texts, dtype=object)).dtype
-    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
-        return fallback() if fallback else np.array(texts, dtype=object)[codes]
+    dtype = pd.Series(np.array(column.texts, dtype=object)).dtype
+    if not (column.texts and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return column.values()
     # Large strings: what pandas keeps its Arrow text in, so that it takes the column without
     # converting it again (a second copy of a million texts).
-    kind = pa.large_string()
-    column = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(texts, type=kind)).cast(kind)
-    return pd.array(column, dtype=dtype)
+    return pd.array(column.to_arrow().cast(pa.large_string()), dtype=dtype)
 
 
 def _hourly(
@@ -630,20 +703,20 @@ def _hourly(
     where the series covers the whole job: a running integral makes it two lookups per job. Those
     jobs' texts become a new key appended to each list of `texts`; returns the codes into them."""
     import numpy as np
-    import pandas as pd
 
     from carbon.provenance import describe
 
-    epoch = pd.Timestamp(0, tz="UTC")
+    start_s = end_s = None
     for code, location in enumerate(locations):
         if isinstance(location, str) or not factors.hourly_zone(location):
             continue
         series = factors.hourly(location.zone)
         if series is None:
             continue
+        if start_s is None:
+            start_s, end_s = _seconds(when.start), _seconds(when.end)
         rows = np.flatnonzero(region_codes == code)
-        s = ((when.start.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
-        e = ((when.end.iloc[rows] - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+        s, e = start_s[rows], end_s[rows]
         ok = ~(np.isnan(s) | np.isnan(e)) & (e >= s) & ~when.from_submit[rows]
         s, e = np.where(ok, s, 0.0), np.where(ok, e, 0.0)
         size = len(series.values)

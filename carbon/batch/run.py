@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from carbon.batch.engine import CARRIED_COLUMNS, Settings, coded_texts, estimate_frame, split
+from carbon.batch.columns import Coded
+from carbon.batch.engine import CARRIED_COLUMNS, Settings, estimate_frame, pandas_texts, split
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
 from carbon.batch.memory import release_freed_memory
@@ -221,7 +222,7 @@ def estimate_logs(
     del jobs
     release_freed_memory()  # the engine's temporaries: the texts below are built in Arrow's pool
     if len(priced):
-        priced["source"] = coded_texts(np.concatenate(sources), [str(path) for path in paths])
+        priced["source"] = pandas_texts(Coded(np.concatenate(sources), [str(path) for path in paths]))
     else:
         priced["source"] = np.array([], dtype=object)
     estimated, refused = split(priced)
