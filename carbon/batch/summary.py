@@ -39,35 +39,54 @@ def _bases(results: Any) -> Any:
 
 
 def basis_totals(results: Any) -> dict[str, float]:
-    """CO2e sums and waste shares (by how jobs ended, and unused memory) of jobs that share one basis."""
-    co2e = float(results["co2e_kg"].sum())
-    unused = float(results["unused_memory_co2e_kg"].sum())
+    """CO2e sums and waste shares (by how jobs ended, and unused memory) of jobs that share one
+    basis. `results`: a pandas table or a dict of columns (carbon.batch.columns)."""
+    import numpy as np
+
+    co2e_kg = _floats(results, "co2e_kg")
+    co2e = float(np.nansum(co2e_kg))
+    unused = float(np.nansum(_floats(results, "unused_memory_co2e_kg")))
 
     def share(part: float) -> float:
         return part / co2e if co2e > 0 else 0.0
 
-    import numpy as np
-
     # The states numbered once (a million jobs hold a handful), then each ending is a lookup.
-    codes, states_seen = _numbered(results["state"].to_numpy())
+    codes, states_seen = _state_codes(results["state"])
     ended: dict[str, float] = {}
     for name, (states, _) in ENDINGS.items():
         mask = np.isin(codes, [code for code, state in enumerate(states_seen) if state in states])
-        part = float(results.loc[mask, "co2e_kg"].sum())
+        part = float(np.nansum(co2e_kg[mask]))
         ended[f"{name}_co2e_kg"], ended[f"{name}_share"] = part, share(part)
     return {
-        "jobs": len(results),
-        **{name: float(results[name].sum()) for name in (*ENERGY_SUMS, *CO2E_SUMS)},
+        "jobs": len(co2e_kg),
+        **{name: float(np.nansum(_floats(results, name))) for name in (*ENERGY_SUMS, *CO2E_SUMS)},
         **ended,
         "unused_memory_share": share(unused),
     }
 
 
+def _floats(results: Any, name: str) -> Any:
+    import numpy as np
+
+    return np.asarray(results[name], dtype=float)
+
+
+def _state_codes(states: Any) -> tuple[Any, list[Any]]:
+    from carbon.batch.columns import Coded
+
+    if isinstance(states, Coded):
+        return states.codes, states.texts
+    return _numbered(_as_column(states))
+
+
 def totals(results: Any) -> dict[str, Any]:
-    """{jobs, energy sums over every job, by_basis: {basis: basis_totals}}; no CO2e across bases."""
+    """{jobs, energy sums over every job, by_basis: {basis: basis_totals}}; no CO2e across bases.
+    `results`: a pandas table or a dict of columns (carbon.batch.columns)."""
+    import numpy as np
+
     return {
-        "jobs": len(results),
-        **{name: float(results[name].sum()) for name in ENERGY_SUMS},
+        "jobs": len(results["co2e_kg"]),
+        **{name: float(np.nansum(_floats(results, name))) for name in ENERGY_SUMS},
         "by_basis": _per_basis(results, basis_totals),
     }
 
@@ -76,11 +95,31 @@ def _per_basis(results: Any, total: Any) -> dict[str, Any]:
     """{basis: total(its jobs)}, in basis order. Only the columns summed are split by basis (each
     group would otherwise copy every column), and not at all when every job has one basis (the
     usual run): a million jobs' copy is 64 MB at the end of the run, its peak."""
-    columns = results[["state", *ENERGY_SUMS, *CO2E_SUMS]]
-    bases = _bases(results)
-    if len(bases) and (bases == bases.iloc[0]).all():
-        return {bases.iloc[0]: total(columns)}
-    return {basis: total(group) for basis, group in columns.groupby(bases, sort=True)}
+    import numpy as np
+
+    from carbon.batch.columns import Coded, take
+
+    names = ["state", *ENERGY_SUMS, *CO2E_SUMS]
+    basis = results["intensity_basis"]
+    if isinstance(basis, Coded):
+        texts = [*basis.texts, UNKNOWN_BASIS]
+        codes, bases = np.where(basis.codes < 0, len(basis.texts), basis.codes), np.array(texts, dtype=object)
+    else:
+        codes, uniques = _numbered(_bases(results).to_numpy())
+        bases = np.array(uniques, dtype=object)
+    present = np.flatnonzero(np.bincount(codes, minlength=len(bases))) if len(codes) else []
+    if len(present) == 1:
+        return {bases[present[0]]: total({name: results[name] for name in names})}
+    groups = {}
+    for code in sorted(present, key=lambda code: bases[code]):
+        rows = np.flatnonzero(codes == code)
+        groups[bases[code]] = total({name: take(_as_column(results[name]), rows) for name in names})
+    return groups
+
+
+def _as_column(column: Any) -> Any:
+    """A pandas column's values (texts as an object array), or a column of a dict as it is."""
+    return column.to_numpy() if hasattr(column, "to_numpy") else column
 
 
 def _numbered(values: Any, rows: int = 65_536) -> tuple[Any, list[Any]]:
