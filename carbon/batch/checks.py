@@ -153,11 +153,12 @@ def check_duplicates(job_ids: Any, lines: Any, verdicts: Verdicts, clusters: Any
 
 
 def _arrow_text(values: Any) -> Any:
-    import pandas as pd
     import pyarrow as pa
 
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):  # a Parquet log read into Arrow: no pandas
         return values.cast(pa.string())
+    import pandas as pd
+
     series = pd.Series(values, copy=False)
     if isinstance(series.dtype, pd.ArrowDtype) or isinstance(series.dtype, pd.StringDtype):
         return pa.array(series.array).cast(pa.string())

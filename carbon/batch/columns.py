@@ -28,15 +28,18 @@ class Coded:
 
     @classmethod
     def from_keys(cls, codes: Any, texts: list[str | None]) -> Coded:
-        """One text (or None) per distinct key, `codes` the keys per row -> a Coded column."""
+        """One text (or None) per distinct key, `codes` the keys per row -> a Coded column (keys
+        with the same text share its code)."""
         import numpy as np
 
-        present = [i for i, text in enumerate(texts) if text is not None]
-        if len(present) == len(texts):
-            return cls(np.asarray(codes, dtype=np.int32), list(texts))  # type: ignore[arg-type]
-        table = np.full(len(texts) + 1, -1, dtype=np.int32)  # the last entry: -1 stays -1
-        table[present] = np.arange(len(present), dtype=np.int32)
-        return cls(table[np.asarray(codes)], [texts[i] for i in present])  # type: ignore[misc]
+        distinct: dict[str, int] = {}
+        table = np.array(
+            [-1 if text is None else distinct.setdefault(text, len(distinct)) for text in [*texts, None]],
+            dtype=np.int32,
+        )  # the last entry: a code of -1 stays -1
+        if len(distinct) == len(texts) and len(texts):
+            return cls(np.asarray(codes).astype(np.int32, copy=False), list(distinct))
+        return cls(table[np.asarray(codes)], list(distinct))
 
     @classmethod
     def from_arrow(cls, array: Any) -> Coded:

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from carbon.batch.columns import Coded
-from carbon.batch.engine import CARRIED_COLUMNS, Settings, estimate_frame, pandas_texts, split
+from carbon.batch.engine import (
+    CARRIED_COLUMNS,
+    OUTPUT_COLUMNS,
+    Settings,
+    estimate_frame,
+    pandas_texts,
+    price_columns,
+    split,
+)
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
 from carbon.batch.memory import release_freed_memory
@@ -234,6 +242,47 @@ def estimate_logs(
     del priced
     release_freed_memory()  # the engine's temporaries: writing the results allocates differently
     return BatchResult(estimated, all_rejects, read_count)
+
+
+@dataclass(frozen=True)
+class ColumnsResult:
+    results: dict[str, Any]  # every job estimated: engine.OUTPUT_COLUMNS less reject_reason, plus source
+    read: int
+
+
+def estimate_parquet_columns(
+    path: str | Path,
+    *,
+    settings: Settings | None = None,
+    hardware_map: HardwareMap | None = None,
+    progress: ProgressCallback = _no_progress,
+) -> ColumnsResult | None:
+    """A Parquet log read, priced and returned as columns (carbon.batch.columns), never through
+    pandas: at a million jobs, importing pandas and converting texts to and from it took most of
+    the run. None where this cannot give what estimate_logs gives: a log the columnar reader
+    leaves to the generic one (carbon.batch.readers.columnar), settings that move the jobs (the
+    what-if columns), or a job the engine rejects (estimate_logs then says which, and why)."""
+    import numpy as np
+
+    from carbon.batch.readers.columnar import read_parquet_columns
+
+    settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
+    if settings.what_if_region or settings.what_if_shift_h:
+        return None
+    step = f"reading {Path(path).name}"
+    progress(step, 0, None)
+    read = read_parquet_columns(path)
+    if read is None or not read.records:
+        return None
+    progress(step, read.records, read.records)
+    progress("pricing", 0, read.records)
+    priced = price_columns(read.jobs, settings, Factors(hardware_map=hardware_map), consume=True)
+    if np.not_equal(priced["reject_reason"], None).any():
+        return None
+    results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}
+    results["source"] = Coded(np.zeros(read.records, dtype=np.int32), [str(path)])
+    progress("pricing", read.records, read.records)
+    return ColumnsResult(results, read.records)
 
 
 @dataclass(frozen=True)

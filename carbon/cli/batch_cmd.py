@@ -146,12 +146,12 @@ def _check(args: argparse.Namespace, streaming: bool) -> HardwareMap:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
     from carbon.cli import UsageError
 
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        raise UsageError("carbon batch needs pandas: pip install 'carbon-ledger[batch]'") from None
+    if importlib.util.find_spec("pandas") is None:  # found, not imported: a Parquet run may not need it
+        raise UsageError("carbon batch needs pandas: pip install 'carbon-ledger[batch]'")
     if args.engine == "dask" or args.scheduler:
         try:
             import dask.distributed  # noqa: F401
@@ -211,6 +211,10 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
     # Arrow's buffers from a pool that hands freed memory back (carbon.batch.memory): set here, for
     # this command's process, not in estimate_logs, which a library user calls in a process of theirs.
     use_returning_pool()
+    if _columnar(args, engine, lifetime_h, client):
+        done = _parquet_columns(args, settings, hardware_map)
+        if done is not None:
+            return done
     with Progress.for_stderr(args.quiet) as progress:
         try:
             result = estimate_logs(
@@ -265,6 +269,49 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
     if result.read and not len(result.results):
         return 1  # every record rejected: nothing was estimated
     return _upload(client, result.results)
+
+
+def _columnar(args: argparse.Namespace, engine: str, lifetime_h: float | None, client) -> bool:
+    """Whether nothing asked needs pandas: one Parquet log, priced in memory as it ran, its results
+    written to Parquet (or not at all), no other output (carbon.batch.run.estimate_parquet_columns)."""
+    from carbon.batch.output import is_parquet
+    from carbon.batch.readers import guess_format
+
+    return (
+        engine == "pandas"
+        and len(args.logs) == 1
+        and (args.format or guess_format(args.logs[0])) == "parquet"
+        and (args.out is None or is_parquet(args.out))
+        and not (args.rejects or args.summary or args.what_if_region or args.what_if_shift)
+        and lifetime_h is None
+        and client is None
+    )
+
+
+def _parquet_columns(args: argparse.Namespace, settings, hardware_map) -> int | None:
+    """The run of a Parquet log as columns, never through pandas; None where the log needs the
+    in-memory run with pandas (a record to reject, a column to parse)."""
+    from carbon.batch import summary
+    from carbon.batch.output import write_columns
+    from carbon.batch.run import estimate_parquet_columns
+    from carbon.cli import UsageError
+    from carbon.cli.progress import Progress
+
+    with Progress.for_stderr(args.quiet) as progress:
+        try:
+            result = estimate_parquet_columns(
+                args.logs[0], settings=settings, hardware_map=hardware_map, progress=progress
+            )
+        except _unreadable() as error:  # the file is not in the format named (or guessed)
+            raise UsageError(f"cannot read the log as {args.format or 'its format'}: {error}") from None
+        if result is None:
+            return None
+        if args.out:
+            progress(f"writing {Path(args.out).name}", 0, None)
+            write_columns(result.results, args.out)
+    print(f"read {result.read}, estimated {result.read}, rejected 0")
+    print(summary.text(summary.totals(result.results)))
+    return 0
 
 
 def _lifetime_h(args: argparse.Namespace) -> float:
