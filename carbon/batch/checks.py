@@ -133,8 +133,10 @@ def increasing_integers(texts: Any) -> Any:
 
     if texts.null_count or not len(texts):
         return None
+    from carbon.batch.columns import numpy_values
+
     try:
-        numbers = pc.cast(texts, pa.int64()).to_numpy()
+        numbers = numpy_values(pc.cast(texts, pa.int64()))[0]  # no nulls: checked above
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ids with text ("123_4", "a1"): hashed instead
         return None
     return numbers if bool(np.all(numbers[1:] > numbers[:-1])) else None

@@ -54,8 +54,9 @@ class Coded:
         if not pa.types.is_dictionary(array.type):
             array = array.dictionary_encode()
         texts = array.dictionary.to_pylist()
-        codes = array.indices.fill_null(-1).to_numpy().astype(np.int32, copy=False)
-        return cls.from_keys(np.where(codes < 0, len(texts), codes), [*texts, None])
+        codes, valid = numpy_values(array.indices)
+        codes = codes.astype(np.int32) if valid is None else np.where(valid, codes, len(texts)).astype(np.int32)
+        return cls.from_keys(codes, [*texts, None])
 
     def values(self) -> Any:
         """Each row's text as an object array, None where missing."""
@@ -70,17 +71,19 @@ class Coded:
     def to_arrow(self) -> Any:
         """A dictionary array (the Parquet writer stores its codes as they are); the null type when
         every text is missing, as a column of None converts from pandas."""
+        import numpy as np
         import pyarrow as pa
 
         if not self.texts:
             return pa.nulls(len(self.codes))
-        indices = pa.array(self.codes, mask=self.codes < 0) if (self.codes < 0).any() else pa.array(self.codes)
-        return pa.DictionaryArray.from_arrays(indices, pa.array(self.texts, type=pa.string()))
+        indices = arrow_values(pa.int32(), self.codes.astype(np.int32, copy=False), self.codes >= 0)
+        return pa.DictionaryArray.from_arrays(indices, arrow_texts(self.texts))
 
 
 def arrow_column(values: Any) -> Any:
     """One result column as Arrow: Coded texts as dictionary arrays, times (naive UTC datetime64)
-    as UTC timestamps, Arrow columns as they are, numbers as numpy gives them."""
+    as UTC timestamps, Arrow columns as they are, numbers as they are; NaN and NaT are nulls, as
+    pandas columns convert."""
     import numpy as np
     import pyarrow as pa
 
@@ -88,13 +91,75 @@ def arrow_column(values: Any) -> Any:
         return values.to_arrow()
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
-    values = np.asarray(values)
     if values.dtype.kind == "M":
         unit = np.datetime_data(values.dtype)[0]
-        return pa.array(values, type=pa.timestamp(unit, tz="UTC"), from_pandas=True)
-    if values.dtype == object:  # texts or None (the reject reasons)
-        return pa.array(values, type=pa.string(), from_pandas=True)
-    return pa.array(values)
+        return arrow_values(pa.timestamp(unit, tz="UTC"), values.view(np.int64), ~np.isnat(values))
+    if values.dtype.kind == "f":
+        return arrow_values(pa.from_numpy_dtype(values.dtype), values, ~np.isnan(values))
+    if values.dtype.kind in "iub":
+        return arrow_values(pa.from_numpy_dtype(values.dtype), values)
+    raise TypeError(f"no Arrow column for a numpy column of {values.dtype}")
+
+
+# Arrow <-> numpy through the buffers: Arrow's own conversions (to_numpy, pa.array) start by
+# importing pandas (~0.4 s), which a Parquet run otherwise never needs.
+
+
+def arrow_values(kind: Any, values: Any, valid: Any = None) -> Any:
+    """A fixed-width Arrow array over a numpy array's memory; `valid` (bools): where not null."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    data = np.packbits(values, bitorder="little") if values.dtype == bool else values
+    bitmap = None if valid is None or valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(kind, len(values), [bitmap, pa.py_buffer(data)])
+
+
+def arrow_texts(texts: list[str]) -> Any:
+    """A few texts as an Arrow string array."""
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = [text.encode("utf-8") for text in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+
+
+def numpy_values(array: Any, dtype: Any = None) -> tuple[Any, Any]:
+    """(values, valid) of a fixed-width Arrow array: values as numpy (`dtype`, else the array's own
+    integer or float width; bools unpacked), valid None when nothing is null. Null slots hold
+    whatever the buffer holds."""
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    n, offset = len(array), array.offset
+    kind = array.type
+    if dtype is None:
+        if pa.types.is_boolean(kind):
+            dtype = bool
+        else:
+            letter = "f" if pa.types.is_floating(kind) else "u" if pa.types.is_unsigned_integer(kind) else "i"
+            dtype = np.dtype(f"{letter}{kind.bit_width // 8}")
+    if n == 0:
+        return np.empty(0, dtype=dtype), None
+    validity, data = array.buffers()[:2]
+    if np.dtype(dtype) == bool:
+        values = _bits(data, offset, n)
+    else:
+        values = np.frombuffer(data, dtype=dtype, count=offset + n)[offset:]
+    return values, (_bits(validity, offset, n) if array.null_count else None)
+
+
+def _bits(buffer: Any, offset: int, n: int) -> Any:
+    import numpy as np
+
+    return np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), count=offset + n, bitorder="little")[offset:].view(bool)
 
 
 def arrow_table(columns: dict[str, Any]) -> Any:
@@ -111,5 +176,5 @@ def take(values: Any, rows: Any) -> Any:
     if isinstance(values, Coded):
         return Coded(values.codes[rows], values.texts)
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values.take(pa.array(rows))
+        return values.take(arrow_values(pa.int64(), np.asarray(rows, dtype=np.int64)))
     return np.asarray(values)[rows]

@@ -60,7 +60,7 @@ def read_parquet_columns(path: str | Path) -> ColumnsRead | None:
     import pyarrow.parquet as pq
 
     from carbon.batch.checks import Verdicts, check_duplicates, check_ranges
-    from carbon.batch.columns import Coded
+    from carbon.batch.columns import Coded, numpy_values
 
     schema = pq.read_schema(path)
     names = _names(schema)
@@ -74,7 +74,8 @@ def read_parquet_columns(path: str | Path) -> ColumnsRead | None:
         for name, column in wanted.items()
         if name != "job_id" and JOB_COLUMNS.get(name, ("object",))[0] == "object"
     ]
-    table = pq.read_table(path, columns=list(wanted.values()), read_dictionary=texts)
+    # ParquetFile, not read_table: that goes through pyarrow.dataset, which imports pandas.
+    table = pq.ParquetFile(path, read_dictionary=texts).read(columns=list(wanted.values()))
     n = table.num_rows
     jobs: dict[str, Any] = {"line": np.arange(1, n + 1, dtype=np.int64)}
     for name, (dtype, _) in JOB_COLUMNS.items():
@@ -85,12 +86,16 @@ def read_parquet_columns(path: str | Path) -> ColumnsRead | None:
             jobs[name] = _unknown(dtype, n)
         elif name == "job_id":
             jobs[name] = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-        elif dtype.startswith("datetime"):
-            jobs[name] = column.to_numpy()  # naive UTC, NaT where missing
+        elif dtype.startswith("datetime"):  # naive UTC, NaT where missing
+            ticks, valid = numpy_values(column, np.int64)
+            ticks = ticks if valid is None else np.where(valid, ticks, np.iinfo(np.int64).min)  # NaT
+            jobs[name] = ticks.view(f"datetime64[{column.type.unit}]")
         elif dtype == "float64":
-            jobs[name] = column.cast(pa.float64()).to_numpy()  # NaN where missing
+            values, valid = numpy_values(column.cast(pa.float64()))
+            jobs[name] = values if valid is None else np.where(valid, values, np.nan)
         elif dtype == "bool":
-            jobs[name] = column.fill_null(False).to_numpy()
+            values, valid = numpy_values(column)
+            jobs[name] = values if valid is None else values & valid
         else:
             jobs[name] = Coded.from_arrow(column)
     verdicts = Verdicts(n)
