@@ -105,6 +105,7 @@ def check_numbers(frame: Any, verdicts: Verdicts) -> None:
 def first_rows(job_ids: Any, clusters: Any = None) -> Any:
     """For each row, the first row with the same id (and cluster); -1 for a missing id. One Arrow
     hash lookup over the ids."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -112,14 +113,17 @@ def first_rows(job_ids: Any, clusters: Any = None) -> Any:
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks() if keys.num_chunks else pa.array([], type=pa.string())
     if increasing_integers(keys) is not None:  # distinct ids: with or without clusters, no duplicate
-        import numpy as np
-
         return np.arange(len(keys))
-    if clusters is not None:
-        keys = pc.binary_join_element_wise(pc.fill_null(_arrow_text(clusters), ""), pc.fill_null(keys, ""), "\x1f")
+    if clusters is not None:  # a missing cluster or id joins as ""
+        keys = pc.binary_join_element_wise(
+            _arrow_text(clusters), keys, "\x1f", null_handling="replace", null_replacement=""
+        )
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks() if keys.num_chunks else pa.array([], type=pa.string())
-    return pc.index_in(keys, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
+    from carbon.batch.columns import numpy_values
+
+    first, found = numpy_values(pc.index_in(keys, value_set=keys))  # through the buffers: no pandas
+    return first if found is None else np.where(found, first, -1)
 
 
 def increasing_integers(texts: Any) -> Any:

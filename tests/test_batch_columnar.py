@@ -1,0 +1,146 @@
+"""A Parquet log priced into a Parquet file as columns (carbon.batch.readers.columnar,
+carbon.batch.run.estimate_parquet_columns): the same file, totals and counts as the in-memory run
+through pandas, without importing pandas; logs it cannot take go the pandas way."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from batch_support import BUNDLE, bundle  # noqa: F401  (the fixture, used through pytestmark)
+from carbon.batch import summary
+from carbon.batch.columns import Coded, arrow_values, numpy_values
+from carbon.batch.engine import Settings
+from carbon.batch.output import write_table
+from carbon.batch.run import estimate_logs
+from carbon.cli import main
+
+pytestmark = pytest.mark.usefixtures("bundle")
+
+
+def mixed_jobs(count: int, seed: int = 3) -> pd.DataFrame:
+    """Jobs of every kind the engine tells apart, none of them one it rejects: regions with and
+    without an hourly series (aws:us-west-1 on 2022-02-18), none (--region), hardware named or
+    not, unknown utilisation and memory, measured energy, GPUs, running jobs, whole-node memory."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2021-06-01T00:00Z") + pd.to_timedelta(rng.integers(0, 300 * 86400, count), unit="s")
+    start = start.where(
+        rng.random(count) > 0.3,
+        pd.Timestamp("2022-02-18T00:00Z") + pd.to_timedelta(rng.integers(0, 80000, count), unit="s"),
+    )
+    hardware = rng.choice(["m5.large", "c5.large", "p3.2xlarge", None], count)
+    return pd.DataFrame(
+        {
+            "job_id": [f"{i}_x" if i % 7 else str(i) for i in range(count)],
+            "start": start.astype("datetime64[us, UTC]"),
+            "end": (start + pd.to_timedelta(rng.integers(0, 20000, count), unit="s")).astype("datetime64[us, UTC]"),
+            "start_from_submit": rng.random(count) > 0.9,
+            "region": rng.choice(["aws:us-east-1", "aws:us-west-1", "FR", "US", None], count),
+            "hardware": hardware,
+            "partition": rng.choice(["cpu", "gpu", None], count),
+            "cpus": np.where(hardware == None, rng.choice([1.0, 4.0], count), rng.choice([1.0, 2.0, np.nan], count)),  # noqa: E711
+            "cpu_util": np.where(rng.random(count) > 0.2, rng.random(count), np.nan),
+            "memory_gb": rng.choice([1.0, 4.0, np.nan], count),
+            "memory_whole_node": rng.random(count) > 0.95,
+            "memory_used_gb": np.where(rng.random(count) > 0.5, rng.random(count), np.nan),
+            "gpus": rng.choice([np.nan, 0.0, 1.0], count),
+            "gpu_model": rng.choice([None, "A100"], count),
+            "measured_kwh": np.where(rng.random(count) > 0.9, rng.random(count), np.nan),
+            "state": rng.choice(["COMPLETED", "FAILED", "RUNNING", "TIMEOUT"], count),
+            "user": rng.choice(["ada", "grace", None], count),
+            "project": None,
+        }
+    )
+
+
+def write_log(frame: pd.DataFrame, path) -> None:
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def through_pandas(log, out, settings: Settings) -> str:
+    """The in-memory run through pandas, as `carbon batch` ran every log before: its results file
+    and its summary lines."""
+    result = estimate_logs([log], settings=settings)
+    write_table(result.results, out)
+    return f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}\n" + summary.text(
+        summary.totals(result.results)
+    )
+
+
+def test_a_parquet_log_priced_as_columns_gives_the_pandas_runs_file_and_totals(tmp_path, capsys):
+    log, columns, pandas_out = tmp_path / "jobs.parquet", tmp_path / "columns.parquet", tmp_path / "pandas.parquet"
+    write_log(mixed_jobs(3_000), log)
+    assert main(["batch", str(log), "--region", "FR", "--out", str(columns)]) == 0
+    printed = capsys.readouterr().out
+    assert pq.read_metadata(columns).metadata is None  # written from columns: no pandas (or Arrow) schema
+    expected = through_pandas(log, pandas_out, Settings(region="FR"))
+    assert printed.strip() == expected.strip()
+    pd.testing.assert_frame_equal(pd.read_parquet(columns), pd.read_parquet(pandas_out))
+    back, reference = pq.read_table(columns), pq.read_table(pandas_out)
+    assert back.column_names == reference.column_names
+    for name in back.column_names:  # string and large_string alike: Parquet's STRING either way
+        assert back[name].equals(reference[name].cast(back[name].type)), name
+    assert pa.types.is_string(back.schema.field("region").type)  # texts, not dictionaries
+    assert back.schema.field("start").type == pa.timestamp("us", tz="UTC")
+    assert {"hour", "month", "year"} == set(pd.read_parquet(columns)["intensity_granularity"])  # every kind priced
+
+
+def test_a_parquet_run_never_imports_pandas(tmp_path):
+    log, out = tmp_path / "jobs.parquet", tmp_path / "out.parquet"
+    write_log(mixed_jobs(500), log)
+    code = (
+        "import sys; from carbon.cli import main; "
+        f"code = main(['batch', {str(log)!r}, '--region', 'FR', '--out', {str(out)!r}, '-q']); "
+        "print(code, 'pandas' in sys.modules)"
+    )
+    env = {**os.environ, "CARBON_DATA_DIR": str(BUNDLE)}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert run.stdout.split()[-2:] == ["0", "False"]
+    assert len(pd.read_parquet(out)) == 500
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda frame: frame.assign(region=frame["region"].where(frame.index != 5, "Atlantis")),  # the engine's reject
+        lambda frame: frame.assign(cpus=frame["cpus"].where(frame.index != 5, -1.0)),  # the reader's checks
+        lambda frame: frame.assign(start=frame["start"].astype(str)),  # times written as text
+    ],
+    ids=["unknown-region", "negative-cpus", "text-times"],
+)
+def test_logs_the_columns_cannot_take_go_the_pandas_way(tmp_path, capsys, spoil):
+    log, out, pandas_out = tmp_path / "jobs.parquet", tmp_path / "out.parquet", tmp_path / "pandas.parquet"
+    write_log(spoil(mixed_jobs(200)), log)
+    assert main(["batch", str(log), "--region", "FR", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert b"pandas" in pq.read_metadata(out).metadata
+    assert printed.strip() == through_pandas(log, pandas_out, Settings(region="FR")).strip()
+
+
+def test_coded_texts_share_a_code_per_text_and_round_trip_through_arrow():
+    column = Coded.from_keys(np.array([0, 1, 2, 3, 1]), ["a", None, "a", "b"])
+    assert column.texts == ["a", "b"] and column.codes.tolist() == [0, -1, 0, 1, -1]
+    assert list(column) == ["a", None, "a", "b", None]
+    assert column.to_arrow().cast(pa.string()).to_pylist() == ["a", None, "a", "b", None]
+    back = Coded.from_arrow(pa.chunked_array([pa.array(["x", None]), pa.array(["y", "x"])]))
+    assert list(back) == ["x", None, "y", "x"]
+    assert list(Coded.from_arrow(pa.nulls(2))) == [None, None]
+
+
+def test_numpy_and_arrow_share_buffers_with_nulls_and_offsets():
+    floats = pa.array([1.5, None, 3.0, 4.0, None]).slice(1)  # an offset into the buffers
+    values, valid = numpy_values(floats)
+    assert valid.tolist() == [False, True, True, False] and values[1:3].tolist() == [3.0, 4.0]
+    flags = pa.array([True, False, None, True, True, False, True, False, True, True]).slice(3)
+    values, valid = numpy_values(flags)
+    assert values.tolist() == [True, True, False, True, False, True, True] and valid is None  # no null left
+    back = arrow_values(pa.float64(), np.array([1.0, np.nan, 2.0]), np.array([True, False, True]))
+    assert back.to_pylist() == [1.0, None, 2.0]
+    assert arrow_values(pa.bool_(), np.array([True, False, True])).to_pylist() == [True, False, True]
