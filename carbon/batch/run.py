@@ -277,7 +277,7 @@ def estimate_parquet_columns(
     progress(step, read.records, read.records)
     progress("pricing", 0, read.records)
     priced = price_columns(read.jobs, settings, Factors(hardware_map=hardware_map), consume=True)
-    if np.not_equal(priced["reject_reason"], None).any():
+    if priced["reject_reason"].astype(bool).any():  # None, or a reason (never an empty text)
         return None
     results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}
     results["source"] = Coded(np.zeros(read.records, dtype=np.int32), [str(path)])

@@ -107,7 +107,7 @@ def _per_basis(results: Any, total: Any) -> dict[str, Any]:
     else:
         codes, uniques = _numbered(_bases(results).to_numpy())
         bases = np.array(uniques, dtype=object)
-    present = np.flatnonzero(np.bincount(codes, minlength=len(bases))) if len(codes) else []
+    present: Any = np.flatnonzero(np.bincount(codes, minlength=len(bases))) if len(codes) else []
     if len(present) == 1:
         return {bases[present[0]]: total({name: results[name] for name in names})}
     groups = {}
