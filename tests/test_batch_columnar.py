@@ -17,7 +17,7 @@ import pytest
 from batch_support import BUNDLE, bundle  # noqa: F401  (the fixture, used through pytestmark)
 from carbon.batch import summary
 from carbon.batch.columns import Coded, arrow_values, numpy_values
-from carbon.batch.engine import Settings
+from carbon.batch.engine import Settings, civil_year_month
 from carbon.batch.output import write_table
 from carbon.batch.run import estimate_logs
 from carbon.cli import main
@@ -74,12 +74,18 @@ def through_pandas(log, out, settings: Settings) -> str:
     )
 
 
-def test_a_parquet_log_priced_as_columns_gives_the_pandas_runs_file_and_totals(tmp_path, capsys):
+@pytest.mark.parametrize("part_rows", [700, 250_000], ids=["in-parts", "at-once"])
+def test_a_parquet_log_priced_as_columns_gives_the_pandas_runs_file_and_totals(
+    tmp_path, capsys, monkeypatch, part_rows
+):
+    monkeypatch.setattr("carbon.batch.run.COLUMN_CHUNK_ROWS", part_rows)  # 700: five row groups
     log, columns, pandas_out = tmp_path / "jobs.parquet", tmp_path / "columns.parquet", tmp_path / "pandas.parquet"
     write_log(mixed_jobs(3_000), log)
     assert main(["batch", str(log), "--region", "FR", "--out", str(columns)]) == 0
     printed = capsys.readouterr().out
-    assert pq.read_metadata(columns).metadata is None  # written from columns: no pandas (or Arrow) schema
+    metadata = pq.read_metadata(columns)
+    assert metadata.metadata is None  # written from columns: no pandas (or Arrow) schema
+    assert metadata.num_row_groups == -(-3_000 // part_rows)
     expected = through_pandas(log, pandas_out, Settings(region="FR"))
     assert printed.strip() == expected.strip()
     pd.testing.assert_frame_equal(pd.read_parquet(columns), pd.read_parquet(pandas_out))
@@ -144,3 +150,15 @@ def test_numpy_and_arrow_share_buffers_with_nulls_and_offsets():
     back = arrow_values(pa.float64(), np.array([1.0, np.nan, 2.0]), np.array([True, False, True]))
     assert back.to_pylist() == [1.0, None, 2.0]
     assert arrow_values(pa.bool_(), np.array([True, False, True])).to_pylist() == [True, False, True]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_year_and_month_in_integers_match_numpys_calendar(unit):
+    rng = np.random.default_rng(5)
+    span = 9 * 10**18 if unit == "ns" else 10**11 * {"s": 1, "ms": 10**3, "us": 10**6}[unit]  # ns: 1678..2262
+    times = rng.integers(-span, span, 200_000).view(f"datetime64[{unit}]")
+    times[:4] = np.array(["1969-12-31T23:59:59", "1970-01-01", "2000-02-29T12:00", "1900-03-01"], dtype=times.dtype)
+    year, month = civil_year_month(times)
+    assert (year == times.astype("datetime64[Y]").astype(np.int64) + 1970).all()
+    assert (month == times.astype("datetime64[M]").astype(np.int64) % 12 + 1).all()
+    assert year[:4].tolist() == [1969, 1970, 2000, 1900] and month[:4].tolist() == [12, 1, 2, 3]

@@ -178,3 +178,29 @@ def take(values: Any, rows: Any) -> Any:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values.take(arrow_values(pa.int64(), np.asarray(rows, dtype=np.int64)))
     return np.asarray(values)[rows]
+
+
+def rows(values: Any, first: int, stop: int) -> Any:
+    """Rows first..stop-1 of one column of any kind arrow_column takes, without a copy."""
+    import pyarrow as pa
+
+    if isinstance(values, Coded):
+        return Coded(values.codes[first:stop], values.texts)
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.slice(first, stop - first)
+    return values[first:stop]
+
+
+def concat(parts: list[Any]) -> Any:
+    """One column from its parts in order: numpy arrays joined, Coded texts renumbered into the
+    texts of all the parts."""
+    import numpy as np
+
+    if not parts or not isinstance(parts[0], Coded):
+        return np.concatenate(parts)
+    texts: dict[str, int] = {}
+    codes = []
+    for part in parts:
+        table = np.array([*(texts.setdefault(t, len(texts)) for t in part.texts), -1], dtype=np.int32)
+        codes.append(table[part.codes])  # -1 (missing) stays -1 through the last entry
+    return Coded(np.concatenate(codes), list(texts))

@@ -438,14 +438,29 @@ def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:
     rejects.add(missing, "malformed record: no start or end time")
     rejects.add(duration_s < 0, "end before start")
     duration_s = np.where(duration_s >= 0, duration_s, 0.0)
-    year = np.where(np.isnat(start), 1970, start.astype("datetime64[Y]").astype(np.int64) + 1970)
-    month = np.where(np.isnat(start), 1, start.astype("datetime64[M]").astype(np.int64) % 12 + 1)
+    year, month = civil_year_month(start)
+    year, month = np.where(missing, 1970, year), np.where(missing, 1, month)
     from_submit = np.asarray(jobs["start_from_submit"], dtype=bool)
     if not isinstance(jobs["start"], np.ndarray):  # a pandas table: its kind of column back
         import pandas as pd
 
         start, end = (pd.Series(t, index=jobs.index, copy=False).dt.tz_localize("UTC") for t in (start, end))
     return _When(start, end, duration_s, year, month, from_submit)
+
+
+def civil_year_month(times: Any) -> tuple[Any, Any]:
+    """(year, month) of each naive UTC datetime64 (garbage for NaT), in integer arithmetic: H.
+    Hinnant's days-to-civil algorithm. numpy's own conversion to months or years goes through a
+    calendar struct per value, ten times slower (a tenth of a Parquet run's pricing)."""
+    import numpy as np
+
+    per_day = int(np.timedelta64(1, "D") / np.timedelta64(1, np.datetime_data(times.dtype)[0]))
+    days = np.floor_divide(times.view(np.int64), per_day)
+    era, doe = np.divmod(days + 719_468, 146_097)  # 400-year eras from 0000-03-01; day of the era
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365  # year of the era
+    mp = (5 * (doe - (365 * yoe + yoe // 4 - yoe // 100)) + 2) // 153  # month from March, 0..11
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month
 
 
 def hardware(jobs: Any, factors: Factors, where: _Where, rejects: _Rejects) -> _What:

@@ -24,6 +24,8 @@ from carbon.batch.memory import release_freed_memory
 from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
+# A Parquet log priced as columns: parts written while the next is priced (estimate_parquet_columns).
+COLUMN_CHUNK_ROWS = 250_000
 # Chunks are priced two at a time: numpy releases the GIL in the arithmetic, and one thread's
 # page faults on fresh memory overlap the other's work. (A log of one chunk is not split: the
 # stitching would cost more than the second thread gains.)
@@ -246,25 +248,36 @@ def estimate_logs(
 
 @dataclass(frozen=True)
 class ColumnsResult:
-    results: dict[str, Any]  # every job estimated: engine.OUTPUT_COLUMNS less reject_reason, plus source
-    read: int
+    read: int  # records, every one estimated
+    totals: dict[str, Any]  # carbon.batch.summary.totals of the results
 
 
 def estimate_parquet_columns(
     path: str | Path,
+    out: str | Path | None = None,
     *,
     settings: Settings | None = None,
     hardware_map: HardwareMap | None = None,
     progress: ProgressCallback = _no_progress,
 ) -> ColumnsResult | None:
-    """A Parquet log read, priced and returned as columns (carbon.batch.columns), never through
-    pandas: at a million jobs, importing pandas and converting texts to and from it took most of
-    the run. None where this cannot give what estimate_logs gives: a log the columnar reader
-    leaves to the generic one (carbon.batch.readers.columnar), settings that move the jobs (the
-    what-if columns), or a job the engine rejects (estimate_logs then says which, and why)."""
+    """A Parquet log read and priced as columns (carbon.batch.columns), its results written to the
+    Parquet file `out` (if given) as estimate_logs' results would be, never through pandas: at a
+    million jobs, importing pandas and converting texts to and from it took most of the run.
+
+    Priced COLUMN_CHUNK_ROWS at a time, each part written as a row group while the next is priced
+    (carbon.batch.output.ParquetRowGroups). None, and no file, where this cannot give what
+    estimate_logs gives: a log the columnar reader leaves to the generic one
+    (carbon.batch.readers.columnar), settings that move the jobs (the what-if columns), a job the
+    engine rejects (estimate_logs then says which, and why), or a text column with no text in
+    one part and some in another (a file written at once holds it as text throughout)."""
+    from contextlib import nullcontext
+
     import numpy as np
 
+    from carbon.batch.columns import concat, rows
+    from carbon.batch.output import ParquetRowGroups
     from carbon.batch.readers.columnar import read_parquet_columns
+    from carbon.batch.summary import TOTALS_COLUMNS, totals
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     if settings.what_if_region or settings.what_if_shift_h:
@@ -274,15 +287,27 @@ def estimate_parquet_columns(
     read = read_parquet_columns(path)
     if read is None or not read.records:
         return None
-    progress(step, read.records, read.records)
-    progress("pricing", 0, read.records)
-    priced = price_columns(read.jobs, settings, Factors(hardware_map=hardware_map), consume=True)
-    if priced["reject_reason"].astype(bool).any():  # None, or a reason (never an empty text)
-        return None
-    results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}
-    results["source"] = Coded(np.zeros(read.records, dtype=np.int32), [str(path)])
-    progress("pricing", read.records, read.records)
-    return ColumnsResult(results, read.records)
+    n = read.records
+    progress(step, n, n)
+    progress("pricing", 0, n)
+    factors, source = Factors(hardware_map=hardware_map), Coded(np.zeros(n, dtype=np.int32), [str(path)])
+    kept: list[dict[str, Any]] = []  # each part's columns the totals need
+    with ParquetRowGroups(out) if out else nullcontext() as writer:
+        for first in range(0, n, COLUMN_CHUNK_ROWS):
+            stop = min(first + COLUMN_CHUNK_ROWS, n)
+            priced = price_columns({name: rows(c, first, stop) for name, c in read.jobs.items()}, settings, factors)
+            if np.count_nonzero(priced["reject_reason"]):  # None, or a reason (never an empty text)
+                return None
+            results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}
+            results["source"] = rows(source, first, stop)
+            if writer is not None and not writer.put(results):
+                return None
+            kept.append({name: results[name] for name in TOTALS_COLUMNS})
+            progress("pricing", stop, n)
+        if writer is not None:
+            progress(f"writing {Path(str(out)).name}", 0, None)
+            writer.commit()
+    return ColumnsResult(n, totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS}))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ DIMENSIONS = ("user", "account", "partition", "project", "month", "state")
 ENERGY_SUMS = ("energy_kwh", "energy_kwh_low", "energy_kwh_high")
 CO2E_SUMS = ("co2e_kg", "co2e_kg_low", "co2e_kg_high", "unused_memory_co2e_kg")
 UNKNOWN_BASIS = "basis unknown"
+TOTALS_COLUMNS = ("state", "intensity_basis", *ENERGY_SUMS, *CO2E_SUMS)  # what totals() reads
 
 
 # How jobs ended that did not complete, each kept apart: a time limit or an out-of-memory kill asks

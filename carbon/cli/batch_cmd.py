@@ -292,7 +292,6 @@ def _parquet_columns(args: argparse.Namespace, settings, hardware_map) -> int | 
     """The run of a Parquet log as columns, never through pandas; None where the log needs the
     in-memory run with pandas (a record to reject, a column to parse)."""
     from carbon.batch import summary
-    from carbon.batch.output import write_columns
     from carbon.batch.run import estimate_parquet_columns
     from carbon.cli import UsageError
     from carbon.cli.progress import Progress
@@ -300,17 +299,14 @@ def _parquet_columns(args: argparse.Namespace, settings, hardware_map) -> int | 
     with Progress.for_stderr(args.quiet) as progress:
         try:
             result = estimate_parquet_columns(
-                args.logs[0], settings=settings, hardware_map=hardware_map, progress=progress
+                args.logs[0], args.out, settings=settings, hardware_map=hardware_map, progress=progress
             )
         except _unreadable() as error:  # the file is not in the format named (or guessed)
             raise UsageError(f"cannot read the log as {args.format or 'its format'}: {error}") from None
-        if result is None:
-            return None
-        if args.out:
-            progress(f"writing {Path(args.out).name}", 0, None)
-            write_columns(result.results, args.out)
+    if result is None:
+        return None
     print(f"read {result.read}, estimated {result.read}, rejected 0")
-    print(summary.text(summary.totals(result.results)))
+    print(summary.text(result.totals))
     return 0
 
 
