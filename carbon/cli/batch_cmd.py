@@ -147,8 +147,13 @@ def _check(args: argparse.Namespace, streaming: bool) -> HardwareMap:
 
 def run(args: argparse.Namespace) -> int:
     import importlib.util
+    import os
 
     from carbon.cli import UsageError
+
+    # No linear algebra here: OpenBLAS's thread pool, started as numpy is imported, would only
+    # cost its start (about 0.1 s of CPU). One thread, unless the user has chosen.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
     if importlib.util.find_spec("pandas") is None:  # found, not imported: a Parquet run may not need it
         raise UsageError("carbon batch needs pandas: pip install 'carbon-ledger[batch]'")
