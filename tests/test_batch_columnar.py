@@ -18,7 +18,7 @@ from batch_support import BUNDLE, bundle  # noqa: F401  (the fixture, used throu
 from carbon.batch import summary
 from carbon.batch.columns import Coded, arrow_values, numpy_values
 from carbon.batch.engine import Settings, civil_year_month
-from carbon.batch.output import write_table
+from carbon.batch.output import ParquetRowGroups, write_table
 from carbon.batch.run import estimate_logs
 from carbon.cli import main
 
@@ -162,3 +162,29 @@ def test_year_and_month_in_integers_match_numpys_calendar(unit):
     assert (year == times.astype("datetime64[Y]").astype(np.int64) + 1970).all()
     assert (month == times.astype("datetime64[M]").astype(np.int64) % 12 + 1).all()
     assert year[:4].tolist() == [1969, 1970, 2000, 1900] and month[:4].tolist() == [12, 1, 2, 3]
+
+
+def test_row_groups_appear_complete_or_not_at_all(tmp_path):
+    target = tmp_path / "out.parquet"
+    part = {"line": np.arange(1, 5_001), "state": Coded(np.zeros(5_000, dtype=np.int32), ["COMPLETED"])}
+    with pytest.raises(RuntimeError), ParquetRowGroups(target) as out:
+        assert out.put(part)
+        raise RuntimeError("the pricing failed")
+    assert list(tmp_path.iterdir()) == []
+    with ParquetRowGroups(target) as out:
+        assert out.put(part) and out.put(part)
+        out.commit()
+    assert pd.read_parquet(target)["line"].tolist() == [*range(1, 5_001)] * 2
+    chunk = pq.read_metadata(target).row_group(0)
+    dictionary = {chunk.column(i).path_in_schema: chunk.column(i).has_dictionary_page for i in range(2)}
+    assert dictionary == {"line": False, "state": True}  # one value per job: no dictionary to overflow
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_a_part_whose_text_column_changes_kind_is_refused(tmp_path):
+    """A text column with no text in the first part is written as the null type; a later part with
+    text cannot join it (the caller then writes the file at once, as pandas would)."""
+    with ParquetRowGroups(tmp_path / "out.parquet") as out:
+        assert out.put({"user": Coded(np.full(3, -1, dtype=np.int32), [])})
+        assert not out.put({"user": Coded(np.zeros(3, dtype=np.int32), ["ada"])})
+    assert list(tmp_path.iterdir()) == []
