@@ -539,11 +539,15 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
     other_kwh = np.where(measured, measured_kwh, 0.0)
     # Rows sorted by power model, so that each model's jobs are one contiguous slice.
     order, runs = _runs(what.model_codes)
-    cpu_util, gpu_util = util[order], np.asarray(jobs["gpu_util"], dtype=float)[order]
-    memory_ends, modelled = [m[order] for m in what.memory_gb_ends], ~measured[order]
+    any_gpu = any(model.gpu_count for model in what.models)
+    cpu_util = util[order]
+    gpu_util = np.asarray(jobs["gpu_util"], dtype=float)[order] if any_gpu else None
+    sorted_memory = {id(m): m[order] for m in what.memory_gb_ends}  # the same array thrice, mostly
+    memory_ends, modelled = [sorted_memory[id(m)] for m in what.memory_gb_ends], ~measured[order]
     to_kwh = (duration_s / 3600.0 / 1000.0)[order]  # as PowerModel.energy: W x hours / 1000
     other = other_kwh[order]
-    cpu_unknown, gpu_unknown = np.isnan(cpu_util), np.isnan(gpu_util)
+    cpu_unknown = np.isnan(cpu_util)
+    gpu_unknown = np.isnan(gpu_util) if any_gpu else None
     parts = [np.zeros(len(order)) for _ in range(3)]  # central cpu, ram, gpu
     it_kwh = [np.empty(len(order)) for _ in ENDS]
     for first, stop in runs:
@@ -569,7 +573,9 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
                 it_kwh[i][rows] = cpu + ram + other[rows]
             if i == 0:
                 parts[0][rows], parts[1][rows] = cpu, ram
-    return _Energy(*(_unsort(a, order) for a in parts), other_kwh, [_unsort(a, order) for a in it_kwh], measured, util)
+    parts[:2] = [_unsort(a, order) for a in parts[:2]]
+    parts[2] = _unsort(parts[2], order) if any_gpu else parts[2]  # no GPU: zeros in any order
+    return _Energy(*parts, other_kwh, [_unsort(a, order) for a in it_kwh], measured, util)
 
 
 def _runs(codes: Any) -> tuple[Any, list[tuple[int, int]]]:
