@@ -106,7 +106,12 @@ def _per_basis(results: Any, total: Any) -> dict[str, Any]:
         texts = [*basis.texts, UNKNOWN_BASIS]
         codes, bases = np.where(basis.codes < 0, len(basis.texts), basis.codes), np.array(texts, dtype=object)
     else:
-        codes, uniques = _numbered(_bases(results).to_numpy())
+        import pandas as pd
+
+        column = _bases(results)
+        if len(column) and (column == column.iloc[0]).all():  # compared in place: no texts built
+            return {column.iloc[0]: total({name: results[name] for name in names})}
+        codes, uniques = pd.factorize(column)
         bases = np.array(uniques, dtype=object)
     present: Any = np.flatnonzero(np.bincount(codes, minlength=len(bases))) if len(codes) else []
     if len(present) == 1:
