@@ -304,10 +304,13 @@ def estimate_parquet_columns(
                 return None
             kept.append({name: results[name] for name in TOTALS_COLUMNS})
             progress("pricing", stop, n)
+        del priced, results
+        # Summed while the last row group is written.
+        summed = totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS})
         if writer is not None:
             progress(f"writing {Path(str(out)).name}", 0, None)
             writer.commit()
-    return ColumnsResult(n, totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS}))
+    return ColumnsResult(n, summed)
 
 
 @dataclass(frozen=True)
