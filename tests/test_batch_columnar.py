@@ -64,11 +64,13 @@ def write_log(frame: pd.DataFrame, path) -> None:
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
-def through_pandas(log, out, settings: Settings) -> str:
+def through_pandas(log, out, settings: Settings, rejects=None) -> str:
     """The in-memory run through pandas, as `carbon batch` ran every log before: its results file
-    and its summary lines."""
+    (and rejects file) and its summary lines."""
     result = estimate_logs([log], settings=settings)
     write_table(result.results, out)
+    if rejects:
+        write_table(result.rejects, rejects, quote_text=True)
     return f"read {result.read}, estimated {len(result.results)}, rejected {len(result.rejects)}\n" + summary.text(
         summary.totals(result.results)
     )
@@ -81,13 +83,17 @@ def test_a_parquet_log_priced_as_columns_gives_the_pandas_runs_file_and_totals(
     monkeypatch.setattr("carbon.batch.run.COLUMN_CHUNK_ROWS", part_rows)  # 700: five row groups
     log, columns, pandas_out = tmp_path / "jobs.parquet", tmp_path / "columns.parquet", tmp_path / "pandas.parquet"
     write_log(mixed_jobs(3_000), log)
-    assert main(["batch", str(log), "--region", "FR", "--out", str(columns)]) == 0
+    rejects = tmp_path / "rejects.csv"
+    assert main(["batch", str(log), "--region", "FR", "--out", str(columns), "--rejects", str(rejects)]) == 0
     printed = capsys.readouterr().out
     metadata = pq.read_metadata(columns)
     assert metadata.metadata is None  # written from columns: no pandas (or Arrow) schema
     assert metadata.num_row_groups == -(-3_000 // part_rows)
-    expected = through_pandas(log, pandas_out, Settings(region="FR"))
+    expected = through_pandas(log, pandas_out, Settings(region="FR"), tmp_path / "pandas-rejects.csv")
     assert printed.strip() == expected.strip()
+    assert (
+        rejects.read_bytes() == (tmp_path / "pandas-rejects.csv").read_bytes() == b'"source","line","reason","text"\n'
+    )
     pd.testing.assert_frame_equal(pd.read_parquet(columns), pd.read_parquet(pandas_out))
     back, reference = pq.read_table(columns), pq.read_table(pandas_out)
     assert back.column_names == reference.column_names

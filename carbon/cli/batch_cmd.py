@@ -279,8 +279,9 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
 
 
 def _columnar(args: argparse.Namespace, engine: str, lifetime_h: float | None, client) -> bool:
-    """Whether nothing asked needs pandas: one Parquet log, priced in memory as it ran, its results
-    written to Parquet (or not at all), no other output (carbon.batch.run.estimate_parquet_columns)."""
+    """Whether nothing asked needs the results as a pandas table: one Parquet log, priced in memory
+    as it ran, its results written to Parquet (or not at all), no summary table, no upload
+    (carbon.batch.run.estimate_parquet_columns)."""
     from carbon.batch.output import is_parquet
     from carbon.batch.readers import guess_format
 
@@ -289,7 +290,7 @@ def _columnar(args: argparse.Namespace, engine: str, lifetime_h: float | None, c
         and len(args.logs) == 1
         and (args.format or guess_format(args.logs[0])) == "parquet"
         and (args.out is None or is_parquet(args.out))
-        and not (args.rejects or args.summary or args.what_if_region or args.what_if_shift)
+        and not (args.summary or args.what_if_region or args.what_if_shift)
         and lifetime_h is None
         and client is None
     )
@@ -310,8 +311,14 @@ def _parquet_columns(args: argparse.Namespace, settings, hardware_map) -> int | 
             )
         except _unreadable() as error:  # the file is not in the format named (or guessed)
             raise UsageError(f"cannot read the log as {args.format or 'its format'}: {error}") from None
-    if result is None:
-        return None
+        if result is None:
+            return None
+        if args.rejects:  # none: the columns are priced only when every record is estimated
+            from carbon.batch.output import write_table
+            from carbon.batch.schema import empty_rejects
+
+            progress(f"writing {Path(args.rejects).name}", 0, None)
+            write_table(empty_rejects().assign(source=[])[["source", *empty_rejects().columns]], args.rejects, True)
     print(f"read {result.read}, estimated {result.read}, rejected 0")
     print(summary.text(result.totals))
     return 0
