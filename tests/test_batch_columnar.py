@@ -60,8 +60,8 @@ def mixed_jobs(count: int, seed: int = 3) -> pd.DataFrame:
     )
 
 
-def write_log(frame: pd.DataFrame, path) -> None:
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+def write_log(frame: pd.DataFrame, path, row_group_size: int | None = None) -> None:
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=row_group_size)
 
 
 def through_pandas(log, out, settings: Settings, rejects=None) -> str:
@@ -116,6 +116,25 @@ def test_a_parquet_run_never_imports_pandas(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert run.stdout.split()[-2:] == ["0", "False"]
     assert len(pd.read_parquet(out)) == 500
+
+
+def test_column_types_a_parquet_log_may_hold(tmp_path, capsys):
+    """Times in nanoseconds without a zone (UTC), float32 and integer numbers with gaps, texts the
+    file holds as dictionaries, a cluster column, several row groups: the pandas run's file."""
+    frame = mixed_jobs(2_500, seed=11)
+    frame["start"] = frame["start"].dt.tz_localize(None).astype("datetime64[ns]")
+    frame["end"] = frame["end"].dt.tz_localize(None).astype("datetime64[ns]")
+    frame["cpus"] = frame["cpus"].astype("Int64" if frame["cpus"].isna().any() else "int64")
+    frame["memory_gb"] = frame["memory_gb"].astype("float32")
+    frame["state"] = frame["state"].astype("category")
+    frame["cluster"] = np.where(np.arange(len(frame)) % 2, "a", "b")
+    log, columns, pandas_out = tmp_path / "jobs.parquet", tmp_path / "columns.parquet", tmp_path / "pandas.parquet"
+    write_log(frame, log, row_group_size=1_000)
+    assert main(["batch", str(log), "--region", "FR", "--out", str(columns)]) == 0
+    printed = capsys.readouterr().out
+    assert pq.read_metadata(columns).metadata is None  # the columnar run
+    assert printed.strip() == through_pandas(log, pandas_out, Settings(region="FR")).strip()
+    pd.testing.assert_frame_equal(pd.read_parquet(columns), pd.read_parquet(pandas_out))
 
 
 @pytest.mark.parametrize(
