@@ -428,8 +428,10 @@ def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:
     import numpy as np
 
     start, end = _times(jobs, "start"), _times(jobs, "end")
-    if settings.what_if_shift_h:
-        shift = np.timedelta64(round(settings.what_if_shift_h * 3600e9), "ns")
+    if settings.what_if_shift_h:  # in the times' own unit: nanoseconds would overflow before 1678
+        unit = np.datetime_data(start.dtype)[0]
+        per_hour = np.timedelta64(1, "h") / np.timedelta64(1, unit)
+        shift = np.timedelta64(round(settings.what_if_shift_h * per_hour), unit)
         start, end = start + shift, end + shift
     missing = np.isnat(start) | np.isnat(end)
     duration_s = (end - start) / np.timedelta64(1, "s")
