@@ -116,6 +116,9 @@ def test_a_parquet_run_never_imports_pandas(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert run.stdout.split()[-2:] == ["0", "False"]
     assert len(pd.read_parquet(out)) == 500
+    totals_only = code.replace(f", '--out', {str(out)!r}", "")  # no results file: the totals alone
+    run = subprocess.run([sys.executable, "-c", totals_only], capture_output=True, text=True, env=env, check=True)
+    assert "read 500, estimated 500, rejected 0" in run.stdout and run.stdout.split()[-2:] == ["0", "False"]
 
 
 def test_column_types_a_parquet_log_may_hold(tmp_path, capsys):
