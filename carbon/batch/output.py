@@ -38,13 +38,6 @@ def write_table(frame: Any, path: str | Path, quote_text: bool = False) -> None:
     _replace(path, write)
 
 
-def write_columns(columns: dict[str, Any], path: str | Path) -> None:
-    """A Parquet file from a dict of result columns (carbon.batch.columns), in one row group."""
-    with ParquetRowGroups(path) as out:
-        out.put(columns)
-        out.commit()
-
-
 class ParquetRowGroups:
     """A Parquet file from dicts of result columns (carbon.batch.columns), one row group each,
     through Arrow alone: texts go to the writer as dictionary codes, which it stores as they are.
@@ -53,8 +46,8 @@ class ParquetRowGroups:
     written from pandas without its index does).
 
     Each row group is written on a thread of its own while the caller prices the next part: the
-    writer releases the GIL, so on two cores the two overlap (at a million jobs, each takes about
-    as long as all the rest of the run). Used as a context manager: the file appears at `path`
+    writer releases the GIL, so on two cores the two overlap (at a million jobs the writing costs
+    about as much CPU as the reading and the pricing together). Used as a context manager: the file appears at `path`
     on commit(), complete, or not at all."""
 
     def __init__(self, path: str | Path) -> None:
@@ -115,7 +108,7 @@ class ParquetRowGroups:
 def _dictionary_columns(table: Any, sample_rows: int = 4096) -> list[str]:
     """The columns to dictionary-encode: all but those whose first rows all differ (the line, the
     job id, the times: one value per job). Their dictionary would only fill its page and be
-    dropped, after hashing a hundred thousand values per row group (a fifth of the writing, at a
+    dropped, after hashing a hundred thousand values per row group (a sixth of the writing, at a
     million jobs); plain, they also take less room."""
     import pyarrow as pa
     import pyarrow.compute as pc
