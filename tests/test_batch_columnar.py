@@ -122,11 +122,12 @@ def test_a_parquet_run_never_imports_pandas(tmp_path):
 
 
 def test_column_types_a_parquet_log_may_hold(tmp_path, capsys):
-    """Times in nanoseconds without a zone (UTC), float32 and integer numbers with gaps, texts the
-    file holds as dictionaries, a cluster column, several row groups: the pandas run's file."""
+    """Times without a zone (UTC), in nanoseconds and in milliseconds, float32 and integer numbers
+    with gaps, texts the file holds as dictionaries, a cluster column, several row groups: the
+    pandas run's file."""
     frame = mixed_jobs(2_500, seed=11)
     frame["start"] = frame["start"].dt.tz_localize(None).astype("datetime64[ns]")
-    frame["end"] = frame["end"].dt.tz_localize(None).astype("datetime64[ns]")
+    frame["end"] = frame["end"].dt.tz_localize(None).astype("datetime64[ms]")
     frame["cpus"] = frame["cpus"].astype("Int64" if frame["cpus"].isna().any() else "int64")
     frame["memory_gb"] = frame["memory_gb"].astype("float32")
     frame["state"] = frame["state"].astype("category")
