@@ -67,10 +67,43 @@ def utc_iso(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # the same text, a fifth of the time
 
 
+# The sampler's clock: whole microseconds since the Unix epoch, what datetime.now(timezone.utc) reads
+# (the same clock, floored the same way), as a plain int: the loop that wakes every second compares
+# and adds ints, and the datetimes the records need are made when the records are written.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+US_PER_HOUR = 3_600_000_000
+_ONE_US = timedelta(microseconds=1)
+
+
+def now_us() -> int:
+    """datetime.now(timezone.utc) as microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def to_us(moment: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch (exact: no float on the way)."""
+    return (moment - EPOCH) // _ONE_US
+
+
+def from_us(moment_us: int) -> datetime:
+    """The UTC datetime `moment_us` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=moment_us)
+
+
+def seconds_us(seconds: float) -> int:
+    """A length in seconds as whole microseconds, rounded as timedelta(seconds=...) rounds it."""
+    return timedelta(seconds=seconds) // _ONE_US
+
+
+def interval_end_us(start_us: int, interval_us: int) -> int:
+    """The end of an interval starting at `start_us`: `interval_us` later, or the next UTC hour
+    boundary if sooner (UTC hours are whole multiples of an hour since the epoch)."""
+    return min(start_us + interval_us, start_us - start_us % US_PER_HOUR + US_PER_HOUR)
+
+
 def interval_end(start: datetime, interval_s: float) -> datetime:
     """The end of an interval starting at `start`: `interval_s` later, or the next hour boundary if sooner."""
-    next_hour = floor_hour(start) + timedelta(hours=1)
-    return min(start + timedelta(seconds=interval_s), next_hour)
+    return from_us(interval_end_us(to_us(start), seconds_us(interval_s)))
 
 
 # --- where and on what -----------------------------------------------------------------------------
@@ -542,14 +575,18 @@ class _Sampler:
             from carbon.meters.attribution import ProcessTree
 
             self.tree = ProcessTree(tracker.pid or os.getpid())
-        self.interval_start = self.started_at
-        self.cut_at = interval_end(self.started_at, self.config.interval_s)  # when the interval in progress ends
+        # Moments in microseconds since the epoch (see now_us): the start of the interval in progress,
+        # and when it ends.
+        self._start_us = to_us(self.started_at)
+        self._interval_us = seconds_us(self.config.interval_s)
+        self._cut_at_us = interval_end_us(self._start_us, self._interval_us)
         self.last_cut_done = float("-inf")
-        self._iso_last: tuple[datetime | None, str] = (None, "")
-        # Finished intervals read but not yet priced and written: (start, end, task, measurements, the
-        # modelled meter's reading, attribution shares), oldest first. Held up to `hold_s` when every
-        # sink reads its records after the fact (files); at once when one is live (Prometheus, MLflow).
-        self.held: deque[tuple[datetime, datetime, str | None, list[Measurement], Any, Any]] = deque()
+        self._iso_last: tuple[int | None, str] = (None, "")
+        # Finished intervals read but not yet priced and written: (start, end (both in us), task,
+        # measurements, the modelled meter's reading, attribution shares), oldest first. Held up to
+        # `hold_s` when every sink reads its records after the fact (files); at once when one is live
+        # (Prometheus, MLflow).
+        self.held: deque[tuple[int, int, str | None, list[Measurement], Any, Any]] = deque()
         batched = all(getattr(sink, "batched", False) for sink in tracker.sinks)
         self.hold_s = HOLD_S if batched and self.config.interval_s >= 1.0 else 0.0
         self.task: str | None = None
@@ -561,6 +598,15 @@ class _Sampler:
         self.pricer: IntervalPricer | None = None
         self.setup_error: BaseException | None = None
         self.thread = threading.Thread(target=self._main, name="carbon-tracker", daemon=True)
+
+    @property
+    def interval_start(self) -> datetime:
+        """When the interval in progress began."""
+        return from_us(self._start_us)
+
+    @interval_start.setter
+    def interval_start(self, moment: datetime) -> None:
+        self._start_us = to_us(moment)
 
     # -- lifecycle --
     def start(self) -> None:
@@ -677,14 +723,14 @@ class _Sampler:
                 logger.debug("intensity for %s not found ahead: %s", self.interval_start, error)
         poll_s = min(self.rapl.poll_s, self.nvml.poll_s, self.config.interval_s)
         while True:
-            wait_s = min(poll_s, (self.cut_at - datetime.now(timezone.utc)).total_seconds())
-            if self.stopped.acquire(timeout=max(0.0, wait_s)):
+            wait_s = (self._cut_at_us - now_us()) / 1e6
+            if self.stopped.acquire(timeout=poll_s if wait_s > poll_s else wait_s if wait_s > 0.0 else 0.0):
                 return
             try:
                 with self.lock:
-                    now = datetime.now(timezone.utc)
-                    if now >= self.cut_at:
-                        self._cut(now)
+                    now = now_us()
+                    if now >= self._cut_at_us:
+                        self._cut_us(now)
                     else:
                         self.rapl.poll()
                         self.nvml.poll()
@@ -708,8 +754,15 @@ class _Sampler:
         `end`/`until` (wall and monotonic) and `rapl` (its counters drained then) are given when the
         run stopped before the setup was done, so that waiting for provider detection is not counted
         as the run's time or energy."""
-        start = self.interval_start
-        end = max(end or datetime.now(timezone.utc), start)
+        self._cut_us(now_us() if end is None else to_us(end), until, rapl, flush)
+
+    def _cut_us(
+        self, end_us: int, until: float | None = None, rapl: list[Measurement] | None = None, flush: bool = False
+    ) -> None:
+        """`_cut` with the end in microseconds since the epoch (what the loop reads every second)."""
+        start_us = self._start_us
+        if end_us < start_us:
+            end_us = start_us
         measurements: list[Measurement] = []
         for meter in self.counters:
             measurements += rapl if meter is self.rapl and rapl is not None else meter.take()
@@ -725,14 +778,14 @@ class _Sampler:
                 if total > 0:
                     gpu_share = sum(energies[i] * per_gpu.get(i, 0.0) for i in energies) / total
             shares = {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
-        self.held.append((start, end, self.task, measurements, modelled, shares))
-        self.interval_start = end
-        self.cut_at = interval_end(end, self.config.interval_s)
+        self.held.append((start_us, end_us, self.task, measurements, modelled, shares))
+        self._start_us = end_us
+        self._cut_at_us = interval_end_us(end_us, self._interval_us)
         self.last_cut_done = time.monotonic()
         for meter in self.counters:
             for note in meter.notes():
                 self._note(note)
-        if flush or (self.cut_at - self.held[0][0]).total_seconds() > self.hold_s:
+        if flush or (self._cut_at_us - self.held[0][0]) / 1_000_000 > self.hold_s:
             self._flush()
 
     def _flush(self) -> None:
@@ -741,17 +794,17 @@ class _Sampler:
         records: list[dict[str, Any]] = []
         try:
             while self.held:
-                start, end, task, measurements, modelled, shares = self.held.popleft()
+                start_us, end_us, task, measurements, modelled, shares = self.held.popleft()
                 measurements += self.modelled.measurements(modelled)
-                records.append(self._price(start, end, task, measurements, shares))
+                records.append(self._price(start_us, end_us, task, measurements, shares))
         finally:  # those priced are written even when a later one failed
             if records:
                 self._write_intervals(records)
 
     def _price(
         self,
-        start: datetime,
-        end: datetime,
+        start_us: int,
+        end_us: int,
         task: str | None,
         measurements: list[Measurement],
         shares: dict[str, float] | None,
@@ -761,18 +814,18 @@ class _Sampler:
         assert self.pricer is not None
         energy = energy_from(measurements, shares)
         try:
-            estimate, intensity = self.pricer.priced(energy, start, end)
+            estimate, intensity = self.pricer.priced(energy, from_us(start_us), from_us(end_us))
         except Exception as error:  # nothing measured is dropped: the interval is kept, unpriced
-            return self._unpriced(energy, start, end, task, attribution, error)
+            return self._unpriced(energy, start_us, end_us, task, attribution, error)
         energy_kwh, co2e_kg = estimate.energy_kwh, estimate.co2e_kg
         record = interval_fields(estimate, energy_kwh, co2e_kg)
         record.update(
             hardware=self.hardware_dict,
             run_id=self.tracker.run_id,
             seq=self.totals.intervals,
-            start=self._iso(start),
-            end=self._iso(end),
-            duration_s=(end - start).total_seconds(),
+            start=self._iso(start_us),
+            end=self._iso(end_us),
+            duration_s=(end_us - start_us) / 1_000_000,  # timedelta.total_seconds(): the same division
             task=task,
             mode=self.tracker.mode,
             attribution=attribution,
@@ -788,11 +841,11 @@ class _Sampler:
         return record
 
     def _unpriced(
-        self, energy: Energy, start: datetime, end: datetime, task: str | None, attribution: Any, error: Exception
+        self, energy: Energy, start_us: int, end_us: int, task: str | None, attribution: Any, error: Exception
     ) -> dict[str, Any]:
         reason = f"{type(error).__name__}: {error}"
         self._note(f"an interval could not be priced ({reason}); its energy is kept in the run log, unpriced")
-        duration_s = (end - start).total_seconds()
+        duration_s = (end_us - start_us) / 1_000_000
         self.totals.add_unpriced(energy, duration_s)
         record = {
             "breakdown": energy.breakdown(),
@@ -800,8 +853,8 @@ class _Sampler:
             "error": reason,
             "run_id": self.tracker.run_id,
             "seq": self.totals.intervals - 1,
-            "start": self._iso(start),
-            "end": self._iso(end),
+            "start": self._iso(start_us),
+            "end": self._iso(end_us),
             "duration_s": duration_s,
             "task": task,
             "mode": self.tracker.mode,
@@ -811,10 +864,10 @@ class _Sampler:
         }
         return record
 
-    def _iso(self, moment: datetime) -> str:
+    def _iso(self, moment_us: int) -> str:
         """utc_iso, kept for the last moment written: an interval's start is the previous one's end."""
-        if moment != self._iso_last[0]:
-            self._iso_last = (moment, utc_iso(moment))
+        if moment_us != self._iso_last[0]:
+            self._iso_last = (moment_us, utc_iso(from_us(moment_us)))
         return self._iso_last[1]
 
     def _write_intervals(self, records: list[dict[str, Any]]) -> None:
