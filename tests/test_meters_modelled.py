@@ -45,3 +45,15 @@ def test_one_gpu_share_of_the_gpu_model():
     per_gpu = gpu_model_per_device(model)
     assert per_gpu(1.0).central == pytest.approx(model.gpu_tdp_w.central)
     assert per_gpu(0.0).central == pytest.approx(model.gpu_idle_w.central)
+
+
+def test_proc_stat_line_parsed_without_the_named_tuple_gives_the_same_bits():
+    import random
+
+    from carbon.meters.modelled import _times_of_line, busy_and_total_s, proc_stat_busy_and_total_s
+
+    rng = random.Random(7)
+    for fields in (4, 7, 8, 10, 11):  # kernels from 2.6 on; an eleventh field a later one may add is left out
+        for _ in range(200):
+            line = b"cpu  " + b" ".join(str(rng.randrange(10**9)).encode() for _ in range(fields))
+            assert proc_stat_busy_and_total_s(line + b"\ncpu0 1 2 3 4\n") == busy_and_total_s(_times_of_line(line))

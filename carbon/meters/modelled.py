@@ -22,7 +22,10 @@ METHOD = "modelled"
 
 def busy_and_total_s(times: Any) -> tuple[float, float]:
     """Busy and total CPU seconds from psutil.cpu_times(); guest time is already inside user/nice on Linux."""
-    fields = times._asdict()
+    return _busy_and_total_s(times._asdict())
+
+
+def _busy_and_total_s(fields: dict[str, float]) -> tuple[float, float]:
     total = sum(fields.values()) - fields.get("guest", 0.0) - fields.get("guest_nice", 0.0)
     idle = fields.get("idle", 0.0) + fields.get("iowait", 0.0)
     return total - idle, total
@@ -62,8 +65,12 @@ def _times_of_line(line: bytes) -> Any:
 
 def proc_stat_busy_and_total_s(head: bytes) -> tuple[float, float]:
     """`busy_and_total_s(_psutil_cpu_times())` from the start of /proc/stat as read (its "cpu" line
-    whole): what the tracker keeps at each interval's end is the raw bytes, parsed when written."""
-    return busy_and_total_s(_times_of_line(head[: head.index(b"\n")]))
+    whole): what the tracker keeps at each interval's end is the raw bytes, parsed when written.
+    The fields straight into a dict, as `_times_of_line(...)._asdict()` has them, without the named tuple."""
+    values = head[: head.index(b"\n")].split()[1:]
+    return _busy_and_total_s(
+        dict(zip(_PROC_STAT_FIELDS, [int(v) / _TICKS_PER_S for v in values[: len(_PROC_STAT_FIELDS)]]))
+    )
 
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
