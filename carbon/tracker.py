@@ -722,13 +722,14 @@ class _Sampler:
             except Exception as error:  # the interval's own pricing says it again, in its record
                 logger.debug("intensity for %s not found ahead: %s", self.interval_start, error)
         poll_s = min(self.rapl.poll_s, self.nvml.poll_s, self.config.interval_s)
+        time_ns = time.time_ns  # now_us() written out: each call on this path is paid every second, cold
         while True:
-            wait_s = (self._cut_at_us - now_us()) / 1e6
+            wait_s = (self._cut_at_us - time_ns() // 1000) / 1e6
             if self.stopped.acquire(timeout=poll_s if wait_s > poll_s else wait_s if wait_s > 0.0 else 0.0):
                 return
             try:
                 with self.lock:
-                    now = now_us()
+                    now = time_ns() // 1000
                     if now >= self._cut_at_us:
                         self._cut_us(now)
                     else:
@@ -759,34 +760,40 @@ class _Sampler:
     def _cut_us(
         self, end_us: int, until: float | None = None, rapl: list[Measurement] | None = None, flush: bool = False
     ) -> None:
-        """`_cut` with the end in microseconds since the epoch (what the loop reads every second)."""
+        """`_cut` with the end in microseconds since the epoch (what the loop reads every second). With
+        no counter and no process tree (the usual case) this is all a second costs: the modelled
+        meter's cheap read, and the reading held."""
         start_us = self._start_us
         if end_us < start_us:
             end_us = start_us
-        measurements: list[Measurement] = []
-        for meter in self.counters:
-            measurements += rapl if meter is self.rapl and rapl is not None else meter.take()
-        modelled = self.modelled.read(until)
-        shares = None
-        if self.tree is not None:
-            tree_shares = self.tree.take()
-            gpu_share = tree_shares.cpu
-            if self.nvml.available():
-                per_gpu = self.nvml.process_shares(set(tree_shares.pids))
-                energies = {g.index: g.last_taken_j for g in self.nvml.gpus}
-                total = sum(energies.values())
-                if total > 0:
-                    gpu_share = sum(energies[i] * per_gpu.get(i, 0.0) for i in energies) / total
-            shares = {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
-        self.held.append((start_us, end_us, self.task, measurements, modelled, shares))
+        measurements, shares = self._drain(rapl) if self.counters or self.tree is not None else ([], None)
+        self.held.append((start_us, end_us, self.task, measurements, self.modelled.read(until), shares))
         self._start_us = end_us
         self._cut_at_us = interval_end_us(end_us, self._interval_us)
         self.last_cut_done = time.monotonic()
+        if flush or (self._cut_at_us - self.held[0][0]) / 1_000_000 > self.hold_s:
+            self._flush()
+
+    def _drain(self, rapl: list[Measurement] | None) -> tuple[list[Measurement], dict[str, float] | None]:
+        """The counters' energy since the last cut (`rapl`: RAPL's, drained already) with their notes,
+        and the process tree's shares in process mode."""
+        measurements: list[Measurement] = []
+        for meter in self.counters:
+            measurements += rapl if meter is self.rapl and rapl is not None else meter.take()
         for meter in self.counters:
             for note in meter.notes():
                 self._note(note)
-        if flush or (self._cut_at_us - self.held[0][0]) / 1_000_000 > self.hold_s:
-            self._flush()
+        if self.tree is None:
+            return measurements, None
+        tree_shares = self.tree.take()
+        gpu_share = tree_shares.cpu
+        if self.nvml.available():
+            per_gpu = self.nvml.process_shares(set(tree_shares.pids))
+            energies = {g.index: g.last_taken_j for g in self.nvml.gpus}
+            total = sum(energies.values())
+            if total > 0:
+                gpu_share = sum(energies[i] * per_gpu.get(i, 0.0) for i in energies) / total
+        return measurements, {"cpu": tree_shares.cpu, "ram": tree_shares.ram, "gpu": gpu_share}
 
     def _flush(self) -> None:
         """Price and write the held readings, oldest first. Each is let go before it is priced, so a
