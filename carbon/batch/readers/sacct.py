@@ -428,7 +428,7 @@ def _shape(handle: Any, block: int = 2**24) -> _Shape:
     )
 
 
-BLOCK_BYTES = 2**22  # the regular path reads the log in blocks of this size (about 10,000 lines)
+BLOCK_BYTES = 2**22  # the regular path reads the log in blocks of this size (about 20,000 lines)
 
 
 @dataclass
@@ -444,6 +444,24 @@ class _Split:
     no_id: Any  # line numbers of the records with an empty JobID
 
 
+class _Irregular(Exception):
+    """A block shows that the log is not regular: the line-by-line path reads it instead."""
+
+
+def _blocks(handle: Any, size: int) -> Any:
+    """The file's bytes in blocks of about `size` bytes, each cut after its last newline (a line
+    longer than a block makes a longer block), so that every block starts a line."""
+    rest = b""
+    while chunk := handle.read(size):
+        chunk = rest + chunk
+        cut = chunk.rfind(b"\n") + 1
+        rest = chunk[cut:]
+        if cut:
+            yield chunk[:cut]
+    if rest:
+        yield rest
+
+
 def _regular_table(
     data: bytes | None, fields: Sequence[str] | None, wanted: Sequence[str], path: str | Path | None = None
 ) -> tuple[_Split, range, list[str]] | None:
@@ -451,52 +469,123 @@ def _regular_table(
     records' line numbers, the names), or None when the file is not regular: every line a record with
     the same number of fields, no header past the first line, no blank or comment lines, no
     carriage returns, valid UTF-8. Anything else goes through `_split_lines`, which handles
-    every case line by line in Arrow kernels."""
+    every case line by line in Arrow kernels.
+
+    Blocks are parsed and split on a few threads (Arrow releases the GIL), a few blocks ahead of
+    the one being collected, so memory holds only those blocks and the fields kept."""
     import pyarrow as pa
-    import pyarrow.csv as csv
 
-    if data is not None:
-        shape = _shape(io.BytesIO(data))
-    else:
-        with open(path, "rb", buffering=0) as handle:
-            shape = _shape(handle)
-    if shape.has_cr or shape.has_comment or not shape.first_line:  # (an empty first line: blank, or no data)
-        return None
-    first = shape.first_line.decode("utf-8", errors="replace").split("|")
-    names, min_fields, header = _names(first, fields)
-    if header:
-        if not shape.second_line:
+    with io.BytesIO(data) if data is not None else open(path, "rb", buffering=0) as handle:  # type: ignore[arg-type]
+        blocks = _blocks(handle, BLOCK_BYTES)
+        head = next(blocks, b"")
+        shape = _shape(io.BytesIO(head), max(len(head), 1))
+        if not shape.first_line:  # an empty first line: blank, or no data
             return None
-        count = shape.second_line.count(b"|") + 1
-    else:
-        count = len(first)
-    if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
-        return None
-    positions = _positions(names)
-    if "JobID" not in positions:  # the line-by-line path says what is missing
-        return None
-    if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
-        wanted = [name for name in wanted if name != "Submit"]
+        first = shape.first_line.decode("utf-8", errors="replace").split("|")
+        names, min_fields, header = _names(first, fields)
+        if header:
+            if not shape.second_line:  # (or a second line longer than a block: read line by line)
+                return None
+            count = shape.second_line.count(b"|") + 1
+        else:
+            count = len(first)
+        if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
+            return None
+        positions = _positions(names)
+        if "JobID" not in positions:  # the line-by-line path says what is missing
+            return None
+        if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
+            wanted = [name for name in wanted if name != "Submit"]
 
-    def read(names_wanted: Sequence[str]) -> list[str]:
-        return [
-            f"f{i}" for i in sorted({positions[n] for n in names_wanted if n in positions and positions[n] < count})
-        ]
+        def read(names_wanted: Sequence[str]) -> list[str]:
+            return [
+                f"f{i}" for i in sorted({positions[n] for n in names_wanted if n in positions and positions[n] < count})
+            ]
 
-    first_number = 2 if header else 1
-    included = read(wanted)
-    parts = _SplitParts(
-        read(["JobID"])[0] if positions["JobID"] < count else None,
-        [c for c in read(_JOB_FIELDS) if c in included],
-        [c for c in read(_STEP_FIELDS) if c in included],
-    )
-    try:
-        reader = csv.open_csv(
-            pa.BufferReader(pa.py_buffer(data)) if data is not None else str(path),
+        included = read(wanted)
+        reader = _BlockReader(
+            count,
+            included,
+            read(["JobID"])[0] if positions["JobID"] < count else None,
+            [c for c in read(_JOB_FIELDS) if c in included],
+            [c for c in read(_STEP_FIELDS) if c in included],
+        )
+        first_number = 2 if header else 1
+        parts = _SplitParts(reader.job_columns, reader.step_columns)
+        try:
+            for block in _in_order(reader.read, [(head, 1 if header else 0)], ((block, 0) for block in blocks)):
+                parts.add(block, first_number)
+        except (_Irregular, pa.ArrowInvalid, UnicodeDecodeError):
+            return None
+    return parts.split(), range(first_number, first_number + parts.records), names
+
+
+def _in_order(work: Any, first: list[tuple], rest: Any) -> Any:
+    """work(*args) for each args of `first` then `rest`, on as many threads as Arrow uses (at most
+    4, each holding a block), the results yielded in order; a failure stops the rest."""
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    arguments = itertools.chain(first, rest)
+    threads = max(1, min(pa.cpu_count(), 4))
+    if threads == 1:
+        yield from (work(*args) for args in arguments)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending = [pool.submit(work, *args) for args in itertools.islice(arguments, threads + 1)]
+        try:
+            while pending:
+                result = pending.pop(0).result()
+                pending.extend(pool.submit(work, *args) for args in itertools.islice(arguments, 1))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+@dataclass
+class _Block:
+    """One block's records, job lines apart from step lines; rows counted from the block's first record."""
+
+    jobs: Any  # pyarrow Table: the job fields and `_key`
+    job_rows: Any
+    steps: Any  # pyarrow Table: the step fields and `_key`
+    step_rows: Any
+    no_id_rows: Any
+    records: int
+
+
+@dataclass(frozen=True)
+class _BlockReader:
+    """Parses and splits one block of a regular log (see _Split); safe to run on several threads."""
+
+    count: int  # fields per line
+    included: list[str]  # the raw fields read (`f<position>`)
+    id_column: str | None  # None: JobID past the file's last field, every id empty
+    job_columns: list[str]
+    step_columns: list[str]
+
+    def read(self, block: bytes, skip: int) -> _Block:
+        """The block's lines (after `skip` header lines), each to its part. Raises _Irregular or
+        ArrowInvalid where the block is not regular: a carriage return, a comment line, a blank
+        line, a line with another number of fields. The key is the JobID up to its first "." (as
+        `_line_records` finds it): a job line's whole id, so only step ids need the regex."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as csv
+
+        shape = _shape(io.BytesIO(block), max(len(block), 1))
+        if shape.has_cr or shape.has_comment:
+            raise _Irregular
+        batch = csv.read_csv(
+            pa.py_buffer(block),
+            # Names given: a line with another number of fields is an error (ArrowInvalid).
             read_options=csv.ReadOptions(
-                autogenerate_column_names=True, skip_rows=1 if header else 0, block_size=BLOCK_BYTES
+                column_names=[f"f{i}" for i in range(self.count)], skip_rows=skip, use_threads=False
             ),
-            # A line with another number of fields is an error (ArrowInvalid): that file is not regular.
             parse_options=csv.ParseOptions(
                 delimiter="|",
                 quote_char=False,
@@ -506,60 +595,51 @@ def _regular_table(
                 ignore_empty_lines=True,
             ),
             convert_options=csv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(count)},
-                include_columns=included,
+                column_types={f"f{i}": pa.string() for i in range(self.count)},
+                include_columns=self.included,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
-        for batch in reader:
-            parts.add(batch, first_number)
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-    lines = shape.newlines + (0 if shape.ends_with_newline else 1)
-    if parts.records != lines - first_number + 1:  # blank lines were skipped: numbering would be off
-        return None
-    return parts.split(), range(first_number, first_number + parts.records), names
+        if batch.num_rows != shape.newlines + (0 if shape.ends_with_newline else 1) - skip:
+            raise _Irregular  # blank lines were skipped: numbering would be off
+        if self.id_column is None:
+            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
+        else:
+            job_id = _trimmed(batch.column(self.id_column).combine_chunks())
+        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+        # No id: an empty one, or nothing before its first ".".
+        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
+        tables, rows = [], []
+        for columns, mask in ((self.job_columns, ~is_step & ~no_id), (self.step_columns, is_step & ~no_id)):
+            selected = pa.array(mask)
+            key = job_id.filter(selected)
+            if columns is self.step_columns:
+                key = pc.replace_substring_regex(key, r"\..*$", "")
+            fields = [batch.column(c).filter(selected) for c in columns]
+            tables.append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
+            rows.append(np.flatnonzero(mask))
+        return _Block(tables[0], rows[0], tables[1], rows[1], np.flatnonzero(no_id), batch.num_rows)
 
 
 class _SplitParts:
-    """Blocks of a regular log split into job and step lines as they are read (see _Split)."""
+    """Blocks of a regular log collected in order, their rows numbered as lines (see _Split)."""
 
-    def __init__(self, id_column: str | None, job_columns: list[str], step_columns: list[str]) -> None:
-        self.id_column, self.job_columns, self.step_columns = id_column, job_columns, step_columns
+    def __init__(self, job_columns: list[str], step_columns: list[str]) -> None:
+        self.job_columns, self.step_columns = job_columns, step_columns
         self.jobs: list = []
         self.steps: list = []
         self.numbers: dict[str, list] = {"jobs": [], "steps": [], "no_id": []}
         self.records = 0
 
-    def add(self, batch: Any, first_number: int) -> None:
-        """One block, each line to its part. The key is the JobID up to its first "." (as
-        `_line_records` finds it): a job line's whole id, so only step ids need the regex."""
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        numbers = np.arange(first_number + self.records, first_number + self.records + batch.num_rows)
-        self.records += batch.num_rows
-        if self.id_column is None:  # JobID past the file's last field: every id is empty
-            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
-        else:
-            job_id = _trimmed(batch.column(self.id_column))
-        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
-        # No id: an empty one, or nothing before its first ".".
-        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
-        for name, columns, mask in (
-            ("jobs", self.job_columns, ~is_step & ~no_id),
-            ("steps", self.step_columns, is_step & ~no_id),
-        ):
-            selected = pa.array(mask)
-            key = job_id.filter(selected)
-            if name == "steps":
-                key = pc.replace_substring_regex(key, r"\..*$", "")
-            fields = [batch.column(c).filter(selected) for c in columns]
-            getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
-            self.numbers[name].append(numbers[mask])
-        self.numbers["no_id"].append(numbers[no_id])
+    def add(self, block: _Block, first_number: int) -> None:
+        offset = first_number + self.records
+        self.records += block.records
+        self.jobs.append(block.jobs)
+        self.steps.append(block.steps)
+        self.numbers["jobs"].append(block.job_rows + offset)
+        self.numbers["steps"].append(block.step_rows + offset)
+        self.numbers["no_id"].append(block.no_id_rows + offset)
 
     def split(self) -> _Split:
         import numpy as np
