@@ -923,19 +923,35 @@ def _column(frame: Any, name: str) -> Any:
 
 
 def _fold_steps(records: _Records) -> Any:
-    """Per job row (its first row): the steps' peak memory, summed CPU time and largest energy."""
+    """Per job row (its first row): the steps' peak memory, summed CPU time and largest energy
+    (NaN where a job has no step, or none gives the figure; CPU time NaN unless above 0).
+
+    The maxima skip NaN and are exact in any order: steps are sorted by job (no sort when they
+    come in job order, as sacct prints them) and each job's run reduced at once. The sum is
+    pandas' group sum, as it always was: its rounding (compensated, or plain where the groups
+    are runs without NaN) is the figure's."""
+    import numpy as np
     import pandas as pd
 
     steps = records.steps
-    folded = pd.DataFrame({"_job": steps["_job"].to_numpy()})
-    folded["rss_gb"] = parse_memory_gb(_column(steps, "MaxRSS"))[0]
-    folded["cpu_s"] = parse_duration_s(_column(steps, "TotalCPU"))
-    folded["energy_j"] = _floats(_column(steps, "ConsumedEnergyRaw"))
-    by_job = folded.groupby("_job", sort=False).agg(
-        rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"), energy_j=("energy_j", "max")
-    )
-    by_job["cpu_s"] = by_job["cpu_s"].where(by_job["cpu_s"] > 0)
-    return by_job.reindex(records.first_row)
+    job = steps["_job"].to_numpy()
+    cpu_s = pd.Series(parse_duration_s(_column(steps, "TotalCPU"))).groupby(job, sort=False).sum()
+    cpu_s = cpu_s.where(cpu_s > 0)
+    peaks = {
+        "rss_gb": parse_memory_gb(_column(steps, "MaxRSS"))[0],
+        "energy_j": _floats(_column(steps, "ConsumedEnergyRaw")),
+    }
+    if len(job) > 1 and not bool(np.all(job[1:] >= job[:-1])):
+        order = np.argsort(job, kind="stable")
+        job, peaks = job[order], {name: values[order] for name, values in peaks.items()}
+    starts = np.flatnonzero(np.diff(job, prepend=-1)) if len(job) else np.array([], dtype=np.int64)
+    by_job = {name: np.full(len(records.first_row), np.nan) for name in ("rss_gb", "cpu_s", "energy_j")}
+    if len(starts):
+        for name, values in peaks.items():
+            by_job[name][job[starts]] = np.fmax.reduceat(values, starts)
+        by_job["cpu_s"][cpu_s.index.to_numpy()] = cpu_s.to_numpy()
+    first = records.first_row
+    return pd.DataFrame({name: values[first] for name, values in by_job.items()}, index=pd.Index(first, name="_job"))
 
 
 @dataclass
