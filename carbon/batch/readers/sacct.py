@@ -922,6 +922,25 @@ def _column(frame: Any, name: str) -> Any:
     return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index)
 
 
+def _column_floats(frame: Any, name: str) -> Any:
+    """A field as float64 numpy (see _floats); all NaN, without parsing, when the log has no such field."""
+    import numpy as np
+
+    return _floats(frame[name]) if name in frame else np.full(len(frame), np.nan)
+
+
+def _column_texts(frame: Any, name: str) -> Any:
+    """A field as optional texts (see _optional_texts); all missing when the log has no such field."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return (
+        _optional_texts(frame[name])
+        if name in frame
+        else pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()))
+    )
+
+
 def _fold_steps(records: _Records) -> Any:
     """Per job row (its first row): the steps' peak memory, summed CPU time and largest energy
     (NaN where a job has no step, or none gives the figure; CPU time NaN unless above 0).
@@ -939,7 +958,7 @@ def _fold_steps(records: _Records) -> Any:
     cpu_s = cpu_s.where(cpu_s > 0)
     peaks = {
         "rss_gb": parse_memory_gb(_column(steps, "MaxRSS"))[0],
-        "energy_j": _floats(_column(steps, "ConsumedEnergyRaw")),
+        "energy_j": _column_floats(steps, "ConsumedEnergyRaw"),
     }
     if len(job) > 1 and not bool(np.all(job[1:] >= job[:-1])):
         order = np.argsort(job, kind="stable")
@@ -994,13 +1013,15 @@ class _Resources:
 def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
     """CPUs (NCPUS, else AllocCPUS, else ReqCPUS), memory (ReqMem per CPU, per node or total, else
     AllocTRES mem=), GPUs (AllocTRES, else AllocGRES, else ReqGRES). Counts that are not numbers and
-    sizes that are not Slurm sizes are rejects; "all of the node" with no size anywhere is unknown."""
+    sizes that are not Slurm sizes are rejects; "all of the node" with no size anywhere is unknown.
+    A field the log lacks is read as empty throughout, without parsing a column of empty texts."""
     import numpy as np
 
+    counts = {}
     for name in _COUNT_FIELDS:
         if name in jobs:
             text = jobs[name]
-            values = _floats(text)
+            values = counts[name] = _floats(text)
             with np.errstate(invalid="ignore"):
                 bad = (text != "").to_numpy(dtype=bool) & ~((values >= 0) & np.isfinite(values))  # text, negative, inf
             verdicts.add(
@@ -1009,15 +1030,16 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
                     f"{name} {text.iloc[i]!r} is not a count (0 or more)" for i in rows
                 ],
             )
-    cpus = _first_positive(_floats(_column(jobs, n)) for n in ("NCPUS", "AllocCPUS", "ReqCPUS"))
-    nodes = _first_positive(_floats(_column(jobs, n)) for n in ("AllocNodes", "NNodes", "ReqNodes"))
+    cpus = _first_positive([counts.get(n) for n in ("NCPUS", "AllocCPUS", "ReqCPUS")], len(jobs))
+    nodes = _first_positive([counts.get(n) for n in ("AllocNodes", "NNodes", "ReqNodes")], len(jobs))
     nodes = np.where(np.isnan(nodes), 1.0, nodes)
     req_mem = _column(jobs, "ReqMem")
     memory, per = parse_memory_gb(req_mem)
     bad_size = ((req_mem != "") & np.isnan(memory)).to_numpy(dtype=bool)
     verdicts.add(bad_size, lambda rows: [f"ReqMem {req_mem.iloc[i]!r} is not a Slurm size" for i in rows])
     memory = np.where(per == "c", memory * cpus, np.where(per == "n", memory * nodes, memory))
-    memory = np.where(memory > 0, memory, parse_tres_memory_gb(_column(jobs, "AllocTRES")))
+    if "AllocTRES" in jobs:
+        memory = np.where(memory > 0, memory, parse_tres_memory_gb(jobs["AllocTRES"]))
     memory = np.where(memory > 0, memory, np.nan)
     whole_node = np.isnan(memory) & (per != "")
     if whole_node.any():
@@ -1027,20 +1049,27 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
             "from the cloud catalogs (0 to their 90th percentile of GB per vCPU, central their median)",
             int(whole_node.sum()),
         )
-    gpus, gpu_model = parse_gpus(_column(jobs, "AllocTRES"))
+    if "AllocTRES" in jobs:
+        gpus, gpu_model = parse_gpus(jobs["AllocTRES"])
+    else:
+        gpus, gpu_model = np.full(len(jobs), np.nan), np.full(len(jobs), None, dtype=object)
     for name in ("AllocGRES", "ReqGRES"):
-        more, more_model = parse_gres_gpus(_column(jobs, name))
-        missing = np.isnan(gpus)
-        gpus = np.where(missing, more, gpus)
-        gpu_model = np.where(missing & (gpu_model == None), more_model, gpu_model)  # noqa: E711 (element-wise)
+        if name in jobs:
+            more, more_model = parse_gres_gpus(jobs[name])
+            missing = np.isnan(gpus)
+            gpus = np.where(missing, more, gpus)
+            gpu_model = np.where(missing & (gpu_model == None), more_model, gpu_model)  # noqa: E711 (element-wise)
     return _Resources(cpus, memory, gpus, gpu_model, whole_node)
 
 
-def _first_positive(candidates: Any) -> Any:
+def _first_positive(candidates: list, size: int) -> Any:
+    """Per row, the first candidate above 0, else the last candidate's value (NaN where the log
+    lacks that field: a candidate of None)."""
     import numpy as np
 
     result = None
     for values in candidates:
+        values = np.full(size, np.nan) if values is None else values
         result = values if result is None else np.where(result > 0, result, values)
     return result
 
@@ -1053,7 +1082,7 @@ def _usage(jobs: Any, extra: Any, when: _When, cpus: Any) -> tuple[Any, Any, Any
     step_cpu_s = extra["cpu_s"].to_numpy(dtype=float)
     from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
     cpu_s = np.where(from_steps, step_cpu_s, cpu_s)
-    energy_j = _floats(_column(jobs, "ConsumedEnergyRaw"))
+    energy_j = _column_floats(jobs, "ConsumedEnergyRaw")
     energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"].to_numpy())
     duration_s = (when.end - when.start).dt.total_seconds().to_numpy()
     wall_s = np.where(np.isnan(when.elapsed_s), duration_s, when.elapsed_s)
@@ -1076,9 +1105,7 @@ def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extr
     import pandas as pd
 
     cpu_s, util, measured_kwh = usage
-    constraints = _column(jobs, "Constraints")
-    if "Constraints" not in jobs and "Features" in jobs:
-        constraints = jobs["Features"]
+    hardware = _column_texts(jobs, "Features" if "Constraints" not in jobs and "Features" in jobs else "Constraints")
     table = pd.DataFrame(
         {
             "line": jobs["_line"].to_numpy(),
@@ -1086,8 +1113,8 @@ def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extr
             "start": when.start.array,
             "end": when.end.array,
             "start_from_submit": np.full(len(jobs), when.from_submit),
-            "hardware": _optional_texts(constraints),
-            "partition": _optional_texts(_column(jobs, "Partition")),
+            "hardware": hardware,
+            "partition": _column_texts(jobs, "Partition"),
             "cpus": resources.cpus,
             "cpu_time_s": cpu_s,
             "cpu_util": util,
@@ -1098,9 +1125,9 @@ def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extr
             "gpu_model": resources.gpu_model,
             "measured_kwh": measured_kwh,
             "state": pd.arrays.ArrowExtensionArray(_strings(_states(jobs))),
-            "user": _optional_texts(_column(jobs, "User")),
-            "account": _optional_texts(_column(jobs, "Account")),
-            "project": _optional_texts(_column(jobs, "WCKey")),
+            "user": _column_texts(jobs, "User"),
+            "account": _column_texts(jobs, "Account"),
+            "project": _column_texts(jobs, "WCKey"),
         },
         copy=False,
     )
