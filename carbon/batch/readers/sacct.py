@@ -547,14 +547,12 @@ def _in_order(work: Any, first: list[tuple], rest: Any) -> Any:
 
 @dataclass
 class _Block:
-    """One block's records, job lines apart from step lines; rows counted from the block's first record."""
+    """One block's records as parsed, before they are split (see _SplitParts.add)."""
 
-    jobs: Any  # pyarrow Table: the job fields and `_key`
-    job_rows: Any
-    steps: Any  # pyarrow Table: the step fields and `_key`
-    step_rows: Any
-    no_id_rows: Any
-    records: int
+    fields: Any  # pyarrow Table of the raw fields read
+    job_id: Any  # the JobID texts, trimmed
+    is_step: Any  # numpy bool per record
+    no_id: Any
 
 
 @dataclass(frozen=True)
@@ -572,7 +570,6 @@ class _BlockReader:
         ArrowInvalid where the block is not regular: a carriage return, a comment line, a blank
         line, a line with another number of fields. The key is the JobID up to its first "." (as
         `_line_records` finds it): a job line's whole id, so only step ids need the regex."""
-        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as csv
@@ -603,23 +600,18 @@ class _BlockReader:
         )
         if batch.num_rows != shape.newlines + (0 if shape.ends_with_newline else 1) - skip:
             raise _Irregular  # blank lines were skipped: numbering would be off
+        # Trimmed here, on the block's thread: the fields are read as they will be kept.
+        batch = pa.Table.from_arrays(
+            [_trimmed(column.combine_chunks()) for column in batch.columns], names=batch.column_names
+        )
         if self.id_column is None:
             job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
         else:
-            job_id = _trimmed(batch.column(self.id_column).combine_chunks())
+            job_id = batch.column(self.id_column).chunk(0)
         is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
         # No id: an empty one, or nothing before its first ".".
         no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
-        tables, rows = [], []
-        for columns, mask in ((self.job_columns, ~is_step & ~no_id), (self.step_columns, is_step & ~no_id)):
-            selected = pa.array(mask)
-            key = job_id.filter(selected)
-            if columns is self.step_columns:
-                key = pc.replace_substring_regex(key, r"\..*$", "")
-            fields = [batch.column(c).filter(selected) for c in columns]
-            tables.append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
-            rows.append(np.flatnonzero(mask))
-        return _Block(tables[0], rows[0], tables[1], rows[1], np.flatnonzero(no_id), batch.num_rows)
+        return _Block(batch, job_id, is_step, no_id)
 
 
 class _SplitParts:
@@ -633,13 +625,29 @@ class _SplitParts:
         self.records = 0
 
     def add(self, block: _Block, first_number: int) -> None:
-        offset = first_number + self.records
-        self.records += block.records
-        self.jobs.append(block.jobs)
-        self.steps.append(block.steps)
-        self.numbers["jobs"].append(block.job_rows + offset)
-        self.numbers["steps"].append(block.step_rows + offset)
-        self.numbers["no_id"].append(block.no_id_rows + offset)
+        """One block's lines, each to its part. The key is the JobID up to its first "." (as
+        `_line_records` finds it): a job line's whole id, so only step ids need the regex.
+
+        Split here, on the thread that keeps the parts, not on the block's: Arrow's allocator then
+        holds what is kept apart from the blocks' parsing, which it can hand back whole."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        numbers = np.arange(first_number + self.records, first_number + self.records + block.fields.num_rows)
+        self.records += block.fields.num_rows
+        for name, columns, mask in (
+            ("jobs", self.job_columns, ~block.is_step & ~block.no_id),
+            ("steps", self.step_columns, block.is_step & ~block.no_id),
+        ):
+            selected = pa.array(mask)
+            key = block.job_id.filter(selected)
+            if name == "steps":
+                key = pc.replace_substring_regex(key, r"\..*$", "")
+            fields = [block.fields.column(c).filter(selected) for c in columns]
+            getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
+            self.numbers[name].append(numbers[mask])
+        self.numbers["no_id"].append(numbers[block.no_id])
 
     def split(self) -> _Split:
         import numpy as np
@@ -682,8 +690,8 @@ def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
 
 def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Any:
     """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`
-    (lines: an Arrow string array of whole lines; or the regular path's table of raw fields,
-    which has no `_text`).
+    (lines: an Arrow string array of whole lines; or the regular path's table of fields, trimmed
+    as they were read, which has no `_text`).
 
     Only the fields the job table needs are materialised: splitting is cheap, copying every
     column of a wide `sacct --format` is not."""
@@ -697,7 +705,7 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
         # Fields past the file's last one are empty, as `_split_lines` pads them.
         columns = {
             name: pd.arrays.ArrowExtensionArray(
-                _trimmed(lines[f"f{positions[name]}"])
+                lines[f"f{positions[name]}"]
                 if f"f{positions[name]}" in lines.column_names
                 else pa.nulls(lines.num_rows, pa.string()).fill_null("")
             )
@@ -941,8 +949,8 @@ def _column_texts(frame: Any, name: str) -> Any:
     )
 
 
-def _fold_steps(records: _Records) -> Any:
-    """Per job row (its first row): the steps' peak memory, summed CPU time and largest energy
+def _fold_steps(records: _Records) -> dict[str, Any]:
+    """Per job row (its first row), as numpy arrays: the steps' peak memory, summed CPU time and largest energy
     (NaN where a job has no step, or none gives the figure; CPU time NaN unless above 0).
 
     The maxima skip NaN and are exact in any order: steps are sorted by job (no sort when they
@@ -970,7 +978,7 @@ def _fold_steps(records: _Records) -> Any:
             by_job[name][job[starts]] = np.fmax.reduceat(values, starts)
         by_job["cpu_s"][cpu_s.index.to_numpy()] = cpu_s.to_numpy()
     first = records.first_row
-    return pd.DataFrame({name: values[first] for name, values in by_job.items()}, index=pd.Index(first, name="_job"))
+    return {name: values[first] for name, values in by_job.items()}
 
 
 @dataclass
@@ -1079,11 +1087,11 @@ def _usage(jobs: Any, extra: Any, when: _When, cpus: Any) -> tuple[Any, Any, Any
     import numpy as np
 
     cpu_s = parse_duration_s(_column(jobs, "TotalCPU"))
-    step_cpu_s = extra["cpu_s"].to_numpy(dtype=float)
+    step_cpu_s = extra["cpu_s"]
     from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
     cpu_s = np.where(from_steps, step_cpu_s, cpu_s)
     energy_j = _column_floats(jobs, "ConsumedEnergyRaw")
-    energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"].to_numpy())
+    energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"])
     duration_s = (when.end - when.start).dt.total_seconds().to_numpy()
     wall_s = np.where(np.isnan(when.elapsed_s), duration_s, when.elapsed_s)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1120,7 +1128,7 @@ def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extr
             "cpu_util": util,
             "memory_gb": resources.memory_gb,
             "memory_whole_node": resources.whole_node,
-            "memory_used_gb": extra["rss_gb"].to_numpy(),
+            "memory_used_gb": extra["rss_gb"],
             "gpus": resources.gpus,
             "gpu_model": resources.gpu_model,
             "measured_kwh": measured_kwh,
