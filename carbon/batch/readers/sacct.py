@@ -478,13 +478,15 @@ def _regular_table(
     with io.BytesIO(data) if data is not None else open(path, "rb", buffering=0) as handle:  # type: ignore[arg-type]
         blocks = _blocks(handle, BLOCK_BYTES)
         head = next(blocks, b"")
+        while head.count(b"\n") < 2 and (more := next(blocks, b"")):
+            head += more  # the header and the first record in one block
         shape = _shape(io.BytesIO(head), max(len(head), 1))
         if not shape.first_line:  # an empty first line: blank, or no data
             return None
         first = shape.first_line.decode("utf-8", errors="replace").split("|")
         names, min_fields, header = _names(first, fields)
         if header:
-            if not shape.second_line:  # (or a second line longer than a block: read line by line)
+            if not shape.second_line:
                 return None
             count = shape.second_line.count(b"|") + 1
         else:
