@@ -206,3 +206,15 @@ def test_steps_fold_into_their_job_in_any_order():
     assert folded["rss_gb"].tolist() == pytest.approx([3 * gib, np.nan, np.nan, 3 * gib], nan_ok=True)
     assert folded["cpu_s"].tolist() == pytest.approx([60, np.nan, np.nan, 60], nan_ok=True)
     assert folded["energy_j"].tolist() == pytest.approx([5, np.nan, np.nan, 5], nan_ok=True)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64])
+def test_blocks_end_at_line_ends_and_lose_no_byte(size):
+    """Every block but the last ends a line, none is empty, and together they are the file."""
+    import io
+
+    data = b"a|b\nccc|d\n\nlonger line|x\nlast without newline"
+    blocks = list(sacct_reader._blocks(io.BytesIO(data), size))
+    assert b"".join(blocks) == data
+    assert all(block.endswith(b"\n") for block in blocks[:-1]) and all(blocks)
+    assert blocks[-1] == b"last without newline"

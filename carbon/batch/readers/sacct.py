@@ -453,11 +453,14 @@ def _blocks(handle: Any, size: int) -> Any:
     longer than a block makes a longer block), so that every block starts a line."""
     rest = b""
     while chunk := handle.read(size):
-        chunk = rest + chunk
         cut = chunk.rfind(b"\n") + 1
-        rest = chunk[cut:]
-        if cut:
-            yield chunk[:cut]
+        if not cut:  # no line ends in this chunk
+            rest += chunk
+        elif not rest and cut == len(chunk):
+            yield chunk
+        else:  # one copy: the last block's unfinished line, then this chunk's finished ones
+            block, rest = b"".join((rest, memoryview(chunk)[:cut])), chunk[cut:]
+            yield block
     if rest:
         yield rest
 
