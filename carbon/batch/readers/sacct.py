@@ -517,12 +517,40 @@ def _regular_table(
         )
         first_number = 2 if header else 1
         parts = _SplitParts(reader.job_columns, reader.step_columns)
+        lines = _LineCounter()
         try:
-            for block in _in_order(reader.read, [(head, 1 if header else 0)], ((block, 0) for block in blocks)):
+            for block in _in_order(
+                reader.read,
+                [(head, lines(head), 1 if header else 0)],
+                ((block, lines(block), 0) for block in blocks),
+            ):
                 parts.add(block, first_number)
         except (_Irregular, pa.ArrowInvalid, UnicodeDecodeError):
             return None
     return parts.split(), range(first_number, first_number + parts.records), names
+
+
+class _LineCounter:
+    """Lines in a block of a regular log (see _blocks), or _Irregular where one holds a carriage
+    return or a comment line. The newlines are counted by numpy into one reused buffer: a fresh
+    array per block would cost more in page faults than the count; "#" and CR are one-byte
+    searches, the two-byte one only where "#" occurs at all."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.newline = np.empty(0, dtype=bool)
+
+    def __call__(self, block: bytes) -> int:
+        import numpy as np
+
+        if b"\r" in block or (b"#" in block and (block.startswith(b"#") or b"\n#" in block)):
+            raise _Irregular
+        raw = np.frombuffer(block, dtype=np.uint8)
+        if len(self.newline) < len(raw):
+            self.newline = np.empty(len(raw), dtype=bool)
+        newline = np.equal(raw, 10, out=self.newline[: len(raw)])
+        return int(np.count_nonzero(newline)) + (0 if block.endswith(b"\n") else 1)
 
 
 def _in_order(work: Any, first: list[tuple], rest: Any) -> Any:
@@ -562,7 +590,7 @@ class _Block:
 
 @dataclass(frozen=True)
 class _BlockReader:
-    """Parses and splits one block of a regular log (see _Split); safe to run on several threads."""
+    """Parses one block of a regular log (see _Split); safe to run on several threads."""
 
     count: int  # fields per line
     included: list[str]  # the raw fields read (`f<position>`)
@@ -570,18 +598,15 @@ class _BlockReader:
     job_columns: list[str]
     step_columns: list[str]
 
-    def read(self, block: bytes, skip: int) -> _Block:
-        """The block's lines (after `skip` header lines), each to its part. Raises _Irregular or
-        ArrowInvalid where the block is not regular: a carriage return, a comment line, a blank
-        line, a line with another number of fields. The key is the JobID up to its first "." (as
-        `_line_records` finds it): a job line's whole id, so only step ids need the regex."""
+    def read(self, block: bytes, lines: int, skip: int) -> _Block:
+        """The block's records (its `lines` after `skip` header lines), parsed and trimmed, with
+        which are steps and which have no id. Raises _Irregular or ArrowInvalid where the block is
+        not regular: a line with another number of fields, or fewer records than lines (blank
+        lines, which the parser skips)."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as csv
 
-        shape = _shape(io.BytesIO(block), max(len(block), 1))
-        if shape.has_cr or shape.has_comment:
-            raise _Irregular
         batch = csv.read_csv(
             pa.py_buffer(block),
             # Names given: a line with another number of fields is an error (ArrowInvalid).
@@ -603,7 +628,7 @@ class _BlockReader:
                 quoted_strings_can_be_null=False,
             ),
         )
-        if batch.num_rows != shape.newlines + (0 if shape.ends_with_newline else 1) - skip:
+        if batch.num_rows != lines - skip:
             raise _Irregular  # blank lines were skipped: numbering would be off
         # Trimmed here, on the block's thread: the fields are read as they will be kept.
         batch = pa.Table.from_arrays(
@@ -744,7 +769,7 @@ def _trimmed(texts: Any) -> Any:
         if values is None:
             continue
         raw = np.frombuffer(values, dtype=np.uint8)
-        if (raw < 0x21).any() or (raw > 0x7E).any():
+        if len(raw) and (raw.min() < 0x21 or raw.max() > 0x7E):  # reductions: no array of the bytes' size
             return pc.utf8_trim_whitespace(texts)
     return texts
 
