@@ -662,7 +662,6 @@ class _SplitParts:
         holds what is kept apart from the blocks' parsing, which it can hand back whole."""
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         numbers = np.arange(first_number + self.records, first_number + self.records + block.fields.num_rows)
         self.records += block.fields.num_rows
@@ -673,7 +672,7 @@ class _SplitParts:
             selected = pa.array(mask)
             key = block.job_id.filter(selected)
             if name == "steps":
-                key = pc.replace_substring_regex(key, r"\..*$", "")
+                key = _job_key(key)
             fields = [block.fields.column(c).filter(selected) for c in columns]
             getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
             self.numbers[name].append(numbers[mask])
@@ -882,6 +881,14 @@ def _records(log: _Log) -> _Records:
     return _Records(jobs, steps, first_row, rejects)
 
 
+def _job_key(job_ids: Any) -> Any:
+    """The job of each id: the text before its first "." ("12.batch" -> "12"; all of "12"). A split,
+    not a regular expression: a third of the time."""
+    import pyarrow.compute as pc
+
+    return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), 0)
+
+
 def _line_records(log: _Log) -> tuple[Any, Any, list]:
     """(job lines, step lines, the empty-id rejects) of a log read line by line."""
     import pyarrow as pa
@@ -889,7 +896,7 @@ def _line_records(log: _Log) -> tuple[Any, Any, list]:
 
     ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
     job_id = pa.array(ids["JobID"].array)
-    key = pc.replace_substring_regex(job_id, r"\..*$", "")
+    key = _job_key(job_id)
     is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
     no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
     rejects = []
