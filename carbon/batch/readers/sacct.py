@@ -20,10 +20,10 @@ since its queue wait is unknown); memory from `AllocTRES mem=` when `ReqMem` giv
 name, when the name is the only free-text field that could hold it. Every other bad record is a
 reject with its line number (carbon.batch.checks), duplicates and impossible values included.
 
-Reading runs as named steps: `_load` (the lines, by Arrow's CSV parser when the file is regular),
-`_records` (job and step lines apart, steps joined to their job), `_fold_steps`, `_when` (start
-and end), `_resources` (CPUs, memory, GPUs), `_usage` (CPU time, utilisation, energy), then the
-checks. Work happens on Arrow arrays and numpy, once per distinct text where texts repeat.
+Reading runs as named steps: `_load` (the lines, by Arrow's CSV parser in blocks on a few threads
+when the file is regular), `_records` (job and step lines apart, steps joined to their job),
+`_fold_steps`, `_when` (start and end), `_resources` (CPUs, memory, GPUs), `_usage` (CPU time,
+utilisation, energy), then the checks. Work happens on Arrow arrays and numpy, once per distinct text where texts repeat.
 """
 
 from __future__ import annotations
@@ -474,8 +474,8 @@ def _regular_table(
     carriage returns, valid UTF-8. Anything else goes through `_split_lines`, which handles
     every case line by line in Arrow kernels.
 
-    Blocks are parsed and split on a few threads (Arrow releases the GIL), a few blocks ahead of
-    the one being collected, so memory holds only those blocks and the fields kept."""
+    Blocks are parsed on a few threads (Arrow releases the GIL), a few blocks ahead of the one
+    being split, so memory holds only those blocks and the fields kept."""
     import pyarrow as pa
 
     with io.BytesIO(data) if data is not None else open(path, "rb", buffering=0) as handle:  # type: ignore[arg-type]
@@ -582,7 +582,7 @@ def _in_order(work: Any, first: list[tuple], rest: Any) -> Any:
 class _Block:
     """One block's records as parsed, before they are split (see _SplitParts.add)."""
 
-    fields: Any  # pyarrow Table of the raw fields read
+    fields: Any  # pyarrow Table of the fields read (`f<position>`), trimmed
     job_id: Any  # the JobID texts, trimmed
     is_step: Any  # numpy bool per record
     no_id: Any
@@ -611,7 +611,10 @@ class _BlockReader:
             pa.py_buffer(block),
             # Names given: a line with another number of fields is an error (ArrowInvalid).
             read_options=csv.ReadOptions(
-                column_names=[f"f{i}" for i in range(self.count)], skip_rows=skip, use_threads=False
+                column_names=[f"f{i}" for i in range(self.count)],
+                skip_rows=skip,
+                use_threads=False,
+                block_size=len(block) + 1,  # one chunk per column
             ),
             parse_options=csv.ParseOptions(
                 delimiter="|",
@@ -656,7 +659,7 @@ class _SplitParts:
 
     def add(self, block: _Block, first_number: int) -> None:
         """One block's lines, each to its part. The key is the JobID up to its first "." (as
-        `_line_records` finds it): a job line's whole id, so only step ids need the regex.
+        `_line_records` finds it): a job line's whole id, so only step ids are cut.
 
         Split here, on the thread that keeps the parts, not on the block's: Arrow's allocator then
         holds what is kept apart from the blocks' parsing, which it can hand back whole."""
