@@ -37,6 +37,7 @@ from typing import Any
 
 from carbon.batch.checks import Verdicts, check_duplicates, check_ranges, increasing_integers
 from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
+from carbon.errors import DataError
 from carbon.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
@@ -444,8 +445,9 @@ class _Split:
     no_id: Any  # line numbers of the records with an empty JobID
 
 
-class _Irregular(Exception):
-    """A block shows that the log is not regular: the line-by-line path reads it instead."""
+class _Irregular(DataError):
+    """A block shows that the log is not regular: the line-by-line path reads it instead (never
+    raised out of the reader)."""
 
 
 def _blocks(handle: Any, size: int) -> Any:
