@@ -20,10 +20,10 @@ since its queue wait is unknown); memory from `AllocTRES mem=` when `ReqMem` giv
 name, when the name is the only free-text field that could hold it. Every other bad record is a
 reject with its line number (carbon.batch.checks), duplicates and impossible values included.
 
-Reading runs as named steps: `_load` (the lines, by Arrow's CSV parser when the file is regular),
-`_records` (job and step lines apart, steps joined to their job), `_fold_steps`, `_when` (start
-and end), `_resources` (CPUs, memory, GPUs), `_usage` (CPU time, utilisation, energy), then the
-checks. Work happens on Arrow arrays and numpy, once per distinct text where texts repeat.
+Reading runs as named steps: `_load` (the lines, by Arrow's CSV parser in blocks on a few threads
+when the file is regular), `_records` (job and step lines apart, steps joined to their job),
+`_fold_steps`, `_when` (start and end), `_resources` (CPUs, memory, GPUs), `_usage` (CPU time,
+utilisation, energy), then the checks. Work happens on Arrow arrays and numpy, once per distinct text where texts repeat.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any
 
 from carbon.batch.checks import Verdicts, check_duplicates, check_ranges, increasing_integers
 from carbon.batch.schema import ReadResult, conform, empty_rejects, rejects_frame
+from carbon.errors import DataError
 from carbon.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
@@ -428,7 +429,7 @@ def _shape(handle: Any, block: int = 2**24) -> _Shape:
     )
 
 
-BLOCK_BYTES = 2**22  # the regular path reads the log in blocks of this size (about 10,000 lines)
+BLOCK_BYTES = 2**22  # the regular path reads the log in blocks of this size (about 20,000 lines)
 
 
 @dataclass
@@ -444,6 +445,28 @@ class _Split:
     no_id: Any  # line numbers of the records with an empty JobID
 
 
+class _Irregular(DataError):
+    """A block shows that the log is not regular: the line-by-line path reads it instead (never
+    raised out of the reader)."""
+
+
+def _blocks(handle: Any, size: int) -> Any:
+    """The file's bytes in blocks of about `size` bytes, each cut after its last newline (a line
+    longer than a block makes a longer block), so that every block starts a line."""
+    rest = b""
+    while chunk := handle.read(size):
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:  # no line ends in this chunk
+            rest += chunk
+        elif not rest and cut == len(chunk):
+            yield chunk
+        else:  # one copy: the last block's unfinished line, then this chunk's finished ones
+            block, rest = b"".join((rest, memoryview(chunk)[:cut])), chunk[cut:]
+            yield block
+    if rest:
+        yield rest
+
+
 def _regular_table(
     data: bytes | None, fields: Sequence[str] | None, wanted: Sequence[str], path: str | Path | None = None
 ) -> tuple[_Split, range, list[str]] | None:
@@ -451,52 +474,150 @@ def _regular_table(
     records' line numbers, the names), or None when the file is not regular: every line a record with
     the same number of fields, no header past the first line, no blank or comment lines, no
     carriage returns, valid UTF-8. Anything else goes through `_split_lines`, which handles
-    every case line by line in Arrow kernels."""
+    every case line by line in Arrow kernels.
+
+    Blocks are parsed on a few threads (Arrow releases the GIL), a few blocks ahead of the one
+    being split, so memory holds only those blocks and the fields kept."""
     import pyarrow as pa
-    import pyarrow.csv as csv
 
-    if data is not None:
-        shape = _shape(io.BytesIO(data))
-    else:
-        with open(path, "rb", buffering=0) as handle:
-            shape = _shape(handle)
-    if shape.has_cr or shape.has_comment or not shape.first_line:  # (an empty first line: blank, or no data)
-        return None
-    first = shape.first_line.decode("utf-8", errors="replace").split("|")
-    names, min_fields, header = _names(first, fields)
-    if header:
-        if not shape.second_line:
+    with io.BytesIO(data) if data is not None else open(path, "rb", buffering=0) as handle:  # type: ignore[arg-type]
+        blocks = _blocks(handle, BLOCK_BYTES)
+        head = next(blocks, b"")
+        while head.count(b"\n") < 2 and (more := next(blocks, b"")):
+            head += more  # the header and the first record in one block
+        shape = _shape(io.BytesIO(head), max(len(head), 1))
+        if not shape.first_line:  # an empty first line: blank, or no data
             return None
-        count = shape.second_line.count(b"|") + 1
-    else:
-        count = len(first)
-    if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
-        return None
-    positions = _positions(names)
-    if "JobID" not in positions:  # the line-by-line path says what is missing
-        return None
-    if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
-        wanted = [name for name in wanted if name != "Submit"]
+        first = shape.first_line.decode("utf-8", errors="replace").split("|")
+        names, min_fields, header = _names(first, fields)
+        if header:
+            if not shape.second_line:
+                return None
+            count = shape.second_line.count(b"|") + 1
+        else:
+            count = len(first)
+        if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
+            return None
+        positions = _positions(names)
+        if "JobID" not in positions:  # the line-by-line path says what is missing
+            return None
+        if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
+            wanted = [name for name in wanted if name != "Submit"]
 
-    def read(names_wanted: Sequence[str]) -> list[str]:
-        return [
-            f"f{i}" for i in sorted({positions[n] for n in names_wanted if n in positions and positions[n] < count})
-        ]
+        def read(names_wanted: Sequence[str]) -> list[str]:
+            return [
+                f"f{i}" for i in sorted({positions[n] for n in names_wanted if n in positions and positions[n] < count})
+            ]
 
-    first_number = 2 if header else 1
-    included = read(wanted)
-    parts = _SplitParts(
-        read(["JobID"])[0] if positions["JobID"] < count else None,
-        [c for c in read(_JOB_FIELDS) if c in included],
-        [c for c in read(_STEP_FIELDS) if c in included],
-    )
-    try:
-        reader = csv.open_csv(
-            pa.BufferReader(pa.py_buffer(data)) if data is not None else str(path),
+        included = read(wanted)
+        reader = _BlockReader(
+            count,
+            included,
+            read(["JobID"])[0] if positions["JobID"] < count else None,
+            [c for c in read(_JOB_FIELDS) if c in included],
+            [c for c in read(_STEP_FIELDS) if c in included],
+        )
+        first_number = 2 if header else 1
+        parts = _SplitParts(reader.job_columns, reader.step_columns)
+        lines = _LineCounter()
+        try:
+            for block in _in_order(
+                reader.read,
+                [(head, lines(head), 1 if header else 0)],
+                ((block, lines(block), 0) for block in blocks),
+            ):
+                parts.add(block, first_number)
+        except (_Irregular, pa.ArrowInvalid, UnicodeDecodeError):
+            return None
+    return parts.split(), range(first_number, first_number + parts.records), names
+
+
+class _LineCounter:
+    """Lines in a block of a regular log (see _blocks), or _Irregular where one holds a carriage
+    return or a comment line. The newlines are counted by numpy into one reused buffer: a fresh
+    array per block would cost more in page faults than the count; "#" and CR are one-byte
+    searches, the two-byte one only where "#" occurs at all."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.newline = np.empty(0, dtype=bool)
+
+    def __call__(self, block: bytes) -> int:
+        import numpy as np
+
+        if b"\r" in block or (b"#" in block and (block.startswith(b"#") or b"\n#" in block)):
+            raise _Irregular
+        raw = np.frombuffer(block, dtype=np.uint8)
+        if len(self.newline) < len(raw):
+            self.newline = np.empty(len(raw), dtype=bool)
+        newline = np.equal(raw, 10, out=self.newline[: len(raw)])
+        return int(np.count_nonzero(newline)) + (0 if block.endswith(b"\n") else 1)
+
+
+def _in_order(work: Any, first: list[tuple], rest: Any) -> Any:
+    """work(*args) for each args of `first` then `rest`, on as many threads as Arrow uses (at most
+    4, each holding a block), the results yielded in order; a failure stops the rest."""
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    arguments = itertools.chain(first, rest)
+    threads = max(1, min(pa.cpu_count(), 4))
+    if threads == 1:
+        yield from (work(*args) for args in arguments)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending = [pool.submit(work, *args) for args in itertools.islice(arguments, threads + 1)]
+        try:
+            while pending:
+                result = pending.pop(0).result()
+                pending.extend(pool.submit(work, *args) for args in itertools.islice(arguments, 1))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+@dataclass
+class _Block:
+    """One block's records as parsed, before they are split (see _SplitParts.add)."""
+
+    fields: Any  # pyarrow Table of the fields read (`f<position>`), trimmed
+    job_id: Any  # the JobID texts, trimmed
+    is_step: Any  # numpy bool per record
+    no_id: Any
+
+
+@dataclass(frozen=True)
+class _BlockReader:
+    """Parses one block of a regular log (see _Split); safe to run on several threads."""
+
+    count: int  # fields per line
+    included: list[str]  # the raw fields read (`f<position>`)
+    id_column: str | None  # None: JobID past the file's last field, every id empty
+    job_columns: list[str]
+    step_columns: list[str]
+
+    def read(self, block: bytes, lines: int, skip: int) -> _Block:
+        """The block's records (its `lines` after `skip` header lines), parsed and trimmed, with
+        which are steps and which have no id. Raises _Irregular or ArrowInvalid where the block is
+        not regular: a line with another number of fields, or fewer records than lines (blank
+        lines, which the parser skips)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as csv
+
+        batch = csv.read_csv(
+            pa.py_buffer(block),
+            # Names given: a line with another number of fields is an error (ArrowInvalid).
             read_options=csv.ReadOptions(
-                autogenerate_column_names=True, skip_rows=1 if header else 0, block_size=BLOCK_BYTES
+                column_names=[f"f{i}" for i in range(self.count)],
+                skip_rows=skip,
+                use_threads=False,
+                block_size=len(block) + 1,  # one chunk per column
             ),
-            # A line with another number of fields is an error (ArrowInvalid): that file is not regular.
             parse_options=csv.ParseOptions(
                 delimiter="|",
                 quote_char=False,
@@ -506,60 +627,61 @@ def _regular_table(
                 ignore_empty_lines=True,
             ),
             convert_options=csv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(count)},
-                include_columns=included,
+                column_types={f"f{i}": pa.string() for i in range(self.count)},
+                include_columns=self.included,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
-        for batch in reader:
-            parts.add(batch, first_number)
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-    lines = shape.newlines + (0 if shape.ends_with_newline else 1)
-    if parts.records != lines - first_number + 1:  # blank lines were skipped: numbering would be off
-        return None
-    return parts.split(), range(first_number, first_number + parts.records), names
+        if batch.num_rows != lines - skip:
+            raise _Irregular  # blank lines were skipped: numbering would be off
+        # Trimmed here, on the block's thread: the fields are read as they will be kept.
+        batch = pa.Table.from_arrays(
+            [_trimmed(column.combine_chunks()) for column in batch.columns], names=batch.column_names
+        )
+        if self.id_column is None:
+            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
+        else:
+            job_id = batch.column(self.id_column).chunk(0)
+        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+        # No id: an empty one, or nothing before its first ".".
+        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
+        return _Block(batch, job_id, is_step, no_id)
 
 
 class _SplitParts:
-    """Blocks of a regular log split into job and step lines as they are read (see _Split)."""
+    """Blocks of a regular log collected in order, their rows numbered as lines (see _Split)."""
 
-    def __init__(self, id_column: str | None, job_columns: list[str], step_columns: list[str]) -> None:
-        self.id_column, self.job_columns, self.step_columns = id_column, job_columns, step_columns
+    def __init__(self, job_columns: list[str], step_columns: list[str]) -> None:
+        self.job_columns, self.step_columns = job_columns, step_columns
         self.jobs: list = []
         self.steps: list = []
         self.numbers: dict[str, list] = {"jobs": [], "steps": [], "no_id": []}
         self.records = 0
 
-    def add(self, batch: Any, first_number: int) -> None:
-        """One block, each line to its part. The key is the JobID up to its first "." (as
-        `_line_records` finds it): a job line's whole id, so only step ids need the regex."""
+    def add(self, block: _Block, first_number: int) -> None:
+        """One block's lines, each to its part. The key is the JobID up to its first "." (as
+        `_line_records` finds it): a job line's whole id, so only step ids are cut.
+
+        Split here, on the thread that keeps the parts, not on the block's: Arrow's allocator then
+        holds what is kept apart from the blocks' parsing, which it can hand back whole."""
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        numbers = np.arange(first_number + self.records, first_number + self.records + batch.num_rows)
-        self.records += batch.num_rows
-        if self.id_column is None:  # JobID past the file's last field: every id is empty
-            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
-        else:
-            job_id = _trimmed(batch.column(self.id_column))
-        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
-        # No id: an empty one, or nothing before its first ".".
-        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
+        numbers = np.arange(first_number + self.records, first_number + self.records + block.fields.num_rows)
+        self.records += block.fields.num_rows
         for name, columns, mask in (
-            ("jobs", self.job_columns, ~is_step & ~no_id),
-            ("steps", self.step_columns, is_step & ~no_id),
+            ("jobs", self.job_columns, ~block.is_step & ~block.no_id),
+            ("steps", self.step_columns, block.is_step & ~block.no_id),
         ):
             selected = pa.array(mask)
-            key = job_id.filter(selected)
+            key = block.job_id.filter(selected)
             if name == "steps":
-                key = pc.replace_substring_regex(key, r"\..*$", "")
-            fields = [batch.column(c).filter(selected) for c in columns]
+                key = _job_key(key)
+            fields = [block.fields.column(c).filter(selected) for c in columns]
             getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
             self.numbers[name].append(numbers[mask])
-        self.numbers["no_id"].append(numbers[no_id])
+        self.numbers["no_id"].append(numbers[block.no_id])
 
     def split(self) -> _Split:
         import numpy as np
@@ -602,8 +724,8 @@ def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
 
 def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Any:
     """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`
-    (lines: an Arrow string array of whole lines; or the regular path's table of raw fields,
-    which has no `_text`).
+    (lines: an Arrow string array of whole lines; or the regular path's table of fields, trimmed
+    as they were read, which has no `_text`).
 
     Only the fields the job table needs are materialised: splitting is cheap, copying every
     column of a wide `sacct --format` is not."""
@@ -617,7 +739,7 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
         # Fields past the file's last one are empty, as `_split_lines` pads them.
         columns = {
             name: pd.arrays.ArrowExtensionArray(
-                _trimmed(lines[f"f{positions[name]}"])
+                lines[f"f{positions[name]}"]
                 if f"f{positions[name]}" in lines.column_names
                 else pa.nulls(lines.num_rows, pa.string()).fill_null("")
             )
@@ -651,7 +773,7 @@ def _trimmed(texts: Any) -> Any:
         if values is None:
             continue
         raw = np.frombuffer(values, dtype=np.uint8)
-        if (raw < 0x21).any() or (raw > 0x7E).any():
+        if len(raw) and (raw.min() < 0x21 or raw.max() > 0x7E):  # reductions: no array of the bytes' size
             return pc.utf8_trim_whitespace(texts)
     return texts
 
@@ -764,6 +886,14 @@ def _records(log: _Log) -> _Records:
     return _Records(jobs, steps, first_row, rejects)
 
 
+def _job_key(job_ids: Any) -> Any:
+    """The job of each id: the text before its first "." ("12.batch" -> "12"; all of "12"). A split,
+    not a regular expression: a third of the time."""
+    import pyarrow.compute as pc
+
+    return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), 0)
+
+
 def _line_records(log: _Log) -> tuple[Any, Any, list]:
     """(job lines, step lines, the empty-id rejects) of a log read line by line."""
     import pyarrow as pa
@@ -771,7 +901,7 @@ def _line_records(log: _Log) -> tuple[Any, Any, list]:
 
     ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
     job_id = pa.array(ids["JobID"].array)
-    key = pc.replace_substring_regex(job_id, r"\..*$", "")
+    key = _job_key(job_id)
     is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
     no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
     rejects = []
@@ -842,20 +972,55 @@ def _column(frame: Any, name: str) -> Any:
     return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()).fill_null("")), index=frame.index)
 
 
-def _fold_steps(records: _Records) -> Any:
-    """Per job row (its first row): the steps' peak memory, summed CPU time and largest energy."""
+def _column_floats(frame: Any, name: str) -> Any:
+    """A field as float64 numpy (see _floats); all NaN, without parsing, when the log has no such field."""
+    import numpy as np
+
+    return _floats(frame[name]) if name in frame else np.full(len(frame), np.nan)
+
+
+def _column_texts(frame: Any, name: str) -> Any:
+    """A field as optional texts (see _optional_texts); all missing when the log has no such field."""
+    import pandas as pd
+    import pyarrow as pa
+
+    return (
+        _optional_texts(frame[name])
+        if name in frame
+        else pd.arrays.ArrowExtensionArray(pa.nulls(len(frame), pa.string()))
+    )
+
+
+def _fold_steps(records: _Records) -> dict[str, Any]:
+    """Per job row (its first row), as numpy arrays: the steps' peak memory, summed CPU time and largest energy
+    (NaN where a job has no step, or none gives the figure; CPU time NaN unless above 0).
+
+    The maxima skip NaN and are exact in any order: steps are sorted by job (no sort when they
+    come in job order, as sacct prints them) and each job's run reduced at once. The sum is
+    pandas' group sum, as it always was: its rounding (compensated, or plain where the groups
+    are runs without NaN) is the figure's."""
+    import numpy as np
     import pandas as pd
 
     steps = records.steps
-    folded = pd.DataFrame({"_job": steps["_job"].to_numpy()})
-    folded["rss_gb"] = parse_memory_gb(_column(steps, "MaxRSS"))[0]
-    folded["cpu_s"] = parse_duration_s(_column(steps, "TotalCPU"))
-    folded["energy_j"] = _floats(_column(steps, "ConsumedEnergyRaw"))
-    by_job = folded.groupby("_job", sort=False).agg(
-        rss_gb=("rss_gb", "max"), cpu_s=("cpu_s", "sum"), energy_j=("energy_j", "max")
-    )
-    by_job["cpu_s"] = by_job["cpu_s"].where(by_job["cpu_s"] > 0)
-    return by_job.reindex(records.first_row)
+    job = steps["_job"].to_numpy()
+    cpu_s = pd.Series(parse_duration_s(_column(steps, "TotalCPU"))).groupby(job, sort=False).sum()
+    cpu_s = cpu_s.where(cpu_s > 0)
+    peaks = {
+        "rss_gb": parse_memory_gb(_column(steps, "MaxRSS"))[0],
+        "energy_j": _column_floats(steps, "ConsumedEnergyRaw"),
+    }
+    if len(job) > 1 and not bool(np.all(job[1:] >= job[:-1])):
+        order = np.argsort(job, kind="stable")
+        job, peaks = job[order], {name: values[order] for name, values in peaks.items()}
+    starts = np.flatnonzero(np.diff(job, prepend=-1)) if len(job) else np.array([], dtype=np.int64)
+    by_job = {name: np.full(len(records.first_row), np.nan) for name in ("rss_gb", "cpu_s", "energy_j")}
+    if len(starts):
+        for name, values in peaks.items():
+            by_job[name][job[starts]] = np.fmax.reduceat(values, starts)
+        by_job["cpu_s"][cpu_s.index.to_numpy()] = cpu_s.to_numpy()
+    first = records.first_row
+    return {name: values[first] for name, values in by_job.items()}
 
 
 @dataclass
@@ -898,13 +1063,15 @@ class _Resources:
 def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
     """CPUs (NCPUS, else AllocCPUS, else ReqCPUS), memory (ReqMem per CPU, per node or total, else
     AllocTRES mem=), GPUs (AllocTRES, else AllocGRES, else ReqGRES). Counts that are not numbers and
-    sizes that are not Slurm sizes are rejects; "all of the node" with no size anywhere is unknown."""
+    sizes that are not Slurm sizes are rejects; "all of the node" with no size anywhere is unknown.
+    A field the log lacks is read as empty throughout, without parsing a column of empty texts."""
     import numpy as np
 
+    counts = {}
     for name in _COUNT_FIELDS:
         if name in jobs:
             text = jobs[name]
-            values = _floats(text)
+            values = counts[name] = _floats(text)
             with np.errstate(invalid="ignore"):
                 bad = (text != "").to_numpy(dtype=bool) & ~((values >= 0) & np.isfinite(values))  # text, negative, inf
             verdicts.add(
@@ -913,15 +1080,16 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
                     f"{name} {text.iloc[i]!r} is not a count (0 or more)" for i in rows
                 ],
             )
-    cpus = _first_positive(_floats(_column(jobs, n)) for n in ("NCPUS", "AllocCPUS", "ReqCPUS"))
-    nodes = _first_positive(_floats(_column(jobs, n)) for n in ("AllocNodes", "NNodes", "ReqNodes"))
+    cpus = _first_positive([counts.get(n) for n in ("NCPUS", "AllocCPUS", "ReqCPUS")], len(jobs))
+    nodes = _first_positive([counts.get(n) for n in ("AllocNodes", "NNodes", "ReqNodes")], len(jobs))
     nodes = np.where(np.isnan(nodes), 1.0, nodes)
     req_mem = _column(jobs, "ReqMem")
     memory, per = parse_memory_gb(req_mem)
     bad_size = ((req_mem != "") & np.isnan(memory)).to_numpy(dtype=bool)
     verdicts.add(bad_size, lambda rows: [f"ReqMem {req_mem.iloc[i]!r} is not a Slurm size" for i in rows])
     memory = np.where(per == "c", memory * cpus, np.where(per == "n", memory * nodes, memory))
-    memory = np.where(memory > 0, memory, parse_tres_memory_gb(_column(jobs, "AllocTRES")))
+    if "AllocTRES" in jobs:
+        memory = np.where(memory > 0, memory, parse_tres_memory_gb(jobs["AllocTRES"]))
     memory = np.where(memory > 0, memory, np.nan)
     whole_node = np.isnan(memory) & (per != "")
     if whole_node.any():
@@ -931,20 +1099,27 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
             "from the cloud catalogs (0 to their 90th percentile of GB per vCPU, central their median)",
             int(whole_node.sum()),
         )
-    gpus, gpu_model = parse_gpus(_column(jobs, "AllocTRES"))
+    if "AllocTRES" in jobs:
+        gpus, gpu_model = parse_gpus(jobs["AllocTRES"])
+    else:
+        gpus, gpu_model = np.full(len(jobs), np.nan), np.full(len(jobs), None, dtype=object)
     for name in ("AllocGRES", "ReqGRES"):
-        more, more_model = parse_gres_gpus(_column(jobs, name))
-        missing = np.isnan(gpus)
-        gpus = np.where(missing, more, gpus)
-        gpu_model = np.where(missing & (gpu_model == None), more_model, gpu_model)  # noqa: E711 (element-wise)
+        if name in jobs:
+            more, more_model = parse_gres_gpus(jobs[name])
+            missing = np.isnan(gpus)
+            gpus = np.where(missing, more, gpus)
+            gpu_model = np.where(missing & (gpu_model == None), more_model, gpu_model)  # noqa: E711 (element-wise)
     return _Resources(cpus, memory, gpus, gpu_model, whole_node)
 
 
-def _first_positive(candidates: Any) -> Any:
+def _first_positive(candidates: list, size: int) -> Any:
+    """Per row, the first candidate above 0, else the last candidate's value (NaN where the log
+    lacks that field: a candidate of None)."""
     import numpy as np
 
     result = None
     for values in candidates:
+        values = np.full(size, np.nan) if values is None else values
         result = values if result is None else np.where(result > 0, result, values)
     return result
 
@@ -954,11 +1129,11 @@ def _usage(jobs: Any, extra: Any, when: _When, cpus: Any) -> tuple[Any, Any, Any
     import numpy as np
 
     cpu_s = parse_duration_s(_column(jobs, "TotalCPU"))
-    step_cpu_s = extra["cpu_s"].to_numpy(dtype=float)
+    step_cpu_s = extra["cpu_s"]
     from_steps = np.isnan(cpu_s) | ((cpu_s == 0) & (np.nan_to_num(step_cpu_s) > 0))
     cpu_s = np.where(from_steps, step_cpu_s, cpu_s)
-    energy_j = _floats(_column(jobs, "ConsumedEnergyRaw"))
-    energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"].to_numpy())
+    energy_j = _column_floats(jobs, "ConsumedEnergyRaw")
+    energy_j = np.where(energy_j > 0, energy_j, extra["energy_j"])
     duration_s = (when.end - when.start).dt.total_seconds().to_numpy()
     wall_s = np.where(np.isnan(when.elapsed_s), duration_s, when.elapsed_s)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -980,9 +1155,7 @@ def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extr
     import pandas as pd
 
     cpu_s, util, measured_kwh = usage
-    constraints = _column(jobs, "Constraints")
-    if "Constraints" not in jobs and "Features" in jobs:
-        constraints = jobs["Features"]
+    hardware = _column_texts(jobs, "Features" if "Constraints" not in jobs and "Features" in jobs else "Constraints")
     table = pd.DataFrame(
         {
             "line": jobs["_line"].to_numpy(),
@@ -990,21 +1163,21 @@ def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extr
             "start": when.start.array,
             "end": when.end.array,
             "start_from_submit": np.full(len(jobs), when.from_submit),
-            "hardware": _optional_texts(constraints),
-            "partition": _optional_texts(_column(jobs, "Partition")),
+            "hardware": hardware,
+            "partition": _column_texts(jobs, "Partition"),
             "cpus": resources.cpus,
             "cpu_time_s": cpu_s,
             "cpu_util": util,
             "memory_gb": resources.memory_gb,
             "memory_whole_node": resources.whole_node,
-            "memory_used_gb": extra["rss_gb"].to_numpy(),
+            "memory_used_gb": extra["rss_gb"],
             "gpus": resources.gpus,
             "gpu_model": resources.gpu_model,
             "measured_kwh": measured_kwh,
             "state": pd.arrays.ArrowExtensionArray(_strings(_states(jobs))),
-            "user": _optional_texts(_column(jobs, "User")),
-            "account": _optional_texts(_column(jobs, "Account")),
-            "project": _optional_texts(_column(jobs, "WCKey")),
+            "user": _column_texts(jobs, "User"),
+            "account": _column_texts(jobs, "Account"),
+            "project": _column_texts(jobs, "WCKey"),
         },
         copy=False,
     )
