@@ -73,7 +73,7 @@ def test_sacct_read_in_blocks_equals_hand_calculation(tmp_path, monkeypatch):
     """A regular log is read in blocks, job and step lines split block by block; with blocks of
     a few hundred bytes every job's steps fall on both sides of some boundary. Each job i ran 1 h on
     2 CPUs; its steps used (i + 1) GiB and 1 GiB at most, 20 min and 10 min of CPU."""
-    import carbon.batch.readers.sacct as sacct_reader
+    import carbon.batch.readers.sacct_lines as sacct_lines
 
     header = "JobID|Start|End|NCPUS|MaxRSS|TotalCPU|State"
     times = "2024-01-01T00:00:00|2024-01-01T01:00:00"
@@ -88,7 +88,7 @@ def test_sacct_read_in_blocks_equals_hand_calculation(tmp_path, monkeypatch):
     lines[102] = f"99.0|{times}|2|1G|00:10:00|COMPLETED"  # line 103, was "33.0": no job 99
     log = tmp_path / "jobs.txt"
     log.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(sacct_reader, "BLOCK_BYTES", 300)
+    monkeypatch.setattr(sacct_lines, "BLOCK_BYTES", 300)
     result = read(log, "sacct")
     assert list(zip(result.rejects["line"], result.rejects["reason"])) == [
         (64, "malformed line: empty JobID"),
@@ -127,6 +127,6 @@ def test_sacct_log_shape_found_block_by_block(data, expected, block):
     import dataclasses
     import io
 
-    from carbon.batch.readers.sacct import _shape
+    from carbon.batch.readers.sacct_lines import _shape
 
     assert dataclasses.astuple(_shape(io.BytesIO(data), block)) == expected

@@ -15,11 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import carbon.batch.readers.sacct as sacct_reader
+import carbon.batch.readers.sacct_lines as sacct_lines
 from carbon.batch.readers.sacct import _fold_steps, _Records, read_sacct
 
 FIXTURES = Path(__file__).parent / "fixtures"
-WANTED = sorted({"JobID", *sacct_reader._JOB_FIELDS, *sacct_reader._STEP_FIELDS})
+WANTED = sorted({"JobID", *sacct_lines.JOB_FIELDS, *sacct_lines.STEP_FIELDS})
 
 LAYOUTS = (
     "JobID|JobName|User|Account|WCKey|Partition|State|Start|End|Elapsed|NCPUS|AllocNodes|ReqMem|AllocTRES|"
@@ -94,10 +94,10 @@ def odd_log(seed: int) -> str:
 
 def read_both(path: Path, monkeypatch) -> tuple:
     """(read in blocks, read line by line); the first must have taken the block path."""
-    assert sacct_reader._regular_table(None, None, WANTED, path) is not None, "not a regular log"
+    assert sacct_lines._regular_table(None, None, WANTED, path) is not None, "not a regular log"
     blocks = read_sacct(path)
     with monkeypatch.context() as patch:
-        patch.setattr(sacct_reader, "_regular_table", lambda *args, **kwargs: None)
+        patch.setattr(sacct_lines, "_regular_table", lambda *args, **kwargs: None)
         lines = read_sacct(path)
     return blocks, lines
 
@@ -124,13 +124,13 @@ SAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("block_bytes", [300, sacct_reader.BLOCK_BYTES])  # 300: many blocks, on the threads
+@pytest.mark.parametrize("block_bytes", [300, sacct_lines.BLOCK_BYTES])  # 300: many blocks, on the threads
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda path: path.name)
 def test_samples_read_the_same_in_blocks_and_line_by_line(sample, block_bytes, tmp_path, monkeypatch):
     data = gzip.decompress(sample.read_bytes()) if sample.suffix == ".gz" else sample.read_bytes()
     log = tmp_path / "sacct.txt"
     log.write_text(regular_copy(data.decode()))
-    monkeypatch.setattr(sacct_reader, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(sacct_lines, "BLOCK_BYTES", block_bytes)
     blocks, lines = read_both(log, monkeypatch)
     assert len(blocks.jobs)
     assert_same(blocks, lines)
@@ -140,7 +140,7 @@ def test_samples_read_the_same_in_blocks_and_line_by_line(sample, block_bytes, t
 def test_odd_values_read_the_same_in_blocks_and_line_by_line(seed, tmp_path, monkeypatch):
     log = tmp_path / "odd.txt"
     log.write_text(odd_log(seed))
-    monkeypatch.setattr(sacct_reader, "BLOCK_BYTES", 300)
+    monkeypatch.setattr(sacct_lines, "BLOCK_BYTES", 300)
     blocks, lines = read_both(log, monkeypatch)
     assert_same(blocks, lines)
 
@@ -170,8 +170,8 @@ def test_an_irregular_line_in_a_late_block_sends_the_log_line_by_line(odd_line, 
     lines.insert(99, odd_line)
     log = tmp_path / "jobs.txt"
     log.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(sacct_reader, "BLOCK_BYTES", 256)
-    assert sacct_reader._regular_table(None, None, WANTED, log) is None
+    monkeypatch.setattr(sacct_lines, "BLOCK_BYTES", 256)
+    assert sacct_lines._regular_table(None, None, WANTED, log) is None
     result = read_sacct(log)
     assert result.jobs["job_id"].tolist() == [str(i) for i in range(60)]
     assert result.jobs["memory_used_gb"].tolist() == pytest.approx([2**30 / 1e9] * 60)  # every step found
@@ -183,8 +183,8 @@ def test_a_carriage_return_in_a_late_block_sends_the_log_line_by_line(tmp_path, 
     lines = [HEADER, *(f"{i}|{TIMES}|2|||COMPLETED" for i in range(60))]
     log = tmp_path / "jobs.txt"
     log.write_bytes(("\n".join(lines[:50]) + "\n" + "\r\n".join(lines[50:]) + "\r\n").encode())
-    monkeypatch.setattr(sacct_reader, "BLOCK_BYTES", 256)
-    assert sacct_reader._regular_table(None, None, WANTED, log) is None
+    monkeypatch.setattr(sacct_lines, "BLOCK_BYTES", 256)
+    assert sacct_lines._regular_table(None, None, WANTED, log) is None
     assert read_sacct(log).jobs["job_id"].tolist() == [str(i) for i in range(60)]
 
 
@@ -214,7 +214,7 @@ def test_blocks_end_at_line_ends_and_lose_no_byte(size):
     import io
 
     data = b"a|b\nccc|d\n\nlonger line|x\nlast without newline"
-    blocks = list(sacct_reader._blocks(io.BytesIO(data), size))
+    blocks = list(sacct_lines._blocks(io.BytesIO(data), size))
     assert b"".join(blocks) == data
     assert all(block.endswith(b"\n") for block in blocks[:-1]) and all(blocks)
     assert blocks[-1] == b"last without newline"

@@ -11,11 +11,7 @@ import pytest
 
 from carbon.batch.checks import Verdicts
 from carbon.batch.readers.sacct import (
-    DEFAULT_FIELDS,
     _fold_steps,
-    _load,
-    _mend_free_text,
-    _names,
     _records,
     _resources,
     _times,
@@ -23,6 +19,7 @@ from carbon.batch.readers.sacct import (
     parse_gres_gpus,
     parse_tres_memory_gb,
 )
+from carbon.batch.readers.sacct_lines import DEFAULT_FIELDS, _mend_free_text, _names, load
 
 
 def frame(**columns):
@@ -73,7 +70,7 @@ def test_records_split_jobs_from_steps_and_fold_them(tmp_path):
         "10.0|COMPLETED|||||5G|00:15:00\n"
         "99.batch|COMPLETED|||||1G|00:01:00\n"
     )
-    records = _records(_load(log_file, None, None))
+    records = _records(load(log_file, None, None))
     assert list(records.jobs["JobID"]) == ["10"] and list(records.steps["_job"]) == [0, 0]
     assert records.rejects[0]["line"].tolist() == [5]  # the step whose job is not in the log
     folded = _fold_steps(records)

@@ -1,0 +1,670 @@
+"""A Slurm sacct log's text into its records' fields, before they are jobs (carbon.batch.readers.sacct).
+
+Two paths give the same records. A regular log (every line a record with the same number of
+fields, no header past the first line, no blank or comment lines, no carriage returns, valid
+UTF-8) is read by Arrow's CSV parser in blocks on a few threads, job and step lines kept apart as
+each block arrives, so the whole log's fields are never held at once (`_regular_table`). Any
+other log is split line by line in Arrow kernels (`_split_lines`), which mends a "|" inside the
+job name and makes a reject of every line that does not fit. `load` picks the path;
+`line_records` and `regular_records` give each path's job lines and step lines.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carbon.batch.schema import rejects_frame
+from carbon.errors import DataError
+
+# The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
+DEFAULT_FIELDS = (
+    "State",
+    "JobID",
+    "ReqCPUS",
+    "ReqMem",
+    "ReqNodes",
+    "Constraints",
+    "Submit",
+    "Eligible",
+    "Start",
+    "Elapsed",
+    "Suspended",
+    "End",
+    "ExitCode",
+    "DerivedExitCode",
+    "AllocNodes",
+    "NCPUS",
+    "MaxDiskRead",
+    "MaxDiskWrite",
+    "MaxPages",
+    "MaxRSS",
+    "MaxVMSize",
+    "CPUTime",
+    "UserCPU",
+    "SystemCPU",
+    "TotalCPU",
+    "Partition",
+)
+_DEFAULT_MIN_FIELDS = 25
+
+# Fields whose text is free, so that a "|" inside one shifts the others.
+_FREE_TEXT = ("JobName", "Comment", "AdminComment", "SystemComment", "WorkDir", "SubmitLine", "Constraints", "Features")
+_MENDED_BAR = "\u00a6"  # "¦": what a "|" inside the free-text field becomes (the field is not carried)
+
+
+def _text_array(data: bytes) -> Any:
+    """The file's bytes as one Arrow string, without a Python str copy; invalid UTF-8 is replaced."""
+    import pyarrow as pa
+
+    large = len(data) >= 2**31 - 1
+    offsets = pa.array([0, len(data)], type=pa.int64() if large else pa.int32()).buffers()[1]
+    array = pa.Array.from_buffers(pa.large_string() if large else pa.string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return _text_array(data.decode("utf-8", errors="replace").encode("utf-8"))
+    return array
+
+
+def _names(first: Sequence[str] | None, fields: Sequence[str] | None) -> tuple[list[str], int, bool]:
+    """(field names, fewest fields a record may have, whether the first line is a header): from
+    `fields` (as passed to `sacct --format`), else a header line (one naming JobID or JobIDRaw),
+    else the default layout. Names are matched without regard to case; JobIDRaw stands for JobID
+    when there is no JobID."""
+    if fields:
+        names, header = [f.strip() for f in fields], False
+    elif first is not None and any(f.strip().lower() in ("jobid", "jobidraw") for f in first):
+        names, header = [f.strip() for f in first], True
+    else:
+        return list(DEFAULT_FIELDS), _DEFAULT_MIN_FIELDS, False
+    names = [_KNOWN_FIELDS.get(name.lower(), name) for name in names]
+    if "JobID" not in names and "JobIDRaw" in names:
+        names[names.index("JobIDRaw")] = "JobID"
+    return names, len(names), header
+
+
+def _mend_free_text(lines: Any, rows: Any, names: Sequence[str]) -> tuple[Any, Any]:
+    """Lines with more fields than the header, when one free-text field (the job name) can hold the
+    extra "|": those "|" become "¦" in that field. Returns (lines, the rows mended)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    free = [i for i, name in enumerate(names) if name in _FREE_TEXT]
+    if len(free) != 1 or not len(rows):
+        return lines, np.array([], dtype=np.int64)
+    position, width, mended = free[0], len(names), []
+    for row in rows.tolist():
+        parts = lines[row].as_py().split("|")
+        extra = len(parts) - width
+        parts[position : position + extra + 1] = [_MENDED_BAR.join(parts[position : position + extra + 1])]
+        mended.append("|".join(parts))
+    mask = np.zeros(len(lines), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(lines, pa.array(mask), pa.array(mended, type=lines.type)), rows
+
+
+def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, Any, list[str], list[tuple[int, str, str]]]:
+    """The records' lines (an Arrow string array, short lines padded to the full width), their
+    1-based line numbers, the field names, and the lines that do not fit (line, reason, text).
+    All splitting runs in Arrow's C++ kernels, so a million-line log costs no per-line Python."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    whole = _text_array(data)
+    kind = whole.type
+    lines = pc.utf8_rtrim(pc.split_pattern(whole, "\n").flatten(), characters="\r")
+    del whole
+    skip = pc.or_(pc.equal(lines, ""), pc.starts_with(lines, "#")).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(~skip)
+    first = lines[int(rows[0])].as_py().split("|") if len(rows) else None
+    names, min_fields, header = _names(first, fields)
+    if header:
+        rows = rows[1:]
+    width = len(names)
+    counts = pc.count_substring(lines, "|").to_numpy(zero_copy_only=False)[rows] + 1
+    lines, mended = _mend_free_text(lines, rows[counts > width], names)
+    counts[np.isin(rows, mended)] = width
+    good = (counts >= min_fields) & (counts <= width)
+    rejects = [
+        (int(i) + 1, f"malformed line: {int(c)} fields, expected {width}", lines[int(i)].as_py())
+        for i, c in zip(rows[~good], counts[~good])
+    ]
+    kept_index = rows[good]
+    kept = pc.take(lines, pa.array(kept_index))
+    del lines
+    short = counts[good] < width
+    if short.any():  # older lines without the trailing fields
+        pad = pc.binary_repeat(pa.scalar("|", type=kind), pa.array(width - counts[good]))
+        kept = pc.binary_join_element_wise(kept, pad, "")
+    return kept, kept_index + 1, names, rejects
+
+
+def _positions(names: Sequence[str]) -> dict[str, int]:
+    return {name: i for i, name in reversed(list(enumerate(names)))}  # first of duplicates
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What decides whether a log is regular, found in one pass over its bytes."""
+
+    first_line: bytes
+    second_line: bytes
+    has_cr: bool
+    has_comment: bool  # a line starting with "#"
+    newlines: int
+    ends_with_newline: bool
+
+
+def _shape(handle: Any, block: int = 2**24) -> _Shape:
+    """The shape of a log read from a binary file object, block by block into one reused buffer
+    (fresh memory for every block, or the whole file mapped at once, would cost more than the
+    scan): one-byte searches, a vectorised newline count, the two-byte search for a comment line
+    only where "#" occurs at all."""
+    import numpy as np
+
+    buffer = bytearray(block)
+    head, has_cr, has_comment, newlines, last = b"", False, False, 0, b"\n"
+    while size := handle.readinto(buffer):
+        if head.count(b"\n") < 2:  # the first two lines
+            position = -1
+            for _ in range(2 - head.count(b"\n")):
+                position = buffer.find(b"\n", position + 1, size)
+                if position < 0:
+                    break
+            head += bytes(buffer[: size if position < 0 else position + 1])
+        has_cr = has_cr or buffer.find(b"\r", 0, size) >= 0
+        has_comment = has_comment or (
+            buffer.find(b"#", 0, size) >= 0
+            and ((last == b"\n" and buffer[:1] == b"#") or buffer.find(b"\n#", 0, size) >= 0)
+        )
+        newlines += int(np.count_nonzero(np.frombuffer(buffer, dtype=np.uint8, count=size) == 10))
+        last = bytes(buffer[size - 1 : size])
+    lines = head.split(b"\n", 2)
+    return _Shape(
+        lines[0],
+        lines[1] if len(lines) > 1 else b"",
+        has_cr,
+        has_comment,
+        newlines,
+        newlines > 0 and last == b"\n",
+    )
+
+
+BLOCK_BYTES = 2**22  # the regular path reads the log in blocks of this size (about 20,000 lines)
+
+
+@dataclass
+class _Split:
+    """A regular log's records read block by block, job lines apart from step lines as each block
+    is read, each part keeping only the raw fields (`f<position>`) it needs: the whole log's
+    fields are never held at once."""
+
+    jobs: Any  # pyarrow Table: the job fields of the job lines, and `_key` (the id without a step suffix)
+    job_numbers: Any  # 1-based line number of each job line
+    steps: Any  # pyarrow Table: the step fields of the step lines, and `_key`
+    step_numbers: Any
+    no_id: Any  # line numbers of the records with an empty JobID
+
+
+class _Irregular(DataError):
+    """A block shows that the log is not regular: the line-by-line path reads it instead (never
+    raised out of the reader)."""
+
+
+def _blocks(handle: Any, size: int) -> Any:
+    """The file's bytes in blocks of about `size` bytes, each cut after its last newline (a line
+    longer than a block makes a longer block), so that every block starts a line."""
+    rest = b""
+    while chunk := handle.read(size):
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:  # no line ends in this chunk
+            rest += chunk
+        elif not rest and cut == len(chunk):
+            yield chunk
+        else:  # one copy: the last block's unfinished line, then this chunk's finished ones
+            block, rest = b"".join((rest, memoryview(chunk)[:cut])), chunk[cut:]
+            yield block
+    if rest:
+        yield rest
+
+
+def _regular_table(
+    data: bytes | None, fields: Sequence[str] | None, wanted: Sequence[str], path: str | Path | None = None
+) -> tuple[_Split, range, list[str]] | None:
+    """The usual log, read by Arrow's CSV parser in blocks: (the job and step lines apart, the
+    records' line numbers, the names), or None when the file is not regular: every line a record with
+    the same number of fields, no header past the first line, no blank or comment lines, no
+    carriage returns, valid UTF-8. Anything else goes through `_split_lines`, which handles
+    every case line by line in Arrow kernels.
+
+    Blocks are parsed on a few threads (Arrow releases the GIL), a few blocks ahead of the one
+    being split, so memory holds only those blocks and the fields kept."""
+    import pyarrow as pa
+
+    with io.BytesIO(data) if data is not None else open(path, "rb", buffering=0) as handle:  # type: ignore[arg-type]
+        blocks = _blocks(handle, BLOCK_BYTES)
+        head = next(blocks, b"")
+        while head.count(b"\n") < 2 and (more := next(blocks, b"")):
+            head += more  # the header and the first record in one block
+        shape = _shape(io.BytesIO(head), max(len(head), 1))
+        if not shape.first_line:  # an empty first line: blank, or no data
+            return None
+        first = shape.first_line.decode("utf-8", errors="replace").split("|")
+        names, min_fields, header = _names(first, fields)
+        if header:
+            if not shape.second_line:
+                return None
+            count = shape.second_line.count(b"|") + 1
+        else:
+            count = len(first)
+        if not min_fields <= count <= len(names) or count < 2:  # one field: a blank line would read as a record
+            return None
+        positions = _positions(names)
+        if "JobID" not in positions:  # the line-by-line path says what is missing
+            return None
+        if "Start" in positions:  # Submit stands in for Start only when there is none: not worth reading
+            wanted = [name for name in wanted if name != "Submit"]
+
+        def read(names_wanted: Sequence[str]) -> list[str]:
+            return [
+                f"f{i}" for i in sorted({positions[n] for n in names_wanted if n in positions and positions[n] < count})
+            ]
+
+        included = read(wanted)
+        reader = _BlockReader(
+            count,
+            included,
+            read(["JobID"])[0] if positions["JobID"] < count else None,
+            [c for c in read(JOB_FIELDS) if c in included],
+            [c for c in read(STEP_FIELDS) if c in included],
+        )
+        first_number = 2 if header else 1
+        parts = _SplitParts(reader.job_columns, reader.step_columns)
+        lines = _LineCounter()
+        try:
+            for block in _in_order(
+                reader.read,
+                [(head, lines(head), 1 if header else 0)],
+                ((block, lines(block), 0) for block in blocks),
+            ):
+                parts.add(block, first_number)
+        except (_Irregular, pa.ArrowInvalid, UnicodeDecodeError):
+            return None
+    return parts.split(), range(first_number, first_number + parts.records), names
+
+
+class _LineCounter:
+    """Lines in a block of a regular log (see _blocks), or _Irregular where one holds a carriage
+    return or a comment line. The newlines are counted by numpy into one reused buffer: a fresh
+    array per block would cost more in page faults than the count; "#" and CR are one-byte
+    searches, the two-byte one only where "#" occurs at all."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.newline = np.empty(0, dtype=bool)
+
+    def __call__(self, block: bytes) -> int:
+        import numpy as np
+
+        if b"\r" in block or (b"#" in block and (block.startswith(b"#") or b"\n#" in block)):
+            raise _Irregular
+        raw = np.frombuffer(block, dtype=np.uint8)
+        if len(self.newline) < len(raw):
+            self.newline = np.empty(len(raw), dtype=bool)
+        newline = np.equal(raw, 10, out=self.newline[: len(raw)])
+        return int(np.count_nonzero(newline)) + (0 if block.endswith(b"\n") else 1)
+
+
+def _in_order(work: Any, first: list[tuple[Any, ...]], rest: Any) -> Any:
+    """work(*args) for each args of `first` then `rest`, on as many threads as Arrow uses (at most
+    4, each holding a block), the results yielded in order; a failure stops the rest."""
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    arguments = itertools.chain(first, rest)
+    threads = max(1, min(pa.cpu_count(), 4))
+    if threads == 1:
+        yield from (work(*args) for args in arguments)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending = [pool.submit(work, *args) for args in itertools.islice(arguments, threads + 1)]
+        try:
+            while pending:
+                result = pending.pop(0).result()
+                pending.extend(pool.submit(work, *args) for args in itertools.islice(arguments, 1))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+@dataclass
+class _Block:
+    """One block's records as parsed, before they are split (see _SplitParts.add)."""
+
+    fields: Any  # pyarrow Table of the fields read (`f<position>`), trimmed
+    job_id: Any  # the JobID texts, trimmed
+    is_step: Any  # numpy bool per record
+    no_id: Any
+
+
+@dataclass(frozen=True)
+class _BlockReader:
+    """Parses one block of a regular log (see _Split); safe to run on several threads."""
+
+    count: int  # fields per line
+    included: list[str]  # the raw fields read (`f<position>`)
+    id_column: str | None  # None: JobID past the file's last field, every id empty
+    job_columns: list[str]
+    step_columns: list[str]
+
+    def read(self, block: bytes, lines: int, skip: int) -> _Block:
+        """The block's records (its `lines` after `skip` header lines), parsed and trimmed, with
+        which are steps and which have no id. Raises _Irregular or ArrowInvalid where the block is
+        not regular: a line with another number of fields, or fewer records than lines (blank
+        lines, which the parser skips)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as csv
+
+        batch = csv.read_csv(
+            pa.py_buffer(block),
+            # Names given: a line with another number of fields is an error (ArrowInvalid).
+            read_options=csv.ReadOptions(
+                column_names=[f"f{i}" for i in range(self.count)],
+                skip_rows=skip,
+                use_threads=False,
+                block_size=len(block) + 1,  # one chunk per column
+            ),
+            parse_options=csv.ParseOptions(
+                delimiter="|",
+                quote_char=False,
+                escape_char=False,
+                double_quote=False,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+            ),
+            convert_options=csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(self.count)},
+                include_columns=self.included,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if batch.num_rows != lines - skip:
+            raise _Irregular  # blank lines were skipped: numbering would be off
+        # Trimmed here, on the block's thread: the fields are read as they will be kept.
+        batch = pa.Table.from_arrays(
+            [_trimmed(column.combine_chunks()) for column in batch.columns], names=batch.column_names
+        )
+        if self.id_column is None:
+            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
+        else:
+            job_id = batch.column(self.id_column).chunk(0)
+        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+        # No id: an empty one, or nothing before its first ".".
+        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
+        return _Block(batch, job_id, is_step, no_id)
+
+
+class _SplitParts:
+    """Blocks of a regular log collected in order, their rows numbered as lines (see _Split)."""
+
+    def __init__(self, job_columns: list[str], step_columns: list[str]) -> None:
+        self.job_columns, self.step_columns = job_columns, step_columns
+        self.jobs: list[Any] = []
+        self.steps: list[Any] = []
+        self.numbers: dict[str, list[Any]] = {"jobs": [], "steps": [], "no_id": []}
+        self.records = 0
+
+    def add(self, block: _Block, first_number: int) -> None:
+        """One block's lines, each to its part. The key is the JobID up to its first "." (as
+        `line_records` finds it): a job line's whole id, so only step ids are cut.
+
+        Split here, on the thread that keeps the parts, not on the block's: Arrow's allocator then
+        holds what is kept apart from the blocks' parsing, which it can hand back whole."""
+        import numpy as np
+        import pyarrow as pa
+
+        numbers = np.arange(first_number + self.records, first_number + self.records + block.fields.num_rows)
+        self.records += block.fields.num_rows
+        for name, columns, mask in (
+            ("jobs", self.job_columns, ~block.is_step & ~block.no_id),
+            ("steps", self.step_columns, block.is_step & ~block.no_id),
+        ):
+            selected = pa.array(mask)
+            key = block.job_id.filter(selected)
+            if name == "steps":
+                key = job_key(key)
+            fields = [block.fields.column(c).filter(selected) for c in columns]
+            getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
+            self.numbers[name].append(numbers[mask])
+        self.numbers["no_id"].append(numbers[block.no_id])
+
+    def split(self) -> _Split:
+        import numpy as np
+        import pyarrow as pa
+
+        def table(parts: list[Any], columns: list[str]) -> Any:
+            if parts:
+                return pa.concat_tables(parts)
+            return pa.table({name: pa.array([], type=pa.string()) for name in [*columns, "_key"]})
+
+        def numbers(name: str) -> Any:
+            return np.concatenate(self.numbers[name]) if self.numbers[name] else np.array([], dtype=np.int64)
+
+        return _Split(
+            table(self.jobs, self.job_columns),
+            numbers("jobs"),
+            table(self.steps, self.step_columns),
+            numbers("steps"),
+            numbers("no_id"),
+        )
+
+
+def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
+    """The text of some lines (1-based numbers), padded with "|" to `width` fields the way
+    `_split_lines` pads short lines: the regular path keeps no line texts, only their numbers."""
+    import numpy as np
+
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if not len(numbers):
+        return []
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate([[0], ends + 1])
+    ends = np.concatenate([ends, [len(data)]])
+    texts = []
+    for number in numbers.tolist():
+        text = data[starts[number - 1] : ends[number - 1]].decode("utf-8", errors="replace")
+        texts.append(text + "|" * max(0, width - text.count("|") - 1))
+    return texts
+
+
+def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Any:
+    """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`
+    (lines: an Arrow string array of whole lines; or the regular path's table of fields, trimmed
+    as they were read, which has no `_text`).
+
+    Only the fields the job table needs are materialised: splitting is cheap, copying every
+    column of a wide `sacct --format` is not."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    positions = _positions(names)
+    present = [name for name in wanted if name in positions]
+    if isinstance(lines, pa.Table):
+        # Fields past the file's last one are empty, as `_split_lines` pads them.
+        columns = {
+            name: pd.arrays.ArrowExtensionArray(
+                lines[f"f{positions[name]}"]
+                if f"f{positions[name]}" in lines.column_names
+                else pa.nulls(lines.num_rows, pa.string()).fill_null("")
+            )
+            for name in present
+        }
+        columns["_line"] = numbers
+        return pd.DataFrame(columns)
+    last = max((positions[name] for name in present), default=0)
+    parts = pc.split_pattern(lines, "|", max_splits=last + 1)
+    # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
+    columns = {
+        name: pd.arrays.ArrowExtensionArray(_trimmed(pc.list_element(parts, positions[name]))) for name in present
+    }
+    columns["_line"] = numbers
+    columns["_text"] = pd.arrays.ArrowExtensionArray(lines)
+    return pd.DataFrame(columns)
+
+
+def _trimmed(texts: Any) -> Any:
+    """The texts without leading or trailing whitespace. Most fields of a log hold only printable
+    ASCII (bytes 0x21-0x7E, no space): then there is nothing to trim, which one pass over the
+    bytes shows at a tenth of what trimming a million strings into new ones costs."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        return pc.utf8_trim_whitespace(texts)
+    for chunk in texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]:
+        values = chunk.buffers()[2]  # the chunk's bytes (all of the buffer: a slice's too); None: no text
+        if values is None:
+            continue
+        raw = np.frombuffer(values, dtype=np.uint8)
+        if len(raw) and (raw.min() < 0x21 or raw.max() > 0x7E):  # reductions: no array of the bytes' size
+            return pc.utf8_trim_whitespace(texts)
+    return texts
+
+
+JOB_FIELDS = (
+    "JobID",
+    "State",
+    "Submit",
+    "Start",
+    "End",
+    "Elapsed",
+    "NCPUS",
+    "AllocCPUS",
+    "ReqCPUS",
+    "AllocNodes",
+    "NNodes",
+    "ReqNodes",
+    "ReqMem",
+    "AllocTRES",
+    "AllocGRES",
+    "ReqGRES",
+    "TotalCPU",
+    "ConsumedEnergyRaw",
+    "Constraints",
+    "Features",
+    "Partition",
+    "User",
+    "Account",
+    "WCKey",
+    "Cluster",
+)
+STEP_FIELDS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw")
+_KNOWN_FIELDS = {name.lower(): name for name in (*DEFAULT_FIELDS, *JOB_FIELDS, "JobIDRaw", *_FREE_TEXT)}
+
+
+@dataclass
+class Log:
+    """The log's records before they are jobs: their fields, line numbers, and the lines that did not fit."""
+
+    lines: Any  # an Arrow array of lines (None on the regular path: see `split`)
+    numbers: Any  # 1-based line number of each record
+    names: list[str]
+    unfit: list[tuple[int, str, str]]  # (line, reason, text)
+    path: str | Path
+    data: bytes | None  # the bytes, when given instead of a path
+    split: _Split | None = None  # the regular path's job and step lines, apart already
+
+    def part(self, mask: Any, wanted: Sequence[str], key: Any) -> Any:
+        """The wanted fields of the records in `mask`, with `_line`, `_key` and `_text` (off the regular path)."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        selected = pa.array(mask)
+        frame = _fields(pc.filter(self.lines, selected), self.numbers[mask], self.names, wanted)
+        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key, selected))
+        return frame
+
+    def texts(self, frame: Any, mask: Any) -> list[str]:
+        """Some records' texts, for their rejects: the regular path keeps none, so those lines are
+        read again (rejects are few)."""
+        import numpy as np
+
+        if "_text" in frame:
+            return list(frame.loc[np.asarray(mask), "_text"])
+        data = Path(self.path).read_bytes() if self.data is None else self.data
+        return _line_texts(data, frame.loc[np.asarray(mask), "_line"].to_numpy(), len(self.names))
+
+
+def load(path: str | Path, fields: Sequence[str] | None, data: bytes | None) -> Log:
+    """The records: by Arrow's CSV reader when the file is regular (a path is then read in blocks,
+    never held whole), else line by line in Arrow kernels."""
+    wanted = sorted({"JobID", *JOB_FIELDS, *STEP_FIELDS})
+    regular = _regular_table(data, fields, wanted, path)
+    if regular is not None:
+        split, numbers, names = regular
+        return Log(None, numbers, names, [], path, data, split)
+    lines, numbers, names, unfit = _split_lines(Path(path).read_bytes() if data is None else data, fields)
+    return Log(lines, numbers, names, unfit, path, data)
+
+
+def job_key(job_ids: Any) -> Any:
+    """The job of each id: the text before its first "." ("12.batch" -> "12"; all of "12"). A split,
+    not a regular expression: a third of the time."""
+    import pyarrow.compute as pc
+
+    return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), 0)
+
+
+def line_records(log: Log) -> tuple[Any, Any, list[Any]]:
+    """(job lines, step lines, the empty-id rejects) of a log read line by line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
+    job_id = pa.array(ids["JobID"].array)
+    key = job_key(job_id)
+    is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+    no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
+    rejects = []
+    if no_id.any():
+        rejects.append(rejects_frame(log.numbers[no_id], "malformed line: empty JobID", log.texts(ids, no_id)))
+    del ids
+    return log.part(~is_step & ~no_id, JOB_FIELDS, key), log.part(is_step & ~no_id, STEP_FIELDS, key), rejects
+
+
+def regular_records(log: Log) -> tuple[Any, Any, list[Any]]:
+    """(job lines, step lines, the empty-id rejects) of a log read in blocks (see _Split)."""
+    import numpy as np
+    import pandas as pd
+
+    split = log.split
+    assert split is not None
+    rejects = []
+    if len(split.no_id):
+        shown = log.texts(pd.DataFrame({"_line": split.no_id}), np.ones(len(split.no_id), dtype=bool))
+        rejects.append(rejects_frame(split.no_id, "malformed line: empty JobID", shown))
+    parts = []
+    for table, numbers, wanted in (
+        (split.jobs, split.job_numbers, JOB_FIELDS),
+        (split.steps, split.step_numbers, STEP_FIELDS),
+    ):
+        frame = _fields(table, numbers, log.names, wanted)
+        frame["_key"] = pd.arrays.ArrowExtensionArray(table["_key"])
+        parts.append(frame)
+    log.split = None  # the fields are in the frames now
+    return parts[0], parts[1], rejects
