@@ -29,7 +29,7 @@ utilisation, energy), then the checks. Work happens on Arrow arrays and numpy, o
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,7 @@ def _parse_gpus(strings: Any) -> tuple[Any, Any]:
     typed = pc.extract_regex(text, r"gres/gpu:(?P<model>[^=,]+)=(?P<n>\d+)")
     count = np.where(np.isnan(total), _numbers(pc.struct_field(typed, "n")), total)
     model = np.asarray(pc.struct_field(typed, "model").to_numpy(zero_copy_only=False), dtype=object)
-    return count, np.where(pd.isna(model) | (model == ""), None, model)
+    return count, np.where(pd.isna(model) | (model == ""), np.array(None, dtype=object), model)
 
 
 def parse_gres_gpus(gres: Any) -> tuple[Any, Any]:
@@ -218,7 +218,9 @@ def _parse_gres_gpus(strings: Any) -> tuple[Any, Any]:
 
     parts = pc.extract_regex(pc.fill_null(strings, ""), r"(?:^|,)gpu(?::(?P<model>[^:,(=]+))?:(?P<n>\d+)")
     model = np.asarray(pc.struct_field(parts, "model").to_numpy(zero_copy_only=False), dtype=object)
-    return _numbers(pc.struct_field(parts, "n")), np.where(pd.isna(model) | (model == ""), None, model)
+    return _numbers(pc.struct_field(parts, "n")), np.where(
+        pd.isna(model) | (model == ""), np.array(None, dtype=object), model
+    )
 
 
 def parse_tres_memory_gb(tres: Any) -> Any:
@@ -266,7 +268,7 @@ class _Records:
     jobs: Any  # DataFrame: the job lines' fields, `_line`, `_key`
     steps: Any  # DataFrame: the steps' fields, `_job` (row in jobs)
     first_row: Any  # per job row: the first job row with its key (a repeated job line folds there)
-    rejects: list
+    rejects: list[Any]
 
 
 def _records(log: Log) -> _Records:
@@ -428,12 +430,7 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
             values = counts[name] = _floats(text)
             with np.errstate(invalid="ignore"):
                 bad = (text != "").to_numpy(dtype=bool) & ~((values >= 0) & np.isfinite(values))  # text, negative, inf
-            verdicts.add(
-                bad,
-                lambda rows, text=text, name=name: [
-                    f"{name} {text.iloc[i]!r} is not a count (0 or more)" for i in rows
-                ],
-            )
+            verdicts.add(bad, _not_a_count(name, text))
     cpus = _first_positive([counts.get(n) for n in ("NCPUS", "AllocCPUS", "ReqCPUS")], len(jobs))
     nodes = _first_positive([counts.get(n) for n in ("AllocNodes", "NNodes", "ReqNodes")], len(jobs))
     nodes = np.where(np.isnan(nodes), 1.0, nodes)
@@ -466,7 +463,12 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
     return _Resources(cpus, memory, gpus, gpu_model, whole_node)
 
 
-def _first_positive(candidates: list, size: int) -> Any:
+def _not_a_count(name: str, texts: Any) -> Callable[[Any], list[str]]:
+    """The reject reasons of the rows (positions) whose field `name` holds no count."""
+    return lambda rows: [f"{name} {texts.iloc[i]!r} is not a count (0 or more)" for i in rows]
+
+
+def _first_positive(candidates: list[Any], size: int) -> Any:
     """Per row, the first candidate above 0, else the last candidate's value (NaN where the log
     lacks that field: a candidate of None)."""
     import numpy as np
@@ -504,7 +506,7 @@ def _states(jobs: Any) -> Any:
     return _per_distinct(text, lambda texts: pc.utf8_upper(pc.replace_substring_regex(texts, r" .*$", "")))
 
 
-def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple, extra: Any) -> Any:
+def _job_table(jobs: Any, when: _When, resources: _Resources, usage: tuple[Any, Any, Any], extra: Any) -> Any:
     import numpy as np
     import pandas as pd
 
