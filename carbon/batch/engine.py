@@ -96,7 +96,7 @@ class Settings:
     what_if_shift_h: float = 0.0  # price every job this many hours later
 
 
-def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list]:
+def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list[Any]]:
     """Number the distinct keys (one column, or a list of columns read row-wise), compute once per
     distinct key; return (codes, answers) so that answers[codes] is the per-row result. A column is
     an array or a Coded text column (its value None where missing).
@@ -183,20 +183,20 @@ def _coded(jobs: Any, name: str) -> Coded:
     return column if isinstance(column, Coded) else _coded_values(column.to_numpy(dtype=object))
 
 
-def _per_key(values: list, codes: Any, dtype: Any = object) -> Any:
+def _per_key(values: list[Any], codes: Any, dtype: Any = object) -> Any:
     """One value per distinct key -> one per row."""
     import numpy as np
 
     return np.array(values, dtype=dtype)[codes] if len(values) else np.empty(len(codes), dtype=dtype)
 
 
-def _texts_per_key(texts: list, codes: Any) -> Coded:
+def _texts_per_key(texts: list[Any], codes: Any) -> Coded:
     """One text (or None) per distinct key -> an output text column, kept as codes (see
     carbon.batch.columns): building a million strings cost more than all the arithmetic."""
     return Coded.from_keys(codes, texts)
 
 
-def _bounds_arrays(values: list, codes: Any, pick: Any) -> tuple[Any, Any, Any]:
+def _bounds_arrays(values: list[Any], codes: Any, pick: Any) -> tuple[Any, Any, Any]:
     """One Bounds per distinct key (or a reason text) -> (central, low, high) per row, NaN for texts."""
     import numpy as np
 
@@ -229,7 +229,7 @@ class _Rejects:
 @dataclass
 class _Where:
     codes: Any  # per row: index into `locations`
-    locations: list  # Location, or the reason the region cannot be used
+    locations: list[Any]  # Location, or the reason the region cannot be used
 
     @property
     def names(self) -> Any:
@@ -245,7 +245,7 @@ class _Where:
         """names or zones as an output text column (see _texts_per_key)."""
         return _texts_per_key(self._per_location(attribute), self.codes)
 
-    def _per_location(self, attribute: str) -> list:
+    def _per_location(self, attribute: str) -> list[Any]:
         return [getattr(x, attribute, None) for x in self.locations]
 
 
@@ -262,13 +262,13 @@ class _When:
 @dataclass
 class _What:
     codes: Any  # per row: index into `found`
-    found: list  # (Hardware or None, how it was found)
+    found: list[Any]  # (Hardware or None, how it was found)
     vcpus: Any
     gpus: Any
     memory_gb: Any  # central
     model_codes: Any  # per row: index into `models`
-    models: list  # carbon.power.PowerModel per distinct job shape
-    memory_gb_ends: tuple[Any, Any, Any] = ()  # (central, low, high), in carbon.power.ENDS order
+    models: list[Any]  # carbon.power.PowerModel per distinct job shape
+    memory_gb_ends: tuple[Any, ...] = ()  # (central, low, high), in carbon.power.ENDS order
 
 
 @dataclass
@@ -277,7 +277,7 @@ class _Energy:
     ram_kwh: Any
     gpu_kwh: Any
     other_kwh: Any
-    it_kwh: list  # central, low, high
+    it_kwh: list[Any]  # central, low, high
     measured: Any
     cpu_util: Any  # known utilisation, NaN where unknown
 
@@ -288,7 +288,9 @@ def estimate_frame(jobs: Any, settings: Settings, factors: Factors | None = None
     return _frame(price_columns(jobs, settings, factors, consume=consume))
 
 
-def price_columns(jobs: Any, settings: Settings, factors: Factors | None = None, *, consume: bool = False) -> dict:
+def price_columns(
+    jobs: Any, settings: Settings, factors: Factors | None = None, *, consume: bool = False
+) -> dict[str, Any]:
     """Price every job of a table (carbon.batch.schema: a pandas table, or a dict of its columns as
     numpy arrays, naive UTC times and Coded texts) -> {OUTPUT_COLUMNS name: column}, texts Coded.
 
@@ -365,7 +367,7 @@ def price_columns(jobs: Any, settings: Settings, factors: Factors | None = None,
     return columns
 
 
-def _ranged(name: str, bounds: list) -> dict[str, Any]:
+def _ranged(name: str, bounds: list[Any]) -> dict[str, Any]:
     return {name: bounds[0], f"{name}_low": bounds[1], f"{name}_high": bounds[2]}
 
 
@@ -429,7 +431,7 @@ def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:
 
     start, end = _times(jobs, "start"), _times(jobs, "end")
     if settings.what_if_shift_h:  # in the times' own unit: nanoseconds would overflow before 1678
-        unit = np.datetime_data(start.dtype)[0]
+        unit: Any = np.datetime_data(start.dtype)[0]  # (a unit code the stubs cannot know)
         per_hour = np.timedelta64(1, "h") / np.timedelta64(1, unit)
         shift = np.timedelta64(round(settings.what_if_shift_h * per_hour), unit)
         start, end = start + shift, end + shift
@@ -454,7 +456,8 @@ def civil_year_month(times: Any) -> tuple[Any, Any]:
     calendar struct per value, ten times slower (a tenth of a Parquet run's pricing)."""
     import numpy as np
 
-    per_day = int(np.timedelta64(1, "D") / np.timedelta64(1, np.datetime_data(times.dtype)[0]))
+    unit: Any = np.datetime_data(times.dtype)[0]  # (a unit code the stubs cannot know)
+    per_day = int(np.timedelta64(1, "D") / np.timedelta64(1, unit))
     days = np.floor_divide(times.view(np.int64), per_day)
     era, doe = np.divmod(days + 719_468, 146_097)  # 400-year eras from 0000-03-01; day of the era
     yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365  # year of the era
@@ -492,7 +495,7 @@ def hardware(jobs: Any, factors: Factors, where: _Where, rejects: _Rejects) -> _
     memory_gb = np.where(np.isnan(memory_gb), hw_memory * np.minimum(1.0, vcpus / hw_vcpus), memory_gb)
     memory_ends = _memory_ends(np.nan_to_num(memory_gb, nan=0.0), vcpus, whole_node_unknown(jobs, memory_gb))
 
-    def model_for(key: tuple) -> Any:
+    def model_for(key: tuple[Any, ...]) -> Any:
         index, vcpu_count, gpu_count, gpu_model = key
         return factors.power(found[index][0], float(vcpu_count), int(gpu_count), gpu_model)
 
@@ -541,13 +544,13 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
     order, runs = _runs(what.model_codes)
     any_gpu = any(model.gpu_count for model in what.models)
     cpu_util = util[order]
-    gpu_util = np.asarray(jobs["gpu_util"], dtype=float)[order] if any_gpu else None
+    gpu_util: Any = np.asarray(jobs["gpu_util"], dtype=float)[order] if any_gpu else None
     sorted_memory = {id(m): m[order] for m in what.memory_gb_ends}  # the same array thrice, mostly
     memory_ends, modelled = [sorted_memory[id(m)] for m in what.memory_gb_ends], ~measured[order]
     to_kwh = (duration_s / 3600.0 / 1000.0)[order]  # as PowerModel.energy: W x hours / 1000
     other = other_kwh[order]
     cpu_unknown = np.isnan(cpu_util)
-    gpu_unknown = np.isnan(gpu_util) if any_gpu else None
+    gpu_unknown: Any = np.isnan(gpu_util) if any_gpu else None  # read only where a model has GPUs
     parts = [np.zeros(len(order)) for _ in range(3)]  # central cpu, ram, gpu
     it_kwh = [np.empty(len(order)) for _ in ENDS]
     for first, stop in runs:
@@ -575,7 +578,7 @@ def modelled_energy(jobs: Any, what: _What, duration_s: Any) -> _Energy:
                 parts[0][rows], parts[1][rows] = cpu, ram
     parts[:2] = [_unsort(a, order) for a in parts[:2]]
     parts[2] = _unsort(parts[2], order) if any_gpu else parts[2]  # no GPU: zeros in any order
-    return _Energy(*parts, other_kwh, [_unsort(a, order) for a in it_kwh], measured, util)
+    return _Energy(parts[0], parts[1], parts[2], other_kwh, [_unsort(a, order) for a in it_kwh], measured, util)
 
 
 def _runs(codes: Any) -> tuple[Any, list[tuple[int, int]]]:
@@ -599,7 +602,7 @@ def _unsort(values: Any, order: Any) -> Any:
     return result
 
 
-def pue_arrays(factors: Factors, where: _Where, year: Any) -> list:
+def pue_arrays(factors: Factors, where: _Where, year: Any) -> list[Any]:
     """carbon.pricing.pue_for per distinct (region, year) -> (central, low, high) per job."""
     locations = where.locations
     codes, pues = _apply_keyed(
@@ -609,7 +612,9 @@ def pue_arrays(factors: Factors, where: _Where, year: Any) -> list:
     return list(_bounds_arrays(pues, codes, lambda b: b))
 
 
-def intensity_arrays(factors: Factors, settings: Settings, where: _Where, when: _When, rejects: _Rejects) -> dict:
+def intensity_arrays(
+    factors: Factors, settings: Settings, where: _Where, when: _When, rejects: _Rejects
+) -> dict[str, Any]:
     """carbon.pricing.intensity_for per distinct (region, year, month), then, at hourly granularity,
     the hourly series' mean over each job where the zone has one covering it."""
     import numpy as np
@@ -718,7 +723,13 @@ def pandas_texts(column: Coded) -> Any:
 
 
 def _hourly(
-    factors: Factors, locations: list, region_codes: Any, when: _When, bounds: list, texts: dict, codes: Any
+    factors: Factors,
+    locations: list[Any],
+    region_codes: Any,
+    when: _When,
+    bounds: list[Any],
+    texts: dict[str, Any],
+    codes: Any,
 ) -> Any:
     """Replace, in place, each job's intensity bounds by its hourly series' mean over [start, end)
     where the series covers the whole job: a running integral makes it two lookups per job. Those
@@ -727,7 +738,8 @@ def _hourly(
 
     from carbon.provenance import describe
 
-    start_s = end_s = None
+    start_s: Any = None  # the jobs' times in seconds, worked out for the first zone with a series
+    end_s: Any = None
     for code, location in enumerate(locations):
         if isinstance(location, str) or not factors.hourly_zone(location):
             continue
