@@ -406,22 +406,25 @@ def _filled(column: Coded, text: str) -> Coded:
 
 
 def _times(jobs: Any, name: str) -> Any:
-    """A time column as naive UTC datetime64 in its own unit (a pandas column converted, no copy)."""
+    """A time column of the job table as naive UTC datetime64 (see _datetime64)."""
+    return _datetime64(jobs[name])
+
+
+def _datetime64(times: Any) -> Any:
+    """Naive UTC datetime64 in the times' own unit: as they are, or a pandas UTC column converted
+    (no copy)."""
     import numpy as np
 
-    column = jobs[name]
-    if isinstance(column, np.ndarray):
-        return column
-    return column.to_numpy(dtype=f"datetime64[{column.dtype.unit}]")
+    if isinstance(times, np.ndarray):
+        return times
+    return times.to_numpy(dtype=f"datetime64[{times.dtype.unit}]")
 
 
 def _seconds(times: Any) -> Any:
     """Seconds since the epoch (float, NaN for NaT) of naive UTC datetime64 or a pandas UTC column."""
     import numpy as np
 
-    if not isinstance(times, np.ndarray):
-        times = times.to_numpy(dtype=f"datetime64[{times.dtype.unit}]")
-    return (times - np.datetime64(0, "s")) / np.timedelta64(1, "s")
+    return (_datetime64(times) - np.datetime64(0, "s")) / np.timedelta64(1, "s")
 
 
 def timing(jobs: Any, settings: Settings, rejects: _Rejects) -> _When:

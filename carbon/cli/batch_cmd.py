@@ -318,7 +318,8 @@ def _parquet_columns(args: argparse.Namespace, settings, hardware_map) -> int | 
             from carbon.batch.schema import empty_rejects
 
             progress(f"writing {Path(args.rejects).name}", 0, None)
-            write_table(empty_rejects().assign(source=[])[["source", *empty_rejects().columns]], args.rejects, True)
+            rejects = empty_rejects()
+            write_table(rejects.assign(source=[])[["source", *rejects.columns]], args.rejects, True)
     print(f"read {result.read}, estimated {result.read}, rejected 0")
     print(summary.text(result.totals))
     return 0

@@ -56,21 +56,24 @@ def _psutil_cpu_times() -> Any:
     return _times_of_line(line)
 
 
-def _times_of_line(line: bytes) -> Any:
-    """The CPU times of /proc/stat's "cpu" line, in seconds, named as psutil names them."""
+def _seconds_of_line(line: bytes) -> dict[str, float]:
+    """The CPU times of /proc/stat's "cpu" line, in seconds, named as psutil names them (the fields
+    this kernel prints, in order)."""
     values = line.split()[1:]
-    names = _PROC_STAT_FIELDS[: len(values)]
-    return _cpu_times_type(names)(*(int(v) / _TICKS_PER_S for v in values[: len(names)]))
+    return dict(zip(_PROC_STAT_FIELDS, [int(v) / _TICKS_PER_S for v in values[: len(_PROC_STAT_FIELDS)]]))
+
+
+def _times_of_line(line: bytes) -> Any:
+    """_seconds_of_line as psutil's named tuple."""
+    seconds = _seconds_of_line(line)
+    return _cpu_times_type(tuple(seconds))(**seconds)
 
 
 def proc_stat_busy_and_total_s(head: bytes) -> tuple[float, float]:
     """`busy_and_total_s(_psutil_cpu_times())` from the start of /proc/stat as read (its "cpu" line
-    whole): what the tracker keeps at each interval's end is the raw bytes, parsed when written.
-    The fields straight into a dict, as `_times_of_line(...)._asdict()` has them, without the named tuple."""
-    values = head[: head.index(b"\n")].split()[1:]
-    return _busy_and_total_s(
-        dict(zip(_PROC_STAT_FIELDS, [int(v) / _TICKS_PER_S for v in values[: len(_PROC_STAT_FIELDS)]]))
-    )
+    whole): what the tracker keeps at each interval's end is the raw bytes, parsed when written,
+    into a dict rather than the named tuple (the tracker parses one per interval)."""
+    return _busy_and_total_s(_seconds_of_line(head[: head.index(b"\n")]))
 
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -143,12 +146,7 @@ class ModelledMeter:
         """The seconds since the last read, up to now or to `until` (a moment on `clock`, e.g. when
         the run stopped, so that time spent afterwards waiting for the setup is not counted), and
         the CPU counters now, for `measurements`."""
-        now = self.clock()
-        try:  # _cpu_now()'s usual case written out: the tracker reads it every second
-            head = os.pread(self._fd, 512, 0) if self._fd is not None else b""
-        except OSError:
-            head = b""
-        cpu = head if head.startswith(b"cpu ") and b"\n" in head else self._cpu_now()
+        now, cpu = self.clock(), self._cpu_now()
         if until is not None:
             now = min(now, max(until, self._last_time))
         duration_s = max(0.0, now - self._last_time)
