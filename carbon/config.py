@@ -97,6 +97,9 @@ def _default_cache_dir() -> str:
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting: its name, how its text is read, its default and its help; `carbon config`
+    and the CARBON_* variables are built from the list of these, so a new setting is one entry."""
+
     name: str
     parse: Callable[[Any], Any]
     default: Any
@@ -139,6 +142,9 @@ _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 @dataclass(frozen=True)
 class Config:
+    """The settings in force, each from the first place that gives it (arguments, CARBON_*
+    variables, carbon.toml or [tool.carbon], defaults); `origins` says which."""
+
     region: str | None = None
     interval_s: float = 10.0
     output_dir: str = "carbon-runs"

@@ -27,6 +27,8 @@ class UnknownRegion(UserInputError):
 
 @dataclass(frozen=True)
 class _Index:
+    """Every code and name a user may type, built once from the bundled tables."""
+
     by_key: dict[str, Location]  # upper-cased code or name -> Location
     bare_cloud: dict[str, tuple[Location, ...]]  # lower-cased bare cloud region -> candidates
     suggestions: tuple[str, ...]  # canonical codes and names offered when a code is unknown

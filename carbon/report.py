@@ -16,6 +16,9 @@ KM_PER_MILE = 1.609344
 
 @dataclass(frozen=True)
 class Equivalent:
+    """An emission or energy figure put in everyday terms (car distance, TV hours), with the
+    source of its factor."""
+
     label: str
     value: float
     unit: str

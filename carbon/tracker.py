@@ -111,6 +111,9 @@ def interval_end(start: datetime, interval_s: float) -> datetime:
 
 @dataclass(frozen=True)
 class Environment:
+    """Where the run is and on what, as detection (or the given region) found it, with the
+    warnings and evidence that the run's record and `carbon detect` repeat."""
+
     location: Location
     hardware: Hardware
     intensity_range: Bounds | None  # a forced wide range (unknown location), else None

@@ -45,6 +45,9 @@ def implausible(values_g_per_kwh: Sequence[float]) -> str | None:
 
 @dataclass(frozen=True)
 class IntensityValue:
+    """One intensity figure for a zone and period, with its range, emission-factor basis and
+    source: every source answers in this shape, so pricing never asks where it came from."""
+
     zone: str
     start: datetime  # beginning of the period the value covers (UTC)
     granularity: str  # "hour", "month" or "year"

@@ -21,6 +21,8 @@ from carbon.units import floor_hour, utc
 
 @dataclass(frozen=True)
 class _Row:
+    """One bundled table row's figure with the basis and source it is stated on."""
+
     value: float
     basis: str
     source: str

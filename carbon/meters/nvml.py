@@ -34,6 +34,9 @@ GpuModel = Callable[[float | None], Bounds]
 
 @dataclass
 class Gpu:
+    """One GPU as the meter follows it: its handle, how its energy is read, and what was read
+    last (mutable: the meter updates it at every poll)."""
+
     index: int
     handle: Any
     name: str
