@@ -65,6 +65,21 @@ def test_help_stays_complete(capsys):
     assert "usage: carbon estimate" in out and "--energy-kwh" in out and "examples:" in out
 
 
+@pytest.mark.parametrize("columns", ["", "0", "-3", "abc", "57", "140"])
+def test_help_width_is_the_one_shutil_gives(monkeypatch, capsys, columns):
+    """The parser finds the terminal's width itself (so that no start imports shutil): it must be
+    the width shutil.get_terminal_size() gives, and help lines must fit in it."""
+    from carbon.cli import _columns
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert _columns() == shutil.get_terminal_size().columns
+    assert main(["estimate", "--help"]) == 0
+    usage = capsys.readouterr().out.split("\n\n")[0].splitlines()  # wrapped to the width (the examples are not)
+    width = shutil.get_terminal_size().columns - 2  # argparse's margin
+    assert max(len(line) for line in usage) <= width
+    assert len(usage[0]) > width - 25  # the whole width is used, not a narrower default
+
+
 def test_known_failure_is_one_line_exit_1(capsys, tmp_path, monkeypatch):
     empty = tmp_path / "empty"
     empty.mkdir()
