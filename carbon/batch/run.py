@@ -288,14 +288,18 @@ def estimate_parquet_columns(
     if read is None or not read.records:
         return None
     n = read.records
-    progress(step, n, n)
+    progress(step, n, n)  # the rest of the file is read part by part, as it is priced
     progress("pricing", 0, n)
     factors, source = Factors(hardware_map=hardware_map), Coded(np.zeros(n, dtype=np.int32), [str(path)])
     kept: list[dict[str, Any]] = []  # each part's columns the totals need
     with ParquetRowGroups(out) if out else nullcontext() as writer:
-        for first in range(0, n, COLUMN_CHUNK_ROWS):
-            stop = min(first + COLUMN_CHUNK_ROWS, n)
-            priced = price_columns({name: rows(c, first, stop) for name, c in read.jobs.items()}, settings, factors)
+        first = 0
+        for jobs in read.parts(COLUMN_CHUNK_ROWS):
+            if jobs is None:  # a record the reader's checks reject
+                return None
+            stop = first + len(jobs["line"])
+            priced = price_columns(jobs, settings, factors)
+            del jobs
             if np.count_nonzero(priced["reject_reason"]):  # None, or a reason (never an empty text)
                 return None
             results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}
@@ -304,6 +308,7 @@ def estimate_parquet_columns(
                 return None
             kept.append({name: results[name] for name in TOTALS_COLUMNS})
             progress("pricing", stop, n)
+            first = stop
         del priced, results
         # Summed while the last row group is written.
         summed = totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS})
