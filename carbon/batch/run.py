@@ -25,7 +25,7 @@ from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
 # A Parquet log priced as columns: parts written while the next is priced (estimate_parquet_columns).
-COLUMN_CHUNK_ROWS = 500_000
+COLUMN_CHUNK_ROWS = 250_000
 # Chunks are priced two at a time: numpy releases the GIL in the arithmetic, and one thread's
 # page faults on fresh memory overlap the other's work. (A log of one chunk is not split: the
 # stitching would cost more than the second thread gains.)
