@@ -288,7 +288,7 @@ def estimate_parquet_columns(
     if read is None or not read.records:
         return None
     n = read.records
-    progress(step, n, n)  # the rest of the file is read part by part, as it is priced
+    progress(step, n, n)  # the file is read part by part, as it is priced
     progress("pricing", 0, n)
     factors, source = Factors(hardware_map=hardware_map), Coded(np.zeros(n, dtype=np.int32), [str(path)])
     kept: list[dict[str, Any]] = []  # each part's columns the totals need
@@ -310,6 +310,8 @@ def estimate_parquet_columns(
             progress("pricing", stop, n)
             first = stop
         del priced, results
+        if read.repeated_ids():  # checked while the last row group is written
+            return None
         # Summed while the last row group is written.
         summed = totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS})
         if writer is not None:

@@ -6,14 +6,15 @@ parsing (carbon.batch.readers.generic.normalise); read through Arrow, with its t
 codes, a million jobs take a tenth of a second and no Python string per job. Anything else (a
 time or number written as text, a column of another type, a log without an end time or a job id,
 a record the checks reject) is for the generic reader, which `read_parquet_columns` says by
-returning None (a rejected record after the job ids: by a part of None, before that part is
-priced): both readers give the same table for a log either can read.
+returning None (a record the checks reject: by a part of None, before that part is priced, or,
+for a job id seen before, by ColumnsRead.repeated_ids once every part is read): both readers
+give the same table for a log either can read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +24,51 @@ from carbon.batch.schema import JOB_COLUMNS
 
 @dataclass(frozen=True)
 class ColumnsRead:
-    """A log the columnar reader takes, read part by part (`parts`): its job ids are read, and
-    checked for duplicates, first; each part's other columns only when the caller asks for it, so
-    that the first part is priced (and written) while the rest of the file is still unread."""
+    """A log the columnar reader takes, read part by part (`parts`) as the caller prices them, so
+    that the first part is priced (and written) while the rest of the file is still unread. Job
+    ids are checked for duplicates once every part is read (`repeated_ids`)."""
 
     records: int
     file: Any  # pyarrow.parquet.ParquetFile, its texts read as dictionaries
     wanted: dict[str, str]  # job-table name -> the file's column
-    ids: Any  # the job ids, an Arrow array
+    _keys: list[tuple[Any, Any]] = field(default_factory=list)  # per part read: (job ids, clusters)
 
     def parts(self, rows: int) -> Iterator[dict[str, Any] | None]:
         """The job table `rows` records at a time (the last part: what is left), as columns that
         carbon.batch.engine.price_columns takes (JOB_COLUMNS and line); None, and no part after it,
-        for a part with a record the checks reject (the generic reader says which, and why)."""
+        for a part with a record the checks reject (the generic reader says which, and why).
+
+        Each part is read on a thread of its own while the caller prices the one before: Arrow
+        decodes and numpy converts without the GIL, so the first part's pricing, before anything
+        can be written, no longer leaves the second core idle."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            read = self._parts(rows)
+            ahead = pool.submit(next, read, _END)
+            while True:
+                part = ahead.result()
+                if part is _END:
+                    return
+                if part is not None:
+                    ahead = pool.submit(next, read, _END)
+                yield part
+                if part is None:
+                    return
+
+    def _parts(self, rows: int) -> Iterator[dict[str, Any] | None]:
         import numpy as np
+        import pyarrow as pa
 
         from carbon.batch.checks import Verdicts, check_ranges
 
-        others = [column for name, column in self.wanted.items() if name != "job_id"]
         first = 0
-        for table in _slices(self.file, others, rows):
-            jobs = _job_columns(table, self.wanted, self.ids.slice(first, table.num_rows), first)
+        for table in _slices(self.file, list(self.wanted.values()), rows):
+            jobs = _job_columns(table, self.wanted, first)
+            clusters = None
+            if "cluster" in self.wanted:  # as text: each part's dictionary may differ
+                clusters = _one_chunk(table[self.wanted["cluster"]].cast(pa.string()))
+            self._keys.append((jobs["job_id"], clusters))
             verdicts = Verdicts(table.num_rows)
             verdicts.add(np.isnat(jobs["start"]) | np.isnat(jobs["end"]), "malformed record: cannot read start/end")
             check_ranges(jobs, verdicts)
@@ -52,6 +77,25 @@ class ColumnsRead:
                 return
             yield jobs
             first += table.num_rows
+
+    def repeated_ids(self) -> bool:
+        """Whether a job id repeats (within its cluster, where the log names clusters) over the
+        parts read: the generic reader then says which records, and why."""
+        import numpy as np
+        import pyarrow as pa
+
+        from carbon.batch.checks import Verdicts, check_duplicates
+
+        if not self._keys:
+            return False
+        ids = _one_chunk(pa.chunked_array([i for i, _ in self._keys]))
+        clusters = _one_chunk(pa.chunked_array([c for _, c in self._keys])) if "cluster" in self.wanted else None
+        verdicts = Verdicts(len(ids))
+        check_duplicates(ids, np.arange(1, len(ids) + 1), verdicts, clusters)
+        return bool(verdicts.rejected.any())
+
+
+_END: Any = object()  # no part left
 
 
 def _names(schema: Any) -> dict[str, str]:
@@ -84,11 +128,8 @@ def _fits(name: str, kind: Any) -> bool:
 
 def read_parquet_columns(path: str | Path) -> ColumnsRead | None:
     """The log ready to be read as columns, or None when it needs the generic reader (module
-    docstring; a record the checks reject may also show in ColumnsRead.parts)."""
-    import numpy as np
+    docstring; a record the checks reject shows in ColumnsRead.parts and repeated_ids)."""
     import pyarrow.parquet as pq
-
-    from carbon.batch.checks import Verdicts, check_duplicates
 
     schema = pq.read_schema(path)
     names = _names(schema)
@@ -104,14 +145,7 @@ def read_parquet_columns(path: str | Path) -> ColumnsRead | None:
     ]
     # ParquetFile, not read_table: that goes through pyarrow.dataset, which imports pandas.
     file = pq.ParquetFile(path, read_dictionary=texts)
-    keys = file.read(columns=[wanted[name] for name in ("job_id", "cluster") if name in wanted])
-    ids = _one_chunk(keys[wanted["job_id"]])
-    verdicts = Verdicts(len(ids))
-    clusters = keys[wanted["cluster"]] if "cluster" in wanted else None
-    check_duplicates(ids, np.arange(1, len(ids) + 1), verdicts, clusters)
-    if verdicts.rejected.any():
-        return None  # the generic reader says which records, and why
-    return ColumnsRead(len(ids), file, wanted, ids)
+    return ColumnsRead(file.metadata.num_rows, file, wanted)
 
 
 def _one_chunk(column: Any) -> Any:
@@ -142,7 +176,7 @@ def _slices(file: Any, columns: list[str], rows: int) -> Iterator[Any]:
         yield pa.Table.from_batches(held, schema=held[0].schema)
 
 
-def _job_columns(table: Any, wanted: dict[str, str], ids: Any, first: int) -> dict[str, Any]:
+def _job_columns(table: Any, wanted: dict[str, str], first: int) -> dict[str, Any]:
     """One part of the file (an Arrow table) as the job table's columns; its first record is the
     file's `first` (0 for the first)."""
     import numpy as np
@@ -155,9 +189,9 @@ def _job_columns(table: Any, wanted: dict[str, str], ids: Any, first: int) -> di
     for name, (dtype, _) in JOB_COLUMNS.items():
         if name == "line":
             continue
-        column = table[wanted[name]] if name in wanted and name != "job_id" else None
+        column = table[wanted[name]] if name in wanted else None
         if name == "job_id":
-            jobs[name] = ids
+            jobs[name] = _one_chunk(column)
         elif column is None or pa.types.is_null(column.type):
             jobs[name] = _unknown(dtype, n)
         elif dtype.startswith("datetime"):  # naive UTC, NaT where missing
