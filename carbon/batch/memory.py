@@ -32,16 +32,36 @@ def release_freed_memory() -> None:
         trim(0)
 
 
+def reuse_freed_memory() -> None:
+    """Let glibc's malloc keep freed blocks (up to 32 MB each) for the next allocation, until
+    release_freed_memory: a run priced part by part frees and allocates the same arrays over and
+    over, and each one handed back to the system and taken again costs a page fault per 4 KiB,
+    zeroed (by default, blocks over 128 KiB to 32 MB are mapped afresh, and a heap top with more
+    than twice that free is trimmed). Measured on a 1 M-job Parquet run: 0.43 -> 0.29 s of system
+    CPU (median of 10). Process-wide, as malloc is; the thresholds stay set afterwards (glibc has
+    no way back to its sliding defaults). A no-op without glibc."""
+    mallopt = _libc("mallopt")
+    if mallopt is not None:
+        trim_threshold, mmap_threshold = -1, -3  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD (malloc.h)
+        mallopt(mmap_threshold, 32 * 1024 * 1024)  # glibc's largest
+        mallopt(trim_threshold, 1024 * 1024 * 1024)
+
+
 def _malloc_trim() -> Any:
     """glibc's malloc_trim, or None elsewhere (macOS, musl) where there is none to call."""
+    return _libc("malloc_trim")
+
+
+def _libc(name: str) -> Any:
+    """A glibc function, or None elsewhere (macOS, musl)."""
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
 
     try:  # the symbols already loaded into the process, libc's among them: no library search
-        return ctypes.CDLL(None).malloc_trim
+        return getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError) as error:
-        log.debug("no malloc_trim: %s", error)
+        log.debug("no %s: %s", name, error)
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from carbon.batch.engine import (
 )
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
-from carbon.batch.memory import release_freed_memory
+from carbon.batch.memory import release_freed_memory, reuse_freed_memory
 from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
@@ -270,14 +271,7 @@ def estimate_parquet_columns(
     (carbon.batch.readers.columnar), settings that move the jobs (the what-if columns), a job the
     engine rejects (estimate_logs then says which, and why), or a text column with no text in
     one part and some in another (a file written at once holds it as text throughout)."""
-    from contextlib import nullcontext
-
-    import numpy as np
-
-    from carbon.batch.columns import concat, rows
-    from carbon.batch.output import ParquetRowGroups
     from carbon.batch.readers.columnar import read_parquet_columns
-    from carbon.batch.summary import TOTALS_COLUMNS, totals
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     if settings.what_if_region or settings.what_if_shift_h:
@@ -289,8 +283,40 @@ def estimate_parquet_columns(
         return None
     n = read.records
     progress(step, n, n)  # the file is read part by part, as it is priced
+    collecting = gc.isenabled()
+    # The parts' arrays, freed and allocated again part after part, kept in the C heap
+    # (carbon.batch.memory); and no cycle collection, which would walk every object of every
+    # module imported each time (the few cycles the run makes are collected once it is done).
+    reuse_freed_memory()
+    gc.disable()
+    try:
+        return _price_parts(read, out, settings, Factors(hardware_map=hardware_map), str(path), progress)
+    finally:
+        if collecting:
+            gc.enable()
+        release_freed_memory()
+
+
+def _price_parts(
+    read: Any,
+    out: str | Path | None,
+    settings: Settings,
+    factors: Factors,
+    source_name: str,
+    progress: ProgressCallback,
+) -> ColumnsResult | None:
+    """estimate_parquet_columns' pricing and writing, part by part (None: as it says)."""
+    from contextlib import nullcontext
+
+    import numpy as np
+
+    from carbon.batch.columns import concat, rows
+    from carbon.batch.output import ParquetRowGroups
+    from carbon.batch.summary import TOTALS_COLUMNS, totals
+
+    n = read.records
     progress("pricing", 0, n)
-    factors, source = Factors(hardware_map=hardware_map), Coded(np.zeros(n, dtype=np.int32), [str(path)])
+    source = Coded(np.zeros(n, dtype=np.int32), [source_name])
     kept: list[dict[str, Any]] = []  # each part's columns the totals need
     with ParquetRowGroups(out) if out else nullcontext() as writer:
         first = 0

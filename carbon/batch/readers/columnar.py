@@ -32,6 +32,8 @@ class ColumnsRead:
     file: Any  # pyarrow.parquet.ParquetFile, its texts read as dictionaries
     wanted: dict[str, str]  # job-table name -> the file's column
     _keys: list[tuple[Any, Any]] = field(default_factory=list)  # per part read: (job ids, clusters)
+    # While every job id read so far is an integer above the one before: [the last], else [None].
+    _last_id: list[Any] = field(default_factory=list)
 
     def parts(self, rows: int) -> Iterator[dict[str, Any] | None]:
         """The job table `rows` records at a time (the last part: what is left), as columns that
@@ -68,7 +70,7 @@ class ColumnsRead:
             clusters = None
             if "cluster" in self.wanted:  # as text: each part's dictionary may differ
                 clusters = _one_chunk(table[self.wanted["cluster"]].cast(pa.string()))
-            self._keys.append((jobs["job_id"], clusters))
+            self._note_ids(jobs["job_id"], clusters)
             verdicts = Verdicts(table.num_rows)
             verdicts.add(np.isnat(jobs["start"]) | np.isnat(jobs["end"]), "malformed record: cannot read start/end")
             check_ranges(jobs, verdicts)
@@ -78,6 +80,20 @@ class ColumnsRead:
             yield jobs
             first += table.num_rows
 
+    def _note_ids(self, ids: Any, clusters: Any) -> None:
+        """Keep one part's job ids (and clusters) for repeated_ids; the usual log's, numbered in
+        order, are checked here, part by part, as carbon.batch.checks.first_rows checks them."""
+        from carbon.batch.checks import increasing_integers
+
+        self._keys.append((ids, clusters))
+        if self._last_id == [None]:
+            return
+        numbers = increasing_integers(ids)
+        if numbers is None or (self._last_id and numbers[0] <= self._last_id[0]):
+            self._last_id[:] = [None]
+        else:
+            self._last_id[:] = [numbers[-1]]
+
     def repeated_ids(self) -> bool:
         """Whether a job id repeats (within its cluster, where the log names clusters) over the
         parts read: the generic reader then says which records, and why."""
@@ -86,7 +102,7 @@ class ColumnsRead:
 
         from carbon.batch.checks import Verdicts, check_duplicates
 
-        if not self._keys:
+        if not self._keys or self._last_id != [None]:  # increasing integers are distinct
             return False
         ids = _one_chunk(pa.chunked_array([i for i, _ in self._keys]))
         clusters = _one_chunk(pa.chunked_array([c for _, c in self._keys])) if "cluster" in self.wanted else None
