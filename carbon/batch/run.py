@@ -310,14 +310,14 @@ def _price_parts(
 
     import numpy as np
 
-    from carbon.batch.columns import concat, rows
+    from carbon.batch.columns import Joined, rows
     from carbon.batch.output import ParquetRowGroups
     from carbon.batch.summary import TOTALS_COLUMNS, totals
 
     n = read.records
     progress("pricing", 0, n)
     source = Coded(np.zeros(n, dtype=np.int32), [source_name])
-    kept: list[dict[str, Any]] = []  # each part's columns the totals need
+    kept = Joined(n)  # the columns the totals need
     with ParquetRowGroups(out) if out else nullcontext() as writer:
         first = 0
         for jobs in read.parts(COLUMN_CHUNK_ROWS):
@@ -332,14 +332,14 @@ def _price_parts(
             results["source"] = rows(source, first, stop)
             if writer is not None and not writer.put(results):
                 return None
-            kept.append({name: results[name] for name in TOTALS_COLUMNS})
+            kept.put(first, {name: results[name] for name in TOTALS_COLUMNS})
             progress("pricing", stop, n)
             first = stop
         del priced, results
         if read.repeated_ids():  # checked while the last row group is written
             return None
         # Summed while the last row group is written.
-        summed = totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS})
+        summed = totals(kept.columns())
         if writer is not None:
             progress(f"writing {Path(str(out)).name}", 0, None)
             writer.commit()
