@@ -21,7 +21,7 @@ from carbon.batch.engine import (
 )
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
-from carbon.batch.memory import release_freed_memory, reuse_freed_memory
+from carbon.batch.memory import release_freed_memory, reusing_freed_memory
 from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
@@ -287,14 +287,13 @@ def estimate_parquet_columns(
     # The parts' arrays, freed and allocated again part after part, kept in the C heap
     # (carbon.batch.memory); and no cycle collection, which would walk every object of every
     # module imported each time (the few cycles the run makes are collected once it is done).
-    reuse_freed_memory()
     gc.disable()
     try:
-        return _price_parts(read, out, settings, Factors(hardware_map=hardware_map), str(path), progress)
+        with reusing_freed_memory():
+            return _price_parts(read, out, settings, Factors(hardware_map=hardware_map), str(path), progress)
     finally:
         if collecting:
             gc.enable()
-        release_freed_memory()
 
 
 def _price_parts(
