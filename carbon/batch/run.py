@@ -265,12 +265,15 @@ def estimate_parquet_columns(
     Parquet file `out` (if given) as estimate_logs' results would be, never through pandas: at a
     million jobs, importing pandas and converting texts to and from it took most of the run.
 
-    Priced COLUMN_CHUNK_ROWS at a time, each part written as a row group while the next is priced
-    (carbon.batch.output.ParquetRowGroups). None, and no file, where this cannot give what
-    estimate_logs gives: a log the columnar reader leaves to the generic one
-    (carbon.batch.readers.columnar), settings that move the jobs (the what-if columns), a job the
-    engine rejects (estimate_logs then says which, and why), or a text column with no text in
-    one part and some in another (a file written at once holds it as text throughout)."""
+    Read, priced and written COLUMN_CHUNK_ROWS at a time, three parts in flight: one read on a
+    thread (carbon.batch.readers.columnar.ColumnsRead.parts), one priced, one written as a row
+    group on another thread (carbon.batch.output.ParquetRowGroups); the totals' columns are
+    gathered as the parts go. None, and no file, where this cannot give what estimate_logs gives:
+    a log the columnar reader leaves to the generic one (carbon.batch.readers.columnar, a record
+    its checks reject or a job id seen before among them), settings that move the jobs (the
+    what-if columns), a job the engine rejects (estimate_logs then says which, and why), or a
+    text column with no text in one part and some in another (a file written at once holds it as
+    text throughout)."""
     from carbon.batch.readers.columnar import read_parquet_columns
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
