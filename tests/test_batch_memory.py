@@ -80,3 +80,16 @@ def test_freed_blocks_are_reused_within_a_run_priced_in_parts():
             del blocks
     assert faults[0] > pages / 2  # the first round's pages are new
     assert faults[1] + faults[2] < pages / 10
+
+
+def test_arrow_buffers_come_from_the_heap_within_a_run_priced_in_parts():
+    import pyarrow as pa
+
+    from carbon.batch.memory import reusing_freed_memory
+
+    before = pa.default_memory_pool().backend_name
+    with reusing_freed_memory():
+        assert pa.default_memory_pool().backend_name == "system"
+        kept = pa.array([1.5] * 1000)
+    assert pa.default_memory_pool().backend_name == before
+    assert kept.sum().as_py() == 1500.0  # a buffer from the pool of the run, still whole

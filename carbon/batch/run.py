@@ -279,20 +279,19 @@ def estimate_parquet_columns(
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     if settings.what_if_region or settings.what_if_shift_h:
         return None
-    step = f"reading {Path(path).name}"
-    progress(step, 0, None)
-    read = read_parquet_columns(path)
-    if read is None or not read.records:
-        return None
-    n = read.records
-    progress(step, n, n)  # the file is read part by part, as it is priced
     collecting = gc.isenabled()
-    # The parts' arrays, freed and allocated again part after part, kept in the C heap
-    # (carbon.batch.memory); and no cycle collection, which would walk every object of every
+    # The parts' arrays, numpy's and Arrow's, freed and allocated again part after part, kept for
+    # reuse (carbon.batch.memory); and no cycle collection, which would walk every object of every
     # module imported each time (the few cycles the run makes are collected once it is done).
     gc.disable()
     try:
         with reusing_freed_memory():
+            step = f"reading {Path(path).name}"
+            progress(step, 0, None)
+            read = read_parquet_columns(path)  # opened within: its buffers from the pool set there
+            if read is None or not read.records:
+                return None
+            progress(step, read.records, read.records)  # the file is read part by part, as it is priced
             return _price_parts(read, out, settings, Factors(hardware_map=hardware_map), str(path), progress)
     finally:
         if collecting:
