@@ -16,7 +16,7 @@ import pytest
 
 from batch_support import BUNDLE, bundle  # noqa: F401  (the fixture, used through pytestmark)
 from carbon.batch import summary
-from carbon.batch.columns import Coded, arrow_values, numpy_values
+from carbon.batch.columns import Coded, Joined, arrow_values, numpy_values
 from carbon.batch.engine import Settings, civil_year_month
 from carbon.batch.output import ParquetRowGroups, write_table
 from carbon.batch.run import estimate_logs
@@ -217,3 +217,62 @@ def test_a_part_whose_text_column_changes_kind_is_refused(tmp_path):
         assert out.put({"user": Coded(np.full(3, -1, dtype=np.int32), [])})
         assert not out.put({"user": Coded(np.zeros(3, dtype=np.int32), ["ada"])})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "job_ids",
+    [
+        lambda count: [str(count - i) for i in range(count)],  # numbered backwards: distinct, not in order
+        lambda count: [str(i % 300 if i < 600 else i) for i in range(count)],  # part 2 (of 300) repeats part 1
+        lambda count: [*map(str, range(count - 1)), "3"],  # in order but the last, a repeat
+    ],
+    ids=["distinct-backwards", "a-part-repeats", "last-repeats"],
+)
+def test_job_ids_checked_across_parts(tmp_path, capsys, monkeypatch, job_ids):
+    """Ids are checked once every part is read (those in order, part by part): a repeat in a later
+    part than its first sends the log the pandas way, which says which record; distinct ids in
+    any order keep the columnar run."""
+    monkeypatch.setattr("carbon.batch.run.COLUMN_CHUNK_ROWS", 300)
+    frame = mixed_jobs(1_000, seed=7).assign(job_id=job_ids(1_000))
+    log, out, pandas_out = tmp_path / "jobs.parquet", tmp_path / "out.parquet", tmp_path / "pandas.parquet"
+    write_log(frame, log)
+    assert main(["batch", str(log), "--region", "FR", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    distinct = frame["job_id"].is_unique
+    assert (pq.read_metadata(out).metadata is None) == distinct  # None: the columnar run's file
+    assert printed.strip() == through_pandas(log, pandas_out, Settings(region="FR")).strip()
+    assert ("rejected 0" in printed) == distinct
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(pandas_out))
+
+
+def test_joined_columns_are_the_parts_end_to_end():
+    joined = Joined(5)
+    joined.put(0, {"co2e_kg": np.array([1.0, np.nan]), "state": Coded(np.array([1, -1], dtype=np.int32), ["A", "B"])})
+    joined.put(
+        2, {"co2e_kg": np.array([3.0, 4.0, 5.0]), "state": Coded(np.array([0, 1, 0], dtype=np.int32), ["B", "C"])}
+    )
+    columns = joined.columns()
+    assert columns["co2e_kg"][2:].tolist() == [3.0, 4.0, 5.0] and np.isnan(columns["co2e_kg"][1])
+    assert list(columns["state"]) == ["B", None, "B", "C", "B"]
+
+
+def test_a_column_with_about_one_value_per_job_is_written_without_dictionary(tmp_path):
+    """Encodings are chosen from the first 64 k rows: values that keep coming new (a CO2e figure
+    per job) are written plain, values that repeat more and more (an energy figure from a few
+    thousand job shapes) as a dictionary; the data reads back the same either way."""
+    rng = np.random.default_rng(2)
+    rows = 70_000
+    part = {
+        "co2e_kg": rng.random(rows),
+        "energy_kwh": rng.choice(rng.random(5_000), rows),
+    }
+    target = tmp_path / "out.parquet"
+    with ParquetRowGroups(target) as out:
+        assert out.put(part)
+        out.commit()
+    chunk = pq.read_metadata(target).row_group(0)
+    dictionary = {chunk.column(i).path_in_schema: chunk.column(i).has_dictionary_page for i in range(2)}
+    assert dictionary == {"co2e_kg": False, "energy_kwh": True}
+    back = pd.read_parquet(target)
+    assert back["co2e_kg"].tolist() == part["co2e_kg"].tolist()
+    assert back["energy_kwh"].tolist() == part["energy_kwh"].tolist()

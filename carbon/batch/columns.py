@@ -191,16 +191,32 @@ def rows(values: Any, first: int, stop: int) -> Any:
     return values[first:stop]
 
 
-def concat(parts: list[Any]) -> Any:
-    """One column from its parts in order: numpy arrays joined, Coded texts renumbered into the
-    texts of all the parts."""
-    import numpy as np
+class Joined:
+    """Columns of `rows` rows filled part by part, in place: each part's columns are copied in as
+    it comes (Coded texts renumbered into the texts of all the parts so far), so that the whole
+    columns are ready when the last part is, with no copy of them all at the end."""
 
-    if not parts or not isinstance(parts[0], Coded):
-        return np.concatenate(parts)
-    texts: dict[str, int] = {}
-    codes = []
-    for part in parts:
-        table = np.array([*(texts.setdefault(t, len(texts)) for t in part.texts), -1], dtype=np.int32)
-        codes.append(table[part.codes])  # -1 (missing) stays -1 through the last entry
-    return Coded(np.concatenate(codes), list(texts))
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self._arrays: dict[str, Any] = {}
+        self._texts: dict[str, dict[str, int]] = {}  # per Coded column: text -> its code
+
+    def put(self, first: int, part: dict[str, Any]) -> None:
+        """Copy in one part's columns, `first` being the row its first row is."""
+        import numpy as np
+
+        for name, values in part.items():
+            if isinstance(values, Coded):
+                texts = self._texts.setdefault(name, {})
+                table = np.array([*(texts.setdefault(t, len(texts)) for t in values.texts), -1], dtype=np.int32)
+                values = table[values.codes]  # -1 (missing) stays -1 through the last entry
+            array = self._arrays.get(name)
+            if array is None:
+                array = self._arrays[name] = np.empty(self.rows, dtype=values.dtype)
+            array[first : first + len(values)] = values
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            name: Coded(array, list(self._texts[name])) if name in self._texts else array
+            for name, array in self._arrays.items()
+        }

@@ -132,18 +132,17 @@ def _apply_keyed(keys: Any, compute: Any) -> tuple[Any, list[Any]]:
         rank = np.empty_like(by_row)
         rank[by_row] = np.arange(len(by_row))
         codes, first = rank[codes], first[by_row]
-    answers = []
-    for row in first:
-        key = tuple(_value_at(column, row) for column in columns)
-        answers.append(compute(key if isinstance(keys, list) else key[0]))
+    # Each column's values at those rows, taken at once (Python values, as compute gets them).
+    values = zip(*(_values_at(column, first) for column in columns))
+    answers = [compute(key if isinstance(keys, list) else key[0]) for key in values]
     return codes, answers
 
 
-def _value_at(column: Any, row: int) -> Any:
+def _values_at(column: Any, rows: Any) -> list[Any]:
     if isinstance(column, Coded):
-        code = column.codes[row]
-        return column.texts[code] if code >= 0 else None
-    return column[row]
+        texts = [*column.texts, None]  # code -1: None
+        return [texts[code] for code in column.codes[rows].tolist()]
+    return column[rows].tolist()
 
 
 def _codes(column: Any) -> tuple[Any, int]:

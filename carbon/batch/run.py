@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,12 +21,12 @@ from carbon.batch.engine import (
 )
 from carbon.batch.factors import Factors
 from carbon.batch.hardware import HardwareMap
-from carbon.batch.memory import release_freed_memory
+from carbon.batch.memory import release_freed_memory, reusing_freed_memory
 from carbon.batch.summary import UNKNOWN_BASIS
 
 CHUNK_ROWS = 1_000_000  # bounds the engine's temporaries
 # A Parquet log priced as columns: parts written while the next is priced (estimate_parquet_columns).
-COLUMN_CHUNK_ROWS = 500_000
+COLUMN_CHUNK_ROWS = 250_000
 # Chunks are priced two at a time: numpy releases the GIL in the arithmetic, and one thread's
 # page faults on fresh memory overlap the other's work. (A log of one chunk is not split: the
 # stitching would cost more than the second thread gains.)
@@ -264,49 +265,82 @@ def estimate_parquet_columns(
     Parquet file `out` (if given) as estimate_logs' results would be, never through pandas: at a
     million jobs, importing pandas and converting texts to and from it took most of the run.
 
-    Priced COLUMN_CHUNK_ROWS at a time, each part written as a row group while the next is priced
-    (carbon.batch.output.ParquetRowGroups). None, and no file, where this cannot give what
-    estimate_logs gives: a log the columnar reader leaves to the generic one
-    (carbon.batch.readers.columnar), settings that move the jobs (the what-if columns), a job the
-    engine rejects (estimate_logs then says which, and why), or a text column with no text in
-    one part and some in another (a file written at once holds it as text throughout)."""
-    from contextlib import nullcontext
-
-    import numpy as np
-
-    from carbon.batch.columns import concat, rows
-    from carbon.batch.output import ParquetRowGroups
+    Read, priced and written COLUMN_CHUNK_ROWS at a time, three parts in flight: one read on a
+    thread (carbon.batch.readers.columnar.ColumnsRead.parts), one priced, one written as a row
+    group on another thread (carbon.batch.output.ParquetRowGroups); the totals' columns are
+    gathered as the parts go. None, and no file, where this cannot give what estimate_logs gives:
+    a log the columnar reader leaves to the generic one (carbon.batch.readers.columnar, a record
+    its checks reject or a job id seen before among them), settings that move the jobs (the
+    what-if columns), a job the engine rejects (estimate_logs then says which, and why), or a
+    text column with no text in one part and some in another (a file written at once holds it as
+    text throughout)."""
     from carbon.batch.readers.columnar import read_parquet_columns
-    from carbon.batch.summary import TOTALS_COLUMNS, totals
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     if settings.what_if_region or settings.what_if_shift_h:
         return None
-    step = f"reading {Path(path).name}"
-    progress(step, 0, None)
-    read = read_parquet_columns(path)
-    if read is None or not read.records:
-        return None
+    collecting = gc.isenabled()
+    # The parts' arrays, numpy's and Arrow's, freed and allocated again part after part, kept for
+    # reuse (carbon.batch.memory); and no cycle collection, which would walk every object of every
+    # module imported each time (the few cycles the run makes are collected once it is done).
+    gc.disable()
+    try:
+        with reusing_freed_memory():
+            step = f"reading {Path(path).name}"
+            progress(step, 0, None)
+            read = read_parquet_columns(path)  # opened within: its buffers from the pool set there
+            if read is None or not read.records:
+                return None
+            progress(step, read.records, read.records)  # the file is read part by part, as it is priced
+            return _price_parts(read, out, settings, Factors(hardware_map=hardware_map), str(path), progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _price_parts(
+    read: Any,
+    out: str | Path | None,
+    settings: Settings,
+    factors: Factors,
+    source_name: str,
+    progress: ProgressCallback,
+) -> ColumnsResult | None:
+    """estimate_parquet_columns' pricing and writing, part by part (None: as it says)."""
+    from contextlib import nullcontext
+
+    import numpy as np
+
+    from carbon.batch.columns import Joined, rows
+    from carbon.batch.output import ParquetRowGroups
+    from carbon.batch.summary import TOTALS_COLUMNS, totals
+
     n = read.records
-    progress(step, n, n)
     progress("pricing", 0, n)
-    factors, source = Factors(hardware_map=hardware_map), Coded(np.zeros(n, dtype=np.int32), [str(path)])
-    kept: list[dict[str, Any]] = []  # each part's columns the totals need
+    source = Coded(np.zeros(n, dtype=np.int32), [source_name])
+    kept = Joined(n)  # the columns the totals need
     with ParquetRowGroups(out) if out else nullcontext() as writer:
-        for first in range(0, n, COLUMN_CHUNK_ROWS):
-            stop = min(first + COLUMN_CHUNK_ROWS, n)
-            priced = price_columns({name: rows(c, first, stop) for name, c in read.jobs.items()}, settings, factors)
+        first = 0
+        for jobs in read.parts(COLUMN_CHUNK_ROWS):
+            if jobs is None:  # a record the reader's checks reject
+                return None
+            stop = first + len(jobs["line"])
+            priced = price_columns(jobs, settings, factors)
+            del jobs
             if np.count_nonzero(priced["reject_reason"]):  # None, or a reason (never an empty text)
                 return None
             results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}
             results["source"] = rows(source, first, stop)
             if writer is not None and not writer.put(results):
                 return None
-            kept.append({name: results[name] for name in TOTALS_COLUMNS})
+            kept.put(first, {name: results[name] for name in TOTALS_COLUMNS})
             progress("pricing", stop, n)
+            first = stop
         del priced, results
+        if read.repeated_ids():  # checked while the last row group is written
+            return None
         # Summed while the last row group is written.
-        summed = totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS})
+        summed = totals(kept.columns())
         if writer is not None:
             progress(f"writing {Path(str(out)).name}", 0, None)
             writer.commit()

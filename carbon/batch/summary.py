@@ -51,12 +51,18 @@ def basis_totals(results: Any) -> dict[str, float]:
     def share(part: float) -> float:
         return part / co2e if co2e > 0 else 0.0
 
-    # The states numbered once (a million jobs hold a handful), then each ending is a lookup.
+    # The states numbered once (a million jobs hold a handful), then each ending is a lookup, and
+    # none at all for an ending no job had.
     codes, states_seen = _state_codes(results["state"])
     ended: dict[str, float] = {}
     for name, (states, _) in ENDINGS.items():
-        mask = np.isin(codes, [code for code, state in enumerate(states_seen) if state in states])
-        part = float(np.nansum(co2e_kg[mask]))
+        mine = [code for code, state in enumerate(states_seen) if state in states]
+        if mine:
+            ending = np.zeros(len(states_seen) + 1, dtype=bool)  # the last entry: code -1, no state
+            ending[mine] = True
+            part = float(np.nansum(co2e_kg[ending[codes]]))
+        else:
+            part = 0.0  # what the sum of no job is
         ended[f"{name}_co2e_kg"], ended[f"{name}_share"] = part, share(part)
     return {
         "jobs": len(co2e_kg),
