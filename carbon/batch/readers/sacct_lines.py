@@ -15,9 +15,8 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from carbon.batch.schema import rejects_frame
 from carbon.errors import DataError
 
 # The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
@@ -143,6 +142,64 @@ def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, Any, l
         pad = pc.binary_repeat(pa.scalar("|", type=kind), pa.array(width - counts[good]))
         kept = pc.binary_join_element_wise(kept, pad, "")
     return kept, kept_index + 1, names, rejects
+
+
+# Arrow <-> numpy through the buffers (carbon.batch.columns): pyarrow's own conversions (pa.array,
+# pa.scalar, to_numpy) import pandas, which a log priced as columns never needs.
+
+
+def text_scalar(text: str | None) -> Any:
+    """An Arrow string scalar (None: the null one), taken from an array: pa.scalar imports pandas."""
+    import pyarrow as pa
+
+    from carbon.batch.columns import arrow_texts
+
+    return pa.nulls(1, pa.string())[0] if text is None else arrow_texts([text])[0]
+
+
+def bools(array: Any) -> Any:
+    """An Arrow boolean array (chunked or not) as numpy bools, null as False."""
+    from carbon.batch.columns import numpy_values
+
+    values, valid = numpy_values(array)
+    return values if valid is None else values & valid
+
+
+def floats(array: Any) -> Any:
+    """An Arrow number array as float64 numpy, null as NaN."""
+    import numpy as np
+    import pyarrow as pa
+
+    from carbon.batch.columns import numpy_values
+
+    values, valid = numpy_values(array.cast(pa.float64()))
+    return values if valid is None else np.where(valid, values, np.nan)
+
+
+def mask_array(mask: Any) -> Any:
+    """numpy bools as an Arrow boolean array (a filter)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from carbon.batch.columns import arrow_values
+
+    return arrow_values(pa.bool_(), np.asarray(mask, dtype=bool))
+
+
+def objects(array: Any) -> Any:
+    """An Arrow string array as a numpy object array, None for null (few rows: distinct texts)."""
+    import numpy as np
+
+    values = np.empty(len(array), dtype=object)
+    values[:] = array.to_pylist()
+    return values
+
+
+def empty_texts(n: int) -> Any:
+    """n empty texts: what a field the log lacks reads as."""
+    import pyarrow as pa
+
+    return pa.nulls(n, pa.string()).fill_null(text_scalar(""))
 
 
 def _positions(names: Sequence[str]) -> dict[str, int]:
@@ -406,13 +463,10 @@ class _BlockReader:
         batch = pa.Table.from_arrays(
             [_trimmed(column.combine_chunks()) for column in batch.columns], names=batch.column_names
         )
-        if self.id_column is None:
-            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
-        else:
-            job_id = batch.column(self.id_column).chunk(0)
-        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+        job_id = empty_texts(batch.num_rows) if self.id_column is None else batch.column(self.id_column).chunk(0)
+        is_step = bools(pc.match_substring(job_id, "."))
         # No id: an empty one, or nothing before its first ".".
-        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
+        no_id = bools(pc.or_(pc.equal(job_id, text_scalar("")), pc.starts_with(job_id, ".")))
         return _Block(batch, job_id, is_step, no_id)
 
 
@@ -441,7 +495,7 @@ class _SplitParts:
             ("jobs", self.job_columns, ~block.is_step & ~block.no_id),
             ("steps", self.step_columns, block.is_step & ~block.no_id),
         ):
-            selected = pa.array(mask)
+            selected = mask_array(mask)
             key = block.job_id.filter(selected)
             if name == "steps":
                 key = job_key(key)
@@ -489,14 +543,44 @@ def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
     return texts
 
 
-def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Any:
-    """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`
-    (lines: an Arrow string array of whole lines; or the regular path's table of fields, trimmed
-    as they were read, which has no `_text`).
+@dataclass
+class Records:
+    """Some records of the log: their fields as Arrow string arrays (trimmed), their 1-based line
+    numbers, their job's key (the JobID up to its first "."), and, off the regular path, their
+    whole lines. `name in records`, `records[name]` and `len(records)` read it like a table,
+    without pandas: a log priced as columns never imports it."""
+
+    fields: dict[str, Any]  # field name -> Arrow string array (chunked, on the regular path)
+    lines: Any  # numpy int64
+    key: Any = None  # Arrow string array
+    text: Any = None  # Arrow string array of the whole lines (None on the regular path)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.fields
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def filter(self, mask: Any) -> Records:
+        """The records where `mask` (numpy bools) holds."""
+        selected = mask_array(mask)
+        return Records(
+            {name: values.filter(selected) for name, values in self.fields.items()},
+            self.lines[mask],
+            None if self.key is None else self.key.filter(selected),
+            None if self.text is None else self.text.filter(selected),
+        )
+
+
+def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Records:
+    """The wanted fields of some lines (lines: an Arrow string array of whole lines, kept as the
+    records' text; or the regular path's table of fields, trimmed as they were read).
 
     Only the fields the job table needs are materialised: splitting is cheap, copying every
     column of a wide `sacct --format` is not."""
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -504,25 +588,27 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
     present = [name for name in wanted if name in positions]
     if isinstance(lines, pa.Table):
         # Fields past the file's last one are empty, as `_split_lines` pads them.
-        columns = {
-            name: pd.arrays.ArrowExtensionArray(
-                lines[f"f{positions[name]}"]
+        return Records(
+            {
+                name: lines[f"f{positions[name]}"]
                 if f"f{positions[name]}" in lines.column_names
-                else pa.nulls(lines.num_rows, pa.string()).fill_null("")
-            )
-            for name in present
-        }
-        columns["_line"] = numbers
-        return pd.DataFrame(columns)
+                else empty_texts(lines.num_rows)
+                for name in present
+            },
+            numbers,
+        )
     last = max((positions[name] for name in present), default=0)
     parts = pc.split_pattern(lines, "|", max_splits=last + 1)
-    # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
-    columns = {
-        name: pd.arrays.ArrowExtensionArray(_trimmed(pc.list_element(parts, positions[name]))) for name in present
-    }
-    columns["_line"] = numbers
-    columns["_text"] = pd.arrays.ArrowExtensionArray(lines)
-    return pd.DataFrame(columns)
+    return Records({name: _trimmed(pc.list_element(parts, positions[name])) for name in present}, numbers, text=lines)
+
+
+def one_array(column: Any) -> Any:
+    """A chunked column as one Arrow array (the regular path's blocks joined once, here)."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
+    return column
 
 
 def _trimmed(texts: Any) -> Any:
@@ -576,6 +662,14 @@ STEP_FIELDS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw")
 _KNOWN_FIELDS = {name.lower(): name for name in (*DEFAULT_FIELDS, *JOB_FIELDS, "JobIDRaw", *_FREE_TEXT)}
 
 
+class Unread(NamedTuple):
+    """Records rejected before they are jobs."""
+
+    line: Any  # numpy: their line numbers
+    reason: str
+    text: list[str]
+
+
 @dataclass
 class Log:
     """The log's records before they are jobs: their fields, line numbers, and the lines that did not fit."""
@@ -588,36 +682,41 @@ class Log:
     data: bytes | None  # the bytes, when given instead of a path
     split: _Split | None = None  # the regular path's job and step lines, apart already
 
-    def part(self, mask: Any, wanted: Sequence[str], key: Any) -> Any:
-        """The wanted fields of the records in `mask`, with `_line`, `_key` and `_text` (off the regular path)."""
-        import pandas as pd
-        import pyarrow as pa
+    def part(self, mask: Any, wanted: Sequence[str], key: Any) -> Records:
+        """The wanted fields of the records in `mask`, with their key and text (off the regular path)."""
         import pyarrow.compute as pc
 
-        selected = pa.array(mask)
-        frame = _fields(pc.filter(self.lines, selected), self.numbers[mask], self.names, wanted)
-        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key, selected))
-        return frame
+        selected = mask_array(mask)
+        records = _fields(pc.filter(self.lines, selected), self.numbers[mask], self.names, wanted)
+        records.key = pc.filter(key, selected)
+        return records
 
-    def texts(self, frame: Any, mask: Any) -> list[str]:
+    def texts(self, records: Records, mask: Any) -> list[str]:
         """Some records' texts, for their rejects: the regular path keeps none, so those lines are
         read again (rejects are few)."""
         import numpy as np
 
-        if "_text" in frame:
-            return list(frame.loc[np.asarray(mask), "_text"])
+        mask = np.asarray(mask)
+        if records.text is not None:
+            return list(records.text.filter(mask_array(mask)).to_pylist())
+        return self.line_texts(records.lines[mask])
+
+    def line_texts(self, numbers: Any) -> list[str]:
+        """The texts of the lines numbered `numbers` (1-based), read again from the log."""
         data = Path(self.path).read_bytes() if self.data is None else self.data
-        return _line_texts(data, frame.loc[np.asarray(mask), "_line"].to_numpy(), len(self.names))
+        return _line_texts(data, numbers, len(self.names))
 
 
-def load(path: str | Path, fields: Sequence[str] | None, data: bytes | None) -> Log:
+def load(path: str | Path, fields: Sequence[str] | None, data: bytes | None, regular_only: bool = False) -> Log | None:
     """The records: by Arrow's CSV reader when the file is regular (a path is then read in blocks,
-    never held whole), else line by line in Arrow kernels."""
+    never held whole), else line by line in Arrow kernels (`regular_only`: None instead)."""
     wanted = sorted({"JobID", *JOB_FIELDS, *STEP_FIELDS})
     regular = _regular_table(data, fields, wanted, path)
     if regular is not None:
         split, numbers, names = regular
         return Log(None, numbers, names, [], path, data, split)
+    if regular_only:
+        return None
     lines, numbers, names, unfit = _split_lines(Path(path).read_bytes() if data is None else data, fields)
     return Log(lines, numbers, names, unfit, path, data)
 
@@ -630,41 +729,36 @@ def job_key(job_ids: Any) -> Any:
     return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), 0)
 
 
-def line_records(log: Log) -> tuple[Any, Any, list[Any]]:
+def line_records(log: Log) -> tuple[Records, Records, list[Unread]]:
     """(job lines, step lines, the empty-id rejects) of a log read line by line."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
-    job_id = pa.array(ids["JobID"].array)
+    job_id = ids["JobID"]
     key = job_key(job_id)
     is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
     no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
-    rejects = []
+    rejects: list[Unread] = []
     if no_id.any():
-        rejects.append(rejects_frame(log.numbers[no_id], "malformed line: empty JobID", log.texts(ids, no_id)))
+        rejects.append(Unread(log.numbers[no_id], "malformed line: empty JobID", log.texts(ids, no_id)))
     del ids
     return log.part(~is_step & ~no_id, JOB_FIELDS, key), log.part(is_step & ~no_id, STEP_FIELDS, key), rejects
 
 
-def regular_records(log: Log) -> tuple[Any, Any, list[Any]]:
+def regular_records(log: Log) -> tuple[Records, Records, list[Unread]]:
     """(job lines, step lines, the empty-id rejects) of a log read in blocks (see _Split)."""
-    import numpy as np
-    import pandas as pd
-
     split = log.split
     assert split is not None
-    rejects = []
+    rejects: list[Unread] = []
     if len(split.no_id):
-        shown = log.texts(pd.DataFrame({"_line": split.no_id}), np.ones(len(split.no_id), dtype=bool))
-        rejects.append(rejects_frame(split.no_id, "malformed line: empty JobID", shown))
+        rejects.append(Unread(split.no_id, "malformed line: empty JobID", log.line_texts(split.no_id)))
     parts = []
     for table, numbers, wanted in (
         (split.jobs, split.job_numbers, JOB_FIELDS),
         (split.steps, split.step_numbers, STEP_FIELDS),
     ):
-        frame = _fields(table, numbers, log.names, wanted)
-        frame["_key"] = pd.arrays.ArrowExtensionArray(table["_key"])
-        parts.append(frame)
-    log.split = None  # the fields are in the frames now
+        records = _fields(table, numbers, log.names, wanted)
+        records.key = one_array(table["_key"])
+        parts.append(records)
+    log.split = None  # the fields are in the records now
     return parts[0], parts[1], rejects
