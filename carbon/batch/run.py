@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -296,6 +297,104 @@ def estimate_parquet_columns(
         for first in range(0, n, COLUMN_CHUNK_ROWS):
             stop = min(first + COLUMN_CHUNK_ROWS, n)
             priced = price_columns({name: rows(c, first, stop) for name, c in read.jobs.items()}, settings, factors)
+            if np.count_nonzero(priced["reject_reason"]):  # None, or a reason (never an empty text)
+                return None
+            results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}
+            results["source"] = rows(source, first, stop)
+            if writer is not None and not writer.put(results):
+                return None
+            kept.append({name: results[name] for name in TOTALS_COLUMNS})
+            progress("pricing", stop, n)
+        del priced, results
+        # Summed while the last row group is written.
+        summed = totals({name: concat([part[name] for part in kept]) for name in TOTALS_COLUMNS})
+        if writer is not None:
+            progress(f"writing {Path(str(out)).name}", 0, None)
+            writer.commit()
+    return ColumnsResult(n, summed)
+
+
+def estimate_sacct_columns(
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    fields: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    hardware_map: HardwareMap | None = None,
+    progress: ProgressCallback = _no_progress,
+) -> ColumnsResult | None:
+    """A Slurm sacct log read as columns (carbon.batch.readers.sacct.read_sacct_columns), priced and
+    written as estimate_parquet_columns prices and writes a Parquet log's, never through pandas:
+    the file, totals and counts estimate_logs would give. None, and no file, where this cannot give
+    them: a log the columnar reader leaves to read_sacct (one that is not regular, or with a record
+    to reject), settings that move the jobs, a job the engine rejects."""
+    from carbon.batch.readers.sacct import read_sacct_columns
+
+    settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
+    if settings.what_if_region or settings.what_if_shift_h:
+        return None
+    step = f"reading {Path(path).name}"
+    progress(step, 0, None)
+    read = read_sacct_columns(path, fields)
+    if read is None or not read.records:
+        return None
+    progress(step, read.records, read.records)
+    factors = Factors(hardware_map=hardware_map)
+    return price_read_columns(read.jobs, path, out, settings, factors, progress, metadata=_JOB_IDS_AS_READ)
+
+
+# The pandas run carries a sacct log's job ids as the reader's Arrow text (carbon.batch.schema.
+# CARRIED_AS_READ), which pandas notes in the file it writes, so that they read back with its
+# "string" dtype rather than "str": the same note, in a file written from columns, reads back the same.
+_JOB_IDS_AS_READ = {
+    "pandas": json.dumps(
+        {
+            "index_columns": [],
+            "column_indexes": [],
+            "columns": [
+                {
+                    "name": "job_id",
+                    "field_name": "job_id",
+                    "pandas_type": "unicode",
+                    "numpy_type": "string[pyarrow]",
+                    "metadata": None,
+                }
+            ],
+        }
+    )
+}
+
+
+def price_read_columns(
+    jobs: dict[str, Any],
+    path: str | Path,
+    out: str | Path | None,
+    settings: Settings,
+    factors: Factors,
+    progress: ProgressCallback = _no_progress,
+    metadata: dict[str, str] | None = None,
+) -> ColumnsResult | None:
+    """A log's job table as columns (every job one the reader keeps) priced COLUMN_CHUNK_ROWS at a
+    time, each part written to the Parquet file `out` (if given, with `metadata`) as a row group
+    while the next is priced (carbon.batch.output.ParquetRowGroups), its source `path`. None, and no file, where a
+    job is one the engine rejects, or a text column has no text in one part and some in another
+    (a file written at once holds it as text throughout): estimate_logs says which, and why."""
+    from contextlib import nullcontext
+
+    import numpy as np
+
+    from carbon.batch.columns import concat, rows
+    from carbon.batch.output import ParquetRowGroups
+    from carbon.batch.summary import TOTALS_COLUMNS, totals
+
+    n = len(jobs["line"])
+    progress("pricing", 0, n)
+    source = Coded(np.zeros(n, dtype=np.int32), [str(path)])
+    kept: list[dict[str, Any]] = []  # each part's columns the totals need
+    with ParquetRowGroups(out, metadata) if out else nullcontext() as writer:
+        for first in range(0, n, COLUMN_CHUNK_ROWS):
+            stop = min(first + COLUMN_CHUNK_ROWS, n)
+            priced = price_columns({name: rows(c, first, stop) for name, c in jobs.items()}, settings, factors)
             if np.count_nonzero(priced["reject_reason"]):  # None, or a reason (never an empty text)
                 return None
             results = {name: priced[name] for name in OUTPUT_COLUMNS if name != "reject_reason"}

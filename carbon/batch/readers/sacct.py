@@ -110,7 +110,7 @@ def _numbers(strings: Any) -> Any:
     """Arrow strings -> float64 numpy array, empty or missing -> NaN."""
     import pyarrow.compute as pc
 
-    blank = pc.fill_null(pc.equal(strings, text_scalar("")), True)
+    blank = pc.or_kleene(pc.is_null(strings), pc.equal(strings, text_scalar("")))
     return floats(pc.if_else(blank, text_scalar(None), strings))
 
 

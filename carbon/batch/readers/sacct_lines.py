@@ -157,6 +157,16 @@ def text_scalar(text: str | None) -> Any:
     return pa.nulls(1, pa.string())[0] if text is None else arrow_texts([text])[0]
 
 
+def int_scalar(value: int) -> Any:
+    """An Arrow int64 scalar, taken from an array (see text_scalar)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from carbon.batch.columns import arrow_values
+
+    return arrow_values(pa.int64(), np.array([value], dtype=np.int64))[0]
+
+
 def bools(array: Any) -> Any:
     """An Arrow boolean array (chunked or not) as numpy bools, null as False."""
     from carbon.batch.columns import numpy_values
@@ -726,7 +736,7 @@ def job_key(job_ids: Any) -> Any:
     not a regular expression: a third of the time."""
     import pyarrow.compute as pc
 
-    return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), 0)
+    return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), int_scalar(0))
 
 
 def line_records(log: Log) -> tuple[Records, Records, list[Unread]]:
