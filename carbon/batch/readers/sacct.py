@@ -54,6 +54,7 @@ from carbon.batch.schema import JOB_COLUMNS, ReadResult, conform, empty_rejects,
 from carbon.units import J_PER_KWH
 
 if TYPE_CHECKING:
+    from carbon.batch.memory import release_freed_memory
     from carbon.batch.readers.columnar import ColumnsRead
 
 log = logging.getLogger(__name__)
@@ -608,6 +609,7 @@ def _read(log: Log) -> _Read:
     when = _when(jobs, verdicts)
     resources = _resources(jobs, verdicts)
     extra = _fold_steps(records)
+    records.steps = None  # folded into their jobs: their fields can go
     columns = _job_columns(jobs, when, resources, _usage(jobs, extra, when, resources.cpus), extra)
     check_ranges(columns, verdicts)
     return _Read(jobs, columns, verdicts, records.rejects, int(resources.whole_node.sum()))
@@ -660,6 +662,7 @@ def read_sacct_columns(path: str | Path, fields: Sequence[str] | None = None) ->
     the same jobs for a log either can read."""
     import numpy as np
 
+    from carbon.batch.memory import release_freed_memory
     from carbon.batch.readers.columnar import ColumnsRead
 
     log = load(path, fields, None, regular_only=True)
@@ -681,6 +684,10 @@ def read_sacct_columns(path: str | Path, fields: Sequence[str] | None = None) ->
             jobs[name] = _coded(values)
         else:
             jobs[name] = values
+    del read, log
+    # The fields' texts and the parsing's buffers (~400 MB at a million jobs), held by Arrow's pool
+    # and the C heap where the pricing, in numpy, could never reuse them.
+    release_freed_memory()
     return ColumnsRead(jobs, n)
 
 

@@ -353,40 +353,12 @@ def _regular_table(
         )
         first_number = 2 if header else 1
         parts = _SplitParts(reader.job_columns, reader.step_columns)
-        lines = _LineCounter()
         try:
-            for block in _in_order(
-                reader.read,
-                [(head, lines(head), 1 if header else 0)],
-                ((block, lines(block), 0) for block in blocks),
-            ):
+            for block in _in_order(reader.read, [(head, 1 if header else 0)], ((block, 0) for block in blocks)):
                 parts.add(block, first_number)
         except (_Irregular, pa.ArrowInvalid, UnicodeDecodeError):
             return None
     return parts.split(), range(first_number, first_number + parts.records), names
-
-
-class _LineCounter:
-    """Lines in a block of a regular log (see _blocks), or _Irregular where one holds a carriage
-    return or a comment line. The newlines are counted by numpy into one reused buffer: a fresh
-    array per block would cost more in page faults than the count; "#" and CR are one-byte
-    searches, the two-byte one only where "#" occurs at all."""
-
-    def __init__(self) -> None:
-        import numpy as np
-
-        self.newline = np.empty(0, dtype=bool)
-
-    def __call__(self, block: bytes) -> int:
-        import numpy as np
-
-        if b"\r" in block or (b"#" in block and (block.startswith(b"#") or b"\n#" in block)):
-            raise _Irregular
-        raw = np.frombuffer(block, dtype=np.uint8)
-        if len(self.newline) < len(raw):
-            self.newline = np.empty(len(raw), dtype=bool)
-        newline = np.equal(raw, 10, out=self.newline[: len(raw)])
-        return int(np.count_nonzero(newline)) + (0 if block.endswith(b"\n") else 1)
 
 
 def _in_order(work: Any, first: list[tuple[Any, ...]], rest: Any) -> Any:
@@ -416,17 +388,20 @@ def _in_order(work: Any, first: list[tuple[Any, ...]], rest: Any) -> Any:
 
 @dataclass
 class _Block:
-    """One block's records as parsed, before they are split (see _SplitParts.add)."""
+    """One block's records, job lines apart from step lines (see _SplitParts.add)."""
 
-    fields: Any  # pyarrow Table of the fields read (`f<position>`), trimmed
-    job_id: Any  # the JobID texts, trimmed
-    is_step: Any  # numpy bool per record
-    no_id: Any
+    jobs: Any  # pyarrow Table: the job fields read (`f<position>`), trimmed, and `_key`
+    job_rows: Any  # numpy: the job lines' records, counted from the block's first
+    steps: Any
+    step_rows: Any
+    no_id: Any  # numpy: the records with no id
+    records: int
 
 
 @dataclass(frozen=True)
 class _BlockReader:
-    """Parses one block of a regular log (see _Split); safe to run on several threads."""
+    """Parses one block of a regular log (see _Split); safe to run on several threads, where the
+    parsing, trimming and splitting of one block overlap the others' (Arrow releases the GIL)."""
 
     count: int  # fields per line
     included: list[str]  # the raw fields read (`f<position>`)
@@ -434,15 +409,21 @@ class _BlockReader:
     job_columns: list[str]
     step_columns: list[str]
 
-    def read(self, block: bytes, lines: int, skip: int) -> _Block:
-        """The block's records (its `lines` after `skip` header lines), parsed and trimmed, with
-        which are steps and which have no id. Raises _Irregular or ArrowInvalid where the block is
-        not regular: a line with another number of fields, or fewer records than lines (blank
-        lines, which the parser skips)."""
+    def read(self, block: bytes, skip: int) -> _Block:
+        """The block's records (after `skip` header lines), parsed, trimmed and split. Raises
+        _Irregular or ArrowInvalid where the block is not regular: a carriage return, a comment
+        line, a blank line, a line with another number of fields.
+
+        Every line is a record (blank lines are not skipped), so records are numbered as lines
+        without counting newlines; a blank line reads as a record of empty fields, which has no
+        id: only a block with such a record is searched for one."""
+        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as csv
 
+        if b"\r" in block or (b"#" in block and (block.startswith(b"#") or b"\n#" in block)):
+            raise _Irregular
         batch = csv.read_csv(
             pa.py_buffer(block),
             # Names given: a line with another number of fields is an error (ArrowInvalid).
@@ -458,7 +439,7 @@ class _BlockReader:
                 escape_char=False,
                 double_quote=False,
                 newlines_in_values=False,
-                ignore_empty_lines=True,
+                ignore_empty_lines=False,
             ),
             convert_options=csv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(self.count)},
@@ -467,17 +448,23 @@ class _BlockReader:
                 quoted_strings_can_be_null=False,
             ),
         )
-        if batch.num_rows != lines - skip:
-            raise _Irregular  # blank lines were skipped: numbering would be off
-        # Trimmed here, on the block's thread: the fields are read as they will be kept.
-        batch = pa.Table.from_arrays(
-            [_trimmed(column.combine_chunks()) for column in batch.columns], names=batch.column_names
-        )
-        job_id = empty_texts(batch.num_rows) if self.id_column is None else batch.column(self.id_column).chunk(0)
+        fields = {name: _trimmed(column.combine_chunks()) for name, column in zip(batch.column_names, batch.columns)}
+        job_id = empty_texts(batch.num_rows) if self.id_column is None else fields[self.id_column]
         is_step = bools(pc.match_substring(job_id, "."))
         # No id: an empty one, or nothing before its first ".".
         no_id = bools(pc.or_(pc.equal(job_id, text_scalar("")), pc.starts_with(job_id, ".")))
-        return _Block(batch, job_id, is_step, no_id)
+        if no_id.any() and (block[:1] == b"\n" or b"\n\n" in block):
+            raise _Irregular  # a blank line: the line-by-line path skips it
+        parts = []
+        for columns, mask in ((self.job_columns, ~is_step & ~no_id), (self.step_columns, is_step & ~no_id)):
+            selected = mask_array(mask)
+            key = job_id.filter(selected)
+            if columns is self.step_columns:
+                key = job_key(key)
+            kept = [fields[c].filter(selected) for c in columns]
+            parts.append((pa.Table.from_arrays([*kept, key], names=[*columns, "_key"]), np.flatnonzero(mask)))
+        (jobs, job_rows), (steps, step_rows) = parts
+        return _Block(jobs, job_rows, steps, step_rows, np.flatnonzero(no_id), batch.num_rows)
 
 
 class _SplitParts:
@@ -491,28 +478,14 @@ class _SplitParts:
         self.records = 0
 
     def add(self, block: _Block, first_number: int) -> None:
-        """One block's lines, each to its part. The key is the JobID up to its first "." (as
-        `line_records` finds it): a job line's whole id, so only step ids are cut.
-
-        Split here, on the thread that keeps the parts, not on the block's: Arrow's allocator then
-        holds what is kept apart from the blocks' parsing, which it can hand back whole."""
-        import numpy as np
-        import pyarrow as pa
-
-        numbers = np.arange(first_number + self.records, first_number + self.records + block.fields.num_rows)
-        self.records += block.fields.num_rows
-        for name, columns, mask in (
-            ("jobs", self.job_columns, ~block.is_step & ~block.no_id),
-            ("steps", self.step_columns, block.is_step & ~block.no_id),
-        ):
-            selected = mask_array(mask)
-            key = block.job_id.filter(selected)
-            if name == "steps":
-                key = job_key(key)
-            fields = [block.fields.column(c).filter(selected) for c in columns]
-            getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
-            self.numbers[name].append(numbers[mask])
-        self.numbers["no_id"].append(numbers[block.no_id])
+        """One block's parts, their records numbered as the log's lines."""
+        first = first_number + self.records
+        self.jobs.append(block.jobs)
+        self.steps.append(block.steps)
+        self.numbers["jobs"].append(block.job_rows + first)
+        self.numbers["steps"].append(block.step_rows + first)
+        self.numbers["no_id"].append(block.no_id + first)
+        self.records += block.records
 
     def split(self) -> _Split:
         import numpy as np
