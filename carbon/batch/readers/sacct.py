@@ -54,7 +54,6 @@ from carbon.batch.schema import JOB_COLUMNS, ReadResult, conform, empty_rejects,
 from carbon.units import J_PER_KWH
 
 if TYPE_CHECKING:
-    from carbon.batch.memory import release_freed_memory
     from carbon.batch.readers.columnar import ColumnsRead
 
 log = logging.getLogger(__name__)
