@@ -328,7 +328,9 @@ def estimate_sacct_columns(
     the file, totals and counts estimate_logs would give. None, and no file, where this cannot give
     them: a log the columnar reader leaves to read_sacct (one that is not regular, or with a record
     to reject), settings that move the jobs, a job the engine rejects."""
-    from carbon.batch.readers.sacct import read_sacct_columns
+    import numpy as np
+
+    from carbon.batch.readers.sacct import read_sacct_columns, warn_whole_node
 
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     if settings.what_if_region or settings.what_if_shift_h:
@@ -339,8 +341,12 @@ def estimate_sacct_columns(
     if read is None or not read.records:
         return None
     progress(step, read.records, read.records)
+    whole_node = int(np.count_nonzero(read.jobs["memory_whole_node"]))
     factors = Factors(hardware_map=hardware_map)
-    return price_read_columns(read.jobs, path, out, settings, factors, progress, metadata=_JOB_IDS_AS_READ)
+    result = price_read_columns(read.jobs, path, out, settings, factors, progress, metadata=_JOB_IDS_AS_READ)
+    if result is not None:  # else estimate_logs reads the log again, and warns
+        warn_whole_node(whole_node)
+    return result
 
 
 # The pandas run carries a sacct log's job ids as the reader's Arrow text (carbon.batch.schema.

@@ -498,7 +498,8 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
     return _Resources(cpus, memory, gpus, gpu_model, whole_node)
 
 
-def _warn_whole_node(jobs: int) -> None:
+def warn_whole_node(jobs: int) -> None:
+    """Say how many jobs asked for all of a node's memory where the log gives no size."""
     if jobs:
         log.warning(
             "%d job(s) asked for all of a node's memory (ReqMem 0n/0c) and the log gives no size "
@@ -643,7 +644,7 @@ def read_sacct(path: str | Path, fields: Sequence[str] | None = None, data: byte
     if "JobID" not in log.names:
         raise ValueError(f"{path}: no JobID field (give --fields as passed to sacct --format)")
     read = _read(log)
-    _warn_whole_node(read.whole_node)
+    warn_whole_node(read.whole_node)
     jobs, verdicts = read.jobs, read.verdicts
     table = _pandas_table(read.columns)
     checked = verdicts.frame(read.columns["line"], lambda rows: log.texts(jobs, _mask(len(jobs), rows)))
@@ -658,7 +659,8 @@ def read_sacct_columns(path: str | Path, fields: Sequence[str] | None = None) ->
     """The log's job table as columns (carbon.batch.columns: Coded texts, naive UTC times), never
     through pandas, for carbon.batch.engine.price_columns; None where read_sacct must say what it
     found: a log that is not regular (see sacct_lines), or any record it would reject. Both give
-    the same jobs for a log either can read."""
+    the same jobs for a log either can read. The warning read_sacct gives of jobs with all of a
+    node's memory is the caller's, once it keeps these columns (warn_whole_node)."""
     import numpy as np
 
     from carbon.batch.memory import release_freed_memory
@@ -670,7 +672,6 @@ def read_sacct_columns(path: str | Path, fields: Sequence[str] | None = None) ->
     read = _read(log)
     if read.unread or read.verdicts.rejected.any():
         return None
-    _warn_whole_node(read.whole_node)
     n = len(read.jobs)
     jobs: dict[str, Any] = {}
     for name, (dtype, _) in JOB_COLUMNS.items():
