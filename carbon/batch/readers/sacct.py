@@ -697,7 +697,7 @@ def _coded(texts: Any) -> Coded:
 
     if not isinstance(texts, np.ndarray):
         return Coded.from_arrow(texts)
-    present = np.not_equal(texts, None)
+    present = texts != None  # noqa: E711 (element-wise)
     codes = np.full(len(texts), -1, dtype=np.int32)
     if not present.any():
         return Coded(codes, [])
