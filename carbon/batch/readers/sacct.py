@@ -42,6 +42,7 @@ from carbon.batch.readers.sacct_lines import (
     bools,
     empty_texts,
     floats,
+    letters,
     line_records,
     load,
     mask_array,
@@ -200,7 +201,7 @@ def _parse_memory_gb(strings: Any) -> tuple[Any, Any]:
     scale = np.full(len(units), _UNIT_GB[""])
     for unit, factor in _UNIT_GB.items():
         scale[bools(pc.equal(units, text_scalar(unit)))] = factor
-    per = objects(pc.fill_null(pc.struct_field(parts, "per"), text_scalar("")))
+    per = letters(pc.fill_null(pc.struct_field(parts, "per"), text_scalar("")))
     return _numbers(pc.struct_field(parts, "v")) * scale, per
 
 
@@ -521,8 +522,10 @@ def _first_positive(candidates: list[Any], size: int) -> Any:
 
     result = None
     for values in candidates:
-        values = np.full(size, np.nan) if values is None else values
-        result = values if result is None else np.where(result > 0, result, values)
+        if result is None:
+            result = np.full(size, np.nan) if values is None else values
+        else:
+            result = np.where(result > 0, result, np.nan if values is None else values)
     return result
 
 

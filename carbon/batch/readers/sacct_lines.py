@@ -196,6 +196,14 @@ def mask_array(mask: Any) -> Any:
     return arrow_values(pa.bool_(), np.asarray(mask, dtype=bool))
 
 
+def letters(array: Any) -> Any:
+    """An Arrow string array of single letters (or empty texts, no null) as a numpy `<U1` array,
+    which compares to a letter without a Python object per row."""
+    import numpy as np
+
+    return np.array(array.to_pylist(), dtype="<U1")
+
+
 def objects(array: Any) -> Any:
     """An Arrow string array as a numpy object array, None for null (few rows: distinct texts)."""
     import numpy as np
@@ -286,16 +294,21 @@ class _Irregular(DataError):
 
 def _blocks(handle: Any, size: int) -> Any:
     """The file's bytes in blocks of about `size` bytes, each cut after its last newline (a line
-    longer than a block makes a longer block), so that every block starts a line."""
+    longer than a block makes a longer block), so that every block starts a line. Each block is
+    read into its own buffer after the last block's unfinished line, and cut to its last line end
+    in place: no copy of the block's bytes besides the read."""
     rest = b""
-    while chunk := handle.read(size):
-        cut = chunk.rfind(b"\n") + 1
-        if not cut:  # no line ends in this chunk
-            rest += chunk
-        elif not rest and cut == len(chunk):
-            yield chunk
-        else:  # one copy: the last block's unfinished line, then this chunk's finished ones
-            block, rest = b"".join((rest, memoryview(chunk)[:cut])), chunk[cut:]
+    while True:
+        block = bytearray(len(rest) + size)
+        block[: len(rest)] = rest
+        read = handle.readinto(memoryview(block)[len(rest) :])
+        if not read:
+            break
+        end = len(rest) + read
+        cut = block.rfind(b"\n", 0, end) + 1
+        rest = bytes(block[cut if cut else 0 : end])  # the unfinished line: all of it when none ends here
+        if cut:
+            del block[cut:]
             yield block
     if rest:
         yield rest
