@@ -468,16 +468,24 @@ class _BlockReader:
         no_id = bools(pc.or_(pc.equal(job_id, text_scalar("")), pc.starts_with(job_id, ".")))
         if no_id.any() and (block[:1] == b"\n" or b"\n\n" in block):
             raise _Irregular  # a blank line: the line-by-line path skips it
-        parts = []
-        for columns, mask in ((self.job_columns, ~is_step & ~no_id), (self.step_columns, is_step & ~no_id)):
+
+        def part(columns: list[str], mask: Any, steps: bool) -> Any:
+            """The fields of the records in `mask`, and their key: the JobID up to its first "."
+            (as `line_records` finds it), a job line's whole id, so only step ids are cut."""
             selected = mask_array(mask)
             key = job_id.filter(selected)
-            if columns is self.step_columns:
-                key = job_key(key)
             kept = [fields[c].filter(selected) for c in columns]
-            parts.append((pa.Table.from_arrays([*kept, key], names=[*columns, "_key"]), np.flatnonzero(mask)))
-        (jobs, job_rows), (steps, step_rows) = parts
-        return _Block(jobs, job_rows, steps, step_rows, np.flatnonzero(no_id), batch.num_rows)
+            return pa.Table.from_arrays([*kept, job_key(key) if steps else key], names=[*columns, "_key"])
+
+        jobs, steps = ~is_step & ~no_id, is_step & ~no_id
+        return _Block(
+            part(self.job_columns, jobs, False),
+            np.flatnonzero(jobs),
+            part(self.step_columns, steps, True),
+            np.flatnonzero(steps),
+            np.flatnonzero(no_id),
+            batch.num_rows,
+        )
 
 
 class _SplitParts:
