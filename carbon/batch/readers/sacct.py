@@ -23,7 +23,10 @@ reject with its line number (carbon.batch.checks), duplicates and impossible val
 Reading runs as named steps: `load` (carbon.batch.readers.sacct_lines: the records' fields, by
 Arrow's CSV parser in blocks on a few threads when the file is regular), `_records` (job and step lines apart, steps joined to their job),
 `_fold_steps`, `_when` (start and end), `_resources` (CPUs, memory, GPUs), `_usage` (CPU time,
-utilisation, energy), then the checks. Work happens on Arrow arrays and numpy, once per distinct text where texts repeat.
+utilisation, energy), then the checks. Work happens on Arrow arrays and numpy, once per distinct text where texts repeat,
+without pandas (a running job's end excepted: pandas' rounding of its elapsed seconds is the figure's).
+`read_sacct` makes the job table a pandas one; `read_sacct_columns` hands a regular log with nothing to
+reject to the engine as columns (carbon.batch.columns), for a run that never imports pandas.
 """
 
 from __future__ import annotations
