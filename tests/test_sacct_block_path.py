@@ -188,6 +188,22 @@ def test_a_carriage_return_in_a_late_block_sends_the_log_line_by_line(tmp_path, 
     assert read_sacct(log).jobs["job_id"].tolist() == [str(i) for i in range(60)]
 
 
+@pytest.mark.parametrize("user", ["ren\u00e9".encode(), b"ren\xe9"], ids=["utf-8", "latin-1"])
+def test_texts_past_ascii_in_a_late_block(user, tmp_path, monkeypatch):
+    """The blocks are parsed without Arrow's UTF-8 check, and checked with the trimming: a name in
+    UTF-8 reads in blocks; a byte that is not UTF-8 (Latin-1 "\xe9") sends the log line by line,
+    which reads it as the replacement character, as before."""
+    lines = [b"JobID|Start|End|NCPUS|User|State", *(f"{i}|{TIMES}|2|ada|COMPLETED".encode() for i in range(60))]
+    lines[55] = lines[55].replace(b"|ada|", b"|" + user + b"|")  # job 54, far past the first block
+    log = tmp_path / "jobs.txt"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(sacct_lines, "BLOCK_BYTES", 256)
+    regular = sacct_lines._regular_table(None, None, WANTED, log) is not None
+    assert regular == (user == "ren\u00e9".encode())
+    users = read_sacct(log).jobs["user"].tolist()
+    assert users[54] == ("ren\u00e9" if regular else "ren\ufffd") and users[53] == users[55] == "ada"
+
+
 def test_steps_fold_into_their_job_in_any_order():
     """Job rows 0..2 (row 3 repeats job 0's id, so its first row is 0). Steps, out of job order:
     job 0: RSS 1 and 3 GiB -> 3 GiB; CPU 10 + 20 + 30 s = 60 s; energy NaN and 5 J -> 5 J.
