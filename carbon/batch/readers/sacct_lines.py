@@ -463,8 +463,7 @@ class _BlockReader:
             ),
         )
         fields = {
-            name: _trimmed(column.combine_chunks(), validate=True)
-            for name, column in zip(batch.column_names, batch.columns)
+            name: _trimmed(one_array(column), validate=True) for name, column in zip(batch.column_names, batch.columns)
         }
         job_id = empty_texts(batch.num_rows) if self.id_column is None else fields[self.id_column]
         is_step = bools(pc.match_substring(job_id, "."))
@@ -611,10 +610,13 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
 
 
 def one_array(column: Any) -> Any:
-    """A chunked column as one Arrow array (the regular path's blocks joined once, here)."""
+    """A chunked column as one Arrow array: its one chunk as it is (combine_chunks would copy it),
+    or its chunks joined (the regular path's blocks, joined once, here)."""
     import pyarrow as pa
 
     if isinstance(column, pa.ChunkedArray):
+        if column.num_chunks == 1:
+            return column.chunk(0)
         return column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
     return column
 
