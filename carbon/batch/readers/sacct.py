@@ -667,7 +667,6 @@ def read_sacct_columns(path: str | Path, fields: Sequence[str] | None = None) ->
     found: a log that is not regular (see sacct_lines), or any record it would reject. Both give
     the same jobs for a log either can read. The warning read_sacct gives of jobs with all of a
     node's memory is the caller's, once it keeps these columns (warn_whole_node)."""
-    import numpy as np
 
     from carbon.batch.memory import release_freed_memory
     from carbon.batch.readers.columnar import ColumnsRead
@@ -676,12 +675,23 @@ def read_sacct_columns(path: str | Path, fields: Sequence[str] | None = None) ->
     if log is None or log.unfit or not len(log.numbers) or "JobID" not in log.names:
         return None
     read = _read(log)
-    if read.unread or read.verdicts.rejected.any():
-        return None
     n = len(read.jobs)
+    jobs = None if read.unread or read.verdicts.rejected.any() else _job_table(read.columns, n)
+    del read, log
+    # The fields' texts and the parsing's buffers (~400 MB at a million jobs), held by Arrow's pool
+    # and the C heap where the pricing (or the pandas run, when this one stops), could never reuse them.
+    release_freed_memory()
+    return None if jobs is None else ColumnsRead(jobs, n)
+
+
+def _job_table(columns: dict[str, Any], n: int) -> dict[str, Any]:
+    """The reader's columns (see _job_columns) as carbon.batch.engine.price_columns takes them:
+    every JOB_COLUMNS column, texts Coded, the job ids Arrow text."""
+    import numpy as np
+
     jobs: dict[str, Any] = {}
     for name, (dtype, _) in JOB_COLUMNS.items():
-        values = read.columns.get(name)
+        values = columns.get(name)
         if values is None:  # the region and GPU use: no sacct field gives them
             jobs[name] = np.full(n, np.nan) if dtype == "float64" else Coded(np.full(n, -1, dtype=np.int32), [])
         elif name == "job_id":
@@ -690,11 +700,7 @@ def read_sacct_columns(path: str | Path, fields: Sequence[str] | None = None) ->
             jobs[name] = _coded(values)
         else:
             jobs[name] = values
-    del read, log
-    # The fields' texts and the parsing's buffers (~400 MB at a million jobs), held by Arrow's pool
-    # and the C heap where the pricing, in numpy, could never reuse them.
-    release_freed_memory()
-    return ColumnsRead(jobs, n)
+    return jobs
 
 
 def _coded(texts: Any) -> Coded:

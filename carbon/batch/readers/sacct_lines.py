@@ -532,20 +532,31 @@ class _SplitParts:
         )
 
 
-def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
-    """The text of some lines (1-based numbers), padded with "|" to `width` fields the way
-    `_split_lines` pads short lines: the regular path keeps no line texts, only their numbers."""
+def _line_texts(handle: Any, numbers: Any, width: int) -> list[str]:
+    """The text of some lines (1-based numbers) of a log read from a binary file object, padded
+    with "|" to `width` fields the way `_split_lines` pads short lines: the regular path keeps no
+    line texts, only their numbers. Read block by block: neither the log's bytes nor an array of
+    their size is ever held (a million-job log's rejects once took 800 MB to show)."""
     import numpy as np
 
     numbers = np.asarray(numbers, dtype=np.int64)
     if not len(numbers):
         return []
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    starts = np.concatenate([[0], ends + 1])
-    ends = np.concatenate([ends, [len(data)]])
+    wanted = np.unique(numbers)
+    found: dict[int, bytes] = {}
+    first = 1  # the number of the block's first line
+    for block in _blocks(handle, 2**24):
+        ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+        if not len(ends) or ends[-1] != len(block) - 1:  # the log's last line, without a newline
+            ends = np.append(ends, len(block))
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        low, high = np.searchsorted(wanted, [first, first + len(ends)])
+        for number in wanted[low:high].tolist():
+            found[number] = bytes(block[starts[number - first] : ends[number - first]])
+        first += len(ends)
     texts = []
     for number in numbers.tolist():
-        text = data[starts[number - 1] : ends[number - 1]].decode("utf-8", errors="replace")
+        text = found[number].decode("utf-8", errors="replace")
         texts.append(text + "|" * max(0, width - text.count("|") - 1))
     return texts
 
@@ -723,8 +734,8 @@ class Log:
 
     def line_texts(self, numbers: Any) -> list[str]:
         """The texts of the lines numbered `numbers` (1-based), read again from the log."""
-        data = Path(self.path).read_bytes() if self.data is None else self.data
-        return _line_texts(data, numbers, len(self.names))
+        with io.BytesIO(self.data) if self.data is not None else open(self.path, "rb", buffering=0) as handle:
+            return _line_texts(handle, numbers, len(self.names))
 
 
 def load(path: str | Path, fields: Sequence[str] | None, data: bytes | None, regular_only: bool = False) -> Log | None:
