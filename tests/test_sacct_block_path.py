@@ -234,3 +234,15 @@ def test_blocks_end_at_line_ends_and_lose_no_byte(size):
     assert b"".join(blocks) == data
     assert all(block.endswith(b"\n") for block in blocks[:-1]) and all(blocks)
     assert blocks[-1] == b"last without newline"
+
+
+@pytest.mark.parametrize("size", [1, 3, 64])
+def test_reject_texts_are_read_again_block_by_block(size):
+    """A reject's text on the block path is its line read again, padded with "|" to the log's
+    width (2 fields here) as the line-by-line path pads a short line; lines asked for in any order,
+    twice, across blocks, blank, and last without a newline."""
+    import io
+
+    data = b"a|b\nccc|d\n\nlonger line|x\nlast without newline"
+    texts = sacct_lines._line_texts(io.BytesIO(data), [5, 1, 3, 2, 4, 1], 2, block_bytes=size)
+    assert texts == ["last without newline|", "a|b", "|", "ccc|d", "longer line|x", "a|b"]

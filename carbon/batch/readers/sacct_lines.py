@@ -532,7 +532,7 @@ class _SplitParts:
         )
 
 
-def _line_texts(handle: Any, numbers: Any, width: int) -> list[str]:
+def _line_texts(handle: Any, numbers: Any, width: int, block_bytes: int = 2**24) -> list[str]:
     """The text of some lines (1-based numbers) of a log read from a binary file object, padded
     with "|" to `width` fields the way `_split_lines` pads short lines: the regular path keeps no
     line texts, only their numbers. Read block by block: neither the log's bytes nor an array of
@@ -545,7 +545,7 @@ def _line_texts(handle: Any, numbers: Any, width: int) -> list[str]:
     wanted = np.unique(numbers)
     found: dict[int, bytes] = {}
     first = 1  # the number of the block's first line
-    for block in _blocks(handle, 2**24):
+    for block in _blocks(handle, block_bytes):
         ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
         if not len(ends) or ends[-1] != len(block) - 1:  # the log's last line, without a newline
             ends = np.append(ends, len(block))
