@@ -292,23 +292,36 @@ class _Irregular(DataError):
     raised out of the reader)."""
 
 
-def _blocks(handle: Any, size: int) -> Any:
+def _blocks(handle: Any, size: int, spare: list[bytearray] | None = None) -> Any:
     """The file's bytes in blocks of about `size` bytes, each cut after its last newline (a line
     longer than a block makes a longer block), so that every block starts a line. Each block is
-    read into its own buffer after the last block's unfinished line, and cut to its last line end
-    in place: no copy of the block's bytes besides the read."""
+    read into its buffer after the last block's unfinished line, and cut to its last line end in
+    place: no copy of the block's bytes besides the read.
+
+    `spare`: buffers of blocks done with, which the caller hands back for the next blocks. Fresh
+    memory costs a page fault per page on its first touch, which cost more than the parsing of a
+    4 MB block; a buffer still exported (BufferError on resizing) is left for a new one."""
     rest = b""
     while True:
-        block = bytearray(len(rest) + size)
+        need = len(rest) + size
+        block = spare.pop() if spare else bytearray(need)
+        try:
+            if len(block) < need:
+                block.extend(bytes(need - len(block)))
+        except BufferError:
+            block = bytearray(need)
         block[: len(rest)] = rest
-        read = handle.readinto(memoryview(block)[len(rest) :])
+        read = handle.readinto(memoryview(block)[len(rest) : need])
         if not read:
             break
         end = len(rest) + read
         cut = block.rfind(b"\n", 0, end) + 1
         rest = bytes(block[cut if cut else 0 : end])  # the unfinished line: all of it when none ends here
         if cut:
-            del block[cut:]
+            try:
+                del block[cut:]
+            except BufferError:  # still exported: its lines copied, and a new buffer next time
+                block = block[:cut]
             yield block
     if rest:
         yield rest
@@ -328,7 +341,8 @@ def _regular_table(
     import pyarrow as pa
 
     with io.BytesIO(data) if data is not None else open(path, "rb", buffering=0) as handle:  # type: ignore[arg-type]
-        blocks = _blocks(handle, BLOCK_BYTES)
+        spare: list[bytearray] = []  # the buffers of blocks split already, for the next ones
+        blocks = _blocks(handle, BLOCK_BYTES, spare)
         head = next(blocks, b"")
         while head.count(b"\n") < 2 and (more := next(blocks, b"")):
             head += more  # the header and the first record in one block
@@ -369,6 +383,8 @@ def _regular_table(
         try:
             for block in _in_order(reader.read, [(head, 1 if header else 0)], ((block, 0) for block in blocks)):
                 parts.add(block, first_number)
+                if isinstance(block.raw, bytearray):
+                    spare.append(block.raw)
         except (_Irregular, pa.ArrowInvalid, UnicodeDecodeError):
             return None
     return parts.split(), range(first_number, first_number + parts.records), names
@@ -409,6 +425,7 @@ class _Block:
     step_rows: Any
     no_id: Any  # numpy: the records with no id
     records: int
+    raw: Any  # the block's bytes, parsed: their buffer can take another block
 
 
 @dataclass(frozen=True)
@@ -488,6 +505,7 @@ class _BlockReader:
             np.flatnonzero(steps),
             np.flatnonzero(no_id),
             batch.num_rows,
+            block,
         )
 
 
