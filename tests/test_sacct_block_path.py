@@ -188,6 +188,22 @@ def test_a_carriage_return_in_a_late_block_sends_the_log_line_by_line(tmp_path, 
     assert read_sacct(log).jobs["job_id"].tolist() == [str(i) for i in range(60)]
 
 
+@pytest.mark.parametrize("user", ["ren\u00e9".encode(), b"ren\xe9"], ids=["utf-8", "latin-1"])
+def test_texts_past_ascii_in_a_late_block(user, tmp_path, monkeypatch):
+    """The blocks are parsed without Arrow's UTF-8 check, and checked with the trimming: a name in
+    UTF-8 reads in blocks; a byte that is not UTF-8 (Latin-1 "\xe9") sends the log line by line,
+    which reads it as the replacement character, as before."""
+    lines = [b"JobID|Start|End|NCPUS|User|State", *(f"{i}|{TIMES}|2|ada|COMPLETED".encode() for i in range(60))]
+    lines[55] = lines[55].replace(b"|ada|", b"|" + user + b"|")  # job 54, far past the first block
+    log = tmp_path / "jobs.txt"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(sacct_lines, "BLOCK_BYTES", 256)
+    regular = sacct_lines._regular_table(None, None, WANTED, log) is not None
+    assert regular == (user == "ren\u00e9".encode())
+    users = read_sacct(log).jobs["user"].tolist()
+    assert users[54] == ("ren\u00e9" if regular else "ren\ufffd") and users[53] == users[55] == "ada"
+
+
 def test_steps_fold_into_their_job_in_any_order():
     """Job rows 0..2 (row 3 repeats job 0's id, so its first row is 0). Steps, out of job order:
     job 0: RSS 1 and 3 GiB -> 3 GiB; CPU 10 + 20 + 30 s = 60 s; energy NaN and 5 J -> 5 J.
@@ -218,3 +234,15 @@ def test_blocks_end_at_line_ends_and_lose_no_byte(size):
     assert b"".join(blocks) == data
     assert all(block.endswith(b"\n") for block in blocks[:-1]) and all(blocks)
     assert blocks[-1] == b"last without newline"
+
+
+@pytest.mark.parametrize("size", [1, 3, 64])
+def test_reject_texts_are_read_again_block_by_block(size):
+    """A reject's text on the block path is its line read again, padded with "|" to the log's
+    width (2 fields here) as the line-by-line path pads a short line; lines asked for in any order,
+    twice, across blocks, blank, and last without a newline."""
+    import io
+
+    data = b"a|b\nccc|d\n\nlonger line|x\nlast without newline"
+    texts = sacct_lines._line_texts(io.BytesIO(data), [5, 1, 3, 2, 4, 1], 2, block_bytes=size)
+    assert texts == ["last without newline|", "a|b", "|", "ccc|d", "longer line|x", "a|b"]

@@ -46,7 +46,7 @@ def test_times_in_every_layout_read():
     values = pd.Series(
         ["2024-05-01T10:00:00", "1714557600", "2024-05-01 10:00:00", "2024/05/01-10:00:00", "Unknown", ""]
     )
-    got = _times(values)
+    got = pd.Series(_times(values)).dt.tz_localize("UTC")  # naive UTC datetime64
     expected = pd.Timestamp("2024-05-01T10:00:00Z")
     assert list(got[:4]) == [expected] * 4 and got[4:].isna().all()
 
@@ -71,8 +71,8 @@ def test_records_split_jobs_from_steps_and_fold_them(tmp_path):
         "99.batch|COMPLETED|||||1G|00:01:00\n"
     )
     records = _records(load(log_file, None, None))
-    assert list(records.jobs["JobID"]) == ["10"] and list(records.steps["_job"]) == [0, 0]
-    assert records.rejects[0]["line"].tolist() == [5]  # the step whose job is not in the log
+    assert records.jobs["JobID"].to_pylist() == ["10"] and list(records.steps["_job"]) == [0, 0]
+    assert records.rejects[0].line.tolist() == [5]  # the step whose job is not in the log
     folded = _fold_steps(records)
     assert folded["rss_gb"].tolist() == pytest.approx([5 * 2**30 / 1e9]) and folded["cpu_s"].tolist() == [45 * 60]
 
@@ -81,7 +81,7 @@ def test_when_rejects_what_has_no_time_and_flags_submit():
     jobs = frame(Submit=["2024-01-01T00:00:00", "2024-01-01T00:00:00"], Elapsed=["00:10:00", ""])
     verdicts = Verdicts(2)
     when = _when(jobs, verdicts)
-    assert when.from_submit and when.end[0] == pd.Timestamp("2024-01-01T00:10:00Z")
+    assert when.from_submit and pd.Timestamp(when.end[0], tz="UTC") == pd.Timestamp("2024-01-01T00:10:00Z")
     assert verdicts.rejected.tolist() == [False, True]  # no End and no Elapsed
     started = frame(Start=["Unknown", "garbage"], End=["", ""], Elapsed=["00:00:00", "00:01:00"])
     verdicts = Verdicts(2)

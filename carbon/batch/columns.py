@@ -9,6 +9,7 @@ arithmetic. Nothing here imports pandas: a Parquet log priced into a Parquet fil
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,6 +190,25 @@ def rows(values: Any, first: int, stop: int) -> Any:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values.slice(first, stop - first)
     return values[first:stop]
+
+
+@dataclass(frozen=True)
+class WholeTable:
+    """A job table read at once (a sacct log's), handed out part by part as
+    carbon.batch.readers.columnar.ColumnsRead hands out a Parquet log's, so that one pricing loop
+    (carbon.batch.run) takes either. Its reader has checked the job ids already."""
+
+    jobs: dict[str, Any]  # JOB_COLUMNS and line, as carbon.batch.engine.price_columns takes them
+    records: int
+
+    def parts(self, rows_per_part: int) -> Iterator[dict[str, Any]]:
+        """The table `rows_per_part` jobs at a time (the last part: what is left), as views."""
+        for first in range(0, self.records, rows_per_part):
+            stop = min(first + rows_per_part, self.records)
+            yield {name: rows(values, first, stop) for name, values in self.jobs.items()}
+
+    def repeated_ids(self) -> bool:
+        return False
 
 
 class Joined:

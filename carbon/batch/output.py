@@ -50,12 +50,14 @@ class ParquetRowGroups:
     about as much CPU as the reading and the pricing together). Used as a context manager: the file appears at `path`
     on commit(), complete, or not at all."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, metadata: dict[str, str] | None = None) -> None:
+        """`metadata`: the file's key-value metadata (e.g. pandas' note of a column's dtype)."""
         from concurrent.futures import ThreadPoolExecutor
 
         if not is_parquet(path):
             raise ValueError(f"{path}: results as columns are written to Parquet only")
         self.path = path
+        self.metadata = metadata
         self.temporary = _temporary(path)
         self._pool = ThreadPoolExecutor(1)
         self._schema: Any = None  # the first row group's
@@ -97,6 +99,8 @@ class ParquetRowGroups:
 
     def commit(self) -> None:
         self._wait()
+        if self.metadata:
+            self._writer.add_key_value_metadata(self.metadata)
         self._writer.close()
         self._writer = None
         os.replace(self.temporary, self.path)

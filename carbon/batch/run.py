@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -305,8 +306,12 @@ def _price_parts(
     factors: Factors,
     source_name: str,
     progress: ProgressCallback,
+    metadata: dict[str, str] | None = None,
 ) -> ColumnsResult | None:
-    """estimate_parquet_columns' pricing and writing, part by part (None: as it says)."""
+    """The columnar runs' pricing and writing, part by part: `read` is a
+    carbon.batch.readers.columnar.ColumnsRead or a carbon.batch.columns.WholeTable, each part
+    written to the Parquet file `out` (if given, with `metadata`) as a row group while the next is
+    priced. None, and no file, where estimate_parquet_columns says."""
     from contextlib import nullcontext
 
     import numpy as np
@@ -319,7 +324,7 @@ def _price_parts(
     progress("pricing", 0, n)
     source = Coded(np.zeros(n, dtype=np.int32), [source_name])
     kept = Joined(n)  # the columns the totals need
-    with ParquetRowGroups(out) if out else nullcontext() as writer:
+    with ParquetRowGroups(out, metadata) if out else nullcontext() as writer:
         first = 0
         for jobs in read.parts(COLUMN_CHUNK_ROWS):
             if jobs is None:  # a record the reader's checks reject
@@ -345,6 +350,64 @@ def _price_parts(
             progress(f"writing {Path(str(out)).name}", 0, None)
             writer.commit()
     return ColumnsResult(n, summed)
+
+
+def estimate_sacct_columns(
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    fields: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    hardware_map: HardwareMap | None = None,
+    progress: ProgressCallback = _no_progress,
+) -> ColumnsResult | None:
+    """A Slurm sacct log read as columns (carbon.batch.readers.sacct.read_sacct_columns), priced and
+    written as estimate_parquet_columns prices and writes a Parquet log's, never through pandas:
+    the file, totals and counts estimate_logs would give. None, and no file, where this cannot give
+    them: a log the columnar reader leaves to read_sacct (one that is not regular, or with a record
+    to reject), settings that move the jobs, a job the engine rejects."""
+    import numpy as np
+
+    from carbon.batch.readers.sacct import read_sacct_columns, warn_whole_node
+
+    settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
+    if settings.what_if_region or settings.what_if_shift_h:
+        return None
+    step = f"reading {Path(path).name}"
+    progress(step, 0, None)
+    read = read_sacct_columns(path, fields)
+    if read is None or not read.records:
+        return None
+    progress(step, read.records, read.records)
+    whole_node = int(np.count_nonzero(read.jobs["memory_whole_node"]))
+    result = _price_parts(
+        read, out, settings, Factors(hardware_map=hardware_map), str(path), progress, metadata=_JOB_IDS_AS_READ
+    )
+    if result is not None:  # else estimate_logs reads the log again, and warns
+        warn_whole_node(whole_node)
+    return result
+
+
+# The pandas run carries a sacct log's job ids as the reader's Arrow text (carbon.batch.schema.
+# CARRIED_AS_READ), which pandas notes in the file it writes, so that they read back with its
+# "string" dtype rather than "str": the same note, in a file written from columns, reads back the same.
+_JOB_IDS_AS_READ = {
+    "pandas": json.dumps(
+        {
+            "index_columns": [],
+            "column_indexes": [],
+            "columns": [
+                {
+                    "name": "job_id",
+                    "field_name": "job_id",
+                    "pandas_type": "unicode",
+                    "numpy_type": "string[pyarrow]",
+                    "metadata": None,
+                }
+            ],
+        }
+    )
+}
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
     if _columnar(args, engine, lifetime_h, client):
         # Arrow's default pool: the columnar run holds far less than the pandas one, and pages
         # kept for reuse spare it page faults (a tenth of its time).
-        done = _parquet_columns(args, settings, hardware_map)
+        done = _as_columns(args, settings, hardware_map, fields)
         if done is not None:
             return done
     # Arrow's buffers from a pool that hands freed memory back (carbon.batch.memory): set here, for
@@ -279,16 +279,16 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
 
 
 def _columnar(args: argparse.Namespace, engine: str, lifetime_h: float | None, client) -> bool:
-    """Whether nothing asked needs the results as a pandas table: one Parquet log, priced in memory
-    as it ran, its results written to Parquet (or not at all), no summary table, no upload
-    (carbon.batch.run.estimate_parquet_columns)."""
+    """Whether nothing asked needs the results as a pandas table: one Parquet or sacct log, priced in
+    memory as it ran, its results written to Parquet (or not at all), no summary table, no upload
+    (carbon.batch.run.estimate_parquet_columns, estimate_sacct_columns)."""
     from carbon.batch.output import is_parquet
     from carbon.batch.readers import guess_format
 
     return (
         engine == "pandas"
         and len(args.logs) == 1
-        and (args.format or guess_format(args.logs[0])) == "parquet"
+        and (args.format or guess_format(args.logs[0])) in ("parquet", "sacct")
         and (args.out is None or is_parquet(args.out))
         and not (args.summary or args.what_if_region or args.what_if_shift)
         and lifetime_h is None
@@ -296,19 +296,31 @@ def _columnar(args: argparse.Namespace, engine: str, lifetime_h: float | None, c
     )
 
 
-def _parquet_columns(args: argparse.Namespace, settings, hardware_map) -> int | None:
-    """The run of a Parquet log as columns, never through pandas; None where the log needs the
-    in-memory run with pandas (a record to reject, a column to parse)."""
+def _as_columns(args: argparse.Namespace, settings, hardware_map, fields: list[str] | None) -> int | None:
+    """The run of a Parquet or sacct log as columns, never through pandas; None where the log needs
+    the in-memory run with pandas (a record to reject, a column to parse, a log that is not
+    regular)."""
     from carbon.batch import summary
-    from carbon.batch.run import estimate_parquet_columns
+    from carbon.batch.readers import guess_format
+    from carbon.batch.run import estimate_parquet_columns, estimate_sacct_columns
     from carbon.cli import UsageError
     from carbon.cli.progress import Progress
 
     with Progress.for_stderr(args.quiet) as progress:
         try:
-            result = estimate_parquet_columns(
-                args.logs[0], args.out, settings=settings, hardware_map=hardware_map, progress=progress
-            )
+            if (args.format or guess_format(args.logs[0])) == "sacct":
+                result = estimate_sacct_columns(
+                    args.logs[0],
+                    args.out,
+                    fields=fields,
+                    settings=settings,
+                    hardware_map=hardware_map,
+                    progress=progress,
+                )
+            else:
+                result = estimate_parquet_columns(
+                    args.logs[0], args.out, settings=settings, hardware_map=hardware_map, progress=progress
+                )
         except _unreadable() as error:  # the file is not in the format named (or guessed)
             raise UsageError(f"cannot read the log as {args.format or 'its format'}: {error}") from None
         if result is None:

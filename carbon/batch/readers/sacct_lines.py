@@ -15,9 +15,8 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from carbon.batch.schema import rejects_frame
 from carbon.errors import DataError
 
 # The order hpc-cost-simulator passes to `sacct --format`; Partition is absent on older lines.
@@ -145,6 +144,82 @@ def _split_lines(data: bytes, fields: Sequence[str] | None) -> tuple[Any, Any, l
     return kept, kept_index + 1, names, rejects
 
 
+# Arrow <-> numpy through the buffers (carbon.batch.columns): pyarrow's own conversions (pa.array,
+# pa.scalar, to_numpy) import pandas, which a log priced as columns never needs.
+
+
+def text_scalar(text: str | None) -> Any:
+    """An Arrow string scalar (None: the null one), taken from an array: pa.scalar imports pandas."""
+    import pyarrow as pa
+
+    from carbon.batch.columns import arrow_texts
+
+    return pa.nulls(1, pa.string())[0] if text is None else arrow_texts([text])[0]
+
+
+def int_scalar(value: int) -> Any:
+    """An Arrow int64 scalar, taken from an array (see text_scalar)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from carbon.batch.columns import arrow_values
+
+    return arrow_values(pa.int64(), np.array([value], dtype=np.int64))[0]
+
+
+def bools(array: Any) -> Any:
+    """An Arrow boolean array (chunked or not) as numpy bools, null as False."""
+    from carbon.batch.columns import numpy_values
+
+    values, valid = numpy_values(array)
+    return values if valid is None else values & valid
+
+
+def floats(array: Any) -> Any:
+    """An Arrow number array as float64 numpy, null as NaN."""
+    import numpy as np
+    import pyarrow as pa
+
+    from carbon.batch.columns import numpy_values
+
+    values, valid = numpy_values(array.cast(pa.float64()))
+    return values if valid is None else np.where(valid, values, np.nan)
+
+
+def mask_array(mask: Any) -> Any:
+    """numpy bools as an Arrow boolean array (a filter)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from carbon.batch.columns import arrow_values
+
+    return arrow_values(pa.bool_(), np.asarray(mask, dtype=bool))
+
+
+def letters(array: Any) -> Any:
+    """An Arrow string array of single letters (or empty texts, no null) as a numpy `<U1` array,
+    which compares to a letter without a Python object per row."""
+    import numpy as np
+
+    return np.array(array.to_pylist(), dtype="<U1")
+
+
+def objects(array: Any) -> Any:
+    """An Arrow string array as a numpy object array, None for null (few rows: distinct texts)."""
+    import numpy as np
+
+    values = np.empty(len(array), dtype=object)
+    values[:] = array.to_pylist()
+    return values
+
+
+def empty_texts(n: int) -> Any:
+    """n empty texts: what a field the log lacks reads as."""
+    import pyarrow as pa
+
+    return pa.nulls(n, pa.string()).fill_null(text_scalar(""))
+
+
 def _positions(names: Sequence[str]) -> dict[str, int]:
     return {name: i for i, name in reversed(list(enumerate(names)))}  # first of duplicates
 
@@ -217,18 +292,36 @@ class _Irregular(DataError):
     raised out of the reader)."""
 
 
-def _blocks(handle: Any, size: int) -> Any:
+def _blocks(handle: Any, size: int, spare: list[bytearray] | None = None) -> Any:
     """The file's bytes in blocks of about `size` bytes, each cut after its last newline (a line
-    longer than a block makes a longer block), so that every block starts a line."""
+    longer than a block makes a longer block), so that every block starts a line. Each block is
+    read into its buffer after the last block's unfinished line, and cut to its last line end in
+    place: no copy of the block's bytes besides the read.
+
+    `spare`: buffers of blocks done with, which the caller hands back for the next blocks. Fresh
+    memory costs a page fault per page on its first touch, which cost more than the parsing of a
+    4 MB block; a buffer still exported (BufferError on resizing) is left for a new one."""
     rest = b""
-    while chunk := handle.read(size):
-        cut = chunk.rfind(b"\n") + 1
-        if not cut:  # no line ends in this chunk
-            rest += chunk
-        elif not rest and cut == len(chunk):
-            yield chunk
-        else:  # one copy: the last block's unfinished line, then this chunk's finished ones
-            block, rest = b"".join((rest, memoryview(chunk)[:cut])), chunk[cut:]
+    while True:
+        need = len(rest) + size
+        block = spare.pop() if spare else bytearray(need)
+        try:
+            if len(block) < need:
+                block.extend(bytes(need - len(block)))
+        except BufferError:
+            block = bytearray(need)
+        block[: len(rest)] = rest
+        read = handle.readinto(memoryview(block)[len(rest) : need])
+        if not read:
+            break
+        end = len(rest) + read
+        cut = block.rfind(b"\n", 0, end) + 1
+        rest = bytes(block[cut if cut else 0 : end])  # the unfinished line: all of it when none ends here
+        if cut:
+            try:
+                del block[cut:]
+            except BufferError:  # still exported: its lines copied, and a new buffer next time
+                block = block[:cut]
             yield block
     if rest:
         yield rest
@@ -248,7 +341,8 @@ def _regular_table(
     import pyarrow as pa
 
     with io.BytesIO(data) if data is not None else open(path, "rb", buffering=0) as handle:  # type: ignore[arg-type]
-        blocks = _blocks(handle, BLOCK_BYTES)
+        spare: list[bytearray] = []  # the buffers of blocks split already, for the next ones
+        blocks = _blocks(handle, BLOCK_BYTES, spare)
         head = next(blocks, b"")
         while head.count(b"\n") < 2 and (more := next(blocks, b"")):
             head += more  # the header and the first record in one block
@@ -286,40 +380,14 @@ def _regular_table(
         )
         first_number = 2 if header else 1
         parts = _SplitParts(reader.job_columns, reader.step_columns)
-        lines = _LineCounter()
         try:
-            for block in _in_order(
-                reader.read,
-                [(head, lines(head), 1 if header else 0)],
-                ((block, lines(block), 0) for block in blocks),
-            ):
+            for block in _in_order(reader.read, [(head, 1 if header else 0)], ((block, 0) for block in blocks)):
                 parts.add(block, first_number)
+                if isinstance(block.raw, bytearray):
+                    spare.append(block.raw)
         except (_Irregular, pa.ArrowInvalid, UnicodeDecodeError):
             return None
     return parts.split(), range(first_number, first_number + parts.records), names
-
-
-class _LineCounter:
-    """Lines in a block of a regular log (see _blocks), or _Irregular where one holds a carriage
-    return or a comment line. The newlines are counted by numpy into one reused buffer: a fresh
-    array per block would cost more in page faults than the count; "#" and CR are one-byte
-    searches, the two-byte one only where "#" occurs at all."""
-
-    def __init__(self) -> None:
-        import numpy as np
-
-        self.newline = np.empty(0, dtype=bool)
-
-    def __call__(self, block: bytes) -> int:
-        import numpy as np
-
-        if b"\r" in block or (b"#" in block and (block.startswith(b"#") or b"\n#" in block)):
-            raise _Irregular
-        raw = np.frombuffer(block, dtype=np.uint8)
-        if len(self.newline) < len(raw):
-            self.newline = np.empty(len(raw), dtype=bool)
-        newline = np.equal(raw, 10, out=self.newline[: len(raw)])
-        return int(np.count_nonzero(newline)) + (0 if block.endswith(b"\n") else 1)
 
 
 def _in_order(work: Any, first: list[tuple[Any, ...]], rest: Any) -> Any:
@@ -349,17 +417,21 @@ def _in_order(work: Any, first: list[tuple[Any, ...]], rest: Any) -> Any:
 
 @dataclass
 class _Block:
-    """One block's records as parsed, before they are split (see _SplitParts.add)."""
+    """One block's records, job lines apart from step lines (see _SplitParts.add)."""
 
-    fields: Any  # pyarrow Table of the fields read (`f<position>`), trimmed
-    job_id: Any  # the JobID texts, trimmed
-    is_step: Any  # numpy bool per record
-    no_id: Any
+    jobs: Any  # pyarrow Table: the job fields read (`f<position>`), trimmed, and `_key`
+    job_rows: Any  # numpy: the job lines' records, counted from the block's first
+    steps: Any
+    step_rows: Any
+    no_id: Any  # numpy: the records with no id
+    records: int
+    raw: Any  # the block's bytes, parsed: their buffer can take another block
 
 
 @dataclass(frozen=True)
 class _BlockReader:
-    """Parses one block of a regular log (see _Split); safe to run on several threads."""
+    """Parses one block of a regular log (see _Split); safe to run on several threads, where the
+    parsing, trimming and splitting of one block overlap the others' (Arrow releases the GIL)."""
 
     count: int  # fields per line
     included: list[str]  # the raw fields read (`f<position>`)
@@ -367,15 +439,21 @@ class _BlockReader:
     job_columns: list[str]
     step_columns: list[str]
 
-    def read(self, block: bytes, lines: int, skip: int) -> _Block:
-        """The block's records (its `lines` after `skip` header lines), parsed and trimmed, with
-        which are steps and which have no id. Raises _Irregular or ArrowInvalid where the block is
-        not regular: a line with another number of fields, or fewer records than lines (blank
-        lines, which the parser skips)."""
+    def read(self, block: bytes, skip: int) -> _Block:
+        """The block's records (after `skip` header lines), parsed, trimmed and split. Raises
+        _Irregular or ArrowInvalid where the block is not regular: a carriage return, a comment
+        line, a blank line, a line with another number of fields.
+
+        Every line is a record (blank lines are not skipped), so records are numbered as lines
+        without counting newlines; a blank line reads as a record of empty fields, which has no
+        id: only a block with such a record is searched for one."""
+        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as csv
 
+        if b"\r" in block or (b"#" in block and (block.startswith(b"#") or b"\n#" in block)):
+            raise _Irregular
         batch = csv.read_csv(
             pa.py_buffer(block),
             # Names given: a line with another number of fields is an error (ArrowInvalid).
@@ -391,29 +469,44 @@ class _BlockReader:
                 escape_char=False,
                 double_quote=False,
                 newlines_in_values=False,
-                ignore_empty_lines=True,
+                ignore_empty_lines=False,
             ),
             convert_options=csv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(self.count)},
                 include_columns=self.included,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                check_utf8=False,  # checked with the trimming: see _trimmed
             ),
         )
-        if batch.num_rows != lines - skip:
-            raise _Irregular  # blank lines were skipped: numbering would be off
-        # Trimmed here, on the block's thread: the fields are read as they will be kept.
-        batch = pa.Table.from_arrays(
-            [_trimmed(column.combine_chunks()) for column in batch.columns], names=batch.column_names
-        )
-        if self.id_column is None:
-            job_id = pa.nulls(batch.num_rows, pa.string()).fill_null("")
-        else:
-            job_id = batch.column(self.id_column).chunk(0)
-        is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
+        fields = {
+            name: _trimmed(one_array(column), validate=True) for name, column in zip(batch.column_names, batch.columns)
+        }
+        job_id = empty_texts(batch.num_rows) if self.id_column is None else fields[self.id_column]
+        is_step = bools(pc.match_substring(job_id, "."))
         # No id: an empty one, or nothing before its first ".".
-        no_id = pc.or_(pc.equal(job_id, ""), pc.starts_with(job_id, ".")).to_numpy(zero_copy_only=False)
-        return _Block(batch, job_id, is_step, no_id)
+        no_id = bools(pc.or_(pc.equal(job_id, text_scalar("")), pc.starts_with(job_id, ".")))
+        if no_id.any() and (block[:1] == b"\n" or b"\n\n" in block):
+            raise _Irregular  # a blank line: the line-by-line path skips it
+
+        def part(columns: list[str], mask: Any, steps: bool) -> Any:
+            """The fields of the records in `mask`, and their key: the JobID up to its first "."
+            (as `line_records` finds it), a job line's whole id, so only step ids are cut."""
+            selected = mask_array(mask)
+            key = job_id.filter(selected)
+            kept = [fields[c].filter(selected) for c in columns]
+            return pa.Table.from_arrays([*kept, job_key(key) if steps else key], names=[*columns, "_key"])
+
+        jobs, steps = ~is_step & ~no_id, is_step & ~no_id
+        return _Block(
+            part(self.job_columns, jobs, False),
+            np.flatnonzero(jobs),
+            part(self.step_columns, steps, True),
+            np.flatnonzero(steps),
+            np.flatnonzero(no_id),
+            batch.num_rows,
+            block,
+        )
 
 
 class _SplitParts:
@@ -427,28 +520,14 @@ class _SplitParts:
         self.records = 0
 
     def add(self, block: _Block, first_number: int) -> None:
-        """One block's lines, each to its part. The key is the JobID up to its first "." (as
-        `line_records` finds it): a job line's whole id, so only step ids are cut.
-
-        Split here, on the thread that keeps the parts, not on the block's: Arrow's allocator then
-        holds what is kept apart from the blocks' parsing, which it can hand back whole."""
-        import numpy as np
-        import pyarrow as pa
-
-        numbers = np.arange(first_number + self.records, first_number + self.records + block.fields.num_rows)
-        self.records += block.fields.num_rows
-        for name, columns, mask in (
-            ("jobs", self.job_columns, ~block.is_step & ~block.no_id),
-            ("steps", self.step_columns, block.is_step & ~block.no_id),
-        ):
-            selected = pa.array(mask)
-            key = block.job_id.filter(selected)
-            if name == "steps":
-                key = job_key(key)
-            fields = [block.fields.column(c).filter(selected) for c in columns]
-            getattr(self, name).append(pa.Table.from_arrays([*fields, key], names=[*columns, "_key"]))
-            self.numbers[name].append(numbers[mask])
-        self.numbers["no_id"].append(numbers[block.no_id])
+        """One block's parts, their records numbered as the log's lines."""
+        first = first_number + self.records
+        self.jobs.append(block.jobs)
+        self.steps.append(block.steps)
+        self.numbers["jobs"].append(block.job_rows + first)
+        self.numbers["steps"].append(block.step_rows + first)
+        self.numbers["no_id"].append(block.no_id + first)
+        self.records += block.records
 
     def split(self) -> _Split:
         import numpy as np
@@ -471,32 +550,73 @@ class _SplitParts:
         )
 
 
-def _line_texts(data: bytes, numbers: Any, width: int) -> list[str]:
-    """The text of some lines (1-based numbers), padded with "|" to `width` fields the way
-    `_split_lines` pads short lines: the regular path keeps no line texts, only their numbers."""
+def _line_texts(handle: Any, numbers: Any, width: int, block_bytes: int = 2**24) -> list[str]:
+    """The text of some lines (1-based numbers) of a log read from a binary file object, padded
+    with "|" to `width` fields the way `_split_lines` pads short lines: the regular path keeps no
+    line texts, only their numbers. Read block by block: neither the log's bytes nor an array of
+    their size is ever held (a million-job log's rejects once took 800 MB to show)."""
     import numpy as np
 
     numbers = np.asarray(numbers, dtype=np.int64)
     if not len(numbers):
         return []
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    starts = np.concatenate([[0], ends + 1])
-    ends = np.concatenate([ends, [len(data)]])
+    wanted = np.unique(numbers)
+    found: dict[int, bytes] = {}
+    first = 1  # the number of the block's first line
+    for block in _blocks(handle, block_bytes):
+        ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+        if not len(ends) or ends[-1] != len(block) - 1:  # the log's last line, without a newline
+            ends = np.append(ends, len(block))
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        low, high = np.searchsorted(wanted, [first, first + len(ends)])
+        for number in wanted[low:high].tolist():
+            found[number] = bytes(block[starts[number - first] : ends[number - first]])
+        first += len(ends)
     texts = []
     for number in numbers.tolist():
-        text = data[starts[number - 1] : ends[number - 1]].decode("utf-8", errors="replace")
+        text = found[number].decode("utf-8", errors="replace")
         texts.append(text + "|" * max(0, width - text.count("|") - 1))
     return texts
 
 
-def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Any:
-    """The wanted fields of some lines as Arrow-backed string columns, plus `_line` and `_text`
-    (lines: an Arrow string array of whole lines; or the regular path's table of fields, trimmed
-    as they were read, which has no `_text`).
+@dataclass
+class Records:
+    """Some records of the log: their fields as Arrow string arrays (trimmed), their 1-based line
+    numbers, their job's key (the JobID up to its first "."), and, off the regular path, their
+    whole lines. `name in records`, `records[name]` and `len(records)` read it like a table,
+    without pandas: a log priced as columns never imports it."""
+
+    fields: dict[str, Any]  # field name -> Arrow string array (chunked, on the regular path)
+    lines: Any  # numpy int64
+    key: Any = None  # Arrow string array
+    text: Any = None  # Arrow string array of the whole lines (None on the regular path)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.fields
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def filter(self, mask: Any) -> Records:
+        """The records where `mask` (numpy bools) holds."""
+        selected = mask_array(mask)
+        return Records(
+            {name: values.filter(selected) for name, values in self.fields.items()},
+            self.lines[mask],
+            None if self.key is None else self.key.filter(selected),
+            None if self.text is None else self.text.filter(selected),
+        )
+
+
+def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -> Records:
+    """The wanted fields of some lines (lines: an Arrow string array of whole lines, kept as the
+    records' text; or the regular path's table of fields, trimmed as they were read).
 
     Only the fields the job table needs are materialised: splitting is cheap, copying every
     column of a wide `sacct --format` is not."""
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -504,45 +624,60 @@ def _fields(lines: Any, numbers: Any, names: list[str], wanted: Sequence[str]) -
     present = [name for name in wanted if name in positions]
     if isinstance(lines, pa.Table):
         # Fields past the file's last one are empty, as `_split_lines` pads them.
-        columns = {
-            name: pd.arrays.ArrowExtensionArray(
-                lines[f"f{positions[name]}"]
+        return Records(
+            {
+                name: lines[f"f{positions[name]}"]
                 if f"f{positions[name]}" in lines.column_names
-                else pa.nulls(lines.num_rows, pa.string()).fill_null("")
-            )
-            for name in present
-        }
-        columns["_line"] = numbers
-        return pd.DataFrame(columns)
+                else empty_texts(lines.num_rows)
+                for name in present
+            },
+            numbers,
+        )
     last = max((positions[name] for name in present), default=0)
     parts = pc.split_pattern(lines, "|", max_splits=last + 1)
-    # Arrow-backed strings: pandas runs their .str methods as Arrow kernels, not per row in Python.
-    columns = {
-        name: pd.arrays.ArrowExtensionArray(_trimmed(pc.list_element(parts, positions[name]))) for name in present
-    }
-    columns["_line"] = numbers
-    columns["_text"] = pd.arrays.ArrowExtensionArray(lines)
-    return pd.DataFrame(columns)
+    return Records({name: _trimmed(pc.list_element(parts, positions[name])) for name in present}, numbers, text=lines)
 
 
-def _trimmed(texts: Any) -> Any:
+def one_array(column: Any) -> Any:
+    """A chunked column as one Arrow array: its one chunk as it is (combine_chunks would copy it),
+    or its chunks joined (the regular path's blocks, joined once, here)."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        if column.num_chunks == 1:
+            return column.chunk(0)
+        return column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
+    return column
+
+
+def _trimmed(texts: Any, validate: bool = False) -> Any:
     """The texts without leading or trailing whitespace. Most fields of a log hold only printable
     ASCII (bytes 0x21-0x7E, no space): then there is nothing to trim, which one pass over the
-    bytes shows at a tenth of what trimming a million strings into new ones costs."""
+    bytes shows at a tenth of what trimming a million strings into new ones costs.
+
+    `validate`: texts parsed without Arrow's UTF-8 check are checked in the same pass: only where a
+    byte is past ASCII is the check made (ArrowInvalid where the texts are not UTF-8). Arrow's own
+    check of every text at parsing cost more than all the rest of a block's work."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         return pc.utf8_trim_whitespace(texts)
+    trim = False
     for chunk in texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]:
         values = chunk.buffers()[2]  # the chunk's bytes (all of the buffer: a slice's too); None: no text
-        if values is None:
+        if values is None or not len(values):
             continue
         raw = np.frombuffer(values, dtype=np.uint8)
-        if len(raw) and (raw.min() < 0x21 or raw.max() > 0x7E):  # reductions: no array of the bytes' size
-            return pc.utf8_trim_whitespace(texts)
-    return texts
+        high = raw.max()  # reductions: no array of the bytes' size
+        if validate and high >= 0x80:
+            chunk.validate(full=True)
+        if high > 0x7E or raw.min() < 0x21:
+            trim = True
+            if not validate:
+                break
+    return pc.utf8_trim_whitespace(texts) if trim else texts
 
 
 JOB_FIELDS = (
@@ -576,6 +711,14 @@ STEP_FIELDS = ("MaxRSS", "TotalCPU", "ConsumedEnergyRaw")
 _KNOWN_FIELDS = {name.lower(): name for name in (*DEFAULT_FIELDS, *JOB_FIELDS, "JobIDRaw", *_FREE_TEXT)}
 
 
+class Unread(NamedTuple):
+    """Records rejected before they are jobs."""
+
+    line: Any  # numpy: their line numbers
+    reason: str
+    text: list[str]
+
+
 @dataclass
 class Log:
     """The log's records before they are jobs: their fields, line numbers, and the lines that did not fit."""
@@ -588,36 +731,41 @@ class Log:
     data: bytes | None  # the bytes, when given instead of a path
     split: _Split | None = None  # the regular path's job and step lines, apart already
 
-    def part(self, mask: Any, wanted: Sequence[str], key: Any) -> Any:
-        """The wanted fields of the records in `mask`, with `_line`, `_key` and `_text` (off the regular path)."""
-        import pandas as pd
-        import pyarrow as pa
+    def part(self, mask: Any, wanted: Sequence[str], key: Any) -> Records:
+        """The wanted fields of the records in `mask`, with their key and text (off the regular path)."""
         import pyarrow.compute as pc
 
-        selected = pa.array(mask)
-        frame = _fields(pc.filter(self.lines, selected), self.numbers[mask], self.names, wanted)
-        frame["_key"] = pd.arrays.ArrowExtensionArray(pc.filter(key, selected))
-        return frame
+        selected = mask_array(mask)
+        records = _fields(pc.filter(self.lines, selected), self.numbers[mask], self.names, wanted)
+        records.key = pc.filter(key, selected)
+        return records
 
-    def texts(self, frame: Any, mask: Any) -> list[str]:
+    def texts(self, records: Records, mask: Any) -> list[str]:
         """Some records' texts, for their rejects: the regular path keeps none, so those lines are
         read again (rejects are few)."""
         import numpy as np
 
-        if "_text" in frame:
-            return list(frame.loc[np.asarray(mask), "_text"])
-        data = Path(self.path).read_bytes() if self.data is None else self.data
-        return _line_texts(data, frame.loc[np.asarray(mask), "_line"].to_numpy(), len(self.names))
+        mask = np.asarray(mask)
+        if records.text is not None:
+            return list(records.text.filter(mask_array(mask)).to_pylist())
+        return self.line_texts(records.lines[mask])
+
+    def line_texts(self, numbers: Any) -> list[str]:
+        """The texts of the lines numbered `numbers` (1-based), read again from the log."""
+        with io.BytesIO(self.data) if self.data is not None else open(self.path, "rb", buffering=0) as handle:
+            return _line_texts(handle, numbers, len(self.names))
 
 
-def load(path: str | Path, fields: Sequence[str] | None, data: bytes | None) -> Log:
+def load(path: str | Path, fields: Sequence[str] | None, data: bytes | None, regular_only: bool = False) -> Log | None:
     """The records: by Arrow's CSV reader when the file is regular (a path is then read in blocks,
-    never held whole), else line by line in Arrow kernels."""
+    never held whole), else line by line in Arrow kernels (`regular_only`: None instead)."""
     wanted = sorted({"JobID", *JOB_FIELDS, *STEP_FIELDS})
     regular = _regular_table(data, fields, wanted, path)
     if regular is not None:
         split, numbers, names = regular
         return Log(None, numbers, names, [], path, data, split)
+    if regular_only:
+        return None
     lines, numbers, names, unfit = _split_lines(Path(path).read_bytes() if data is None else data, fields)
     return Log(lines, numbers, names, unfit, path, data)
 
@@ -627,44 +775,39 @@ def job_key(job_ids: Any) -> Any:
     not a regular expression: a third of the time."""
     import pyarrow.compute as pc
 
-    return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), 0)
+    return pc.list_element(pc.split_pattern(job_ids, ".", max_splits=1), int_scalar(0))
 
 
-def line_records(log: Log) -> tuple[Any, Any, list[Any]]:
+def line_records(log: Log) -> tuple[Records, Records, list[Unread]]:
     """(job lines, step lines, the empty-id rejects) of a log read line by line."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     ids = _fields(log.lines, log.numbers, log.names, ["JobID"])
-    job_id = pa.array(ids["JobID"].array)
+    job_id = ids["JobID"]
     key = job_key(job_id)
     is_step = pc.match_substring(job_id, ".").to_numpy(zero_copy_only=False)
     no_id = pc.equal(key, "").to_numpy(zero_copy_only=False)
-    rejects = []
+    rejects: list[Unread] = []
     if no_id.any():
-        rejects.append(rejects_frame(log.numbers[no_id], "malformed line: empty JobID", log.texts(ids, no_id)))
+        rejects.append(Unread(log.numbers[no_id], "malformed line: empty JobID", log.texts(ids, no_id)))
     del ids
     return log.part(~is_step & ~no_id, JOB_FIELDS, key), log.part(is_step & ~no_id, STEP_FIELDS, key), rejects
 
 
-def regular_records(log: Log) -> tuple[Any, Any, list[Any]]:
+def regular_records(log: Log) -> tuple[Records, Records, list[Unread]]:
     """(job lines, step lines, the empty-id rejects) of a log read in blocks (see _Split)."""
-    import numpy as np
-    import pandas as pd
-
     split = log.split
     assert split is not None
-    rejects = []
+    rejects: list[Unread] = []
     if len(split.no_id):
-        shown = log.texts(pd.DataFrame({"_line": split.no_id}), np.ones(len(split.no_id), dtype=bool))
-        rejects.append(rejects_frame(split.no_id, "malformed line: empty JobID", shown))
+        rejects.append(Unread(split.no_id, "malformed line: empty JobID", log.line_texts(split.no_id)))
     parts = []
     for table, numbers, wanted in (
         (split.jobs, split.job_numbers, JOB_FIELDS),
         (split.steps, split.step_numbers, STEP_FIELDS),
     ):
-        frame = _fields(table, numbers, log.names, wanted)
-        frame["_key"] = pd.arrays.ArrowExtensionArray(table["_key"])
-        parts.append(frame)
-    log.split = None  # the fields are in the frames now
+        records = _fields(table, numbers, log.names, wanted)
+        records.key = one_array(table["_key"])
+        parts.append(records)
+    log.split = None  # the fields are in the records now
     return parts[0], parts[1], rejects
