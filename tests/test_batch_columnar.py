@@ -4,17 +4,13 @@ through pandas, without importing pandas; logs it cannot take go the pandas way.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch_support import BUNDLE, bundle  # noqa: F401  (the fixture, used through pytestmark)
+from batch_support import BUNDLE, batch_in_fresh_process, bundle  # noqa: F401  (the fixture, used through pytestmark)
 from carbon.batch import summary
 from carbon.batch.columns import Coded, Joined, arrow_values, numpy_values
 from carbon.batch.engine import Settings, civil_year_month
@@ -107,18 +103,11 @@ def test_a_parquet_log_priced_as_columns_gives_the_pandas_runs_file_and_totals(
 def test_a_parquet_run_never_imports_pandas(tmp_path):
     log, out = tmp_path / "jobs.parquet", tmp_path / "out.parquet"
     write_log(mixed_jobs(500), log)
-    code = (
-        "import sys; from carbon.cli import main; "
-        f"code = main(['batch', {str(log)!r}, '--region', 'FR', '--out', {str(out)!r}, '-q']); "
-        "print(code, 'pandas' in sys.modules)"
-    )
-    env = {**os.environ, "CARBON_DATA_DIR": str(BUNDLE)}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert run.stdout.split()[-2:] == ["0", "False"]
+    printed, imported = batch_in_fresh_process(str(log), "--region", "FR", "--out", str(out), "-q")
+    assert printed.split()[-1] == "0" and not imported
     assert len(pd.read_parquet(out)) == 500
-    totals_only = code.replace(f", '--out', {str(out)!r}", "")  # no results file: the totals alone
-    run = subprocess.run([sys.executable, "-c", totals_only], capture_output=True, text=True, env=env, check=True)
-    assert "read 500, estimated 500, rejected 0" in run.stdout and run.stdout.split()[-2:] == ["0", "False"]
+    printed, imported = batch_in_fresh_process(str(log), "--region", "FR", "-q")  # no results file: the totals alone
+    assert "read 500, estimated 500, rejected 0" in printed and printed.split()[-1] == "0" and not imported
 
 
 def test_column_types_a_parquet_log_may_hold(tmp_path, capsys):

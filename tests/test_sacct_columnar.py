@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch_support import BUNDLE, bundle  # noqa: F401  (the fixture, used through pytestmark)
+from batch_support import BUNDLE, batch_in_fresh_process, bundle  # noqa: F401  (the fixture, used through pytestmark)
 from carbon.batch import summary
 from carbon.batch.engine import Settings
 from carbon.batch.output import write_table
@@ -204,14 +201,8 @@ def test_a_sacct_run_never_imports_pandas(tmp_path):
     # Past 4096 rows: texts parsed once per distinct text. Every End given: a running job's end is
     # start + elapsed in pandas' own rounding of seconds to nanoseconds, which imports it.
     log.write_text(clean_log(7, jobs=5_000, running=False))
-    code = (
-        "import sys; from carbon.cli import main; "
-        f"code = main(['batch', {str(log)!r}, '--region', 'FR', '--out', {str(out)!r}, '-q']); "
-        "print(code, 'pandas' in sys.modules)"
-    )
-    env = {**os.environ, "CARBON_DATA_DIR": str(BUNDLE)}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert run.stdout.split()[-2:] == ["0", "False"]
+    printed, imported = batch_in_fresh_process(str(log), "--region", "FR", "--out", str(out), "-q")
+    assert printed.split()[-1] == "0" and not imported
     assert len(pd.read_parquet(out)) == 5_000 and written_from_columns(out)
 
 
