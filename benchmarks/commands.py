@@ -22,7 +22,9 @@ Figures (aims from the performance issue, 2-core machine):
 - `carbon detect` off the cloud with DMI present: its own `elapsed_s` (aim <= 15 ms);
 - the tracker's CPU at a 1 s interval, as whole-process CPU over a window in which the main thread
   sleeps, minus a process that only sleeps (aim <= 0.025 % of a core), CodeCarbon measured the
-  same way, with the peak RSS each adds (`benchmarks/tracker_cpu.py` prints this part alone);
+  same way, with the peak RSS each adds, and the floors any sampler thread pays (one that only
+  wakes each second; one that also reads /proc/stat) (`benchmarks/tracker_cpu.py` prints this
+  part alone);
 - `carbon batch` on a generated 1 M-job sacct log and the same jobs as Parquet, whole command
   including import and writing Parquet: jobs/s and peak resident memory (aims >= 300 k jobs/s and
   <= 700 MB from sacct; >= 1 M jobs/s from Parquet).
@@ -50,6 +52,15 @@ tracker = None
 if kind == "carbon":
     import carbon
     tracker = carbon.track(region="FR", interval_s=1.0, output_dir=folder, detect=False, on_note=lambda _: None).start()
+elif kind in ("wake", "wake-stat"):  # the floors: what any sampler thread waking each second costs
+    import os, threading
+    def wake(read_stat):
+        stop = threading.Lock(); stop.acquire()  # never released: each acquire is one timed sleep
+        fd = os.open("/proc/stat", os.O_RDONLY) if read_stat else None
+        while not stop.acquire(timeout=1.0):
+            if fd is not None:
+                os.pread(fd, 8192, 0)
+    threading.Thread(target=wake, args=(kind == "wake-stat",), daemon=True).start()
 elif kind == "codecarbon":
     from codecarbon import OfflineEmissionsTracker
     tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1, output_dir=folder,
@@ -230,6 +241,8 @@ def tracker_cpu(seconds: float, repeat: int, peer_python: str | None) -> None:
     only sleeps in the same interpreter; peak RSS beside it. The processes of one round run at once
     (they sleep: they do not compete for the cores), rounds `repeat` times for a median and range."""
     kinds: list[tuple[str, str]] = [("none", sys.executable), ("carbon", sys.executable)]
+    if os.path.exists("/proc/stat"):
+        kinds += [("wake", sys.executable), ("wake-stat", sys.executable)]
     if peer_python:
         kinds += [("none-peer", peer_python), ("codecarbon", peer_python)]
     shares: dict[str, list[float]] = {kind: [] for kind, _ in kinds}
@@ -256,6 +269,8 @@ def tracker_cpu(seconds: float, repeat: int, peer_python: str | None) -> None:
     for kind, floor, label, aim in (
         ("carbon", "none", "tracker CPU at 1 s interval, % of a core", "aim <= 0.025 %"),
         ("codecarbon", "none-peer", "  peer: CodeCarbon tracker, % of a core", ""),
+        ("wake", "none", "  floor: a thread that only wakes each second", ""),
+        ("wake-stat", "none", "  floor: the same, reading /proc/stat at each wake", ""),
     ):
         if not shares.get(kind) or not shares.get(floor):
             continue
