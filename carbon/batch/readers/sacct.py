@@ -484,7 +484,8 @@ def _resources(jobs: Any, verdicts: Verdicts) -> _Resources:
     memory, per = parse_memory_gb(req_mem)
     bad_size = bools(pc.not_equal(req_mem, text_scalar(""))) & np.isnan(memory)
     verdicts.add(bad_size, lambda rows: [f"ReqMem {req_mem[int(i)].as_py()!r} is not a Slurm size" for i in rows])
-    memory = np.where(per == "c", memory * cpus, np.where(per == "n", memory * nodes, memory))
+    with np.errstate(invalid="ignore"):  # both products for every job: an unreadable size's (NaN, inf) too
+        memory = np.where(per == "c", memory * cpus, np.where(per == "n", memory * nodes, memory))
     if "AllocTRES" in jobs:
         memory = np.where(memory > 0, memory, parse_tres_memory_gb(jobs["AllocTRES"]))
     memory = np.where(memory > 0, memory, np.nan)
