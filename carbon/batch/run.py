@@ -287,16 +287,26 @@ def estimate_parquet_columns(
     gc.disable()
     try:
         with reusing_freed_memory():
-            step = f"reading {Path(path).name}"
-            progress(step, 0, None)
-            read = read_parquet_columns(path)  # opened within: its buffers from the pool set there
-            if read is None or not read.records:
+            # Opened within: its buffers from the pool set there; read part by part as it is priced.
+            read = _read_step(path, progress, lambda: read_parquet_columns(path))
+            if read is None:
                 return None
-            progress(step, read.records, read.records)  # the file is read part by part, as it is priced
             return _price_parts(read, out, settings, Factors(hardware_map=hardware_map), str(path), progress)
     finally:
         if collecting:
             gc.enable()
+
+
+def _read_step(path: str | Path, progress: ProgressCallback, read: Callable[[], Any]) -> Any:
+    """A columnar run's reading step, shown as such: what `read` gives, or None where it gives
+    None or no record (the caller then leaves the log to estimate_logs)."""
+    step = f"reading {Path(path).name}"
+    progress(step, 0, None)
+    found = read()
+    if found is None or not found.records:
+        return None
+    progress(step, found.records, found.records)
+    return found
 
 
 def _price_parts(
@@ -373,12 +383,9 @@ def estimate_sacct_columns(
     settings, hardware_map = settings or Settings(), hardware_map or HardwareMap()
     if settings.what_if_region or settings.what_if_shift_h:
         return None
-    step = f"reading {Path(path).name}"
-    progress(step, 0, None)
-    read = read_sacct_columns(path, fields)
-    if read is None or not read.records:
+    read = _read_step(path, progress, lambda: read_sacct_columns(path, fields))
+    if read is None:
         return None
-    progress(step, read.records, read.records)
     whole_node = int(np.count_nonzero(read.jobs["memory_whole_node"]))
     result = _price_parts(
         read, out, settings, Factors(hardware_map=hardware_map), str(path), progress, metadata=_JOB_IDS_AS_READ

@@ -213,10 +213,11 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
     from carbon.units import quantity
 
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
-    if _columnar(args, engine, lifetime_h, client):
+    columnar = _columnar(args, engine, lifetime_h, client)
+    if columnar is not None:
         # Arrow's default pool: the columnar run holds far less than the pandas one, and pages
         # kept for reuse spare it page faults (a tenth of its time).
-        done = _as_columns(args, settings, hardware_map, fields)
+        done = _as_columns(args, columnar, settings, hardware_map, fields)
         if done is not None:
             return done
     # Arrow's buffers from a pool that hands freed memory back (carbon.batch.memory): set here, for
@@ -278,37 +279,41 @@ def _in_memory(args: argparse.Namespace, settings, hardware_map, engine: str, li
     return _upload(client, result.results)
 
 
-def _columnar(args: argparse.Namespace, engine: str, lifetime_h: float | None, client) -> bool:
-    """Whether nothing asked needs the results as a pandas table: one Parquet or sacct log, priced in
-    memory as it ran, its results written to Parquet (or not at all), no summary table, no upload
-    (carbon.batch.run.estimate_parquet_columns, estimate_sacct_columns)."""
+def _columnar(args: argparse.Namespace, engine: str, lifetime_h: float | None, client) -> str | None:
+    """The log's format ("parquet" or "sacct") where nothing asked needs the results as a pandas
+    table: one log of either, priced in memory as it ran, its results written to Parquet (or not at
+    all), no summary table, no upload (carbon.batch.run.estimate_parquet_columns,
+    estimate_sacct_columns); else None."""
     from carbon.batch.output import is_parquet
     from carbon.batch.readers import guess_format
 
-    return (
+    if not (
         engine == "pandas"
         and len(args.logs) == 1
-        and (args.format or guess_format(args.logs[0])) in ("parquet", "sacct")
         and (args.out is None or is_parquet(args.out))
         and not (args.summary or args.what_if_region or args.what_if_shift)
         and lifetime_h is None
         and client is None
-    )
+    ):
+        return None
+    format_name = args.format or guess_format(args.logs[0])
+    return format_name if format_name in ("parquet", "sacct") else None
 
 
-def _as_columns(args: argparse.Namespace, settings, hardware_map, fields: list[str] | None) -> int | None:
+def _as_columns(
+    args: argparse.Namespace, format_name: str, settings, hardware_map, fields: list[str] | None
+) -> int | None:
     """The run of a Parquet or sacct log as columns, never through pandas; None where the log needs
     the in-memory run with pandas (a record to reject, a column to parse, a log that is not
     regular)."""
     from carbon.batch import summary
-    from carbon.batch.readers import guess_format
     from carbon.batch.run import estimate_parquet_columns, estimate_sacct_columns
     from carbon.cli import UsageError
     from carbon.cli.progress import Progress
 
     with Progress.for_stderr(args.quiet) as progress:
         try:
-            if (args.format or guess_format(args.logs[0])) == "sacct":
+            if format_name == "sacct":
                 result = estimate_sacct_columns(
                     args.logs[0],
                     args.out,

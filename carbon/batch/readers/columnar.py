@@ -22,7 +22,7 @@ from carbon.batch.readers.generic import ALIASES
 from carbon.batch.schema import JOB_COLUMNS
 
 
-@dataclass(frozen=True)
+@dataclass
 class ColumnsRead:
     """A log the columnar reader takes, read part by part (`parts`) as the caller prices them, so
     that the first part is priced (and written) while the rest of the file is still unread. Job
@@ -32,8 +32,8 @@ class ColumnsRead:
     file: Any  # pyarrow.parquet.ParquetFile, its texts read as dictionaries
     wanted: dict[str, str]  # job-table name -> the file's column
     _keys: list[tuple[Any, Any]] = field(default_factory=list)  # per part read: (job ids, clusters)
-    # While every job id read so far is an integer above the one before: [the last], else [None].
-    _last_id: list[Any] = field(default_factory=list)
+    _ordered: bool = True  # every job id read so far an integer above the one before
+    _last_id: int | None = None  # the last of them
 
     def parts(self, rows: int) -> Iterator[dict[str, Any] | None]:
         """The job table `rows` records at a time (the last part: what is left), as columns that
@@ -86,13 +86,13 @@ class ColumnsRead:
         from carbon.batch.checks import increasing_integers
 
         self._keys.append((ids, clusters))
-        if self._last_id == [None]:
+        if not self._ordered:
             return
         numbers = increasing_integers(ids)
-        if numbers is None or (self._last_id and numbers[0] <= self._last_id[0]):
-            self._last_id[:] = [None]
+        if numbers is None or (self._last_id is not None and numbers[0] <= self._last_id):
+            self._ordered = False
         else:
-            self._last_id[:] = [numbers[-1]]
+            self._last_id = numbers[-1]
 
     def repeated_ids(self) -> bool:
         """Whether a job id repeats (within its cluster, where the log names clusters) over the
@@ -102,7 +102,7 @@ class ColumnsRead:
 
         from carbon.batch.checks import Verdicts, check_duplicates
 
-        if not self._keys or self._last_id != [None]:  # increasing integers are distinct
+        if not self._keys or self._ordered:  # increasing integers are distinct
             return False
         ids = _one_chunk(pa.chunked_array([i for i, _ in self._keys]))
         clusters = _one_chunk(pa.chunked_array([c for _, c in self._keys])) if "cluster" in self.wanted else None
